@@ -1,0 +1,194 @@
+//! Experiment files: the model researchers write, and its loading pipeline.
+//!
+//! `bytes → yaml::parse (value + source map) → schema::check (all violations) →
+//! typed model (serde) → semantic::check (cross-references, files)`. Every stage
+//! reports [`Problem`]s located by key path and `line:column`; loading fails with all
+//! of them at once.
+
+/// `impl Default` for structs whose every field has a serde default, by deserializing
+/// an empty mapping: the `Default` a section gets when its key is absent is then, by
+/// construction, the same as the one documented per field.
+macro_rules! defaults_from_empty {
+    ($($ty:ty),*) => {$(
+        impl Default for $ty {
+            fn default() -> Self {
+                serde_json::from_value(serde_json::Value::Object(Default::default()))
+                    .expect(concat!(stringify!($ty), " has a default for every field"))
+            }
+        }
+    )*};
+}
+
+pub mod diagnostic;
+pub mod model;
+pub mod multiplayer;
+pub mod schema;
+pub mod survey;
+pub mod types;
+pub mod yaml;
+
+pub use diagnostic::{KeyPath, Pos, Problem, Report};
+pub use model::{Experiment, Scene};
+pub mod semantic;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// An experiment that passed every check, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub experiment: Experiment,
+    /// The file as given (for messages).
+    pub path: PathBuf,
+    /// Directory that relative paths in the file are resolved against.
+    pub base_dir: PathBuf,
+}
+
+/// Checks the bytes of one experiment file; `base_dir` resolves relative paths.
+pub fn parse(bytes: &[u8], base_dir: &Path) -> Result<Experiment, Vec<Problem>> {
+    let parsed = yaml::parse(bytes).map_err(|p| vec![p])?;
+    let mut problems = schema::check(&parsed.value, &parsed.source);
+    problems.extend(semantic::check(&parsed.value, &parsed.source, base_dir));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    serde_path_to_error::deserialize(&parsed.value).map_err(|e| {
+        let path = serde_key_path(e.path());
+        vec![Problem::new(
+            parsed.source.value_pos(&path),
+            path,
+            e.into_inner().to_string(),
+        )]
+    })
+}
+
+fn serde_key_path(path: &serde_path_to_error::Path) -> KeyPath {
+    use serde_path_to_error::Segment as S;
+    let mut out = KeyPath::root();
+    for segment in path.iter() {
+        out = match segment {
+            S::Seq { index } => out.index(*index),
+            S::Map { key } => out.key(key),
+            S::Enum { .. } | S::Unknown => out,
+        };
+    }
+    out
+}
+
+/// Reads and checks one experiment file.
+pub fn load(path: &Path) -> Result<Loaded, Report> {
+    let display = path.display().to_string();
+    let bytes =
+        read_bounded(path).map_err(|e| Report::new(&display, vec![Problem::at(Pos::NONE, e)]))?;
+    let base_dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    parse(&bytes, &base_dir)
+        .map(|experiment| Loaded {
+            experiment,
+            path: path.to_path_buf(),
+            base_dir,
+        })
+        .map_err(|problems| Report::new(display, problems))
+}
+
+/// Reads at most one byte more than the YAML size limit, so a huge file costs nothing.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err("is a directory, not an experiment file".to_owned());
+    }
+    let mut bytes = Vec::new();
+    file.take(yaml::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    Ok(bytes)
+}
+
+/// Loads several files, also checking that experiment ids are unique across them.
+/// Returns every loaded experiment and one report per failing file.
+pub fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, Vec<Report>) {
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut reports = Vec::new();
+    let mut ids: HashMap<String, PathBuf> = HashMap::new();
+    for path in paths {
+        match load(path) {
+            Ok(l) => match ids.get(l.experiment.id.as_str()) {
+                Some(first) => {
+                    let at = KeyPath::root().key("id");
+                    let pos = yaml::parse(&read_bounded(path).unwrap_or_default())
+                        .map(|p| p.source.value_pos(&at))
+                        .unwrap_or_default();
+                    let msg = format!(
+                        "experiment id `{}` is already used by {}",
+                        l.experiment.id,
+                        first.display()
+                    );
+                    reports.push(Report::new(
+                        path.display().to_string(),
+                        vec![Problem::new(pos, at, msg)],
+                    ));
+                }
+                None => {
+                    ids.insert(l.experiment.id.to_string(), path.clone());
+                    loaded.push(l);
+                }
+            },
+            Err(report) => reports.push(report),
+        }
+    }
+    (loaded, reports)
+}
+
+impl Experiment {
+    /// One line describing the experiment, e.g. for `cohort validate`.
+    pub fn summary(&self) -> String {
+        let flow: Vec<String> = self
+            .scenes
+            .iter()
+            .map(|s| match s {
+                Scene::Multiplayer(m) => {
+                    let policy = if m.matchmaker.plugin.is_some() {
+                        "plugin"
+                    } else {
+                        "fifo"
+                    };
+                    let probe = m
+                        .max_p2p_rtt_ms
+                        .map(|t| format!(", rtt ≤ {t} ms"))
+                        .unwrap_or_default();
+                    format!("multiplayer({} players, {policy}{probe})", m.group_size)
+                }
+                other => other.kind().to_owned(),
+            })
+            .collect();
+        format!(
+            "experiment `{}` ({} scenes: {})",
+            self.id,
+            self.scenes.len(),
+            flow.join(" → ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multiplayer::{Matchmaker, Probe, Waitroom};
+
+    #[test]
+    fn section_defaults_match_documented_field_defaults() {
+        assert_eq!(Probe::default().pings, 5);
+        assert_eq!(Matchmaker::default().call_timeout_ms, 100);
+        assert_eq!(Waitroom::default().timeout_secs, 300.0);
+        assert_eq!(
+            super::model::Recruitment::default().id_param,
+            "PROLIFIC_PID"
+        );
+    }
+}

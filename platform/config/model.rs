@@ -1,0 +1,217 @@
+//! The experiment a researcher writes: top level, recruitment, the scene list and the
+//! simple scene kinds. Survey and multiplayer scenes have their own files.
+//!
+//! Doc comments here become the `description`s of `schemas/experiment.schema.json`,
+//! which is what researchers read in their editor: write them for researchers.
+//! Adding an option is one field with `#[serde(default = ...)]`.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::multiplayer::MultiplayerScene;
+use super::survey::SurveyScene;
+use super::types::{CompletionCode, HttpUrl, Slug};
+
+/// One experiment: who takes part and what they see, scene by scene.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "cohort experiment")]
+pub struct Experiment {
+    /// Identifies the experiment; it is served at `/x/<id>`. Unique across the files a
+    /// host serves.
+    pub id: Slug,
+    /// Shown in the browser tab and page header.
+    #[schemars(length(min = 1, max = 200))]
+    pub title: String,
+    /// How participants arrive from the recruitment panel and how they leave.
+    #[serde(default)]
+    pub recruitment: Recruitment,
+    /// The scenes, in the order participants see them.
+    #[schemars(length(min = 1, max = 100))]
+    pub scenes: Vec<Scene>,
+}
+
+/// Recruitment panel settings (Prolific, MTurk, or none).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recruitment {
+    /// The URL query parameter that carries the participant's recruitment id, e.g.
+    /// `PROLIFIC_PID` or `workerId`. The id stays on the server and in the data.
+    #[serde(default = "default_id_param")]
+    #[schemars(length(min = 1, max = 64))]
+    pub id_param: String,
+    /// Turn away visitors whose link lacks `id_param`. When false, such visitors get an
+    /// anonymous id.
+    #[serde(default)]
+    pub require_id: bool,
+    /// The completion code of the study, used where a scene or outcome names none.
+    #[serde(default)]
+    pub completion_code: Option<CompletionCode>,
+    /// Where participants go when they finish, unless a scene says otherwise.
+    #[serde(default)]
+    pub redirect_url: Option<HttpUrl>,
+}
+
+defaults_from_empty!(Recruitment);
+
+fn default_id_param() -> String {
+    "PROLIFIC_PID".to_owned()
+}
+
+/// One step of the experiment, chosen by `kind`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scene {
+    Consent(ConsentScene),
+    Instructions(InstructionsScene),
+    Survey(SurveyScene),
+    Multiplayer(MultiplayerScene),
+    End(EndScene),
+}
+
+impl Scene {
+    /// The scene's id, whatever its kind.
+    pub fn id(&self) -> &Slug {
+        match self {
+            Scene::Consent(s) => &s.id,
+            Scene::Instructions(s) => &s.id,
+            Scene::Survey(s) => &s.id,
+            Scene::Multiplayer(s) => &s.id,
+            Scene::End(s) => &s.id,
+        }
+    }
+
+    /// The `kind` tag as written in YAML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scene::Consent(_) => "consent",
+            Scene::Instructions(_) => "instructions",
+            Scene::Survey(_) => "survey",
+            Scene::Multiplayer(_) => "multiplayer",
+            Scene::End(_) => "end",
+        }
+    }
+}
+
+/// How a text body is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextFormat {
+    #[default]
+    Markdown,
+    Html,
+}
+
+/// The consent form: participants must tick the agreement box to continue.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentScene {
+    /// Identifies the scene in the data and in `goto`.
+    pub id: Slug,
+    /// Heading shown above the body.
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    /// The consent text, inline. Give exactly one of `body` and `body_file`.
+    #[serde(default)]
+    #[schemars(length(max = 200000))]
+    pub body: Option<String>,
+    /// A file holding the consent text, relative to this YAML file.
+    #[serde(default)]
+    pub body_file: Option<PathBuf>,
+    /// How the body is written.
+    #[serde(default)]
+    pub format: TextFormat,
+    /// Label of the checkbox participants must tick.
+    #[serde(default = "default_agree_label")]
+    #[schemars(length(min = 1, max = 500))]
+    pub agree_label: String,
+    /// Label of the button that continues.
+    #[serde(default = "default_button")]
+    #[schemars(length(min = 1, max = 100))]
+    pub button: String,
+}
+
+fn default_agree_label() -> String {
+    "I have read the information above and agree to take part.".to_owned()
+}
+
+fn default_button() -> String {
+    "Continue".to_owned()
+}
+
+/// A page of instructions.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionsScene {
+    /// Identifies the scene in the data and in `goto`.
+    pub id: Slug,
+    /// Heading shown above the body.
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    /// The instructions, inline. Give exactly one of `body` and `body_file`.
+    #[serde(default)]
+    #[schemars(length(max = 200000))]
+    pub body: Option<String>,
+    /// A file holding the instructions, relative to this YAML file.
+    #[serde(default)]
+    pub body_file: Option<PathBuf>,
+    /// How the body is written.
+    #[serde(default)]
+    pub format: TextFormat,
+    /// Label of the button that continues.
+    #[serde(default = "default_button")]
+    #[schemars(length(min = 1, max = 100))]
+    pub button: String,
+}
+
+/// The last page: a message, the completion code, and optionally a redirect back to
+/// the recruitment panel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndScene {
+    /// Identifies the scene in the data and in `goto`.
+    pub id: Slug,
+    /// Heading shown above the message.
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    /// What participants read at the end.
+    #[serde(default = "default_end_message")]
+    #[schemars(length(min = 1, max = 5000))]
+    pub message: String,
+    /// Completion code shown; defaults to `recruitment.completion_code`.
+    #[serde(default)]
+    pub completion_code: Option<CompletionCode>,
+    /// Where participants are sent; defaults to `recruitment.redirect_url`.
+    #[serde(default)]
+    pub redirect_url: Option<HttpUrl>,
+}
+
+fn default_end_message() -> String {
+    "Thank you for taking part.".to_owned()
+}
+
+/// What happens to a participant when something ends their part early (no partner
+/// found in time, a partner left): go to another scene, or see a message with a
+/// completion code and optionally be redirected.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// Continue with this scene instead. Cannot be combined with the other keys.
+    #[serde(default)]
+    pub goto: Option<Slug>,
+    /// Message shown to the participant.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 5000))]
+    pub message: Option<String>,
+    /// Completion code shown with the message (e.g. a partial-payment code).
+    #[serde(default)]
+    pub completion_code: Option<CompletionCode>,
+    /// Where the participant is sent after the message.
+    #[serde(default)]
+    pub redirect_url: Option<HttpUrl>,
+}

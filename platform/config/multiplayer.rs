@@ -1,0 +1,215 @@
+//! The multiplayer scene: waitroom, matchmaking policy, peer-to-peer RTT probing, the
+//! game, ICE servers, and what happens when a partner leaves.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::Outcome;
+use super::types::{ENV_PATTERN, Slug};
+
+/// Participants wait to be grouped, then play a game together.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiplayerScene {
+    /// Identifies the scene in the data and in `goto`.
+    pub id: Slug,
+    /// Heading shown in the waitroom.
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    /// How many participants play together.
+    #[schemars(range(min = 2, max = 16))]
+    pub group_size: u32,
+    /// Who is grouped with whom. Absent: the built-in first-come-first-served policy.
+    #[serde(default)]
+    pub matchmaker: Matchmaker,
+    /// Largest peer-to-peer round-trip time (milliseconds) allowed between any two
+    /// members of a group, measured over WebRTC before the group is confirmed. Absent:
+    /// no probing, groups are created at once.
+    #[serde(default)]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 10000))]
+    pub max_p2p_rtt_ms: Option<f64>,
+    /// How the peer-to-peer RTT is probed (used only with `max_p2p_rtt_ms`).
+    #[serde(default)]
+    pub probe: Probe,
+    /// The waiting room.
+    #[serde(default)]
+    pub waitroom: Waitroom,
+    /// The game played once a group is formed.
+    pub game: Game,
+    /// STUN/TURN servers for peer-to-peer connections (probes and game). Empty: direct
+    /// connections only (fine on a LAN or loopback, not across most home routers).
+    #[serde(default)]
+    #[schemars(length(max = 10))]
+    pub ice_servers: Vec<IceServer>,
+    /// What remaining players see when a partner leaves the game.
+    #[serde(default = "default_partner_leave")]
+    pub on_partner_leave: Outcome,
+}
+
+fn default_partner_leave() -> Outcome {
+    Outcome {
+        message: Some("Your partner left the game. Thank you for taking part.".to_owned()),
+        ..Outcome::default()
+    }
+}
+
+/// The matchmaking policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Matchmaker {
+    /// A WebAssembly component implementing `plugins/matchmaker.wit`, relative to this
+    /// YAML file. Absent: the built-in FIFO policy.
+    #[serde(default)]
+    pub plugin: Option<PathBuf>,
+    /// Free-form settings passed to the plugin's `init` (as JSON).
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// What to do when the plugin fails (trap, deadline, invalid answer).
+    #[serde(default)]
+    pub fallback: Fallback,
+    /// Deadline of one plugin call, in milliseconds.
+    #[serde(default = "default_call_timeout_ms")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub call_timeout_ms: u32,
+    /// Memory cap of the plugin instance, in MiB.
+    #[serde(default = "default_memory_mb")]
+    #[schemars(range(min = 1, max = 4096))]
+    pub memory_limit_mb: u32,
+}
+
+fn default_call_timeout_ms() -> u32 {
+    100
+}
+
+fn default_memory_mb() -> u32 {
+    64
+}
+
+/// Behaviour when a plugin call fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Decide with the built-in FIFO policy instead.
+    #[default]
+    Fifo,
+    /// Make no match this time; try again on the next arrival or tick.
+    Wait,
+}
+
+/// Peer-to-peer RTT probing.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// A probe that has not reported by then fails (no RTT, so the pair is rejected).
+    #[serde(default = "default_probe_timeout")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 120))]
+    pub timeout_secs: f64,
+    /// Ping-pong exchanges per probe; the RTT is their median.
+    #[serde(default = "default_pings")]
+    #[schemars(range(min = 1, max = 50))]
+    pub pings: u32,
+    /// How long one ping may wait for its pong, in milliseconds.
+    #[serde(default = "default_ping_timeout_ms")]
+    #[schemars(range(min = 1, max = 30000))]
+    pub ping_timeout_ms: u32,
+}
+
+defaults_from_empty!(Matchmaker, Probe, Waitroom);
+
+fn default_probe_timeout() -> f64 {
+    15.0
+}
+
+fn default_pings() -> u32 {
+    5
+}
+
+fn default_ping_timeout_ms() -> u32 {
+    2000
+}
+
+/// The waiting room.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waitroom {
+    /// Longest wait, enforced by the server, before `on_timeout` applies.
+    #[serde(default = "default_wait_timeout")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 7200))]
+    pub timeout_secs: f64,
+    /// What happens to a participant who waited `timeout_secs` without a group.
+    #[serde(default = "default_wait_outcome")]
+    pub on_timeout: Outcome,
+    /// Show how many are waiting and how many are needed.
+    #[serde(default = "yes")]
+    pub show_count: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_wait_timeout() -> f64 {
+    300.0
+}
+
+fn default_wait_outcome() -> Outcome {
+    Outcome {
+        message: Some(
+            "Sorry, we could not find a partner for you in time. Thank you for waiting.".to_owned(),
+        ),
+        ..Outcome::default()
+    }
+}
+
+/// The game a group plays.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Game {
+    /// Which game (the name of a game shipped with the host, e.g. `demo`).
+    pub name: Slug,
+    /// How many episodes the group plays.
+    #[serde(default = "default_episodes")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub episodes: u32,
+    /// The game ends after this long, however far it got.
+    #[serde(default = "default_game_duration")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 14400))]
+    pub max_duration_secs: f64,
+}
+
+fn default_episodes() -> u32 {
+    1
+}
+
+fn default_game_duration() -> f64 {
+    600.0
+}
+
+/// A STUN or TURN server.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:`, `stuns:`, `turn:` or `turns:` URLs of one server.
+    #[schemars(length(min = 1, max = 10), inner(length(min = 6, max = 500)))]
+    pub urls: Vec<String>,
+    /// TURN static credentials: the user name.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 500))]
+    pub username: Option<String>,
+    /// TURN static credentials: the password.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 500))]
+    pub credential: Option<String>,
+    /// TURN shared secret (coturn `use-auth-secret`): the name of the environment
+    /// variable holding it. The host mints short-lived credentials per participant;
+    /// the secret never reaches a client.
+    #[serde(default)]
+    #[schemars(regex(pattern = ENV_PATTERN))]
+    pub secret_env: Option<String>,
+    /// TURN shared secret read from this file instead (relative to this YAML file).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}

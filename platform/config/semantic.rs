@@ -1,0 +1,394 @@
+//! Checks the schema cannot express: cross-references between scenes, files on disk,
+//! uniqueness, consistency between keys. Each problem is located by key path.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::diagnostic::{KeyPath, Problem, SourceMap};
+use serde_json::Value;
+
+use super::model::{Outcome, Recruitment, Scene};
+use super::multiplayer::{IceServer, MultiplayerScene};
+use super::survey::Question;
+use super::types::{HttpUrl, Slug, URL_PLACEHOLDERS};
+
+/// Largest body file accepted, in bytes.
+pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A scene as far as it could be read: raw `id` and `kind` even when the scene has
+/// schema errors, and the typed scene when it has none. Semantic checks run on what
+/// could be read, so a file's schema and semantic problems are reported together.
+struct SceneView {
+    id: Option<Slug>,
+    kind: Option<String>,
+    typed: Option<Scene>,
+}
+
+/// Collects semantic problems.
+struct Checker<'a> {
+    source: &'a SourceMap,
+    base: &'a Path,
+    scene_ids: HashMap<Slug, usize>,
+    problems: Vec<Problem>,
+}
+
+/// All semantic problems of a parsed document (schema-valid or not). `base` is the
+/// directory relative paths (body files, plugins) are resolved against.
+pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> {
+    let views: Vec<SceneView> = document
+        .get("scenes")
+        .and_then(Value::as_array)
+        .map(|scenes| {
+            scenes
+                .iter()
+                .map(|v| SceneView {
+                    id: v
+                        .get("id")
+                        .and_then(|id| serde_json::from_value(id.clone()).ok()),
+                    kind: v.get("kind").and_then(Value::as_str).map(str::to_owned),
+                    typed: serde_json::from_value(v.clone()).ok(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut c = Checker {
+        source,
+        base,
+        scene_ids: HashMap::new(),
+        problems: Vec::new(),
+    };
+    let scenes = KeyPath::root().key("scenes");
+    for (i, view) in views.iter().enumerate() {
+        let Some(id) = &view.id else { continue };
+        if let Some(first) = c.scene_ids.get(id) {
+            let msg = format!("duplicate scene id `{id}` (also scenes[{first}])");
+            c.report(scenes.index(i).key("id"), msg);
+        } else {
+            c.scene_ids.insert(id.clone(), i);
+        }
+    }
+    let recruitment = document.get("recruitment").cloned().unwrap_or_default();
+    if let Ok(Recruitment {
+        redirect_url: Some(url),
+        ..
+    }) = serde_json::from_value(recruitment)
+    {
+        c.url(KeyPath::root().key("recruitment").key("redirect_url"), &url);
+    }
+    for (i, view) in views.iter().enumerate() {
+        if let Some(scene) = &view.typed {
+            c.scene(&scenes.index(i), scene);
+        }
+    }
+    c.reachability(&views, &scenes);
+    c.problems
+}
+
+impl<'a> Checker<'a> {
+    fn report(&mut self, path: KeyPath, message: impl Into<String>) {
+        self.problems
+            .push(Problem::new(self.source.value_pos(&path), path, message));
+    }
+
+    fn report_key(&mut self, path: KeyPath, message: impl Into<String>) {
+        self.problems
+            .push(Problem::new(self.source.key_pos(&path), path, message));
+    }
+
+    fn scene(&mut self, at: &KeyPath, scene: &Scene) {
+        match scene {
+            Scene::Consent(s) => self.body(at, s.body.is_some(), s.body_file.as_deref()),
+            Scene::Instructions(s) => self.body(at, s.body.is_some(), s.body_file.as_deref()),
+            Scene::Survey(s) => self.questions(&at.key("questions"), &s.questions),
+            Scene::Multiplayer(m) => self.multiplayer(at, m),
+            Scene::End(e) => {
+                if let Some(url) = &e.redirect_url {
+                    self.url(at.key("redirect_url"), url);
+                }
+            }
+        }
+    }
+
+    /// Exactly one of `body` / `body_file`, and the file readable and not too large.
+    fn body(&mut self, at: &KeyPath, inline: bool, file: Option<&Path>) {
+        match (inline, file) {
+            (false, None) => self.report(at.clone(), "give the text as `body` or `body_file`"),
+            (true, Some(_)) => self.report_key(
+                at.key("body_file"),
+                "give either `body` or `body_file`, not both",
+            ),
+            (_, Some(file)) => self.file(at.key("body_file"), file, None),
+            (true, None) => {}
+        }
+    }
+
+    /// A referenced file must exist (relative to the experiment file) and be small
+    /// enough; `extension` is checked when given.
+    fn file(&mut self, at: KeyPath, file: &Path, extension: Option<&str>) {
+        if let Some(ext) = extension
+            && file.extension().and_then(|e| e.to_str()) != Some(ext)
+        {
+            self.report(
+                at.clone(),
+                format!("`{}` should be a .{ext} file", file.display()),
+            );
+        }
+        let resolved = self.base.join(file);
+        match std::fs::metadata(&resolved) {
+            Ok(meta) if meta.is_file() => {
+                if extension.is_none() && meta.len() > MAX_BODY_FILE_BYTES {
+                    self.report(
+                        at,
+                        format!(
+                            "`{}` is larger than {MAX_BODY_FILE_BYTES} bytes",
+                            resolved.display()
+                        ),
+                    );
+                }
+            }
+            Ok(_) => self.report(at, format!("`{}` is not a file", resolved.display())),
+            Err(_) => self.report(at, format!("file not found: `{}`", resolved.display())),
+        }
+    }
+
+    fn questions(&mut self, at: &KeyPath, questions: &[Question]) {
+        let mut seen: HashMap<&Slug, usize> = HashMap::new();
+        for (i, q) in questions.iter().enumerate() {
+            let here = at.index(i);
+            if let Some(first) = seen.insert(q.id(), i) {
+                seen.insert(q.id(), first);
+                self.report(
+                    here.key("id"),
+                    format!(
+                        "duplicate question id `{}` (also questions[{first}])",
+                        q.id()
+                    ),
+                );
+            }
+            match q {
+                Question::SingleChoice(c) => self.options(&here, &c.options),
+                Question::MultipleChoice(c) => {
+                    self.options(&here, &c.options);
+                    let n = c.options.len() as u32;
+                    if c.min_selected > n {
+                        self.report(
+                            here.key("min_selected"),
+                            format!("is more than the {n} options"),
+                        );
+                    }
+                    match c.max_selected {
+                        Some(max) if max > n => self.report(
+                            here.key("max_selected"),
+                            format!("is more than the {n} options"),
+                        ),
+                        Some(max) if max < c.min_selected => self.report(
+                            here.key("max_selected"),
+                            format!("is less than `min_selected` ({})", c.min_selected),
+                        ),
+                        _ => {}
+                    }
+                }
+                Question::Likert(l) => {
+                    if let Some(labels) = &l.labels {
+                        if labels.len() != usize::from(l.points) {
+                            self.report(
+                                here.key("labels"),
+                                format!("has {} labels for {} points", labels.len(), l.points),
+                            );
+                        }
+                        if l.low_label.is_some() || l.high_label.is_some() {
+                            self.report(
+                                here.key("labels"),
+                                "give either `labels` or `low_label`/`high_label`, not both",
+                            );
+                        }
+                    }
+                }
+                Question::Text(_) => {}
+            }
+        }
+    }
+
+    fn options(&mut self, at: &KeyPath, options: &[String]) {
+        for (i, option) in options.iter().enumerate() {
+            if let Some(first) = options[..i].iter().position(|o| o == option) {
+                self.report(
+                    at.key("options").index(i),
+                    format!("duplicate option `{option}` (also options[{first}])"),
+                );
+            }
+        }
+    }
+
+    fn multiplayer(&mut self, at: &KeyPath, m: &MultiplayerScene) {
+        let mm = at.key("matchmaker");
+        match &m.matchmaker.plugin {
+            Some(plugin) => self.file(mm.key("plugin"), plugin, Some("wasm")),
+            None if !m.matchmaker.config.is_empty() => self.report_key(
+                mm.key("config"),
+                "`config` is passed to a plugin, but no `plugin` is set",
+            ),
+            None => {}
+        }
+        self.outcome(
+            &at.key("waitroom").key("on_timeout"),
+            &m.waitroom.on_timeout,
+            &m.id,
+        );
+        self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
+        for (i, server) in m.ice_servers.iter().enumerate() {
+            self.ice_server(&at.key("ice_servers").index(i), server);
+        }
+    }
+
+    fn outcome(&mut self, at: &KeyPath, outcome: &Outcome, own_scene: &Slug) {
+        if let Some(goto) = &outcome.goto {
+            if !self.scene_ids.contains_key(goto) {
+                let near = super::diagnostic::did_you_mean(
+                    goto.as_str(),
+                    self.scene_ids.keys().map(Slug::as_str),
+                )
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+                self.report(
+                    at.key("goto"),
+                    format!("no scene has the id `{goto}`{near}"),
+                );
+            } else if goto == own_scene {
+                self.report(at.key("goto"), "cannot go to the scene it belongs to");
+            }
+            if outcome.message.is_some()
+                || outcome.completion_code.is_some()
+                || outcome.redirect_url.is_some()
+            {
+                self.report_key(
+                    at.key("goto"),
+                    "`goto` cannot be combined with `message`, `completion_code` or `redirect_url`",
+                );
+            }
+        } else if outcome.message.is_none() && outcome.redirect_url.is_none() {
+            self.report(
+                at.clone(),
+                "say what happens: give `goto`, `message` or `redirect_url`",
+            );
+        }
+        if let Some(url) = &outcome.redirect_url {
+            self.url(at.key("redirect_url"), url);
+        }
+    }
+
+    fn ice_server(&mut self, at: &KeyPath, server: &IceServer) {
+        let mut turn = false;
+        for (i, url) in server.urls.iter().enumerate() {
+            let scheme = url.split_once(':').map_or("", |(s, _)| s);
+            match scheme {
+                "stun" | "stuns" => {}
+                "turn" | "turns" => turn = true,
+                _ => self.report(
+                    at.key("urls").index(i),
+                    format!("`{url}` must start with stun:, stuns:, turn: or turns:"),
+                ),
+            }
+        }
+        let statics = server.username.is_some() || server.credential.is_some();
+        let secrets =
+            usize::from(server.secret_env.is_some()) + usize::from(server.secret_file.is_some());
+        if !turn {
+            if statics || secrets > 0 {
+                self.report(
+                    at.clone(),
+                    "STUN servers take no credentials; credentials are for turn: URLs",
+                );
+            }
+            return;
+        }
+        if statics && server.username.is_none() != server.credential.is_none() {
+            self.report(
+                at.clone(),
+                "static TURN credentials need both `username` and `credential`",
+            );
+        }
+        match (statics, secrets) {
+            (false, 0) => self.report(
+                at.clone(),
+                "a TURN server needs credentials: `username` + `credential`, or a shared secret via `secret_env` or `secret_file`",
+            ),
+            (true, 1..) | (false, 2..) => self.report(
+                at.clone(),
+                "give exactly one kind of TURN credentials: `username` + `credential`, `secret_env` or `secret_file`",
+            ),
+            _ => {}
+        }
+        if let Some(file) = &server.secret_file {
+            self.file(at.key("secret_file"), file, None);
+        }
+    }
+
+    /// Placeholders `{name}` in a redirect URL must be known.
+    fn url(&mut self, at: KeyPath, url: &HttpUrl) {
+        let mut rest = url.as_str();
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                self.report(at, "has a `{` without a closing `}`");
+                return;
+            };
+            let name = &rest[open + 1..open + close];
+            if !URL_PLACEHOLDERS.contains(&name) {
+                self.report(
+                    at.clone(),
+                    format!(
+                        "unknown placeholder `{{{name}}}`; known: {}",
+                        URL_PLACEHOLDERS
+                            .iter()
+                            .map(|p| format!("{{{p}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            rest = &rest[open + close + 1..];
+        }
+    }
+
+    /// The last scene must be an `end`; scenes after an `end` must be reachable by `goto`.
+    fn reachability(&mut self, views: &[SceneView], scenes: &KeyPath) {
+        let targets: Vec<&Slug> = views
+            .iter()
+            .filter_map(|v| match &v.typed {
+                Some(Scene::Multiplayer(m)) => Some([
+                    m.waitroom.on_timeout.goto.as_ref(),
+                    m.on_partner_leave.goto.as_ref(),
+                ]),
+                _ => None,
+            })
+            .flatten()
+            .flatten()
+            .collect();
+        let is_end = |v: &SceneView| v.kind.as_deref() == Some("end");
+        if let Some(last) = views.last()
+            && last.kind.is_some()
+            && !is_end(last)
+        {
+            let at = scenes.index(views.len() - 1).key("kind");
+            self.report(
+                at,
+                "the last scene must be an `end` scene, or participants have nowhere to go",
+            );
+        }
+        let mut reachable = true;
+        for (i, view) in views.iter().enumerate() {
+            reachable |= view.id.as_ref().is_some_and(|id| targets.contains(&id));
+            if !reachable {
+                let name = view
+                    .id
+                    .as_ref()
+                    .map_or_else(|| format!("scenes[{i}]"), |id| format!("scene `{id}`"));
+                let msg = format!(
+                    "{name} can never be reached: it follows an `end` scene and no `goto` leads to it"
+                );
+                self.report(scenes.index(i), msg);
+            }
+            reachable &= !is_end(view);
+        }
+    }
+}

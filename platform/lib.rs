@@ -1,0 +1,17 @@
+//! cohort: a host for multiplayer online behavioural experiments.
+//!
+//! How the pieces fit (each is one module):
+//!
+//! ```text
+//!  experiments/*.yaml ──► config ──(validated Experiment)──► cohort validate / serve
+//!                          │  yaml → schema check → typed model → semantic checks
+//!                          └─► schemas: generated JSON Schema for editors (schemas/)
+//! ```
+//!
+//! Coming with the next issues: `server` (warp routes, one WebSocket per participant),
+//! `experiment` (one actor per experiment owning waitroom, probes and games as pure
+//! state machines), `matchmaking`, `probe`, `game`, `plugin` (wasmtime), `eventlog`,
+//! `client` (Rust participant client).
+
+pub mod config;
+pub mod schemas;
