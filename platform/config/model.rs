@@ -67,7 +67,7 @@ pub enum Scene {
     Consent(ConsentScene),
     Instructions(InstructionsScene),
     Survey(SurveyScene),
-    Multiplayer(MultiplayerScene),
+    Multiplayer(Box<MultiplayerScene>),
     End(EndScene),
 }
 

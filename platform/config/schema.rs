@@ -321,6 +321,9 @@ fn describe(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
         ValidationErrorKind::MinItems { limit } if *limit == 1 => "must not be empty".to_owned(),
         ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),
         ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+        ValidationErrorKind::Pattern { .. } if instance.as_str() == Some("") => {
+            "must not be empty".to_owned()
+        }
         ValidationErrorKind::Pattern { pattern } => {
             let hint = PATTERN_HINTS
                 .iter()

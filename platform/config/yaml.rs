@@ -37,7 +37,13 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Problem> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            Problem::at(pos(e.marker()), format!("YAML syntax error: {}", e.info()))
+            // The scanner has its own (deeper) nesting limit; word it like ours.
+            let message = if e.info().contains("recursion limit") {
+                format!("nesting is deeper than {MAX_DEPTH} levels")
+            } else {
+                format!("YAML syntax error: {}", e.info())
+            };
+            Problem::at(pos(e.marker()), message)
         })?;
         if builder.on_event(event, pos(&span.start))? {
             break;
@@ -68,6 +74,13 @@ fn check_text(bytes: &[u8]) -> Result<&str, Problem> {
             ),
         ));
     }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let prefix = String::from_utf8_lossy(&bytes[..nul]);
+        return Err(Problem::at(
+            end_pos(&prefix),
+            "the file contains a NUL byte: it looks binary, not YAML text",
+        ));
+    }
     let valid = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -81,12 +94,6 @@ fn check_text(bytes: &[u8]) -> Result<&str, Problem> {
             ));
         }
     };
-    if let Some(nul) = valid.find('\0') {
-        return Err(Problem::at(
-            end_pos(&valid[..nul]),
-            "the file contains a NUL byte: it looks binary, not YAML text",
-        ));
-    }
     Ok(valid)
 }
 
@@ -247,14 +254,13 @@ impl Builder {
                 "mapping keys must be plain text, not lists or mappings",
             ));
         }
-        let (path, key) = self.next_slot();
         if self.stack.len() >= MAX_DEPTH {
-            return Err(Problem::new(
+            return Err(Problem::at(
                 at,
-                path,
                 format!("nesting is deeper than {MAX_DEPTH} levels"),
             ));
         }
+        let (path, key) = self.next_slot();
         self.count(1, at)?;
         self.source.insert(path.clone(), Span { key, value: at });
         self.stack.push(Frame {

@@ -1,1 +1,6 @@
-fn main() {}
+//! Integration tests: one binary, so heavy dependencies link once (DESIGN.md §4).
+//! Each module drives the real `cohort` binary or library as a user would.
+
+mod schemas;
+mod support;
+mod validate;
