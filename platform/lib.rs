@@ -14,4 +14,9 @@
 //! `client` (Rust participant client).
 
 pub mod config;
+pub mod eventlog;
+pub mod experiment;
+pub mod protocol;
+
 pub mod schemas;
+pub mod server;

@@ -30,7 +30,7 @@ enum Command {
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
     },
-    /// Serve experiments to participants (not yet implemented).
+    /// Serve experiments to participants, each at /x/<experiment id>.
     Serve {
         /// Experiment YAML files (default: experiments/demo.yaml).
         files: Vec<PathBuf>,
@@ -66,11 +66,93 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { .. } => {
-            eprintln!("cohort serve: not yet implemented (see the host issue)");
-            ExitCode::from(1)
+        Command::Serve { files, addr, data } => serve(files, &addr, data),
+    }
+}
+
+/// Loads and validates every file (refusing to start on any problem), binds, and
+/// serves until SIGINT/SIGTERM.
+fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
+    if files.is_empty() {
+        files.push(PathBuf::from("experiments/demo.yaml"));
+    }
+    let (loaded, reports) = cohort::config::load_all(&files);
+    if !reports.is_empty() {
+        for report in &reports {
+            eprint!("{report}");
+        }
+        eprintln!(
+            "not starting: fix the problems above (`cohort validate` checks files without serving)"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let local = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| addr.to_owned());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        for l in &loaded {
+            let param = &l.experiment.recruitment.id_param;
+            println!(
+                "serving `{}` at http://{local}/x/{}?{param}=<participant id>",
+                l.experiment.id, l.experiment.id
+            );
+        }
+        match cohort::server::run(
+            listener,
+            loaded,
+            cohort::server::ServeOptions::new(data),
+            shutdown,
+        )
+        .await
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
         }
     }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: telling participants and syncing the data");
+    token.cancel();
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {

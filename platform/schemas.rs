@@ -10,10 +10,16 @@ pub fn rendered() -> Vec<(&'static str, String)> {
         text.push('\n');
         text
     };
-    vec![(
-        "experiment.schema.json",
-        render(crate::config::schema::experiment_schema()),
-    )]
+    vec![
+        (
+            "experiment.schema.json",
+            render(crate::config::schema::experiment_schema()),
+        ),
+        (
+            "protocol.schema.json",
+            render(crate::protocol::protocol_schema()),
+        ),
+    ]
 }
 
 /// Writes every schema into `dir`, returning the files written.

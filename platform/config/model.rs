@@ -28,10 +28,31 @@ pub struct Experiment {
     /// How participants arrive from the recruitment panel and how they leave.
     #[serde(default)]
     pub recruitment: Recruitment,
+    /// Connection handling: how long a disconnected participant keeps their place.
+    #[serde(default)]
+    pub session: SessionSettings,
     /// The scenes, in the order participants see them.
     #[schemars(length(min = 1, max = 100))]
     pub scenes: Vec<Scene>,
 }
+
+/// Connection handling.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A participant who reconnects within this many seconds continues exactly where
+    /// they were (same scene, same waitroom place, same game). Past it, their session
+    /// ends: they are removed from the waitroom or game and see that it expired.
+    #[serde(default = "default_grace")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 3600))]
+    pub reconnect_grace_secs: f64,
+}
+
+fn default_grace() -> f64 {
+    30.0
+}
+
+defaults_from_empty!(SessionSettings);
 
 /// Recruitment panel settings (Prolific, MTurk, or none).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,273 @@
+//! The durable event log: every decision and every answer, as append-only JSON lines in
+//! `DATA/<experiment>/<run>/events.jsonl` (a run = one start of the host for that
+//! experiment).
+//!
+//! [`Event`] is the typed vocabulary; each later feature adds its variants here.
+//! [`LogFile`] appends and syncs (the caller decides when: the experiment's outbox
+//! syncs in small groups before sending anything that depends on the events);
+//! [`read`] reads a log back, skipping a torn last line left by a crash.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Answer, ParticipantId};
+
+/// Everything the host records. Tagged by `"event"` in the JSON line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The host started serving this experiment (first line of every run).
+    RunStarted {
+        experiment: String,
+        run: String,
+        host_version: String,
+    },
+    /// The host stopped serving it cleanly (last line of a clean run).
+    RunStopped,
+    /// A new participant. `recruitment_id` and `params` stay in the data only.
+    SessionStarted {
+        participant: ParticipantId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recruitment_id: Option<String>,
+        params: BTreeMap<String, String>,
+    },
+    /// A participant's socket attached (`resumed`: to an existing session).
+    Connected {
+        participant: ParticipantId,
+        resumed: bool,
+    },
+    /// A participant's socket went away; the grace period starts.
+    Disconnected { participant: ParticipantId },
+    /// A second connection for a connected participant was refused.
+    DuplicateRefused { participant: ParticipantId },
+    /// Away longer than the grace period: the session is over.
+    Expired {
+        participant: ParticipantId,
+        scene: String,
+    },
+    SceneEntered {
+        participant: ParticipantId,
+        scene: String,
+        index: usize,
+    },
+    SceneLeft {
+        participant: ParticipantId,
+        scene: String,
+        index: usize,
+    },
+    ConsentGiven {
+        participant: ParticipantId,
+        scene: String,
+    },
+    SurveyAnswered {
+        participant: ParticipantId,
+        scene: String,
+        answers: BTreeMap<String, Answer>,
+    },
+    /// The participant reached an `end` scene.
+    Finished {
+        participant: ParticipantId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recruitment_id: Option<String>,
+        scene: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        completion_code: Option<String>,
+    },
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in this run's log, from 1.
+    pub seq: u64,
+    /// Wall-clock time of the decision, milliseconds since the Unix epoch.
+    pub ts_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Errors of the event log, with the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("cannot create the event log {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+    #[error("cannot write the event log {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// An open, append-only log file.
+pub struct LogFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    seq: u64,
+    dirty: bool,
+}
+
+impl LogFile {
+    /// Creates `dir/events.jsonl` (and `dir`); fails if the file already exists, so a
+    /// run never appends to another run's log.
+    pub fn create(dir: &Path) -> Result<Self, LogError> {
+        let path = dir.join("events.jsonl");
+        let create = |source| LogError::Create {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(create)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(create)?;
+        Ok(Self {
+            path,
+            out: BufWriter::new(file),
+            seq: 0,
+            dirty: false,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Buffers one record; call [`LogFile::sync`] to make it durable.
+    pub fn append(&mut self, ts_ms: u64, event: Event) -> Result<(), LogError> {
+        self.seq += 1;
+        let record = Record {
+            seq: self.seq,
+            ts_ms,
+            event,
+        };
+        let mut line = serde_json::to_vec(&record).expect("events serialize");
+        line.push(b'\n');
+        self.dirty = true;
+        self.out.write_all(&line).map_err(|source| LogError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Flushes and fsyncs everything appended so far (no-op when nothing is pending).
+    pub fn sync(&mut self) -> Result<(), LogError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let wrap = |source| LogError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        self.out.flush().map_err(wrap)?;
+        self.out.get_ref().sync_data().map_err(wrap)?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// Reads a log: every complete record, in order. A torn or corrupt *last* line (a
+/// crash mid-write) is skipped; a corrupt line elsewhere is an error naming it.
+pub fn read(path: &Path) -> io::Result<Vec<Record>> {
+    let reader = BufReader::new(File::open(path)?);
+    let mut records = Vec::new();
+    let mut bad: Option<(usize, String)> = None;
+    for (number, line) in reader.split(b'\n').enumerate() {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        if let Some((at, why)) = bad.take() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}:{at}: {why}", path.display()),
+            ));
+        }
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => records.push(record),
+            Err(e) => bad = Some((number + 1, e.to_string())),
+        }
+    }
+    if let Some((at, _)) = bad {
+        tracing::warn!(file = %path.display(), line = at, "skipping a torn last line of the event log");
+    }
+    Ok(records)
+}
+
+/// The directory of a new run: `data/<experiment>/<run>` where `run` sorts by start time.
+pub fn run_dir(data: &Path, experiment: &str, run: &str) -> PathBuf {
+    data.join(experiment).join(run)
+}
+
+/// Every earlier run's log of `experiment` under `data`, oldest first.
+pub fn previous_logs(data: &Path, experiment: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(data.join(experiment)) else {
+        return Vec::new();
+    };
+    let mut logs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("events.jsonl"))
+        .filter(|p| p.is_file())
+        .collect();
+    logs.sort();
+    logs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid() -> ParticipantId {
+        ParticipantId(uuid::Uuid::from_u128(7))
+    }
+
+    #[test]
+    fn appended_records_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogFile::create(dir.path()).unwrap();
+        log.append(
+            1,
+            Event::Connected {
+                participant: pid(),
+                resumed: false,
+            },
+        )
+        .unwrap();
+        log.append(2, Event::Disconnected { participant: pid() })
+            .unwrap();
+        log.sync().unwrap();
+        let records = read(log.path()).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            records[1],
+            Record {
+                seq: 2,
+                ts_ms: 2,
+                event: Event::Disconnected { participant: pid() }
+            }
+        );
+        assert!(
+            LogFile::create(dir.path()).is_err(),
+            "a run must not reuse another run's log"
+        );
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped_but_corruption_inside_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogFile::create(dir.path()).unwrap();
+        log.append(1, Event::RunStopped).unwrap();
+        log.sync().unwrap();
+        let path = log.path().to_path_buf();
+        drop(log);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"seq\":2,\"ts_ms\":5,\"event\":\"disc")
+            .unwrap();
+        assert_eq!(read(&path).unwrap().len(), 1);
+        file.write_all(b"\n{\"seq\":3,\"ts_ms\":6,\"event\":\"run_stopped\"}\n")
+            .unwrap();
+        let err = read(&path).unwrap_err();
+        assert!(err.to_string().contains("events.jsonl:2:"), "{err}");
+    }
+}

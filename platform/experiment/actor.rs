@@ -1,0 +1,268 @@
+//! The actor shell: one tokio task per experiment that owns the [`State`], feeds it
+//! socket inputs and timer ticks, and carries out its effects through the [`Outbox`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{Batch, ConnOut, Delivery, Outbox, Outgoing};
+use super::state::{ConnId, Effect, Input, Recovered, State};
+use super::view::{ViewError, Views};
+use crate::config::{Experiment, Loaded, Scene};
+use crate::eventlog::{self, Event, LogError, LogFile};
+use crate::protocol::ServerMsg;
+
+/// Inputs queued per experiment before socket tasks wait.
+const INBOX: usize = 4096;
+
+/// What socket tasks send the actor.
+#[derive(Debug)]
+pub enum ActorMsg {
+    /// A new connection and where to send its messages (before any of its inputs).
+    Open {
+        conn: ConnId,
+        out: ConnOut,
+    },
+    Input(Input),
+}
+
+/// A cheap, cloneable handle to a running experiment actor.
+#[derive(Clone)]
+pub struct ExperimentHandle {
+    pub id: String,
+    inbox: mpsc::Sender<ActorMsg>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl ExperimentHandle {
+    /// A fresh connection id.
+    pub fn new_conn(&self) -> ConnId {
+        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Sends to the actor; false when it has stopped.
+    pub async fn send(&self, msg: ActorMsg) -> bool {
+        self.inbox.send(msg).await.is_ok()
+    }
+}
+
+/// Why an experiment could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    View(#[from] ViewError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// Starts the actor of `loaded` with its event log in `data/<id>/<run>/`. The actor
+/// stops when `shutdown` is cancelled, after telling every participant and syncing.
+pub fn start(
+    loaded: &Loaded,
+    data: &Path,
+    run: &str,
+    shutdown: CancellationToken,
+    tracker: &tokio_util::task::TaskTracker,
+) -> Result<ExperimentHandle, StartError> {
+    let experiment = Arc::new(loaded.experiment.clone());
+    let views = Arc::new(Views::render(&experiment, &loaded.base_dir)?);
+    let id = experiment.id.to_string();
+    let recovered = recover(&experiment, data);
+    let mut log = LogFile::create(&eventlog::run_dir(data, &id, run))?;
+    log.append(
+        wall_ms(),
+        Event::RunStarted {
+            experiment: id.clone(),
+            run: run.to_owned(),
+            host_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+    )?;
+    log.sync()?;
+    tracing::info!(experiment = %id, log = %log.path().display(), recovered = recovered.len(), "experiment ready");
+    let state = State::new(experiment, views, None, recovered);
+    let (tx, rx) = mpsc::channel(INBOX);
+    let outbox = Outbox::start(log);
+    let span = tracing::info_span!("experiment", id = %id);
+    tracker.spawn(tracing::Instrument::instrument(
+        run_actor(state, rx, outbox, shutdown),
+        span,
+    ));
+    Ok(ExperimentHandle {
+        id,
+        inbox: tx,
+        next_conn: Arc::new(AtomicU64::new(1)),
+    })
+}
+
+/// Participants who finished in earlier runs, by recruitment id.
+fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
+    let mut recovered = HashMap::new();
+    for path in eventlog::previous_logs(data, experiment.id.as_str()) {
+        let records = match eventlog::read(&path) {
+            Ok(records) => records,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot read an earlier run's log");
+                continue;
+            }
+        };
+        for record in records {
+            if let Event::Finished {
+                participant,
+                recruitment_id: Some(rid),
+                scene,
+                ..
+            } = record.event
+            {
+                let end_scene = experiment
+                    .scenes
+                    .iter()
+                    .position(|s| s.id().as_str() == scene && matches!(s, Scene::End(_)));
+                if let Some(end_scene) = end_scene {
+                    recovered.insert(
+                        rid,
+                        Recovered {
+                            participant,
+                            end_scene,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    recovered
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+struct Shell {
+    state: State,
+    outbox: Outbox,
+    conns: HashMap<ConnId, ConnOut>,
+    epoch: Instant,
+}
+
+async fn run_actor(
+    state: State,
+    mut rx: mpsc::Receiver<ActorMsg>,
+    outbox: Outbox,
+    shutdown: CancellationToken,
+) {
+    let mut shell = Shell {
+        state,
+        outbox,
+        conns: HashMap::new(),
+        epoch: Instant::now(),
+    };
+    loop {
+        let deadline = shell.state.next_deadline().map(|d| shell.epoch + d);
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            msg = rx.recv() => match msg {
+                Some(ActorMsg::Open { conn, out }) => {
+                    shell.conns.insert(conn, out);
+                }
+                Some(ActorMsg::Input(input)) => {
+                    let closed = if let Input::Closed { conn } = &input { Some(*conn) } else { None };
+                    shell.handle(input).await;
+                    if let Some(conn) = closed {
+                        shell.conns.remove(&conn);
+                    }
+                }
+                None => break,
+            },
+            () = sleep_until_opt(deadline) => shell.handle(Input::Tick).await,
+        }
+    }
+    shell.stop().await;
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Shell {
+    async fn handle(&mut self, input: Input) {
+        let now = self.epoch.elapsed();
+        let effects = self.state.handle(input, now);
+        self.carry_out(effects).await;
+    }
+
+    /// Turns effects into one outbox batch, serializing each message once.
+    async fn carry_out(&mut self, effects: Vec<Effect>) {
+        if effects.is_empty() {
+            return;
+        }
+        let ts = wall_ms();
+        let mut batch = Batch::default();
+        for effect in effects {
+            match effect {
+                Effect::Log(event) => batch.events.push((ts, event)),
+                Effect::Send { conn, msg } => {
+                    if let Some(out) = self.conns.get(&conn) {
+                        let is_ack = matches!(msg, ServerMsg::Ack { .. });
+                        let text: Arc<str> = serde_json::to_string(&msg)
+                            .expect("server messages serialize")
+                            .into();
+                        batch.deliveries.push(Delivery {
+                            to: out.clone(),
+                            what: Outgoing::Text(text),
+                            is_ack,
+                        });
+                    }
+                }
+                Effect::Close { conn } => {
+                    if let Some(out) = self.conns.get(&conn) {
+                        batch.deliveries.push(Delivery {
+                            to: out.clone(),
+                            what: Outgoing::Close,
+                            is_ack: false,
+                        });
+                    }
+                }
+            }
+        }
+        self.outbox.push(batch).await;
+    }
+
+    /// Tells every connected participant, logs the stop, and waits for the outbox.
+    async fn stop(self) {
+        let bye: Arc<str> = serde_json::to_string(&ServerMsg::Shutdown {
+            message: "The study server is restarting. Please keep this tab open; it reconnects by itself.".to_owned(),
+        })
+        .expect("server messages serialize")
+        .into();
+        let mut batch = Batch {
+            events: vec![(wall_ms(), Event::RunStopped)],
+            ..Batch::default()
+        };
+        for out in self.conns.values() {
+            batch.deliveries.push(Delivery {
+                to: out.clone(),
+                what: Outgoing::Text(bye.clone()),
+                is_ack: false,
+            });
+            batch.deliveries.push(Delivery {
+                to: out.clone(),
+                what: Outgoing::Close,
+                is_ack: false,
+            });
+        }
+        self.outbox.push(batch).await;
+        self.outbox.close().await;
+        tracing::info!("experiment stopped; event log synced");
+    }
+}

@@ -1,0 +1,16 @@
+//! The per-experiment actor (DESIGN.md §3).
+//!
+//! [`State`] is the pure state machine: `handle(input, now) -> effects`, no sockets,
+//! no clock reads, randomness only from the seeded RNG it owns. [`actor`] is the shell
+//! that feeds it socket messages and timer ticks and carries out its effects through
+//! the [`outbox`] (event log first, then the messages that depend on it).
+
+pub mod actor;
+mod answers;
+mod flow;
+pub mod outbox;
+mod sessions;
+mod state;
+pub mod view;
+
+pub use state::{ConnId, Effect, Input, Recovered, State};

@@ -1,0 +1,259 @@
+//! Sessions and identity: `hello` (new session, resume by token or recruitment id,
+//! duplicate tabs), disconnects and the reconnect grace period.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::state::{ConnId, Participant, Place, State};
+use crate::eventlog::Event;
+use crate::protocol::{ErrorCode, OutcomeReason, PROTOCOL_VERSION, ParticipantId, ServerMsg};
+
+/// Limits on `hello.params`.
+pub const MAX_PARAMS: usize = 32;
+pub const MAX_PARAM_KEY: usize = 64;
+pub const MAX_PARAM_VALUE: usize = 512;
+/// Most sessions one experiment holds in a run.
+pub const MAX_SESSIONS: usize = 100_000;
+
+/// A recruitment id must look like one: 1-128 of letters, digits and `_-.@:`.
+fn valid_recruitment_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.@:".contains(c))
+}
+
+impl State {
+    pub(super) fn on_hello(
+        &mut self,
+        conn: ConnId,
+        protocol: u32,
+        params: BTreeMap<String, String>,
+        resume_token: Option<String>,
+        seq: Option<u64>,
+        now: Duration,
+    ) {
+        if self.by_conn.contains_key(&conn) {
+            return self.refuse(
+                conn,
+                ErrorCode::HelloFirst,
+                "`hello` was already received on this connection",
+                seq,
+            );
+        }
+        if let Err((code, why)) = self.check_hello(protocol, &params) {
+            self.refuse(conn, code, why, seq);
+            return self.close(conn);
+        }
+        let recruitment_id = params.get(&self.experiment.recruitment.id_param).cloned();
+        let existing = resume_token
+            .as_ref()
+            .and_then(|t| self.by_token.get(t))
+            .or_else(|| {
+                recruitment_id
+                    .as_ref()
+                    .and_then(|r| self.by_recruitment.get(r))
+            })
+            .copied();
+        match existing {
+            Some(pid) => self.attach(pid, conn),
+            None => match recruitment_id
+                .as_ref()
+                .and_then(|r| self.recovered.get(r))
+                .cloned()
+            {
+                Some(earlier) => {
+                    let pid = self.create(
+                        earlier.participant,
+                        recruitment_id,
+                        Place::Finished(earlier.end_scene),
+                    );
+                    self.attach(pid, conn);
+                }
+                None if self.participants.len() >= MAX_SESSIONS => {
+                    self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
+                    self.close(conn);
+                }
+                None => {
+                    let pid = ParticipantId(self.new_uuid());
+                    let pid = self.create(pid, recruitment_id.clone(), Place::Scene(0));
+                    self.log(Event::SessionStarted {
+                        participant: pid,
+                        recruitment_id,
+                        params,
+                    });
+                    self.bind(pid, conn, false);
+                    self.enter_scene(pid, 0, now);
+                }
+            },
+        }
+    }
+
+    fn check_hello(
+        &self,
+        protocol: u32,
+        params: &BTreeMap<String, String>,
+    ) -> Result<(), (ErrorCode, String)> {
+        if protocol != PROTOCOL_VERSION {
+            let why = format!(
+                "protocol {protocol} is not supported; this host speaks {PROTOCOL_VERSION}"
+            );
+            return Err((ErrorCode::UnsupportedProtocol, why));
+        }
+        if params.len() > MAX_PARAMS
+            || params
+                .iter()
+                .any(|(k, v)| k.len() > MAX_PARAM_KEY || v.len() > MAX_PARAM_VALUE)
+        {
+            let why = format!(
+                "at most {MAX_PARAMS} params, keys ≤ {MAX_PARAM_KEY} and values ≤ {MAX_PARAM_VALUE} bytes"
+            );
+            return Err((ErrorCode::Malformed, why));
+        }
+        let recruitment = &self.experiment.recruitment;
+        match params.get(&recruitment.id_param) {
+            Some(id) if !valid_recruitment_id(id) => Err((
+                ErrorCode::MissingId,
+                format!("`{}` in the link is malformed", recruitment.id_param),
+            )),
+            None if recruitment.require_id => Err((
+                ErrorCode::MissingId,
+                format!(
+                    "this study link must carry your `{}`; please use the link from the study page",
+                    recruitment.id_param
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A new session record (not yet bound to a connection).
+    fn create(
+        &mut self,
+        pid: ParticipantId,
+        recruitment_id: Option<String>,
+        place: Place,
+    ) -> ParticipantId {
+        let token = self.new_secret();
+        self.by_token.insert(token.clone(), pid);
+        if let Some(r) = &recruitment_id {
+            self.by_recruitment.insert(r.clone(), pid);
+        }
+        let participant = Participant {
+            id: pid,
+            recruitment_id,
+            token,
+            place,
+            conn: None,
+            away_since: None,
+            server_rtt_ms: None,
+            answers: BTreeMap::new(),
+        };
+        self.participants.insert(pid, participant);
+        pid
+    }
+
+    /// Binds `conn` to an existing session, unless another connection holds it.
+    fn attach(&mut self, pid: ParticipantId, conn: ConnId) {
+        if self.participants[&pid].conn.is_some() {
+            self.log(Event::DuplicateRefused { participant: pid });
+            self.send(
+                conn,
+                ServerMsg::DuplicateSession {
+                    message: "This study is already open in another tab or window. Please continue there.".to_owned(),
+                },
+            );
+            return self.close(conn);
+        }
+        self.bind(pid, conn, true);
+        self.show_place(pid);
+    }
+
+    /// Marks `conn` as `pid`'s connection and sends `welcome`.
+    fn bind(&mut self, pid: ParticipantId, conn: ConnId, resumed: bool) {
+        self.by_conn.insert(conn, pid);
+        let p = self
+            .participants
+            .get_mut(&pid)
+            .expect("bound participant exists");
+        p.conn = Some(conn);
+        p.away_since = None;
+        p.server_rtt_ms = None;
+        let welcome = ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            participant: pid,
+            resume_token: p.token.clone(),
+            experiment: self.experiment.id.to_string(),
+            title: self.experiment.title.clone(),
+            resumed,
+        };
+        self.log(Event::Connected {
+            participant: pid,
+            resumed,
+        });
+        self.send(conn, welcome);
+    }
+
+    /// Shows a (re)connected participant where they are.
+    fn show_place(&mut self, pid: ParticipantId) {
+        match self.participants[&pid].place {
+            Place::Scene(index) | Place::Finished(index) => self.show_scene(pid, index),
+            Place::Expired => self.send_to(pid, expired_outcome()),
+        }
+    }
+
+    pub(super) fn on_closed(&mut self, conn: ConnId, now: Duration) {
+        let Some(pid) = self.by_conn.remove(&conn) else {
+            return;
+        };
+        let p = self
+            .participants
+            .get_mut(&pid)
+            .expect("bound participant exists");
+        if p.conn != Some(conn) {
+            return;
+        }
+        p.conn = None;
+        p.away_since = Some(now);
+        p.server_rtt_ms = None;
+        self.log(Event::Disconnected { participant: pid });
+    }
+
+    /// Expires participants away longer than the grace period.
+    pub(super) fn on_tick(&mut self, now: Duration) {
+        let grace = self.grace;
+        let due: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| {
+                matches!(p.place, Place::Scene(_)) && p.away_since.is_some_and(|t| t + grace <= now)
+            })
+            .map(|p| p.id)
+            .collect();
+        for pid in due {
+            let p = self
+                .participants
+                .get_mut(&pid)
+                .expect("due participant exists");
+            let Place::Scene(index) = p.place else {
+                continue;
+            };
+            p.place = Place::Expired;
+            let scene = self.experiment.scenes[index].id().to_string();
+            self.log(Event::Expired {
+                participant: pid,
+                scene,
+            });
+        }
+    }
+}
+
+/// What an expired participant sees when they come back.
+fn expired_outcome() -> ServerMsg {
+    ServerMsg::Outcome {
+        reason: OutcomeReason::Expired,
+        message: Some("Your session ended because you were away for too long.".to_owned()),
+        completion_code: None,
+        redirect_url: None,
+    }
+}

@@ -1,0 +1,260 @@
+//! The experiment state machine: who is where, and what happens on each input.
+//!
+//! Every participant is in exactly one place ([`Place`]); inputs move them and emit
+//! [`Effect`]s. The state machine never blocks, never reads the clock (time comes in
+//! with each input) and draws ids only from its seeded RNG, so tests and the simulator
+//! drive the very same logic with a virtual clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::view::Views;
+use crate::config::Experiment;
+use crate::eventlog::Event;
+use crate::protocol::{Answer, ClientMsg, ErrorCode, ParticipantId, ServerMsg};
+
+/// One WebSocket connection (assigned by the shell, never sent on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// What the shell feeds the state machine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A parsed message from a connection.
+    Message { conn: ConnId, msg: ClientMsg },
+    /// The connection is gone (closed, dead, or refused).
+    Closed { conn: ConnId },
+    /// A new median server round-trip time of a connection.
+    ServerRtt { conn: ConnId, rtt_ms: f64 },
+    /// Time passed; due deadlines fire.
+    Tick,
+}
+
+/// What the state machine asks the shell to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send {
+        conn: ConnId,
+        msg: ServerMsg,
+    },
+    /// Close the connection after what was sent before.
+    Close {
+        conn: ConnId,
+    },
+    /// Append to the event log; later sends wait until it is durable.
+    Log(Event),
+}
+
+/// Where a participant is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// In the scene at this index (for a multiplayer scene: its waiting room).
+    Scene(usize),
+    /// Reached an `end` scene (at this index); shown again on return.
+    Finished(usize),
+    /// Away past the grace period; the session is over.
+    Expired,
+}
+
+/// One participant's session.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: ParticipantId,
+    /// From the recruitment panel; server-side only.
+    pub recruitment_id: Option<String>,
+    /// Secret that resumes this session.
+    pub token: String,
+    pub place: Place,
+    /// The connection currently bound, if any.
+    pub conn: Option<ConnId>,
+    /// When the participant last went away (grace period running), if away.
+    pub away_since: Option<Duration>,
+    /// Median server RTT of the current connection.
+    pub server_rtt_ms: Option<f64>,
+    /// Answers of earlier surveys: scene id → question id → answer.
+    pub answers: BTreeMap<String, BTreeMap<String, Answer>>,
+}
+
+/// A participant who finished in an earlier run of the host (read from the data
+/// directory), so that a return shows their end page instead of a new run.
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    pub participant: ParticipantId,
+    pub end_scene: usize,
+}
+
+/// The experiment's state.
+pub struct State {
+    pub(super) experiment: Arc<Experiment>,
+    pub(super) views: Arc<Views>,
+    pub(super) grace: Duration,
+    rng: StdRng,
+    pub(super) participants: HashMap<ParticipantId, Participant>,
+    pub(super) by_token: HashMap<String, ParticipantId>,
+    pub(super) by_recruitment: HashMap<String, ParticipantId>,
+    pub(super) by_conn: HashMap<ConnId, ParticipantId>,
+    /// Recruitment id → finished in an earlier run.
+    pub(super) recovered: HashMap<String, Recovered>,
+    effects: Vec<Effect>,
+}
+
+impl State {
+    /// A fresh state. `seed` feeds the RNG behind ids and tokens: use OS entropy in
+    /// production (`None`), a fixed seed in tests and simulation.
+    pub fn new(
+        experiment: Arc<Experiment>,
+        views: Arc<Views>,
+        seed: Option<u64>,
+        recovered: HashMap<String, Recovered>,
+    ) -> Self {
+        let rng = match seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let grace = Duration::from_secs_f64(experiment.session.reconnect_grace_secs);
+        Self {
+            experiment,
+            views,
+            grace,
+            rng,
+            participants: HashMap::new(),
+            by_token: HashMap::new(),
+            by_recruitment: HashMap::new(),
+            by_conn: HashMap::new(),
+            recovered,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Handles one input at time `now` (since the actor started) and returns the
+    /// effects to carry out, in order.
+    pub fn handle(&mut self, input: Input, now: Duration) -> Vec<Effect> {
+        match input {
+            Input::Message { conn, msg } => self.on_message(conn, msg, now),
+            Input::Closed { conn } => self.on_closed(conn, now),
+            Input::ServerRtt { conn, rtt_ms } => {
+                if let Some(p) = self
+                    .by_conn
+                    .get(&conn)
+                    .and_then(|id| self.participants.get_mut(id))
+                {
+                    p.server_rtt_ms = Some(rtt_ms);
+                }
+            }
+            Input::Tick => self.on_tick(now),
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// The earliest time at which [`Input::Tick`] has something to do.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.participants
+            .values()
+            .filter(|p| matches!(p.place, Place::Scene(_)))
+            .filter_map(|p| p.away_since.map(|t| t + self.grace))
+            .min()
+    }
+
+    /// A participant, for inspection (tests, status pages).
+    pub fn participant(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.get(&id)
+    }
+
+    /// Number of sessions (all places).
+    pub fn session_count(&self) -> usize {
+        self.participants.len()
+    }
+
+    fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now: Duration) {
+        let seq = msg.seq();
+        if let ClientMsg::Hello {
+            protocol,
+            params,
+            resume_token,
+            ..
+        } = msg
+        {
+            return self.on_hello(conn, protocol, params, resume_token, seq, now);
+        }
+        let Some(&pid) = self.by_conn.get(&conn) else {
+            return self.refuse(
+                conn,
+                ErrorCode::HelloFirst,
+                "the first message must be `hello`",
+                seq,
+            );
+        };
+        match msg {
+            ClientMsg::Hello { .. } => unreachable!("handled above"),
+            ClientMsg::Advance { scene, agreed, .. } => {
+                self.on_advance(pid, conn, &scene, agreed, seq, now)
+            }
+            ClientMsg::Submit { scene, answers, .. } => {
+                self.on_submit(pid, conn, &scene, answers, seq, now)
+            }
+            other => {
+                let what = other.kind();
+                self.refuse(
+                    conn,
+                    ErrorCode::InvalidState,
+                    format!("`{what}` does not fit here: you are not in a waitroom, probe or game"),
+                    seq,
+                )
+            }
+        }
+    }
+
+    // ---- helpers for the submodules ----
+
+    pub(super) fn send(&mut self, conn: ConnId, msg: ServerMsg) {
+        self.effects.push(Effect::Send { conn, msg });
+    }
+
+    pub(super) fn log(&mut self, event: Event) {
+        self.effects.push(Effect::Log(event));
+    }
+
+    pub(super) fn close(&mut self, conn: ConnId) {
+        self.effects.push(Effect::Close { conn });
+    }
+
+    /// An `error` for `conn`; nothing else changes.
+    pub(super) fn refuse(
+        &mut self,
+        conn: ConnId,
+        code: ErrorCode,
+        message: impl Into<String>,
+        seq: Option<u64>,
+    ) {
+        self.send(conn, ServerMsg::error(code, message, seq));
+    }
+
+    /// Acknowledges `seq` (after the effects logged so far are durable).
+    pub(super) fn ack(&mut self, conn: ConnId, seq: Option<u64>) {
+        if let Some(seq) = seq {
+            self.send(conn, ServerMsg::Ack { seq });
+        }
+    }
+
+    /// Sends to a participant if connected.
+    pub(super) fn send_to(&mut self, pid: ParticipantId, msg: ServerMsg) {
+        if let Some(conn) = self.participants.get(&pid).and_then(|p| p.conn) {
+            self.send(conn, msg);
+        }
+    }
+
+    /// A fresh UUID v4 from the owned RNG.
+    pub(super) fn new_uuid(&mut self) -> uuid::Uuid {
+        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
+    }
+
+    /// A fresh 128-bit secret, hex-encoded.
+    pub(super) fn new_secret(&mut self) -> String {
+        let bytes: [u8; 16] = self.rng.random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

@@ -1,0 +1,219 @@
+//! Scenes as participants see them: bodies rendered once at start-up (markdown → HTML,
+//! body files read), per-participant details (end-page redirect) filled at send time.
+
+use std::path::Path;
+
+use crate::config::model::TextFormat;
+use crate::config::survey::Question;
+use crate::config::{Experiment, Scene};
+use crate::protocol::{QuestionView, SceneView};
+
+use super::state::Participant;
+
+/// Rendered scenes, index-aligned with `experiment.scenes`.
+#[derive(Debug, Clone)]
+pub struct Views {
+    scenes: Vec<SceneView>,
+}
+
+/// A body file could not be read at start-up.
+#[derive(Debug, thiserror::Error)]
+#[error("experiment `{experiment}`, scene `{scene}`: cannot read {path}: {source}")]
+pub struct ViewError {
+    pub experiment: String,
+    pub scene: String,
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+impl Views {
+    /// Renders every scene; body files are resolved against `base_dir`.
+    pub fn render(experiment: &Experiment, base_dir: &Path) -> Result<Self, ViewError> {
+        let body = |scene: &Scene,
+                    inline: &Option<String>,
+                    file: &Option<std::path::PathBuf>,
+                    format: TextFormat| {
+            let text = match (inline, file) {
+                (Some(text), _) => text.clone(),
+                (None, Some(file)) => {
+                    std::fs::read_to_string(base_dir.join(file)).map_err(|source| ViewError {
+                        experiment: experiment.id.to_string(),
+                        scene: scene.id().to_string(),
+                        path: base_dir.join(file).display().to_string(),
+                        source,
+                    })?
+                }
+                (None, None) => String::new(),
+            };
+            Ok::<_, ViewError>(match format {
+                TextFormat::Html => text,
+                TextFormat::Markdown => markdown(&text),
+            })
+        };
+        let mut scenes = Vec::new();
+        for scene in &experiment.scenes {
+            let view = match scene {
+                Scene::Consent(s) => SceneView::Consent {
+                    id: s.id.to_string(),
+                    title: s.title.clone(),
+                    html: body(scene, &s.body, &s.body_file, s.format)?,
+                    agree_label: s.agree_label.clone(),
+                    button: s.button.clone(),
+                },
+                Scene::Instructions(s) => SceneView::Instructions {
+                    id: s.id.to_string(),
+                    title: s.title.clone(),
+                    html: body(scene, &s.body, &s.body_file, s.format)?,
+                    button: s.button.clone(),
+                },
+                Scene::Survey(s) => SceneView::Survey {
+                    id: s.id.to_string(),
+                    title: s.title.clone(),
+                    questions: s.questions.iter().map(question_view).collect(),
+                    button: s.button.clone(),
+                },
+                Scene::Multiplayer(m) => SceneView::Multiplayer {
+                    id: m.id.to_string(),
+                    title: m.title.clone(),
+                    group_size: m.group_size,
+                    show_count: m.waitroom.show_count,
+                    timeout_secs: m.waitroom.timeout_secs,
+                },
+                Scene::End(e) => SceneView::End {
+                    id: e.id.to_string(),
+                    title: e.title.clone(),
+                    message: e.message.clone(),
+                    completion_code: e
+                        .completion_code
+                        .as_ref()
+                        .or(experiment.recruitment.completion_code.as_ref())
+                        .map(|c| c.to_string()),
+                    redirect_url: e
+                        .redirect_url
+                        .as_ref()
+                        .or(experiment.recruitment.redirect_url.as_ref())
+                        .map(|u| u.to_string()),
+                },
+            };
+            scenes.push(view);
+        }
+        Ok(Self { scenes })
+    }
+
+    /// The scene at `index` as `participant` sees it.
+    pub fn scene(
+        &self,
+        index: usize,
+        experiment: &Experiment,
+        participant: &Participant,
+    ) -> SceneView {
+        let mut view = self.scenes[index].clone();
+        if let SceneView::End {
+            redirect_url: Some(url),
+            completion_code,
+            ..
+        } = &mut view
+        {
+            *url = fill_redirect(
+                url,
+                completion_code.as_deref(),
+                &experiment.recruitment.id_param,
+                participant.recruitment_id.as_deref(),
+            );
+        }
+        view
+    }
+}
+
+/// Fills `{completion_code}` and `{participant_id}` (the recruitment id); without a
+/// `{participant_id}` placeholder the recruitment id is appended as `id_param=<id>`.
+/// Both values are URL-safe by validation (codes and recruitment ids use a restricted
+/// alphabet), so no escaping is needed.
+pub fn fill_redirect(
+    url: &str,
+    code: Option<&str>,
+    id_param: &str,
+    recruitment_id: Option<&str>,
+) -> String {
+    let mut out = url.replace("{completion_code}", code.unwrap_or_default());
+    match recruitment_id {
+        Some(id) if out.contains("{participant_id}") => out = out.replace("{participant_id}", id),
+        Some(id) => {
+            let sep = if out.contains('?') { '&' } else { '?' };
+            out = format!("{out}{sep}{id_param}={id}");
+        }
+        None => out = out.replace("{participant_id}", ""),
+    }
+    out
+}
+
+fn markdown(text: &str) -> String {
+    let mut html = String::new();
+    let parser = pulldown_cmark::Parser::new_ext(
+        text,
+        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH,
+    );
+    pulldown_cmark::html::push_html(&mut html, parser);
+    html
+}
+
+fn question_view(q: &Question) -> QuestionView {
+    match q {
+        Question::Text(q) => QuestionView::Text {
+            id: q.id.to_string(),
+            prompt: q.prompt.clone(),
+            required: q.required,
+            multiline: q.multiline,
+            max_length: q.max_length,
+        },
+        Question::SingleChoice(q) => QuestionView::SingleChoice {
+            id: q.id.to_string(),
+            prompt: q.prompt.clone(),
+            required: q.required,
+            options: q.options.clone(),
+        },
+        Question::MultipleChoice(q) => QuestionView::MultipleChoice {
+            id: q.id.to_string(),
+            prompt: q.prompt.clone(),
+            required: q.required,
+            options: q.options.clone(),
+            min_selected: q.min_selected,
+            max_selected: q.max_selected,
+        },
+        Question::Likert(q) => QuestionView::Likert {
+            id: q.id.to_string(),
+            prompt: q.prompt.clone(),
+            required: q.required,
+            points: q.points,
+            low_label: q.low_label.clone(),
+            high_label: q.high_label.clone(),
+            labels: q.labels.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill_redirect;
+
+    #[test]
+    fn redirects_fill_placeholders_or_append_the_id() {
+        assert_eq!(
+            fill_redirect(
+                "https://p.co/done?cc={completion_code}",
+                Some("C1"),
+                "PROLIFIC_PID",
+                Some("abc")
+            ),
+            "https://p.co/done?cc=C1&PROLIFIC_PID=abc"
+        );
+        assert_eq!(
+            fill_redirect("https://x.org/{participant_id}/end", None, "w", Some("w1")),
+            "https://x.org/w1/end"
+        );
+        assert_eq!(
+            fill_redirect("https://x.org/end", None, "w", None),
+            "https://x.org/end"
+        );
+    }
+}

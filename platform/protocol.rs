@@ -1,0 +1,478 @@
+//! The WebSocket protocol between a participant's client and the host: every message,
+//! both directions, as serde types tagged by `"type"`.
+//!
+//! This is the contract browser and Rust clients implement; `schemas/protocol.schema.json`
+//! is generated from these types and `docs/protocol.md` explains the flows. Rules:
+//! - one WebSocket per participant at `/x/<experiment>/ws`; JSON text frames only;
+//! - the client speaks first with [`ClientMsg::Hello`]; the server answers
+//!   [`ServerMsg::Welcome`] (or an error / `duplicate_session` and closes);
+//! - any client message may carry a `seq`; the server echoes it in the matching `ack`
+//!   (sent once the message's effects are durably logged) or `error`;
+//! - ids on the wire are opaque: participants are UUIDs, never recruitment ids.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol; a client speaking another one is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest WebSocket message the host accepts, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// A participant's opaque id (UUID v4): used on the wire, shown to partners.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct ParticipantId(pub uuid::Uuid);
+
+impl std::fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A probe session between two participants: `probe_<uuid>`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct ProbeId(pub String);
+
+/// A game (UUID v4).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct GameId(pub uuid::Uuid);
+
+/// One survey answer: text or a single choice (string), several choices (list), or a
+/// Likert rating (1..=points).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Answer {
+    Rating(i64),
+    Text(String),
+    Choices(Vec<String>),
+}
+
+/// WebRTC signaling payload, relayed verbatim to the peer: an SDP offer/answer or an
+/// ICE candidate (browser `RTCSessionDescriptionInit` / `RTCIceCandidateInit` shapes).
+pub type Signal = serde_json::Value;
+
+/// Messages from a participant's client to the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        /// Must equal [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The page's URL query parameters (carrying the recruitment id, e.g.
+        /// `PROLIFIC_PID`); at most 32, short keys and values.
+        #[serde(default)]
+        params: BTreeMap<String, String>,
+        /// The secret from an earlier `welcome`, to continue that session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Leave the current consent/instructions scene. `agreed` must be true on consent.
+    Advance {
+        /// The scene being left (stale messages are refused).
+        scene: String,
+        #[serde(default)]
+        agreed: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Submit the answers of the current survey scene (question id → answer).
+    Submit {
+        scene: String,
+        answers: BTreeMap<String, Answer>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Leave the waiting room for good (the participant gives up waiting).
+    LeaveWaitroom {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Ready for the probe announced by `probe_prepare`.
+    ProbeReady {
+        probe: ProbeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// WebRTC signaling for the probe's other peer (the sender is the socket's owner).
+    ProbeSignal {
+        probe: ProbeId,
+        signal: Signal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// The RTT this peer measured (median of its pings), or none if it failed.
+    ProbeResult {
+        probe: ProbeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// A game input, relayed by the host to the rest of the group.
+    GameAction {
+        game: GameId,
+        action: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// WebRTC signaling for a peer of the same game.
+    GameSignal {
+        game: GameId,
+        to: ParticipantId,
+        signal: Signal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// This player finished the game (with an optional result for the data).
+    GameComplete {
+        game: GameId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+}
+
+impl ClientMsg {
+    /// The client's sequence number, echoed in `ack` / `error`.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ClientMsg::Hello { seq, .. }
+            | ClientMsg::Advance { seq, .. }
+            | ClientMsg::Submit { seq, .. }
+            | ClientMsg::LeaveWaitroom { seq }
+            | ClientMsg::ProbeReady { seq, .. }
+            | ClientMsg::ProbeSignal { seq, .. }
+            | ClientMsg::ProbeResult { seq, .. }
+            | ClientMsg::GameAction { seq, .. }
+            | ClientMsg::GameSignal { seq, .. }
+            | ClientMsg::GameComplete { seq, .. } => *seq,
+        }
+    }
+
+    /// The `type` tag, for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMsg::Hello { .. } => "hello",
+            ClientMsg::Advance { .. } => "advance",
+            ClientMsg::Submit { .. } => "submit",
+            ClientMsg::LeaveWaitroom { .. } => "leave_waitroom",
+            ClientMsg::ProbeReady { .. } => "probe_ready",
+            ClientMsg::ProbeSignal { .. } => "probe_signal",
+            ClientMsg::ProbeResult { .. } => "probe_result",
+            ClientMsg::GameAction { .. } => "game_action",
+            ClientMsg::GameSignal { .. } => "game_signal",
+            ClientMsg::GameComplete { .. } => "game_complete",
+        }
+    }
+}
+
+/// Machine-readable error codes of [`ServerMsg::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a known message shape.
+    Malformed,
+    /// Larger than [`MAX_MESSAGE_BYTES`].
+    TooLarge,
+    /// Too many messages too fast; this one was dropped.
+    RateLimited,
+    /// The first message must be `hello`, and only the first.
+    HelloFirst,
+    /// Another protocol version.
+    UnsupportedProtocol,
+    /// The experiment needs a recruitment id in the link, and there is none or it is
+    /// malformed.
+    MissingId,
+    /// The resume token is unknown.
+    UnknownSession,
+    /// The message does not fit where the participant is (e.g. a stale scene id).
+    InvalidState,
+    /// Consent must be given to continue.
+    MustAgree,
+    /// Survey answers are invalid; `fields` says which and why.
+    InvalidAnswers,
+    /// A probe or game message for a session the participant is not part of.
+    NotAPeer,
+    /// The host is full or shutting down.
+    Unavailable,
+}
+
+/// A rendered scene, as the client shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SceneView {
+    Consent {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        /// The body as HTML (markdown is rendered by the host).
+        html: String,
+        agree_label: String,
+        button: String,
+    },
+    Instructions {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        html: String,
+        button: String,
+    },
+    Survey {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        questions: Vec<QuestionView>,
+        button: String,
+    },
+    /// The waiting room of a multiplayer scene; `waiting_room` updates follow.
+    Multiplayer {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        group_size: u32,
+        show_count: bool,
+        /// Longest wait, enforced by the host.
+        timeout_secs: f64,
+    },
+    End {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        completion_code: Option<String>,
+        /// Where to send the participant (placeholders already filled in).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        redirect_url: Option<String>,
+    },
+}
+
+/// One survey question as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QuestionView {
+    Text {
+        id: String,
+        prompt: String,
+        required: bool,
+        multiline: bool,
+        max_length: u32,
+    },
+    SingleChoice {
+        id: String,
+        prompt: String,
+        required: bool,
+        options: Vec<String>,
+    },
+    MultipleChoice {
+        id: String,
+        prompt: String,
+        required: bool,
+        options: Vec<String>,
+        min_selected: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_selected: Option<u32>,
+    },
+    Likert {
+        id: String,
+        prompt: String,
+        required: bool,
+        points: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        high_label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        labels: Option<Vec<String>>,
+    },
+}
+
+/// Which side of a probe makes the WebRTC offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeRole {
+    Offerer,
+    Answerer,
+}
+
+/// An ICE server as the browser's `RTCIceServer` expects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IceServerView {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Why a participant's part ended early (see [`ServerMsg::Outcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeReason {
+    /// No group was formed within the waitroom timeout.
+    WaitroomTimeout,
+    /// A partner left the game.
+    PartnerLeft,
+    /// The participant left the waiting room.
+    LeftWaitroom,
+    /// The participant was away longer than the reconnect grace period.
+    Expired,
+}
+
+/// Messages from the host to a participant's client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The answer to `hello`: who the participant is, and the secret to resume with.
+    Welcome {
+        protocol: u32,
+        participant: ParticipantId,
+        /// Secret: keep it (e.g. in `sessionStorage`) and send it in `hello` to resume.
+        resume_token: String,
+        experiment: String,
+        title: String,
+        /// True when an existing session was continued.
+        resumed: bool,
+    },
+    /// Show this scene (sent on entry and again on resume).
+    Scene {
+        /// Position in the experiment (0-based) and number of scenes.
+        index: usize,
+        total: usize,
+        scene: SceneView,
+    },
+    /// The message with this `seq` was processed and its effects are durable.
+    Ack { seq: u64 },
+    /// The message (with this `seq`, if it had one) was refused; nothing changed.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// Per-field problems (e.g. question id → reason).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        fields: BTreeMap<String, String>,
+    },
+    /// This participant is already connected elsewhere (another tab); this connection
+    /// is closed.
+    DuplicateSession { message: String },
+    /// The participant's part ended early: show this and stop.
+    Outcome {
+        reason: OutcomeReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        completion_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        redirect_url: Option<String>,
+    },
+    /// Waiting-room status. Counts are absent when the experiment hides them.
+    WaitingRoom {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waiting: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        needed: Option<u32>,
+        /// Seconds until the waitroom timeout applies.
+        remaining_secs: f64,
+    },
+    /// A group was found: the game starts after `countdown_secs`.
+    MatchFound {
+        game: GameId,
+        players: Vec<ParticipantId>,
+        countdown_secs: f64,
+    },
+    /// The game starts now.
+    StartGame {
+        game: GameId,
+        players: Vec<ParticipantId>,
+        /// This participant's slot in `players`.
+        slot: usize,
+        ice_servers: Vec<IceServerView>,
+    },
+    /// Game state or a partner's action, relayed by the host.
+    GameState {
+        game: GameId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<ParticipantId>,
+        state: serde_json::Value,
+    },
+    /// WebRTC signaling from a peer of the same game.
+    GameSignal {
+        game: GameId,
+        from: ParticipantId,
+        signal: Signal,
+    },
+    /// The game is over (`completed`, `time_limit` or `partner_left`); the next scene
+    /// follows.
+    GameEnd { game: GameId, reason: String },
+    /// Prepare a probe with `peer`: set up a peer connection, then answer `probe_ready`.
+    ProbePrepare {
+        probe: ProbeId,
+        peer: ParticipantId,
+        role: ProbeRole,
+        ice_servers: Vec<IceServerView>,
+        pings: u32,
+        ping_timeout_ms: u32,
+    },
+    /// Both peers are ready: the offerer sends its offer now.
+    ProbeStart { probe: ProbeId },
+    /// WebRTC signaling from the probe's other peer.
+    ProbeSignal { probe: ProbeId, signal: Signal },
+    /// The probe is cancelled (peer gone, timeout); close its connection.
+    ProbeAbort { probe: ProbeId, reason: String },
+    /// The host is shutting down; reconnect later with the resume token.
+    Shutdown { message: String },
+}
+
+impl ServerMsg {
+    /// An `error` without field details.
+    pub fn error(code: ErrorCode, message: impl Into<String>, seq: Option<u64>) -> Self {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+            seq,
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// Both directions, for the generated schema.
+#[derive(JsonSchema)]
+#[schemars(title = "cohort participant protocol")]
+#[allow(dead_code)]
+pub struct Protocol {
+    /// Messages the client sends.
+    pub client: ClientMsg,
+    /// Messages the host sends.
+    pub server: ServerMsg,
+}
+
+/// The JSON Schema of every protocol message.
+pub fn protocol_schema() -> serde_json::Value {
+    let settings = schemars::generate::SchemaSettings::draft07();
+    let mut value = settings
+        .into_generator()
+        .root_schema_for::<Protocol>()
+        .to_value();
+    value["$id"] = serde_json::Value::from("https://cohort.example/schemas/protocol.schema.json");
+    value["description"] = serde_json::Value::from(format!(
+        "cohort WebSocket protocol version {PROTOCOL_VERSION}: JSON text messages tagged by `type`. See docs/protocol.md."
+    ));
+    value
+}

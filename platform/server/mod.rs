@@ -1,0 +1,207 @@
+//! The HTTP side of the host: warp routes, the WebSocket endpoint per experiment, the
+//! participant page and its static files, `/healthz`, and graceful shutdown.
+//!
+//! Routes:
+//! - `GET /healthz` → 200 `ok` once every experiment is running;
+//! - `GET /x/<id>` → the participant page (query parameters carry the recruitment id);
+//! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
+//! - `GET /static/<file>` → the browser client.
+
+mod assets;
+pub mod socket;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warp::Filter;
+use warp::http::{Response, StatusCode};
+
+use crate::config::Loaded;
+use crate::experiment::actor::{self, ExperimentHandle, StartError};
+use crate::protocol::MAX_MESSAGE_BYTES;
+pub use socket::SocketOptions;
+
+/// Hard cap on a WebSocket message: above it the WebSocket layer drops the connection.
+/// Messages between [`MAX_MESSAGE_BYTES`] and this get an `error` and the socket stays.
+const HARD_MESSAGE_CAP: usize = 4 * MAX_MESSAGE_BYTES;
+
+/// How the host runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Root of the event logs: `data/<experiment>/<run>/events.jsonl`.
+    pub data: PathBuf,
+    pub socket: SocketOptions,
+    /// Most simultaneous participant connections (all experiments).
+    pub max_connections: usize,
+    /// How long shutdown waits for connections to close.
+    pub shutdown_grace: Duration,
+}
+
+impl ServeOptions {
+    pub fn new(data: PathBuf) -> Self {
+        Self {
+            data,
+            socket: SocketOptions::default(),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the host could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// Serves `experiments` on `listener` until `shutdown` is cancelled; then tells every
+/// participant, syncs every log and returns within `shutdown_grace`.
+pub async fn run(
+    listener: TcpListener,
+    experiments: Vec<Loaded>,
+    opts: ServeOptions,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let tracker = TaskTracker::new();
+    let run = run_id();
+    let mut handles = HashMap::new();
+    for loaded in &experiments {
+        let handle = actor::start(loaded, &opts.data, &run, shutdown.child_token(), &tracker)?;
+        handles.insert(handle.id.clone(), handle);
+    }
+    let routes = routes(Arc::new(handles), Arc::new(opts.clone()), tracker.clone());
+    let stop = shutdown.clone();
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(async move { stop.cancelled().await })
+        .run()
+        .await;
+    tracker.close();
+    if tokio::time::timeout(opts.shutdown_grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    Ok(())
+}
+
+/// A run id that sorts by start time: `20261122T001500Z-3f9a`.
+fn run_id() -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "");
+    let suffix: u16 = rand::random();
+    format!("{stamp}-{suffix:04x}")
+}
+
+type Experiments = Arc<HashMap<String, ExperimentHandle>>;
+
+fn routes(
+    experiments: Experiments,
+    opts: Arc<ServeOptions>,
+    tracker: TaskTracker,
+) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible>
++ Clone
++ Send
++ Sync
++ 'static {
+    let open = Arc::new(AtomicUsize::new(0));
+    let health = warp::path!("healthz").and(warp::get()).map(|| boxed("ok"));
+    let exps = experiments.clone();
+    let page = warp::path!("x" / String)
+        .and(warp::get())
+        .map(move |id: String| {
+            boxed(if exps.contains_key(&id) {
+                html(assets::INDEX_HTML)
+            } else {
+                not_found()
+            })
+        });
+    let socket = warp::path!("x" / String / "ws").and(warp::ws()).map(
+        move |id: String, ws: warp::ws::Ws| {
+            let Some(handle) = experiments.get(&id).cloned() else {
+                return boxed(not_found());
+            };
+            if open.load(Ordering::Relaxed) >= opts.max_connections {
+                return boxed(warp::reply::with_status(
+                    "the study server is full",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                ));
+            }
+            let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
+            let reply = ws
+                .max_message_size(HARD_MESSAGE_CAP)
+                .max_frame_size(HARD_MESSAGE_CAP)
+                .on_upgrade(move |ws| {
+                    open.fetch_add(1, Ordering::Relaxed);
+                    tracker.track_future(async move {
+                        socket::pump(ws, handle, socket_opts).await;
+                        open.fetch_sub(1, Ordering::Relaxed);
+                    })
+                });
+            boxed(reply)
+        },
+    );
+    let files = warp::path!("static" / String)
+        .and(warp::get())
+        .map(|name: String| {
+            boxed(match assets::file(&name) {
+                Some((content_type, body)) => Response::builder()
+                    .header("content-type", content_type)
+                    .header("cache-control", "no-cache")
+                    .header("x-content-type-options", "nosniff")
+                    .body(body.to_owned())
+                    .expect("valid response"),
+                None => not_found(),
+            })
+        });
+    let root = warp::path::end()
+        .and(warp::get())
+        .map(|| boxed("cohort is running. Participants use the link of their study."));
+    health
+        .or(page)
+        .unify()
+        .or(files)
+        .unify()
+        .or(socket)
+        .unify()
+        .or(root)
+        .unify()
+        .recover(|_| async { Ok::<_, std::convert::Infallible>(boxed(not_found())) })
+        .unify()
+}
+
+/// The participant page, with headers that keep the recruitment id in the URL from
+/// leaking (no referrer) and confine scripts to our own files.
+fn html(body: &str) -> Response<String> {
+    Response::builder()
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff")
+        .header(
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'",
+        )
+        .body(body.to_owned())
+        .expect("valid response")
+}
+
+fn not_found() -> Response<String> {
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .body("not found".to_owned())
+        .expect("valid response")
+}
+
+fn boxed(reply: impl warp::Reply + 'static) -> Box<dyn warp::Reply> {
+    Box::new(reply)
+}

@@ -1,0 +1,264 @@
+//! The socket pump: one task per WebSocket. It parses frames and forwards messages to
+//! the experiment actor, writes what the actor sends, enforces size and rate limits,
+//! and keeps the connection alive (ping/pong heartbeats that also measure the server
+//! round-trip time). It holds no experiment state.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use warp::ws::{Message, WebSocket};
+
+use crate::experiment::actor::{ActorMsg, ExperimentHandle};
+use crate::experiment::outbox::{ConnOut, Outgoing};
+use crate::experiment::{ConnId, Input};
+use crate::protocol::{ClientMsg, ErrorCode, MAX_MESSAGE_BYTES, ServerMsg};
+
+/// Messages queued for one connection before it counts as too slow and is closed.
+const OUT_QUEUE: usize = 256;
+/// Server RTT = median of this many recent heartbeats.
+const RTT_SAMPLES: usize = 5;
+/// Heartbeats without any frame from the client before the socket counts as dead.
+const MISSED_BEATS: u32 = 3;
+/// Consecutive rate-limited messages before the connection is closed.
+const MAX_DROPPED: u32 = 200;
+
+/// Per-socket limits.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketOptions {
+    /// Interval between heartbeat pings.
+    pub heartbeat: Duration,
+    /// Sustained messages per second a client may send.
+    pub rate_per_sec: f64,
+    /// Burst a client may send at once.
+    pub burst: f64,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(5),
+            rate_per_sec: 50.0,
+            burst: 100.0,
+        }
+    }
+}
+
+/// Runs one participant connection to its end.
+pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) {
+    let conn = handle.new_conn();
+    let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
+    let cancel = CancellationToken::new();
+    if !handle
+        .send(ActorMsg::Open {
+            conn,
+            out: ConnOut {
+                tx,
+                cancel: cancel.clone(),
+            },
+        })
+        .await
+    {
+        return;
+    }
+    let (mut sink, mut stream) = ws.split();
+    let mut socket = SocketState::new(opts);
+    let mut heartbeat = tokio::time::interval(opts.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            out = rx.recv() => match out {
+                Some(Outgoing::Text(text)) => {
+                    if sink.send(Message::text(text.as_ref())).await.is_err() { break; }
+                }
+                Some(Outgoing::Close) | None => {
+                    let _ = sink.send(Message::close()).await;
+                    break;
+                }
+            },
+            frame = stream.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                match socket.on_frame(conn, frame) {
+                    Step::Forward(input) => if !handle.send(ActorMsg::Input(input)).await { break },
+                    Step::Reply(msg) => {
+                        let text = serde_json::to_string(&msg).expect("server messages serialize");
+                        if sink.send(Message::text(text)).await.is_err() { break; }
+                    }
+                    Step::Nothing => {}
+                    Step::End => break,
+                }
+            },
+            _ = heartbeat.tick() => {
+                if socket.last_seen.elapsed() > opts.heartbeat * MISSED_BEATS {
+                    tracing::info!(conn = conn.0, "no heartbeat answer; closing a dead socket");
+                    break;
+                }
+                if sink.send(Message::ping(socket.next_ping().to_vec())).await.is_err() { break; }
+            },
+        }
+    }
+    let _ = sink.close().await;
+    handle.send(ActorMsg::Input(Input::Closed { conn })).await;
+}
+
+/// What to do with one incoming frame.
+enum Step {
+    Forward(Input),
+    Reply(ServerMsg),
+    Nothing,
+    End,
+}
+
+/// Per-connection bookkeeping: liveness, pings in flight, RTT samples, rate bucket.
+struct SocketState {
+    opts: SocketOptions,
+    last_seen: Instant,
+    next_ping: u64,
+    in_flight: VecDeque<(u64, Instant)>,
+    samples: VecDeque<f64>,
+    tokens: f64,
+    refilled: Instant,
+    dropped: u32,
+    last_limit_error: Option<Instant>,
+}
+
+impl SocketState {
+    fn new(opts: SocketOptions) -> Self {
+        let now = Instant::now();
+        Self {
+            opts,
+            last_seen: now,
+            next_ping: 0,
+            in_flight: VecDeque::new(),
+            samples: VecDeque::new(),
+            tokens: opts.burst,
+            refilled: now,
+            dropped: 0,
+            last_limit_error: None,
+        }
+    }
+
+    /// Payload of the next heartbeat ping (its sequence number).
+    fn next_ping(&mut self) -> [u8; 8] {
+        self.next_ping += 1;
+        self.in_flight.push_back((self.next_ping, Instant::now()));
+        if self.in_flight.len() > 4 {
+            self.in_flight.pop_front();
+        }
+        self.next_ping.to_be_bytes()
+    }
+
+    /// Matches a pong to its ping; returns the new median RTT in ms.
+    fn on_pong(&mut self, payload: &[u8]) -> Option<f64> {
+        let seq = u64::from_be_bytes(payload.try_into().ok()?);
+        let at = self.in_flight.iter().position(|(s, _)| *s == seq)?;
+        let (_, sent) = self.in_flight.remove(at)?;
+        self.samples
+            .push_back(sent.elapsed().as_secs_f64() * 1000.0);
+        if self.samples.len() > RTT_SAMPLES {
+            self.samples.pop_front();
+        }
+        let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        Some(sorted[sorted.len() / 2])
+    }
+
+    /// Token bucket: false when the message must be dropped.
+    fn take_token(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.refilled).as_secs_f64() * self.opts.rate_per_sec;
+        self.tokens = (self.tokens + refill).min(self.opts.burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.dropped = 0;
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+
+    fn on_frame(&mut self, conn: ConnId, frame: Message) -> Step {
+        self.last_seen = Instant::now();
+        if frame.is_close() {
+            return Step::End;
+        }
+        if frame.is_pong() {
+            return match self.on_pong(frame.as_bytes()) {
+                Some(rtt_ms) => Step::Forward(Input::ServerRtt { conn, rtt_ms }),
+                None => Step::Nothing,
+            };
+        }
+        if frame.is_ping() {
+            return Step::Nothing; // answered by the WebSocket layer
+        }
+        if !self.take_token() {
+            return self.rate_limited();
+        }
+        let Ok(text) = frame.to_str() else {
+            return Step::Reply(ServerMsg::error(
+                ErrorCode::Malformed,
+                "only JSON text messages are accepted",
+                None,
+            ));
+        };
+        if text.len() > MAX_MESSAGE_BYTES {
+            let why = format!(
+                "a message may be at most {MAX_MESSAGE_BYTES} bytes; this one has {}",
+                text.len()
+            );
+            return Step::Reply(ServerMsg::error(ErrorCode::TooLarge, why, None));
+        }
+        match serde_json::from_str::<ClientMsg>(text) {
+            Ok(msg) => Step::Forward(Input::Message { conn, msg }),
+            Err(e) => Step::Reply(ServerMsg::error(
+                ErrorCode::Malformed,
+                malformed_reason(text, &e),
+                seq_of(text),
+            )),
+        }
+    }
+
+    fn rate_limited(&mut self) -> Step {
+        if self.dropped > MAX_DROPPED {
+            tracing::warn!("a client keeps flooding; closing its socket");
+            return Step::End;
+        }
+        let now = Instant::now();
+        if self
+            .last_limit_error
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return Step::Nothing;
+        }
+        self.last_limit_error = Some(now);
+        Step::Reply(ServerMsg::error(
+            ErrorCode::RateLimited,
+            "too many messages; slow down (this one was dropped)",
+            None,
+        ))
+    }
+}
+
+/// The `seq` of a message that did not parse, if it has one, so the client can match
+/// the error to its message.
+fn seq_of(text: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()?
+        .get("seq")?
+        .as_u64()
+}
+
+fn malformed_reason(text: &str, e: &serde_json::Error) -> String {
+    let reason = if serde_json::from_str::<serde_json::Value>(text).is_err() {
+        format!("not valid JSON: {e}")
+    } else {
+        format!("not a valid message: {e}")
+    };
+    reason.chars().take(300).collect()
+}
