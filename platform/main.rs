@@ -81,9 +81,7 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
         for report in &reports {
             eprint!("{report}");
         }
-        eprintln!(
-            "not starting: fix the problems above (`cohort validate` checks files without serving)"
-        );
+        eprintln!("not starting: fix the problems above (`cohort validate` checks files without serving)");
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -101,27 +99,14 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let local = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| addr.to_owned());
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_owned());
         let shutdown = tokio_util::sync::CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         for l in &loaded {
             let param = &l.experiment.recruitment.id_param;
-            println!(
-                "serving `{}` at http://{local}/x/{}?{param}=<participant id>",
-                l.experiment.id, l.experiment.id
-            );
+            println!("serving `{}` at http://{local}/x/{}?{param}=<participant id>", l.experiment.id, l.experiment.id);
         }
-        match cohort::server::run(
-            listener,
-            loaded,
-            cohort::server::ServeOptions::new(data),
-            shutdown,
-        )
-        .await
-        {
+        match cohort::server::run(listener, loaded, cohort::server::ServeOptions::new(data), shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -135,15 +120,14 @@ async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                token.cancel();
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -167,11 +151,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
-        eprintln!(
-            "{problems} problem(s) in {} of {} file(s)",
-            reports.len(),
-            files.len()
-        );
+        eprintln!("{problems} problem(s) in {} of {} file(s)", reports.len(), files.len());
         ExitCode::from(2)
     }
 }

@@ -21,9 +21,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// A participant's opaque id (UUID v4): used on the wire, shown to partners.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct ParticipantId(pub uuid::Uuid);
 
@@ -34,16 +32,12 @@ impl std::fmt::Display for ParticipantId {
 }
 
 /// A probe session between two participants: `probe_<uuid>`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct ProbeId(pub String);
 
 /// A game (UUID v4).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct GameId(pub uuid::Uuid);
 
@@ -392,11 +386,7 @@ pub enum ServerMsg {
         remaining_secs: f64,
     },
     /// A group was found: the game starts after `countdown_secs`.
-    MatchFound {
-        game: GameId,
-        players: Vec<ParticipantId>,
-        countdown_secs: f64,
-    },
+    MatchFound { game: GameId, players: Vec<ParticipantId>, countdown_secs: f64 },
     /// The game starts now.
     StartGame {
         game: GameId,
@@ -413,11 +403,7 @@ pub enum ServerMsg {
         state: serde_json::Value,
     },
     /// WebRTC signaling from a peer of the same game.
-    GameSignal {
-        game: GameId,
-        from: ParticipantId,
-        signal: Signal,
-    },
+    GameSignal { game: GameId, from: ParticipantId, signal: Signal },
     /// The game is over (`completed`, `time_limit` or `partner_left`); the next scene
     /// follows.
     GameEnd { game: GameId, reason: String },
@@ -443,12 +429,7 @@ pub enum ServerMsg {
 impl ServerMsg {
     /// An `error` without field details.
     pub fn error(code: ErrorCode, message: impl Into<String>, seq: Option<u64>) -> Self {
-        ServerMsg::Error {
-            code,
-            message: message.into(),
-            seq,
-            fields: BTreeMap::new(),
-        }
+        ServerMsg::Error { code, message: message.into(), seq, fields: BTreeMap::new() }
     }
 }
 
@@ -466,10 +447,7 @@ pub struct Protocol {
 /// The JSON Schema of every protocol message.
 pub fn protocol_schema() -> serde_json::Value {
     let settings = schemars::generate::SchemaSettings::draft07();
-    let mut value = settings
-        .into_generator()
-        .root_schema_for::<Protocol>()
-        .to_value();
+    let mut value = settings.into_generator().root_schema_for::<Protocol>().to_value();
     value["$id"] = serde_json::Value::from("https://cohort.example/schemas/protocol.schema.json");
     value["description"] = serde_json::Value::from(format!(
         "cohort WebSocket protocol version {PROTOCOL_VERSION}: JSON text messages tagged by `type`. See docs/protocol.md."

@@ -11,14 +11,8 @@ pub fn rendered() -> Vec<(&'static str, String)> {
         text
     };
     vec![
-        (
-            "experiment.schema.json",
-            render(crate::config::schema::experiment_schema()),
-        ),
-        (
-            "protocol.schema.json",
-            render(crate::protocol::protocol_schema()),
-        ),
+        ("experiment.schema.json", render(crate::config::schema::experiment_schema())),
+        ("protocol.schema.json", render(crate::protocol::protocol_schema())),
     ]
 }
 

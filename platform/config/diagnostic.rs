@@ -114,16 +114,12 @@ impl SourceMap {
 
     /// Position of the value at `path`.
     pub fn value_pos(&self, path: &KeyPath) -> Pos {
-        self.span(path)
-            .map(|s| s.value)
-            .unwrap_or(Pos { line: 1, column: 1 })
+        self.span(path).map(|s| s.value).unwrap_or(Pos { line: 1, column: 1 })
     }
 
     /// Position of the key of the entry at `path` (falls back to the value).
     pub fn key_pos(&self, path: &KeyPath) -> Pos {
-        self.span(path)
-            .map(|s| s.key.unwrap_or(s.value))
-            .unwrap_or(Pos { line: 1, column: 1 })
+        self.span(path).map(|s| s.key.unwrap_or(s.value)).unwrap_or(Pos { line: 1, column: 1 })
     }
 }
 
@@ -138,11 +134,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(pos: Pos, path: KeyPath, message: impl Into<String>) -> Self {
-        Self {
-            pos,
-            path,
-            message: message.into(),
-        }
+        Self { pos, path, message: message.into() }
     }
 
     /// A problem of the whole file, located at `pos`.
@@ -162,10 +154,7 @@ impl Report {
     pub fn new(file: impl Into<String>, mut problems: Vec<Problem>) -> Self {
         problems.sort_by(|a, b| (a.pos, &a.path).cmp(&(b.pos, &b.path)));
         problems.dedup();
-        Self {
-            file: file.into(),
-            problems,
-        }
+        Self { file: file.into(), problems }
     }
 }
 
@@ -189,10 +178,7 @@ impl fmt::Display for Report {
 impl std::error::Error for Report {}
 
 /// "did you mean `x`?" for the closest candidate, when one is close enough.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -55,11 +55,7 @@ pub fn parse(bytes: &[u8], base_dir: &Path) -> Result<Experiment, Vec<Problem>> 
     }
     serde_path_to_error::deserialize(&parsed.value).map_err(|e| {
         let path = serde_key_path(e.path());
-        vec![Problem::new(
-            parsed.source.value_pos(&path),
-            path,
-            e.into_inner().to_string(),
-        )]
+        vec![Problem::new(parsed.source.value_pos(&path), path, e.into_inner().to_string())]
     })
 }
 
@@ -79,22 +75,11 @@ fn serde_key_path(path: &serde_path_to_error::Path) -> KeyPath {
 /// Reads and checks one experiment file.
 pub fn load(path: &Path) -> Result<Loaded, Report> {
     let display = path.display().to_string();
-    let bytes =
-        read_bounded(path).map_err(|e| Report::new(&display, vec![Problem::at(Pos::NONE, e)]))?;
-    let base_dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let base_dir = if base_dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base_dir
-    };
+    let bytes = read_bounded(path).map_err(|e| Report::new(&display, vec![Problem::at(Pos::NONE, e)]))?;
+    let base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
     parse(&bytes, &base_dir)
-        .map(|experiment| Loaded {
-            experiment,
-            path: path.to_path_buf(),
-            base_dir,
-        })
+        .map(|experiment| Loaded { experiment, path: path.to_path_buf(), base_dir })
         .map_err(|problems| Report::new(display, problems))
 }
 
@@ -125,15 +110,8 @@ pub fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, Vec<Report>) {
                     let pos = yaml::parse(&read_bounded(path).unwrap_or_default())
                         .map(|p| p.source.value_pos(&at))
                         .unwrap_or_default();
-                    let msg = format!(
-                        "experiment id `{}` is already used by {}",
-                        l.experiment.id,
-                        first.display()
-                    );
-                    reports.push(Report::new(
-                        path.display().to_string(),
-                        vec![Problem::new(pos, at, msg)],
-                    ));
+                    let msg = format!("experiment id `{}` is already used by {}", l.experiment.id, first.display());
+                    reports.push(Report::new(path.display().to_string(), vec![Problem::new(pos, at, msg)]));
                 }
                 None => {
                     ids.insert(l.experiment.id.to_string(), path.clone());
@@ -154,26 +132,14 @@ impl Experiment {
             .iter()
             .map(|s| match s {
                 Scene::Multiplayer(m) => {
-                    let policy = if m.matchmaker.plugin.is_some() {
-                        "plugin"
-                    } else {
-                        "fifo"
-                    };
-                    let probe = m
-                        .max_p2p_rtt_ms
-                        .map(|t| format!(", rtt ≤ {t} ms"))
-                        .unwrap_or_default();
+                    let policy = if m.matchmaker.plugin.is_some() { "plugin" } else { "fifo" };
+                    let probe = m.max_p2p_rtt_ms.map(|t| format!(", rtt ≤ {t} ms")).unwrap_or_default();
                     format!("multiplayer({} players, {policy}{probe})", m.group_size)
                 }
                 other => other.kind().to_owned(),
             })
             .collect();
-        format!(
-            "experiment `{}` ({} scenes: {})",
-            self.id,
-            self.scenes.len(),
-            flow.join(" → ")
-        )
+        format!("experiment `{}` ({} scenes: {})", self.id, self.scenes.len(), flow.join(" → "))
     }
 }
 
@@ -186,9 +152,6 @@ mod tests {
         assert_eq!(Probe::default().pings, 5);
         assert_eq!(Matchmaker::default().call_timeout_ms, 100);
         assert_eq!(Waitroom::default().timeout_secs, 300.0);
-        assert_eq!(
-            super::model::Recruitment::default().id_param,
-            "PROLIFIC_PID"
-        );
+        assert_eq!(super::model::Recruitment::default().id_param, "PROLIFIC_PID");
     }
 }

@@ -50,10 +50,7 @@ pub struct MultiplayerScene {
 }
 
 fn default_partner_leave() -> Outcome {
-    Outcome {
-        message: Some("Your partner left the game. Thank you for taking part.".to_owned()),
-        ..Outcome::default()
-    }
+    Outcome { message: Some("Your partner left the game. Thank you for taking part.".to_owned()), ..Outcome::default() }
 }
 
 /// The matchmaking policy.
@@ -157,9 +154,7 @@ fn default_wait_timeout() -> f64 {
 
 fn default_wait_outcome() -> Outcome {
     Outcome {
-        message: Some(
-            "Sorry, we could not find a partner for you in time. Thank you for waiting.".to_owned(),
-        ),
+        message: Some("Sorry, we could not find a partner for you in time. Thank you for waiting.".to_owned()),
         ..Outcome::default()
     }
 }

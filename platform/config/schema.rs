@@ -21,21 +21,14 @@ use serde_json::Value;
 use super::diagnostic::{KeyPath, Problem, SourceMap, did_you_mean};
 use super::model::{ConsentScene, EndScene, Experiment, InstructionsScene, Scene};
 use super::multiplayer::MultiplayerScene;
-use super::survey::{
-    ChoiceQuestion, LikertQuestion, MultipleChoiceQuestion, Question, SurveyScene, TextQuestion,
-};
+use super::survey::{ChoiceQuestion, LikertQuestion, MultipleChoiceQuestion, Question, SurveyScene, TextQuestion};
 use super::types::PATTERN_HINTS;
 
 /// The schema of an experiment file, as committed in `schemas/experiment.schema.json`.
 pub fn experiment_schema() -> Value {
     let mut settings = SchemaSettings::draft07();
-    settings
-        .transforms
-        .push(Box::new(RecursiveTransform(strip_null)));
-    let mut value = settings
-        .into_generator()
-        .root_schema_for::<Experiment>()
-        .to_value();
+    settings.transforms.push(Box::new(RecursiveTransform(strip_null)));
+    let mut value = settings.into_generator().root_schema_for::<Experiment>().to_value();
     value["$id"] = Value::from("https://cohort.example/schemas/experiment.schema.json");
     value
 }
@@ -85,28 +78,19 @@ fn tagged_union(
     description: &str,
     variants: &[(&str, Schema, String)],
 ) -> Schema {
-    let defs_prefix = format!(
-        "#{}/",
-        generator.settings().definitions_path.trim_end_matches('/')
-    );
+    let defs_prefix = format!("#{}/", generator.settings().definitions_path.trim_end_matches('/'));
     let names: Vec<&str> = variants.iter().map(|(n, _, _)| *n).collect();
     let mut branches = Vec::new();
     for (name, schema, def_name) in variants {
         let mut schema = schema.clone();
         let obj = schema.ensure_object();
-        let props = obj
-            .entry("properties")
-            .or_insert_with(|| Value::Object(Default::default()));
+        let props = obj.entry("properties").or_insert_with(|| Value::Object(Default::default()));
         props[tag] = serde_json::json!({ "const": name });
-        let required = obj
-            .entry("required")
-            .or_insert_with(|| Value::Array(Vec::new()));
+        let required = obj.entry("required").or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(r) = required {
             r.insert(0, Value::from(tag));
         }
-        generator
-            .definitions_mut()
-            .insert(def_name.clone(), schema.to_value());
+        generator.definitions_mut().insert(def_name.clone(), schema.to_value());
         branches.push(serde_json::json!({
             "if": { "properties": { tag: { "const": name } }, "required": [tag] },
             "then": { "$ref": format!("{defs_prefix}{def_name}") },
@@ -122,22 +106,11 @@ fn tagged_union(
 }
 
 fn tag_subject(description: &str) -> &str {
-    if description.contains("question") {
-        "question"
-    } else {
-        "scene"
-    }
+    if description.contains("question") { "question" } else { "scene" }
 }
 
-fn variant<T: JsonSchema>(
-    generator: &mut SchemaGenerator,
-    name: &'static str,
-) -> (&'static str, Schema, String) {
-    (
-        name,
-        T::json_schema(generator),
-        T::schema_name().into_owned(),
-    )
+fn variant<T: JsonSchema>(generator: &mut SchemaGenerator, name: &'static str) -> (&'static str, Schema, String) {
+    (name, T::json_schema(generator), T::schema_name().into_owned())
 }
 
 impl JsonSchema for Scene {
@@ -152,12 +125,7 @@ impl JsonSchema for Scene {
             variant::<MultiplayerScene>(g, "multiplayer"),
             variant::<EndScene>(g, "end"),
         ];
-        tagged_union(
-            g,
-            "kind",
-            "One step of the experiment; its keys depend on `kind`.",
-            &variants,
-        )
+        tagged_union(g, "kind", "One step of the experiment; its keys depend on `kind`.", &variants)
     }
 }
 
@@ -172,12 +140,7 @@ impl JsonSchema for Question {
             variant::<MultipleChoiceQuestion>(g, "multiple_choice"),
             variant::<LikertQuestion>(g, "likert"),
         ];
-        tagged_union(
-            g,
-            "kind",
-            "One survey question; its keys depend on `kind`.",
-            &variants,
-        )
+        tagged_union(g, "kind", "One survey question; its keys depend on `kind`.", &variants)
     }
 }
 
@@ -210,20 +173,12 @@ pub fn check(value: &Value, source: &SourceMap) -> Vec<Problem> {
                 let known = known_keys(&checker.schema, error.schema_path().as_str());
                 for key in unexpected {
                     let at = path.key(key);
-                    problems.push(Problem::new(
-                        source.key_pos(&at),
-                        at,
-                        unknown_key(key, &known),
-                    ));
+                    problems.push(Problem::new(source.key_pos(&at), at, unknown_key(key, &known)));
                 }
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
-                problems.push(Problem::new(
-                    source.value_pos(&path),
-                    path,
-                    format!("missing required key `{name}`"),
-                ));
+                problems.push(Problem::new(source.value_pos(&path), path, format!("missing required key `{name}`")));
             }
             kind => {
                 let message = describe(kind, instance).unwrap_or_else(|| error.to_string());
@@ -272,29 +227,19 @@ fn describe(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => type_word(&t.to_string()).to_owned(),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| type_word(&t.to_string()).to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+                TypeKind::Multiple(set) => {
+                    set.iter().map(|t| type_word(&t.to_string()).to_owned()).collect::<Vec<_>>().join(" or ")
+                }
             };
             format!("expected {expected}, found {}", found(instance))
         }
         ValidationErrorKind::Enum { options } => {
-            let options: Vec<&str> = options
-                .as_array()?
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
+            let options: Vec<&str> = options.as_array()?.iter().filter_map(Value::as_str).collect();
             let written = instance.as_str().unwrap_or_default();
             let hint = did_you_mean(written, options.iter().copied())
                 .map(|n| format!(" (did you mean `{n}`?)"))
                 .unwrap_or_default();
-            format!(
-                "`{}` is not one of: {}{hint}",
-                scalar(instance),
-                options.join(", ")
-            )
+            format!("`{}` is not one of: {}{hint}", scalar(instance), options.join(", "))
         }
         ValidationErrorKind::Minimum { limit } => {
             format!("must be at least {limit} (found {})", scalar(instance))
@@ -313,22 +258,14 @@ fn describe(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
             format!("must be at least {limit} characters long")
         }
         ValidationErrorKind::MaxLength { limit } => {
-            format!(
-                "must be at most {limit} characters long (found {})",
-                instance.as_str()?.chars().count()
-            )
+            format!("must be at most {limit} characters long (found {})", instance.as_str()?.chars().count())
         }
         ValidationErrorKind::MinItems { limit } if *limit == 1 => "must not be empty".to_owned(),
         ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),
         ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
-        ValidationErrorKind::Pattern { .. } if instance.as_str() == Some("") => {
-            "must not be empty".to_owned()
-        }
+        ValidationErrorKind::Pattern { .. } if instance.as_str() == Some("") => "must not be empty".to_owned(),
         ValidationErrorKind::Pattern { pattern } => {
-            let hint = PATTERN_HINTS
-                .iter()
-                .find(|(p, _)| p == pattern)
-                .map(|(_, h)| *h)?;
+            let hint = PATTERN_HINTS.iter().find(|(p, _)| p == pattern).map(|(_, h)| *h)?;
             format!("`{}` {hint}", scalar(instance))
         }
         _ => return None,
@@ -368,9 +305,5 @@ fn scalar(instance: &Value) -> String {
 
 fn truncate(s: &str) -> String {
     const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
+    if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
 }

@@ -42,21 +42,14 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
             scenes
                 .iter()
                 .map(|v| SceneView {
-                    id: v
-                        .get("id")
-                        .and_then(|id| serde_json::from_value(id.clone()).ok()),
+                    id: v.get("id").and_then(|id| serde_json::from_value(id.clone()).ok()),
                     kind: v.get("kind").and_then(Value::as_str).map(str::to_owned),
                     typed: serde_json::from_value(v.clone()).ok(),
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let mut c = Checker {
-        source,
-        base,
-        scene_ids: HashMap::new(),
-        problems: Vec::new(),
-    };
+    let mut c = Checker { source, base, scene_ids: HashMap::new(), problems: Vec::new() };
     let scenes = KeyPath::root().key("scenes");
     for (i, view) in views.iter().enumerate() {
         let Some(id) = &view.id else { continue };
@@ -68,11 +61,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         }
     }
     let recruitment = document.get("recruitment").cloned().unwrap_or_default();
-    if let Ok(Recruitment {
-        redirect_url: Some(url),
-        ..
-    }) = serde_json::from_value(recruitment)
-    {
+    if let Ok(Recruitment { redirect_url: Some(url), .. }) = serde_json::from_value(recruitment) {
         c.url(KeyPath::root().key("recruitment").key("redirect_url"), &url);
     }
     for (i, view) in views.iter().enumerate() {
@@ -86,13 +75,11 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
 
 impl<'a> Checker<'a> {
     fn report(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(self.source.value_pos(&path), path, message));
+        self.problems.push(Problem::new(self.source.value_pos(&path), path, message));
     }
 
     fn report_key(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(self.source.key_pos(&path), path, message));
+        self.problems.push(Problem::new(self.source.key_pos(&path), path, message));
     }
 
     fn scene(&mut self, at: &KeyPath, scene: &Scene) {
@@ -113,10 +100,7 @@ impl<'a> Checker<'a> {
     fn body(&mut self, at: &KeyPath, inline: bool, file: Option<&Path>) {
         match (inline, file) {
             (false, None) => self.report(at.clone(), "give the text as `body` or `body_file`"),
-            (true, Some(_)) => self.report_key(
-                at.key("body_file"),
-                "give either `body` or `body_file`, not both",
-            ),
+            (true, Some(_)) => self.report_key(at.key("body_file"), "give either `body` or `body_file`, not both"),
             (_, Some(file)) => self.file(at.key("body_file"), file, None),
             (true, None) => {}
         }
@@ -128,22 +112,13 @@ impl<'a> Checker<'a> {
         if let Some(ext) = extension
             && file.extension().and_then(|e| e.to_str()) != Some(ext)
         {
-            self.report(
-                at.clone(),
-                format!("`{}` should be a .{ext} file", file.display()),
-            );
+            self.report(at.clone(), format!("`{}` should be a .{ext} file", file.display()));
         }
         let resolved = self.base.join(file);
         match std::fs::metadata(&resolved) {
             Ok(meta) if meta.is_file() => {
                 if extension.is_none() && meta.len() > MAX_BODY_FILE_BYTES {
-                    self.report(
-                        at,
-                        format!(
-                            "`{}` is larger than {MAX_BODY_FILE_BYTES} bytes",
-                            resolved.display()
-                        ),
-                    );
+                    self.report(at, format!("`{}` is larger than {MAX_BODY_FILE_BYTES} bytes", resolved.display()));
                 }
             }
             Ok(_) => self.report(at, format!("`{}` is not a file", resolved.display())),
@@ -157,13 +132,7 @@ impl<'a> Checker<'a> {
             let here = at.index(i);
             if let Some(first) = seen.insert(q.id(), i) {
                 seen.insert(q.id(), first);
-                self.report(
-                    here.key("id"),
-                    format!(
-                        "duplicate question id `{}` (also questions[{first}])",
-                        q.id()
-                    ),
-                );
+                self.report(here.key("id"), format!("duplicate question id `{}` (also questions[{first}])", q.id()));
             }
             match q {
                 Question::SingleChoice(c) => self.options(&here, &c.options),
@@ -171,16 +140,12 @@ impl<'a> Checker<'a> {
                     self.options(&here, &c.options);
                     let n = c.options.len() as u32;
                     if c.min_selected > n {
-                        self.report(
-                            here.key("min_selected"),
-                            format!("is more than the {n} options"),
-                        );
+                        self.report(here.key("min_selected"), format!("is more than the {n} options"));
                     }
                     match c.max_selected {
-                        Some(max) if max > n => self.report(
-                            here.key("max_selected"),
-                            format!("is more than the {n} options"),
-                        ),
+                        Some(max) if max > n => {
+                            self.report(here.key("max_selected"), format!("is more than the {n} options"))
+                        }
                         Some(max) if max < c.min_selected => self.report(
                             here.key("max_selected"),
                             format!("is less than `min_selected` ({})", c.min_selected),
@@ -212,10 +177,7 @@ impl<'a> Checker<'a> {
     fn options(&mut self, at: &KeyPath, options: &[String]) {
         for (i, option) in options.iter().enumerate() {
             if let Some(first) = options[..i].iter().position(|o| o == option) {
-                self.report(
-                    at.key("options").index(i),
-                    format!("duplicate option `{option}` (also options[{first}])"),
-                );
+                self.report(at.key("options").index(i), format!("duplicate option `{option}` (also options[{first}])"));
             }
         }
     }
@@ -224,17 +186,12 @@ impl<'a> Checker<'a> {
         let mm = at.key("matchmaker");
         match &m.matchmaker.plugin {
             Some(plugin) => self.file(mm.key("plugin"), plugin, Some("wasm")),
-            None if !m.matchmaker.config.is_empty() => self.report_key(
-                mm.key("config"),
-                "`config` is passed to a plugin, but no `plugin` is set",
-            ),
+            None if !m.matchmaker.config.is_empty() => {
+                self.report_key(mm.key("config"), "`config` is passed to a plugin, but no `plugin` is set")
+            }
             None => {}
         }
-        self.outcome(
-            &at.key("waitroom").key("on_timeout"),
-            &m.waitroom.on_timeout,
-            &m.id,
-        );
+        self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
         for (i, server) in m.ice_servers.iter().enumerate() {
             self.ice_server(&at.key("ice_servers").index(i), server);
@@ -244,33 +201,21 @@ impl<'a> Checker<'a> {
     fn outcome(&mut self, at: &KeyPath, outcome: &Outcome, own_scene: &Slug) {
         if let Some(goto) = &outcome.goto {
             if !self.scene_ids.contains_key(goto) {
-                let near = super::diagnostic::did_you_mean(
-                    goto.as_str(),
-                    self.scene_ids.keys().map(Slug::as_str),
-                )
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-                self.report(
-                    at.key("goto"),
-                    format!("no scene has the id `{goto}`{near}"),
-                );
+                let near = super::diagnostic::did_you_mean(goto.as_str(), self.scene_ids.keys().map(Slug::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                self.report(at.key("goto"), format!("no scene has the id `{goto}`{near}"));
             } else if goto == own_scene {
                 self.report(at.key("goto"), "cannot go to the scene it belongs to");
             }
-            if outcome.message.is_some()
-                || outcome.completion_code.is_some()
-                || outcome.redirect_url.is_some()
-            {
+            if outcome.message.is_some() || outcome.completion_code.is_some() || outcome.redirect_url.is_some() {
                 self.report_key(
                     at.key("goto"),
                     "`goto` cannot be combined with `message`, `completion_code` or `redirect_url`",
                 );
             }
         } else if outcome.message.is_none() && outcome.redirect_url.is_none() {
-            self.report(
-                at.clone(),
-                "say what happens: give `goto`, `message` or `redirect_url`",
-            );
+            self.report(at.clone(), "say what happens: give `goto`, `message` or `redirect_url`");
         }
         if let Some(url) = &outcome.redirect_url {
             self.url(at.key("redirect_url"), url);
@@ -284,29 +229,20 @@ impl<'a> Checker<'a> {
             match scheme {
                 "stun" | "stuns" => {}
                 "turn" | "turns" => turn = true,
-                _ => self.report(
-                    at.key("urls").index(i),
-                    format!("`{url}` must start with stun:, stuns:, turn: or turns:"),
-                ),
+                _ => self
+                    .report(at.key("urls").index(i), format!("`{url}` must start with stun:, stuns:, turn: or turns:")),
             }
         }
         let statics = server.username.is_some() || server.credential.is_some();
-        let secrets =
-            usize::from(server.secret_env.is_some()) + usize::from(server.secret_file.is_some());
+        let secrets = usize::from(server.secret_env.is_some()) + usize::from(server.secret_file.is_some());
         if !turn {
             if statics || secrets > 0 {
-                self.report(
-                    at.clone(),
-                    "STUN servers take no credentials; credentials are for turn: URLs",
-                );
+                self.report(at.clone(), "STUN servers take no credentials; credentials are for turn: URLs");
             }
             return;
         }
         if statics && server.username.is_none() != server.credential.is_none() {
-            self.report(
-                at.clone(),
-                "static TURN credentials need both `username` and `credential`",
-            );
+            self.report(at.clone(), "static TURN credentials need both `username` and `credential`");
         }
         match (statics, secrets) {
             (false, 0) => self.report(
@@ -338,11 +274,7 @@ impl<'a> Checker<'a> {
                     at.clone(),
                     format!(
                         "unknown placeholder `{{{name}}}`; known: {}",
-                        URL_PLACEHOLDERS
-                            .iter()
-                            .map(|p| format!("{{{p}}}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        URL_PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
                     ),
                 );
             }
@@ -355,10 +287,9 @@ impl<'a> Checker<'a> {
         let targets: Vec<&Slug> = views
             .iter()
             .filter_map(|v| match &v.typed {
-                Some(Scene::Multiplayer(m)) => Some([
-                    m.waitroom.on_timeout.goto.as_ref(),
-                    m.on_partner_leave.goto.as_ref(),
-                ]),
+                Some(Scene::Multiplayer(m)) => {
+                    Some([m.waitroom.on_timeout.goto.as_ref(), m.on_partner_leave.goto.as_ref()])
+                }
                 _ => None,
             })
             .flatten()
@@ -370,22 +301,14 @@ impl<'a> Checker<'a> {
             && !is_end(last)
         {
             let at = scenes.index(views.len() - 1).key("kind");
-            self.report(
-                at,
-                "the last scene must be an `end` scene, or participants have nowhere to go",
-            );
+            self.report(at, "the last scene must be an `end` scene, or participants have nowhere to go");
         }
         let mut reachable = true;
         for (i, view) in views.iter().enumerate() {
             reachable |= view.id.as_ref().is_some_and(|id| targets.contains(&id));
             if !reachable {
-                let name = view
-                    .id
-                    .as_ref()
-                    .map_or_else(|| format!("scenes[{i}]"), |id| format!("scene `{id}`"));
-                let msg = format!(
-                    "{name} can never be reached: it follows an `end` scene and no `goto` leads to it"
-                );
+                let name = view.id.as_ref().map_or_else(|| format!("scenes[{i}]"), |id| format!("scene `{id}`"));
+                let msg = format!("{name} can never be reached: it follows an `end` scene and no `goto` leads to it");
                 self.report(scenes.index(i), msg);
             }
             reachable &= !is_end(view);

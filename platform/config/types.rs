@@ -26,39 +26,24 @@ pub const PATTERN_HINTS: &[(&str, &str)] = &[
         SLUG_PATTERN,
         "must be 1-64 characters of lowercase letters, digits, `-` and `_`, starting with a letter or digit",
     ),
-    (
-        CODE_PATTERN,
-        "must be 1-64 characters of letters, digits, `-` and `_`",
-    ),
-    (
-        URL_PATTERN,
-        "must be an absolute http:// or https:// URL without spaces",
-    ),
-    (
-        ENV_PATTERN,
-        "must be an environment variable name: letters, digits and `_`, not starting with a digit",
-    ),
+    (CODE_PATTERN, "must be 1-64 characters of letters, digits, `-` and `_`"),
+    (URL_PATTERN, "must be an absolute http:// or https:// URL without spaces"),
+    (ENV_PATTERN, "must be an environment variable name: letters, digits and `_`, not starting with a digit"),
 ];
 
 fn matches_slug(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && s.len() <= 64
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 fn matches_code(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn matches_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| !r.is_empty() && !r.chars().any(char::is_whitespace))
 }
 

@@ -50,10 +50,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Problem> {
         }
     }
     match builder.root {
-        Some((value, _)) if !value.is_null() => Ok(Parsed {
-            value,
-            source: builder.source,
-        }),
+        Some((value, _)) if !value.is_null() => Ok(Parsed { value, source: builder.source }),
         _ => Err(Problem::at(
             Pos { line: 1, column: 1 },
             "the file is empty: expected a mapping with `id`, `title` and `scenes`",
@@ -67,19 +64,12 @@ fn check_text(bytes: &[u8]) -> Result<&str, Problem> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(Problem::at(
             start,
-            format!(
-                "the file is {} bytes; experiment files are limited to {} bytes",
-                bytes.len(),
-                MAX_FILE_BYTES
-            ),
+            format!("the file is {} bytes; experiment files are limited to {} bytes", bytes.len(), MAX_FILE_BYTES),
         ));
     }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
         let prefix = String::from_utf8_lossy(&bytes[..nul]);
-        return Err(Problem::at(
-            end_pos(&prefix),
-            "the file contains a NUL byte: it looks binary, not YAML text",
-        ));
+        return Err(Problem::at(end_pos(&prefix), "the file contains a NUL byte: it looks binary, not YAML text"));
     }
     let valid = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -87,10 +77,7 @@ fn check_text(bytes: &[u8]) -> Result<&str, Problem> {
             let prefix = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             return Err(Problem::at(
                 end_pos(prefix),
-                format!(
-                    "the file is not valid UTF-8 (invalid byte 0x{:02x})",
-                    bytes[e.valid_up_to()]
-                ),
+                format!("the file is not valid UTF-8 (invalid byte 0x{:02x})", bytes[e.valid_up_to()]),
             ));
         }
     };
@@ -105,10 +92,7 @@ fn end_pos(prefix: &str) -> Pos {
 }
 
 fn pos(marker: &Marker) -> Pos {
-    Pos {
-        line: marker.line(),
-        column: marker.col() + 1,
-    }
+    Pos { line: marker.line(), column: marker.col() + 1 }
 }
 
 /// An open mapping or list.
@@ -168,25 +152,14 @@ impl Builder {
                     return Err(Problem::at(at, "this alias refers to an unknown anchor"));
                 };
                 if self.is_key_slot() {
-                    return Err(Problem::at(
-                        at,
-                        "mapping keys must be plain text, not aliases",
-                    ));
+                    return Err(Problem::at(at, "mapping keys must be plain text, not aliases"));
                 }
                 self.node(value, count, 0, at)?;
             }
-            Event::SequenceStart(anchor, _) => {
-                self.open(Container::List(Vec::new()), anchor, at)?
+            Event::SequenceStart(anchor, _) => self.open(Container::List(Vec::new()), anchor, at)?,
+            Event::MappingStart(anchor, _) => {
+                self.open(Container::Mapping { map: Map::new(), pending: None, seen: HashMap::new() }, anchor, at)?
             }
-            Event::MappingStart(anchor, _) => self.open(
-                Container::Mapping {
-                    map: Map::new(),
-                    pending: None,
-                    seen: HashMap::new(),
-                },
-                anchor,
-                at,
-            )?,
             Event::SequenceEnd | Event::MappingEnd => self.close(at)?,
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
         }
@@ -194,21 +167,11 @@ impl Builder {
     }
 
     fn is_key_slot(&self) -> bool {
-        matches!(
-            self.stack.last(),
-            Some(Frame {
-                container: Container::Mapping { pending: None, .. },
-                ..
-            })
-        )
+        matches!(self.stack.last(), Some(Frame { container: Container::Mapping { pending: None, .. }, .. }))
     }
 
     fn key(&mut self, key: String, at: Pos) -> Result<(), Problem> {
-        let Some(Frame {
-            container: Container::Mapping { pending, seen, .. },
-            path,
-            ..
-        }) = self.stack.last_mut()
+        let Some(Frame { container: Container::Mapping { pending, seen, .. }, path, .. }) = self.stack.last_mut()
         else {
             unreachable!("key slot checked by the caller");
         };
@@ -216,10 +179,7 @@ impl Builder {
             return Err(Problem::new(
                 at,
                 path.key(&key),
-                format!(
-                    "duplicate key `{key}` (first written at line {})",
-                    first.line
-                ),
+                format!("duplicate key `{key}` (first written at line {})", first.line),
             ));
         }
         seen.insert(key.clone(), at);
@@ -231,16 +191,8 @@ impl Builder {
     fn next_slot(&self) -> (KeyPath, Option<Pos>) {
         match self.stack.last() {
             None => (KeyPath::root(), None),
-            Some(Frame {
-                path,
-                container: Container::List(items),
-                ..
-            }) => (path.index(items.len()), None),
-            Some(Frame {
-                path,
-                container: Container::Mapping { pending, .. },
-                ..
-            }) => {
+            Some(Frame { path, container: Container::List(items), .. }) => (path.index(items.len()), None),
+            Some(Frame { path, container: Container::Mapping { pending, .. }, .. }) => {
                 let (key, key_pos) = pending.as_ref().expect("value slot has a pending key");
                 (path.key(key), Some(*key_pos))
             }
@@ -249,34 +201,20 @@ impl Builder {
 
     fn open(&mut self, container: Container, anchor: usize, at: Pos) -> Result<(), Problem> {
         if self.is_key_slot() {
-            return Err(Problem::at(
-                at,
-                "mapping keys must be plain text, not lists or mappings",
-            ));
+            return Err(Problem::at(at, "mapping keys must be plain text, not lists or mappings"));
         }
         if self.stack.len() >= MAX_DEPTH {
-            return Err(Problem::at(
-                at,
-                format!("nesting is deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(Problem::at(at, format!("nesting is deeper than {MAX_DEPTH} levels")));
         }
         let (path, key) = self.next_slot();
         self.count(1, at)?;
         self.source.insert(path.clone(), Span { key, value: at });
-        self.stack.push(Frame {
-            path,
-            anchor,
-            nodes_at_start: self.nodes,
-            container,
-        });
+        self.stack.push(Frame { path, anchor, nodes_at_start: self.nodes, container });
         Ok(())
     }
 
     fn close(&mut self, at: Pos) -> Result<(), Problem> {
-        let frame = self
-            .stack
-            .pop()
-            .ok_or_else(|| Problem::at(at, "unbalanced YAML structure"))?;
+        let frame = self.stack.pop().ok_or_else(|| Problem::at(at, "unbalanced YAML structure"))?;
         let value = match frame.container {
             Container::List(items) => Value::Array(items),
             Container::Mapping { map, .. } => Value::Object(map),
@@ -315,14 +253,8 @@ impl Builder {
     fn attach(&mut self, value: Value, count: usize) {
         match self.stack.last_mut() {
             None => self.root = Some((value, count)),
-            Some(Frame {
-                container: Container::List(items),
-                ..
-            }) => items.push(value),
-            Some(Frame {
-                container: Container::Mapping { map, pending, .. },
-                ..
-            }) => {
+            Some(Frame { container: Container::List(items), .. }) => items.push(value),
+            Some(Frame { container: Container::Mapping { map, pending, .. }, .. }) => {
                 let (key, _) = pending.take().expect("value slot has a pending key");
                 map.insert(key, value);
             }
@@ -332,12 +264,7 @@ impl Builder {
 
 /// YAML 1.2 core schema: plain scalars may be null, booleans or numbers; quoted and
 /// block scalars are strings.
-fn resolve_scalar(
-    text: &str,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-    at: Pos,
-) -> Result<Value, Problem> {
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, at: Pos) -> Result<Value, Problem> {
     if let Some(tag) = tag {
         if !tag.is_yaml_core_schema() {
             return Err(Problem::at(at, format!("unsupported YAML tag `{tag}`")));
@@ -369,9 +296,7 @@ fn number(text: &str) -> Option<Value> {
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     if !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        || !digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        || !digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
         || !digits.chars().any(|c| c.is_ascii_digit())
     {
         return None;
@@ -380,11 +305,7 @@ fn number(text: &str) -> Option<Value> {
     if let Ok(i) = unsigned.parse::<i64>() {
         return Some(Value::from(i));
     }
-    unsigned
-        .parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
+    unsigned.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number)
 }
 
 #[cfg(test)]
@@ -422,10 +343,7 @@ mod tests {
     fn hostile_inputs_get_one_clear_problem() {
         assert!(err(b"").contains("empty"));
         assert!(err(b"# only a comment\n").contains("empty"));
-        assert_eq!(
-            err(b"a: 1\nb: \xff\n"),
-            "2:4: the file is not valid UTF-8 (invalid byte 0xff)"
-        );
+        assert_eq!(err(b"a: 1\nb: \xff\n"), "2:4: the file is not valid UTF-8 (invalid byte 0xff)");
         assert!(err(b"a: \x00").contains("binary"));
         assert!(err(b"a: 1\n---\nb: 2\n").starts_with("2:1: a second YAML document"));
         assert!(err("a: [".repeat(100).as_bytes()).contains("deeper than 32"));

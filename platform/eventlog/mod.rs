@@ -41,9 +41,13 @@ pub enum Event {
         resumed: bool,
     },
     /// A participant's socket went away; the grace period starts.
-    Disconnected { participant: ParticipantId },
+    Disconnected {
+        participant: ParticipantId,
+    },
     /// A second connection for a connected participant was refused.
-    DuplicateRefused { participant: ParticipantId },
+    DuplicateRefused {
+        participant: ParticipantId,
+    },
     /// Away longer than the grace period: the session is over.
     Expired {
         participant: ParticipantId,
@@ -112,22 +116,10 @@ impl LogFile {
     /// run never appends to another run's log.
     pub fn create(dir: &Path) -> Result<Self, LogError> {
         let path = dir.join("events.jsonl");
-        let create = |source| LogError::Create {
-            path: path.clone(),
-            source,
-        };
+        let create = |source| LogError::Create { path: path.clone(), source };
         std::fs::create_dir_all(dir).map_err(create)?;
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(create)?;
-        Ok(Self {
-            path,
-            out: BufWriter::new(file),
-            seq: 0,
-            dirty: false,
-        })
+        let file = OpenOptions::new().append(true).create_new(true).open(&path).map_err(create)?;
+        Ok(Self { path, out: BufWriter::new(file), seq: 0, dirty: false })
     }
 
     pub fn path(&self) -> &Path {
@@ -137,18 +129,11 @@ impl LogFile {
     /// Buffers one record; call [`LogFile::sync`] to make it durable.
     pub fn append(&mut self, ts_ms: u64, event: Event) -> Result<(), LogError> {
         self.seq += 1;
-        let record = Record {
-            seq: self.seq,
-            ts_ms,
-            event,
-        };
+        let record = Record { seq: self.seq, ts_ms, event };
         let mut line = serde_json::to_vec(&record).expect("events serialize");
         line.push(b'\n');
         self.dirty = true;
-        self.out.write_all(&line).map_err(|source| LogError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        self.out.write_all(&line).map_err(|source| LogError::Write { path: self.path.clone(), source })
     }
 
     /// Flushes and fsyncs everything appended so far (no-op when nothing is pending).
@@ -156,10 +141,7 @@ impl LogFile {
         if !self.dirty {
             return Ok(());
         }
-        let wrap = |source| LogError::Write {
-            path: self.path.clone(),
-            source,
-        };
+        let wrap = |source| LogError::Write { path: self.path.clone(), source };
         self.out.flush().map_err(wrap)?;
         self.out.get_ref().sync_data().map_err(wrap)?;
         self.dirty = false;
@@ -179,10 +161,7 @@ pub fn read(path: &Path) -> io::Result<Vec<Record>> {
             continue;
         }
         if let Some((at, why)) = bad.take() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}:{at}: {why}", path.display()),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}:{at}: {why}", path.display())));
         }
         match serde_json::from_slice::<Record>(&line) {
             Ok(record) => records.push(record),
@@ -205,11 +184,8 @@ pub fn previous_logs(data: &Path, experiment: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(data.join(experiment)) else {
         return Vec::new();
     };
-    let mut logs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("events.jsonl"))
-        .filter(|p| p.is_file())
-        .collect();
+    let mut logs: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path().join("events.jsonl")).filter(|p| p.is_file()).collect();
     logs.sort();
     logs
 }
@@ -226,31 +202,13 @@ mod tests {
     fn appended_records_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = LogFile::create(dir.path()).unwrap();
-        log.append(
-            1,
-            Event::Connected {
-                participant: pid(),
-                resumed: false,
-            },
-        )
-        .unwrap();
-        log.append(2, Event::Disconnected { participant: pid() })
-            .unwrap();
+        log.append(1, Event::Connected { participant: pid(), resumed: false }).unwrap();
+        log.append(2, Event::Disconnected { participant: pid() }).unwrap();
         log.sync().unwrap();
         let records = read(log.path()).unwrap();
         assert_eq!(records.len(), 2);
-        assert_eq!(
-            records[1],
-            Record {
-                seq: 2,
-                ts_ms: 2,
-                event: Event::Disconnected { participant: pid() }
-            }
-        );
-        assert!(
-            LogFile::create(dir.path()).is_err(),
-            "a run must not reuse another run's log"
-        );
+        assert_eq!(records[1], Record { seq: 2, ts_ms: 2, event: Event::Disconnected { participant: pid() } });
+        assert!(LogFile::create(dir.path()).is_err(), "a run must not reuse another run's log");
     }
 
     #[test]
@@ -262,11 +220,9 @@ mod tests {
         let path = log.path().to_path_buf();
         drop(log);
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(b"{\"seq\":2,\"ts_ms\":5,\"event\":\"disc")
-            .unwrap();
+        file.write_all(b"{\"seq\":2,\"ts_ms\":5,\"event\":\"disc").unwrap();
         assert_eq!(read(&path).unwrap().len(), 1);
-        file.write_all(b"\n{\"seq\":3,\"ts_ms\":6,\"event\":\"run_stopped\"}\n")
-            .unwrap();
+        file.write_all(b"\n{\"seq\":3,\"ts_ms\":6,\"event\":\"run_stopped\"}\n").unwrap();
         let err = read(&path).unwrap_err();
         assert!(err.to_string().contains("events.jsonl:2:"), "{err}");
     }

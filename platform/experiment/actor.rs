@@ -89,15 +89,8 @@ pub fn start(
     let (tx, rx) = mpsc::channel(INBOX);
     let outbox = Outbox::start(log);
     let span = tracing::info_span!("experiment", id = %id);
-    tracker.spawn(tracing::Instrument::instrument(
-        run_actor(state, rx, outbox, shutdown),
-        span,
-    ));
-    Ok(ExperimentHandle {
-        id,
-        inbox: tx,
-        next_conn: Arc::new(AtomicU64::new(1)),
-    })
+    tracker.spawn(tracing::Instrument::instrument(run_actor(state, rx, outbox, shutdown), span));
+    Ok(ExperimentHandle { id, inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) })
 }
 
 /// Participants who finished in earlier runs, by recruitment id.
@@ -112,25 +105,11 @@ fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
             }
         };
         for record in records {
-            if let Event::Finished {
-                participant,
-                recruitment_id: Some(rid),
-                scene,
-                ..
-            } = record.event
-            {
-                let end_scene = experiment
-                    .scenes
-                    .iter()
-                    .position(|s| s.id().as_str() == scene && matches!(s, Scene::End(_)));
+            if let Event::Finished { participant, recruitment_id: Some(rid), scene, .. } = record.event {
+                let end_scene =
+                    experiment.scenes.iter().position(|s| s.id().as_str() == scene && matches!(s, Scene::End(_)));
                 if let Some(end_scene) = end_scene {
-                    recovered.insert(
-                        rid,
-                        Recovered {
-                            participant,
-                            end_scene,
-                        },
-                    );
+                    recovered.insert(rid, Recovered { participant, end_scene });
                 }
             }
         }
@@ -139,9 +118,7 @@ fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
 }
 
 fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 struct Shell {
@@ -151,18 +128,8 @@ struct Shell {
     epoch: Instant,
 }
 
-async fn run_actor(
-    state: State,
-    mut rx: mpsc::Receiver<ActorMsg>,
-    outbox: Outbox,
-    shutdown: CancellationToken,
-) {
-    let mut shell = Shell {
-        state,
-        outbox,
-        conns: HashMap::new(),
-        epoch: Instant::now(),
-    };
+async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbox, shutdown: CancellationToken) {
+    let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now() };
     loop {
         let deadline = shell.state.next_deadline().map(|d| shell.epoch + d);
         tokio::select! {
@@ -214,23 +181,13 @@ impl Shell {
                 Effect::Send { conn, msg } => {
                     if let Some(out) = self.conns.get(&conn) {
                         let is_ack = matches!(msg, ServerMsg::Ack { .. });
-                        let text: Arc<str> = serde_json::to_string(&msg)
-                            .expect("server messages serialize")
-                            .into();
-                        batch.deliveries.push(Delivery {
-                            to: out.clone(),
-                            what: Outgoing::Text(text),
-                            is_ack,
-                        });
+                        let text: Arc<str> = serde_json::to_string(&msg).expect("server messages serialize").into();
+                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(text), is_ack });
                     }
                 }
                 Effect::Close { conn } => {
                     if let Some(out) = self.conns.get(&conn) {
-                        batch.deliveries.push(Delivery {
-                            to: out.clone(),
-                            what: Outgoing::Close,
-                            is_ack: false,
-                        });
+                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close, is_ack: false });
                     }
                 }
             }
@@ -245,21 +202,10 @@ impl Shell {
         })
         .expect("server messages serialize")
         .into();
-        let mut batch = Batch {
-            events: vec![(wall_ms(), Event::RunStopped)],
-            ..Batch::default()
-        };
+        let mut batch = Batch { events: vec![(wall_ms(), Event::RunStopped)], ..Batch::default() };
         for out in self.conns.values() {
-            batch.deliveries.push(Delivery {
-                to: out.clone(),
-                what: Outgoing::Text(bye.clone()),
-                is_ack: false,
-            });
-            batch.deliveries.push(Delivery {
-                to: out.clone(),
-                what: Outgoing::Close,
-                is_ack: false,
-            });
+            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(bye.clone()), is_ack: false });
+            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close, is_ack: false });
         }
         self.outbox.push(batch).await;
         self.outbox.close().await;

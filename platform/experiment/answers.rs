@@ -8,10 +8,7 @@ use crate::protocol::Answer;
 
 /// Checks `given` against `questions`; on failure, question id → reason for every bad
 /// or missing answer (and every unknown question id).
-pub fn validate(
-    questions: &[Question],
-    given: &BTreeMap<String, Answer>,
-) -> Result<(), BTreeMap<String, String>> {
+pub fn validate(questions: &[Question], given: &BTreeMap<String, Answer>) -> Result<(), BTreeMap<String, String>> {
     let mut problems = BTreeMap::new();
     for id in given.keys() {
         if !questions.iter().any(|q| q.id().as_str() == id) {
@@ -30,11 +27,7 @@ pub fn validate(
             problems.insert(id.to_owned(), p);
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
 /// An empty text or an empty selection counts as no answer.
@@ -51,10 +44,7 @@ fn check(question: &Question, answer: &Answer) -> Result<(), String> {
         (Question::Text(q), Answer::Text(t)) => {
             let n = t.chars().count();
             if n > q.max_length as usize {
-                return Err(format!(
-                    "at most {} characters (this has {n})",
-                    q.max_length
-                ));
+                return Err(format!("at most {} characters (this has {n})", q.max_length));
             }
             Ok(())
         }
@@ -69,11 +59,7 @@ fn check(question: &Question, answer: &Answer) -> Result<(), String> {
             if let Some(bad) = choices.iter().find(|c| !q.options.contains(c)) {
                 return Err(format!("`{bad}` is not one of the options"));
             }
-            if choices
-                .iter()
-                .enumerate()
-                .any(|(i, c)| choices[..i].contains(c))
-            {
+            if choices.iter().enumerate().any(|(i, c)| choices[..i].contains(c)) {
                 return Err("an option is chosen twice".to_owned());
             }
             let n = choices.len() as u32;

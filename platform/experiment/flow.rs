@@ -14,11 +14,7 @@ impl State {
     /// Moves `pid` into the scene at `index` and shows it.
     pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, _now: Duration) {
         let scene_id = self.experiment.scenes[index].id().to_string();
-        self.log(Event::SceneEntered {
-            participant: pid,
-            scene: scene_id.clone(),
-            index,
-        });
+        self.log(Event::SceneEntered { participant: pid, scene: scene_id.clone(), index });
         let place = match &self.experiment.scenes[index] {
             Scene::End(end) => {
                 let p = &self.participants[&pid];
@@ -37,33 +33,17 @@ impl State {
             }
             _ => Place::Scene(index),
         };
-        self.participants
-            .get_mut(&pid)
-            .expect("participant exists")
-            .place = place;
+        self.participants.get_mut(&pid).expect("participant exists").place = place;
         self.show_scene(pid, index);
     }
 
     /// Sends the scene at `index` (as this participant sees it) and, for a multiplayer
     /// scene, the waiting-room status.
     pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
-        let view = self
-            .views
-            .scene(index, &self.experiment, &self.participants[&pid]);
-        self.send_to(
-            pid,
-            ServerMsg::Scene {
-                index,
-                total: self.experiment.scenes.len(),
-                scene: view,
-            },
-        );
+        let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
+        self.send_to(pid, ServerMsg::Scene { index, total: self.experiment.scenes.len(), scene: view });
         if let Scene::Multiplayer(m) = &self.experiment.scenes[index] {
-            let waiting = self
-                .participants
-                .values()
-                .filter(|p| p.place == Place::Scene(index))
-                .count() as u32;
+            let waiting = self.participants.values().filter(|p| p.place == Place::Scene(index)).count() as u32;
             let status = ServerMsg::WaitingRoom {
                 waiting: m.waitroom.show_count.then_some(waiting),
                 needed: m.waitroom.show_count.then_some(m.group_size),
@@ -76,35 +56,18 @@ impl State {
     /// Leaves the current scene for the next one.
     fn leave_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
         let scene = self.experiment.scenes[index].id().to_string();
-        self.log(Event::SceneLeft {
-            participant: pid,
-            scene,
-            index,
-        });
+        self.log(Event::SceneLeft { participant: pid, scene, index });
         self.enter_scene(pid, index + 1, now);
     }
 
     /// The participant's current scene, if they are in `scene_id`; otherwise an error
     /// naming where they are.
-    fn current_scene(
-        &mut self,
-        pid: ParticipantId,
-        conn: ConnId,
-        scene_id: &str,
-        seq: Option<u64>,
-    ) -> Option<usize> {
+    fn current_scene(&mut self, pid: ParticipantId, conn: ConnId, scene_id: &str, seq: Option<u64>) -> Option<usize> {
         match self.participants[&pid].place {
-            Place::Scene(index) if self.experiment.scenes[index].id().as_str() == scene_id => {
-                Some(index)
-            }
+            Place::Scene(index) if self.experiment.scenes[index].id().as_str() == scene_id => Some(index),
             Place::Scene(index) => {
                 let here = self.experiment.scenes[index].id().to_string();
-                self.refuse(
-                    conn,
-                    ErrorCode::InvalidState,
-                    format!("you are in scene `{here}`, not `{scene_id}`"),
-                    seq,
-                );
+                self.refuse(conn, ErrorCode::InvalidState, format!("you are in scene `{here}`, not `{scene_id}`"), seq);
                 None
             }
             Place::Finished(_) | Place::Expired => {
@@ -128,17 +91,9 @@ impl State {
         };
         match &self.experiment.scenes[index] {
             Scene::Consent(_) if !agreed => {
-                return self.refuse(
-                    conn,
-                    ErrorCode::MustAgree,
-                    "please tick the agreement box to continue",
-                    seq,
-                );
+                return self.refuse(conn, ErrorCode::MustAgree, "please tick the agreement box to continue", seq);
             }
-            Scene::Consent(_) => self.log(Event::ConsentGiven {
-                participant: pid,
-                scene: scene_id.to_owned(),
-            }),
+            Scene::Consent(_) => self.log(Event::ConsentGiven { participant: pid, scene: scene_id.to_owned() }),
             Scene::Instructions(_) => {}
             other => {
                 let kind = other.kind();
@@ -168,30 +123,13 @@ impl State {
         };
         let Scene::Survey(survey) = &self.experiment.scenes[index] else {
             let kind = self.experiment.scenes[index].kind();
-            return self.refuse(
-                conn,
-                ErrorCode::InvalidState,
-                format!("a `{kind}` scene takes no answers"),
-                seq,
-            );
+            return self.refuse(conn, ErrorCode::InvalidState, format!("a `{kind}` scene takes no answers"), seq);
         };
         if let Err(fields) = answers::validate(&survey.questions, &given) {
             let message = format!("{} answer(s) need attention", fields.len());
-            return self.send(
-                conn,
-                ServerMsg::Error {
-                    code: ErrorCode::InvalidAnswers,
-                    message,
-                    seq,
-                    fields,
-                },
-            );
+            return self.send(conn, ServerMsg::Error { code: ErrorCode::InvalidAnswers, message, seq, fields });
         }
-        self.log(Event::SurveyAnswered {
-            participant: pid,
-            scene: scene_id.to_owned(),
-            answers: given.clone(),
-        });
+        self.log(Event::SurveyAnswered { participant: pid, scene: scene_id.to_owned(), answers: given.clone() });
         let p = self.participants.get_mut(&pid).expect("participant exists");
         p.answers.insert(scene_id.to_owned(), given);
         self.ack(conn, seq);

@@ -69,10 +69,7 @@ impl Outbox {
             .name("cohort-outbox".into())
             .spawn(move || run(log, rx))
             .expect("the outbox thread starts");
-        Self {
-            tx,
-            thread: Some(thread),
-        }
+        Self { tx, thread: Some(thread) }
     }
 
     /// Queues a batch (waits only when the queue is full, i.e. the disk is behind).
@@ -85,11 +82,7 @@ impl Outbox {
     /// Waits until everything queued so far is durable and delivered, then stops.
     pub async fn close(mut self) {
         let (done, wait) = oneshot::channel();
-        self.push(Batch {
-            done: Some(done),
-            ..Batch::default()
-        })
-        .await;
+        self.push(Batch { done: Some(done), ..Batch::default() }).await;
         let _ = wait.await;
         drop(self.tx);
         if let Some(thread) = self.thread.take() {

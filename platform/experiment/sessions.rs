@@ -17,10 +17,7 @@ pub const MAX_SESSIONS: usize = 100_000;
 
 /// A recruitment id must look like one: 1-128 of letters, digits and `_-.@:`.
 fn valid_recruitment_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.@:".contains(c))
+    (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@:".contains(c))
 }
 
 impl State {
@@ -34,12 +31,7 @@ impl State {
         now: Duration,
     ) {
         if self.by_conn.contains_key(&conn) {
-            return self.refuse(
-                conn,
-                ErrorCode::HelloFirst,
-                "`hello` was already received on this connection",
-                seq,
-            );
+            return self.refuse(conn, ErrorCode::HelloFirst, "`hello` was already received on this connection", seq);
         }
         if let Err((code, why)) = self.check_hello(protocol, &params) {
             self.refuse(conn, code, why, seq);
@@ -49,25 +41,13 @@ impl State {
         let existing = resume_token
             .as_ref()
             .and_then(|t| self.by_token.get(t))
-            .or_else(|| {
-                recruitment_id
-                    .as_ref()
-                    .and_then(|r| self.by_recruitment.get(r))
-            })
+            .or_else(|| recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)))
             .copied();
         match existing {
             Some(pid) => self.attach(pid, conn),
-            None => match recruitment_id
-                .as_ref()
-                .and_then(|r| self.recovered.get(r))
-                .cloned()
-            {
+            None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
                 Some(earlier) => {
-                    let pid = self.create(
-                        earlier.participant,
-                        recruitment_id,
-                        Place::Finished(earlier.end_scene),
-                    );
+                    let pid = self.create(earlier.participant, recruitment_id, Place::Finished(earlier.end_scene));
                     self.attach(pid, conn);
                 }
                 None if self.participants.len() >= MAX_SESSIONS => {
@@ -77,11 +57,7 @@ impl State {
                 None => {
                     let pid = ParticipantId(self.new_uuid());
                     let pid = self.create(pid, recruitment_id.clone(), Place::Scene(0));
-                    self.log(Event::SessionStarted {
-                        participant: pid,
-                        recruitment_id,
-                        params,
-                    });
+                    self.log(Event::SessionStarted { participant: pid, recruitment_id, params });
                     self.bind(pid, conn, false);
                     self.enter_scene(pid, 0, now);
                 }
@@ -89,33 +65,22 @@ impl State {
         }
     }
 
-    fn check_hello(
-        &self,
-        protocol: u32,
-        params: &BTreeMap<String, String>,
-    ) -> Result<(), (ErrorCode, String)> {
+    fn check_hello(&self, protocol: u32, params: &BTreeMap<String, String>) -> Result<(), (ErrorCode, String)> {
         if protocol != PROTOCOL_VERSION {
-            let why = format!(
-                "protocol {protocol} is not supported; this host speaks {PROTOCOL_VERSION}"
-            );
+            let why = format!("protocol {protocol} is not supported; this host speaks {PROTOCOL_VERSION}");
             return Err((ErrorCode::UnsupportedProtocol, why));
         }
-        if params.len() > MAX_PARAMS
-            || params
-                .iter()
-                .any(|(k, v)| k.len() > MAX_PARAM_KEY || v.len() > MAX_PARAM_VALUE)
+        if params.len() > MAX_PARAMS || params.iter().any(|(k, v)| k.len() > MAX_PARAM_KEY || v.len() > MAX_PARAM_VALUE)
         {
-            let why = format!(
-                "at most {MAX_PARAMS} params, keys ≤ {MAX_PARAM_KEY} and values ≤ {MAX_PARAM_VALUE} bytes"
-            );
+            let why =
+                format!("at most {MAX_PARAMS} params, keys ≤ {MAX_PARAM_KEY} and values ≤ {MAX_PARAM_VALUE} bytes");
             return Err((ErrorCode::Malformed, why));
         }
         let recruitment = &self.experiment.recruitment;
         match params.get(&recruitment.id_param) {
-            Some(id) if !valid_recruitment_id(id) => Err((
-                ErrorCode::MissingId,
-                format!("`{}` in the link is malformed", recruitment.id_param),
-            )),
+            Some(id) if !valid_recruitment_id(id) => {
+                Err((ErrorCode::MissingId, format!("`{}` in the link is malformed", recruitment.id_param)))
+            }
             None if recruitment.require_id => Err((
                 ErrorCode::MissingId,
                 format!(
@@ -128,12 +93,7 @@ impl State {
     }
 
     /// A new session record (not yet bound to a connection).
-    fn create(
-        &mut self,
-        pid: ParticipantId,
-        recruitment_id: Option<String>,
-        place: Place,
-    ) -> ParticipantId {
+    fn create(&mut self, pid: ParticipantId, recruitment_id: Option<String>, place: Place) -> ParticipantId {
         let token = self.new_secret();
         self.by_token.insert(token.clone(), pid);
         if let Some(r) = &recruitment_id {
@@ -172,10 +132,7 @@ impl State {
     /// Marks `conn` as `pid`'s connection and sends `welcome`.
     fn bind(&mut self, pid: ParticipantId, conn: ConnId, resumed: bool) {
         self.by_conn.insert(conn, pid);
-        let p = self
-            .participants
-            .get_mut(&pid)
-            .expect("bound participant exists");
+        let p = self.participants.get_mut(&pid).expect("bound participant exists");
         p.conn = Some(conn);
         p.away_since = None;
         p.server_rtt_ms = None;
@@ -187,10 +144,7 @@ impl State {
             title: self.experiment.title.clone(),
             resumed,
         };
-        self.log(Event::Connected {
-            participant: pid,
-            resumed,
-        });
+        self.log(Event::Connected { participant: pid, resumed });
         self.send(conn, welcome);
     }
 
@@ -206,10 +160,7 @@ impl State {
         let Some(pid) = self.by_conn.remove(&conn) else {
             return;
         };
-        let p = self
-            .participants
-            .get_mut(&pid)
-            .expect("bound participant exists");
+        let p = self.participants.get_mut(&pid).expect("bound participant exists");
         if p.conn != Some(conn) {
             return;
         }
@@ -225,25 +176,17 @@ impl State {
         let due: Vec<ParticipantId> = self
             .participants
             .values()
-            .filter(|p| {
-                matches!(p.place, Place::Scene(_)) && p.away_since.is_some_and(|t| t + grace <= now)
-            })
+            .filter(|p| matches!(p.place, Place::Scene(_)) && p.away_since.is_some_and(|t| t + grace <= now))
             .map(|p| p.id)
             .collect();
         for pid in due {
-            let p = self
-                .participants
-                .get_mut(&pid)
-                .expect("due participant exists");
+            let p = self.participants.get_mut(&pid).expect("due participant exists");
             let Place::Scene(index) = p.place else {
                 continue;
             };
             p.place = Place::Expired;
             let scene = self.experiment.scenes[index].id().to_string();
-            self.log(Event::Expired {
-                participant: pid,
-                scene,
-            });
+            self.log(Event::Expired { participant: pid, scene });
         }
     }
 }

@@ -137,11 +137,7 @@ impl State {
             Input::Message { conn, msg } => self.on_message(conn, msg, now),
             Input::Closed { conn } => self.on_closed(conn, now),
             Input::ServerRtt { conn, rtt_ms } => {
-                if let Some(p) = self
-                    .by_conn
-                    .get(&conn)
-                    .and_then(|id| self.participants.get_mut(id))
-                {
+                if let Some(p) = self.by_conn.get(&conn).and_then(|id| self.participants.get_mut(id)) {
                     p.server_rtt_ms = Some(rtt_ms);
                 }
             }
@@ -171,31 +167,16 @@ impl State {
 
     fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now: Duration) {
         let seq = msg.seq();
-        if let ClientMsg::Hello {
-            protocol,
-            params,
-            resume_token,
-            ..
-        } = msg
-        {
+        if let ClientMsg::Hello { protocol, params, resume_token, .. } = msg {
             return self.on_hello(conn, protocol, params, resume_token, seq, now);
         }
         let Some(&pid) = self.by_conn.get(&conn) else {
-            return self.refuse(
-                conn,
-                ErrorCode::HelloFirst,
-                "the first message must be `hello`",
-                seq,
-            );
+            return self.refuse(conn, ErrorCode::HelloFirst, "the first message must be `hello`", seq);
         };
         match msg {
             ClientMsg::Hello { .. } => unreachable!("handled above"),
-            ClientMsg::Advance { scene, agreed, .. } => {
-                self.on_advance(pid, conn, &scene, agreed, seq, now)
-            }
-            ClientMsg::Submit { scene, answers, .. } => {
-                self.on_submit(pid, conn, &scene, answers, seq, now)
-            }
+            ClientMsg::Advance { scene, agreed, .. } => self.on_advance(pid, conn, &scene, agreed, seq, now),
+            ClientMsg::Submit { scene, answers, .. } => self.on_submit(pid, conn, &scene, answers, seq, now),
             other => {
                 let what = other.kind();
                 self.refuse(
@@ -223,13 +204,7 @@ impl State {
     }
 
     /// An `error` for `conn`; nothing else changes.
-    pub(super) fn refuse(
-        &mut self,
-        conn: ConnId,
-        code: ErrorCode,
-        message: impl Into<String>,
-        seq: Option<u64>,
-    ) {
+    pub(super) fn refuse(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>, seq: Option<u64>) {
         self.send(conn, ServerMsg::error(code, message, seq));
     }
 

@@ -29,20 +29,15 @@ pub struct ViewError {
 impl Views {
     /// Renders every scene; body files are resolved against `base_dir`.
     pub fn render(experiment: &Experiment, base_dir: &Path) -> Result<Self, ViewError> {
-        let body = |scene: &Scene,
-                    inline: &Option<String>,
-                    file: &Option<std::path::PathBuf>,
-                    format: TextFormat| {
+        let body = |scene: &Scene, inline: &Option<String>, file: &Option<std::path::PathBuf>, format: TextFormat| {
             let text = match (inline, file) {
                 (Some(text), _) => text.clone(),
-                (None, Some(file)) => {
-                    std::fs::read_to_string(base_dir.join(file)).map_err(|source| ViewError {
-                        experiment: experiment.id.to_string(),
-                        scene: scene.id().to_string(),
-                        path: base_dir.join(file).display().to_string(),
-                        source,
-                    })?
-                }
+                (None, Some(file)) => std::fs::read_to_string(base_dir.join(file)).map_err(|source| ViewError {
+                    experiment: experiment.id.to_string(),
+                    scene: scene.id().to_string(),
+                    path: base_dir.join(file).display().to_string(),
+                    source,
+                })?,
                 (None, None) => String::new(),
             };
             Ok::<_, ViewError>(match format {
@@ -101,19 +96,9 @@ impl Views {
     }
 
     /// The scene at `index` as `participant` sees it.
-    pub fn scene(
-        &self,
-        index: usize,
-        experiment: &Experiment,
-        participant: &Participant,
-    ) -> SceneView {
+    pub fn scene(&self, index: usize, experiment: &Experiment, participant: &Participant) -> SceneView {
         let mut view = self.scenes[index].clone();
-        if let SceneView::End {
-            redirect_url: Some(url),
-            completion_code,
-            ..
-        } = &mut view
-        {
+        if let SceneView::End { redirect_url: Some(url), completion_code, .. } = &mut view {
             *url = fill_redirect(
                 url,
                 completion_code.as_deref(),
@@ -129,12 +114,7 @@ impl Views {
 /// `{participant_id}` placeholder the recruitment id is appended as `id_param=<id>`.
 /// Both values are URL-safe by validation (codes and recruitment ids use a restricted
 /// alphabet), so no escaping is needed.
-pub fn fill_redirect(
-    url: &str,
-    code: Option<&str>,
-    id_param: &str,
-    recruitment_id: Option<&str>,
-) -> String {
+pub fn fill_redirect(url: &str, code: Option<&str>, id_param: &str, recruitment_id: Option<&str>) -> String {
     let mut out = url.replace("{completion_code}", code.unwrap_or_default());
     match recruitment_id {
         Some(id) if out.contains("{participant_id}") => out = out.replace("{participant_id}", id),
@@ -199,21 +179,10 @@ mod tests {
     #[test]
     fn redirects_fill_placeholders_or_append_the_id() {
         assert_eq!(
-            fill_redirect(
-                "https://p.co/done?cc={completion_code}",
-                Some("C1"),
-                "PROLIFIC_PID",
-                Some("abc")
-            ),
+            fill_redirect("https://p.co/done?cc={completion_code}", Some("C1"), "PROLIFIC_PID", Some("abc")),
             "https://p.co/done?cc=C1&PROLIFIC_PID=abc"
         );
-        assert_eq!(
-            fill_redirect("https://x.org/{participant_id}/end", None, "w", Some("w1")),
-            "https://x.org/w1/end"
-        );
-        assert_eq!(
-            fill_redirect("https://x.org/end", None, "w", None),
-            "https://x.org/end"
-        );
+        assert_eq!(fill_redirect("https://x.org/{participant_id}/end", None, "w", Some("w1")), "https://x.org/w1/end");
+        assert_eq!(fill_redirect("https://x.org/end", None, "w", None), "https://x.org/end");
     }
 }

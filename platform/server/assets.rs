@@ -3,26 +3,10 @@
 
 /// (name, content type, body) of every file served under `/static/`.
 const FILES: &[(&str, &str, &str)] = &[
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../web/app.js"),
-    ),
-    (
-        "connection.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../web/connection.js"),
-    ),
-    (
-        "scenes.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../web/scenes.js"),
-    ),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../web/style.css"),
-    ),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
+    ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
+    ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
+    ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
 ];
 
 /// The participant page (the same for every experiment; the client reads the
@@ -31,8 +15,5 @@ pub const INDEX_HTML: &str = include_str!("../web/index.html");
 
 /// A static file by name.
 pub fn file(name: &str) -> Option<(&'static str, &'static str)> {
-    FILES
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, ct, body)| (*ct, *body))
+    FILES.iter().find(|(n, _, _)| *n == name).map(|(_, ct, body)| (*ct, *body))
 }

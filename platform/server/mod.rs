@@ -45,12 +45,7 @@ pub struct ServeOptions {
 
 impl ServeOptions {
     pub fn new(data: PathBuf) -> Self {
-        Self {
-            data,
-            socket: SocketOptions::default(),
-            max_connections: 10_000,
-            shutdown_grace: Duration::from_secs(5),
-        }
+        Self { data, socket: SocketOptions::default(), max_connections: 10_000, shutdown_grace: Duration::from_secs(5) }
     }
 }
 
@@ -78,16 +73,9 @@ pub async fn run(
     }
     let routes = routes(Arc::new(handles), Arc::new(opts.clone()), tracker.clone());
     let stop = shutdown.clone();
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(async move { stop.cancelled().await })
-        .run()
-        .await;
+    warp::serve(routes).incoming(listener).graceful(async move { stop.cancelled().await }).run().await;
     tracker.close();
-    if tokio::time::timeout(opts.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(opts.shutdown_grace, tracker.wait()).await.is_err() {
         tracing::warn!("some connections did not close in time");
     }
     Ok(())
@@ -95,9 +83,7 @@ pub async fn run(
 
 /// A run id that sorts by start time: `20261122T001500Z-3f9a`.
 fn run_id() -> String {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(['-', ':'], "");
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(['-', ':'], "");
     let suffix: u16 = rand::random();
     format!("{stamp}-{suffix:04x}")
 }
@@ -108,61 +94,41 @@ fn routes(
     experiments: Experiments,
     opts: Arc<ServeOptions>,
     tracker: TaskTracker,
-) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
+) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
     let open = Arc::new(AtomicUsize::new(0));
     let health = warp::path!("healthz").and(warp::get()).map(|| boxed("ok"));
     let exps = experiments.clone();
     let page = warp::path!("x" / String)
         .and(warp::get())
-        .map(move |id: String| {
-            boxed(if exps.contains_key(&id) {
-                html(assets::INDEX_HTML)
-            } else {
-                not_found()
+        .map(move |id: String| boxed(if exps.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() }));
+    let socket = warp::path!("x" / String / "ws").and(warp::ws()).map(move |id: String, ws: warp::ws::Ws| {
+        let Some(handle) = experiments.get(&id).cloned() else {
+            return boxed(not_found());
+        };
+        if open.load(Ordering::Relaxed) >= opts.max_connections {
+            return boxed(warp::reply::with_status("the study server is full", StatusCode::SERVICE_UNAVAILABLE));
+        }
+        let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
+        let reply = ws.max_message_size(HARD_MESSAGE_CAP).max_frame_size(HARD_MESSAGE_CAP).on_upgrade(move |ws| {
+            open.fetch_add(1, Ordering::Relaxed);
+            tracker.track_future(async move {
+                socket::pump(ws, handle, socket_opts).await;
+                open.fetch_sub(1, Ordering::Relaxed);
             })
         });
-    let socket = warp::path!("x" / String / "ws").and(warp::ws()).map(
-        move |id: String, ws: warp::ws::Ws| {
-            let Some(handle) = experiments.get(&id).cloned() else {
-                return boxed(not_found());
-            };
-            if open.load(Ordering::Relaxed) >= opts.max_connections {
-                return boxed(warp::reply::with_status(
-                    "the study server is full",
-                    StatusCode::SERVICE_UNAVAILABLE,
-                ));
-            }
-            let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
-            let reply = ws
-                .max_message_size(HARD_MESSAGE_CAP)
-                .max_frame_size(HARD_MESSAGE_CAP)
-                .on_upgrade(move |ws| {
-                    open.fetch_add(1, Ordering::Relaxed);
-                    tracker.track_future(async move {
-                        socket::pump(ws, handle, socket_opts).await;
-                        open.fetch_sub(1, Ordering::Relaxed);
-                    })
-                });
-            boxed(reply)
-        },
-    );
-    let files = warp::path!("static" / String)
-        .and(warp::get())
-        .map(|name: String| {
-            boxed(match assets::file(&name) {
-                Some((content_type, body)) => Response::builder()
-                    .header("content-type", content_type)
-                    .header("cache-control", "no-cache")
-                    .header("x-content-type-options", "nosniff")
-                    .body(body.to_owned())
-                    .expect("valid response"),
-                None => not_found(),
-            })
-        });
+        boxed(reply)
+    });
+    let files = warp::path!("static" / String).and(warp::get()).map(|name: String| {
+        boxed(match assets::file(&name) {
+            Some((content_type, body)) => Response::builder()
+                .header("content-type", content_type)
+                .header("cache-control", "no-cache")
+                .header("x-content-type-options", "nosniff")
+                .body(body.to_owned())
+                .expect("valid response"),
+            None => not_found(),
+        })
+    });
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));
@@ -196,10 +162,7 @@ fn html(body: &str) -> Response<String> {
 }
 
 fn not_found() -> Response<String> {
-    Response::builder()
-        .status(StatusCode::NOT_FOUND)
-        .body("not found".to_owned())
-        .expect("valid response")
+    Response::builder().status(StatusCode::NOT_FOUND).body("not found".to_owned()).expect("valid response")
 }
 
 fn boxed(reply: impl warp::Reply + 'static) -> Box<dyn warp::Reply> {

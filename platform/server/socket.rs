@@ -39,11 +39,7 @@ pub struct SocketOptions {
 
 impl Default for SocketOptions {
     fn default() -> Self {
-        Self {
-            heartbeat: Duration::from_secs(5),
-            rate_per_sec: 50.0,
-            burst: 100.0,
-        }
+        Self { heartbeat: Duration::from_secs(5), rate_per_sec: 50.0, burst: 100.0 }
     }
 }
 
@@ -52,16 +48,7 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
     let conn = handle.new_conn();
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
     let cancel = CancellationToken::new();
-    if !handle
-        .send(ActorMsg::Open {
-            conn,
-            out: ConnOut {
-                tx,
-                cancel: cancel.clone(),
-            },
-        })
-        .await
-    {
+    if !handle.send(ActorMsg::Open { conn, out: ConnOut { tx, cancel: cancel.clone() } }).await {
         return;
     }
     let (mut sink, mut stream) = ws.split();
@@ -123,7 +110,6 @@ struct SocketState {
     tokens: f64,
     refilled: Instant,
     dropped: u32,
-    last_limit_error: Option<Instant>,
 }
 
 impl SocketState {
@@ -138,7 +124,6 @@ impl SocketState {
             tokens: opts.burst,
             refilled: now,
             dropped: 0,
-            last_limit_error: None,
         }
     }
 
@@ -157,8 +142,7 @@ impl SocketState {
         let seq = u64::from_be_bytes(payload.try_into().ok()?);
         let at = self.in_flight.iter().position(|(s, _)| *s == seq)?;
         let (_, sent) = self.in_flight.remove(at)?;
-        self.samples
-            .push_back(sent.elapsed().as_secs_f64() * 1000.0);
+        self.samples.push_back(sent.elapsed().as_secs_f64() * 1000.0);
         if self.samples.len() > RTT_SAMPLES {
             self.samples.pop_front();
         }
@@ -198,60 +182,40 @@ impl SocketState {
             return Step::Nothing; // answered by the WebSocket layer
         }
         if !self.take_token() {
-            return self.rate_limited();
+            return self.rate_limited(frame.to_str().unwrap_or_default());
         }
         let Ok(text) = frame.to_str() else {
-            return Step::Reply(ServerMsg::error(
-                ErrorCode::Malformed,
-                "only JSON text messages are accepted",
-                None,
-            ));
+            return Step::Reply(ServerMsg::error(ErrorCode::Malformed, "only JSON text messages are accepted", None));
         };
         if text.len() > MAX_MESSAGE_BYTES {
-            let why = format!(
-                "a message may be at most {MAX_MESSAGE_BYTES} bytes; this one has {}",
-                text.len()
-            );
+            let why = format!("a message may be at most {MAX_MESSAGE_BYTES} bytes; this one has {}", text.len());
             return Step::Reply(ServerMsg::error(ErrorCode::TooLarge, why, None));
         }
         match serde_json::from_str::<ClientMsg>(text) {
             Ok(msg) => Step::Forward(Input::Message { conn, msg }),
-            Err(e) => Step::Reply(ServerMsg::error(
-                ErrorCode::Malformed,
-                malformed_reason(text, &e),
-                seq_of(text),
-            )),
+            Err(e) => Step::Reply(ServerMsg::error(ErrorCode::Malformed, malformed_reason(text, &e), seq_of(text))),
         }
     }
 
-    fn rate_limited(&mut self) -> Step {
+    /// Every dropped message is answered (so a client never waits for a reply that
+    /// will not come); a client that keeps flooding is disconnected.
+    fn rate_limited(&mut self, text: &str) -> Step {
         if self.dropped > MAX_DROPPED {
             tracing::warn!("a client keeps flooding; closing its socket");
             return Step::End;
         }
-        let now = Instant::now();
-        if self
-            .last_limit_error
-            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
-        {
-            return Step::Nothing;
-        }
-        self.last_limit_error = Some(now);
-        Step::Reply(ServerMsg::error(
-            ErrorCode::RateLimited,
-            "too many messages; slow down (this one was dropped)",
-            None,
-        ))
+        let message = "too many messages; slow down (this one was dropped)";
+        Step::Reply(ServerMsg::error(ErrorCode::RateLimited, message, seq_of(text)))
     }
 }
 
 /// The `seq` of a message that did not parse, if it has one, so the client can match
 /// the error to its message.
 fn seq_of(text: &str) -> Option<u64> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()?
-        .get("seq")?
-        .as_u64()
+    if text.len() > 4096 {
+        return None; // not worth parsing twice
+    }
+    serde_json::from_str::<serde_json::Value>(text).ok()?.get("seq")?.as_u64()
 }
 
 fn malformed_reason(text: &str, e: &serde_json::Error) -> String {

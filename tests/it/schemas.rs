@@ -25,27 +25,17 @@ fn committed_schemas_are_fresh() {
 /// committed schema file: every example is valid, and both YAML readers agree.
 #[test]
 fn examples_are_valid_under_the_committed_schema() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/experiment.schema.json")).expect("schema"),
-    )
-    .expect("schema is JSON");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/experiment.schema.json")).expect("schema"))
+            .expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for example in files_with_extension("experiments", "yaml") {
         let text = std::fs::read_to_string(root().join(&example)).expect("readable");
-        let value: serde_json::Value =
-            serde_yaml::from_str(&text).expect("serde_yaml parses the example");
-        let errors: Vec<String> = validator
-            .iter_errors(&value)
-            .map(|e| e.to_string())
-            .collect();
+        let value: serde_json::Value = serde_yaml::from_str(&text).expect("serde_yaml parses the example");
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", example.display());
         let ours = cohort::config::yaml::parse(text.as_bytes()).expect("cohort parses the example");
-        assert_eq!(
-            ours.value,
-            value,
-            "{}: the two YAML readers disagree",
-            example.display()
-        );
+        assert_eq!(ours.value, value, "{}: the two YAML readers disagree", example.display());
     }
 }
 
@@ -53,10 +43,9 @@ fn examples_are_valid_under_the_committed_schema() {
 /// flag the same mistakes.
 #[test]
 fn schema_rejects_structural_fixtures() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/experiment.schema.json")).expect("schema"),
-    )
-    .expect("schema is JSON");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/experiment.schema.json")).expect("schema"))
+            .expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for name in [
         "unknown-key-top",
@@ -69,8 +58,7 @@ fn schema_rejects_structural_fixtures() {
         "missing-required",
     ] {
         let text =
-            std::fs::read_to_string(root().join(format!("tests/fixtures/invalid/{name}.yaml")))
-                .expect("fixture");
+            std::fs::read_to_string(root().join(format!("tests/fixtures/invalid/{name}.yaml"))).expect("fixture");
         let value: serde_json::Value = serde_yaml::from_str(&text).expect("parses");
         assert!(!validator.is_valid(&value), "{name} passes the schema");
     }

@@ -43,3 +43,49 @@ pub fn files_with_extension(dir: &str, ext: &str) -> Vec<PathBuf> {
 pub fn blessing() -> bool {
     std::env::var_os("COHORT_BLESS").is_some()
 }
+
+/// A host running in this test's runtime on an ephemeral port.
+pub struct TestHost {
+    pub addr: String,
+    pub data: PathBuf,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), cohort::server::ServeError>>,
+}
+
+impl TestHost {
+    /// Serves the experiment files (relative to the repository root) with event logs
+    /// under `data`; `tweak` adjusts the options (e.g. a fast heartbeat).
+    pub async fn start(files: &[&str], data: &Path, tweak: impl FnOnce(&mut cohort::server::ServeOptions)) -> Self {
+        let paths: Vec<PathBuf> = files.iter().map(|f| root().join(f)).collect();
+        let (loaded, reports) = cohort::config::load_all(&paths);
+        assert!(reports.is_empty(), "test experiments must be valid: {reports:?}");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr").to_string();
+        let mut opts = cohort::server::ServeOptions::new(data.to_path_buf());
+        tweak(&mut opts);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
+        Self { addr, data: data.to_path_buf(), shutdown, task }
+    }
+
+    /// Stops the host as SIGTERM would and returns how long it took.
+    pub async fn stop(self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        self.shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.task)
+            .await
+            .expect("the host stops within 20 s")
+            .expect("the host task does not panic")
+            .expect("the host stops cleanly");
+        started.elapsed()
+    }
+
+    /// Every event of every run of `experiment` so far, oldest first.
+    pub fn events(&self, experiment: &str) -> Vec<cohort::eventlog::Event> {
+        cohort::eventlog::previous_logs(&self.data, experiment)
+            .iter()
+            .flat_map(|log| cohort::eventlog::read(log).expect("log readable"))
+            .map(|r| r.event)
+            .collect()
+    }
+}

@@ -8,12 +8,8 @@ use crate::support::{blessing, cohort, files_with_extension, root, text};
 #[test]
 fn every_example_experiment_validates() {
     let examples = files_with_extension("experiments", "yaml");
-    assert!(
-        examples.len() >= 2,
-        "expected the demo and at least one other example"
-    );
-    let out =
-        cohort(std::iter::once("validate".as_ref()).chain(examples.iter().map(|p| p.as_os_str())));
+    assert!(examples.len() >= 2, "expected the demo and at least one other example");
+    let out = cohort(std::iter::once("validate".as_ref()).chain(examples.iter().map(|p| p.as_os_str())));
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for example in &examples {
@@ -30,8 +26,7 @@ fn every_example_names_the_schema_for_editors() {
     for example in files_with_extension("experiments", "yaml") {
         let first = std::fs::read_to_string(root().join(&example)).expect("readable");
         assert!(
-            first
-                .starts_with("# yaml-language-server: $schema=../schemas/experiment.schema.json\n"),
+            first.starts_with("# yaml-language-server: $schema=../schemas/experiment.schema.json\n"),
             "{} must start with the yaml-language-server schema comment",
             example.display()
         );
@@ -43,51 +38,27 @@ fn every_example_names_the_schema_for_editors() {
 #[test]
 fn invalid_fixtures_fail_with_their_golden_messages() {
     let fixtures = files_with_extension("tests/fixtures/invalid", "yaml");
-    assert!(
-        fixtures.len() >= 25,
-        "only {} invalid fixtures",
-        fixtures.len()
-    );
+    assert!(fixtures.len() >= 25, "only {} invalid fixtures", fixtures.len());
     let mut mismatches = Vec::new();
     for fixture in &fixtures {
         let out = cohort(["validate".as_ref(), fixture.as_os_str()]);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{} should exit 2",
-            fixture.display()
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "{} printed a summary",
-            fixture.display()
-        );
+        assert_eq!(out.status.code(), Some(2), "{} should exit 2", fixture.display());
+        assert!(out.stdout.is_empty(), "{} printed a summary", fixture.display());
         let golden = root().join(fixture.with_extension("expected"));
         let actual = text(&out.stderr);
         if blessing() {
             std::fs::write(&golden, &actual).expect("golden written");
             continue;
         }
-        let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
-            panic!(
-                "missing {}; run with COHORT_BLESS=1 to create it",
-                golden.display()
-            )
-        });
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("missing {}; run with COHORT_BLESS=1 to create it", golden.display()));
         if actual != expected {
-            mismatches.push(format!(
-                "{}:\n--- expected\n{expected}--- actual\n{actual}",
-                fixture.display()
-            ));
+            mismatches.push(format!("{}:\n--- expected\n{expected}--- actual\n{actual}", fixture.display()));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     let goldens = files_with_extension("tests/fixtures/invalid", "expected");
-    assert_eq!(
-        goldens.len(),
-        fixtures.len(),
-        "every golden file needs its fixture and vice versa"
-    );
+    assert_eq!(goldens.len(), fixtures.len(), "every golden file needs its fixture and vice versa");
 }
 
 #[test]
@@ -101,19 +72,11 @@ fn all_problems_of_several_files_are_reported_together() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains(
-            "unknown-key-top.yaml:3:1: titel: unknown key `titel` (did you mean `title`?)"
-        ),
+        stderr.contains("unknown-key-top.yaml:3:1: titel: unknown key `titel` (did you mean `title`?)"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("wrong-types.yaml:7:17: scenes[0].group_size: expected a whole number"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.ends_with("8 problem(s) in 2 of 3 file(s)\n"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("wrong-types.yaml:7:17: scenes[0].group_size: expected a whole number"), "{stderr}");
+    assert!(stderr.ends_with("8 problem(s) in 2 of 3 file(s)\n"), "{stderr}");
     assert!(text(&out.stdout).contains("ok: experiments/demo.yaml"));
 }
 
@@ -123,22 +86,13 @@ fn experiment_ids_are_unique_across_files() {
     let copy = dir.path().join("copy.yaml");
     std::fs::copy(root().join("experiments/demo.yaml"), &copy).expect("copy");
     std::fs::create_dir_all(dir.path().join("text")).expect("mkdir");
-    std::fs::copy(
-        root().join("experiments/text/demo-consent.md"),
-        dir.path().join("text/demo-consent.md"),
-    )
-    .expect("copy");
-    let out = cohort([
-        "validate".as_ref(),
-        "experiments/demo.yaml".as_ref(),
-        copy.as_os_str(),
-    ]);
+    std::fs::copy(root().join("experiments/text/demo-consent.md"), dir.path().join("text/demo-consent.md"))
+        .expect("copy");
+    let out = cohort(["validate".as_ref(), "experiments/demo.yaml".as_ref(), copy.as_os_str()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains(
-            "copy.yaml:6:5: id: experiment id `demo` is already used by experiments/demo.yaml"
-        ),
+        stderr.contains("copy.yaml:6:5: id: experiment id `demo` is already used by experiments/demo.yaml"),
         "{stderr}"
     );
 }
@@ -155,31 +109,16 @@ fn hostile_generated_files_get_a_clear_error_quickly() {
         ),
         (
             "long-title.yaml",
-            format!(
-                "id: x\ntitle: {}\nscenes: [{{id: e, kind: end}}]\n",
-                "a".repeat(900_000)
-            )
-            .into_bytes(),
+            format!("id: x\ntitle: {}\nscenes: [{{id: e, kind: end}}]\n", "a".repeat(900_000)).into_bytes(),
             "title: must be at most 200 characters long (found 900000)",
         ),
-        (
-            "deep-flow.yaml",
-            "[".repeat(500_000).into_bytes(),
-            "nesting is deeper than 32 levels",
-        ),
+        ("deep-flow.yaml", "[".repeat(500_000).into_bytes(), "nesting is deeper than 32 levels"),
         (
             "deep-block.yaml",
-            (0..300)
-                .map(|i| format!("{}k:\n", " ".repeat(i)))
-                .collect::<String>()
-                .into_bytes(),
+            (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>().into_bytes(),
             "nesting is deeper than 32 levels",
         ),
-        (
-            "many-docs.yaml",
-            "---\na: 1\n".repeat(10_000).into_bytes(),
-            "a second YAML document starts here",
-        ),
+        ("many-docs.yaml", "---\na: 1\n".repeat(10_000).into_bytes(), "a second YAML document starts here"),
         ("directory", Vec::new(), "is a directory"),
     ];
     for (name, bytes, expected) in cases {
@@ -193,15 +132,8 @@ fn hostile_generated_files_get_a_clear_error_quickly() {
         let out = cohort(["validate".as_ref(), path.as_os_str()]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{name}: expected {expected:?} in\n{stderr}"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{name} took {:?}",
-            started.elapsed()
-        );
+        assert!(stderr.contains(expected), "{name}: expected {expected:?} in\n{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{name} took {:?}", started.elapsed());
     }
 }
 
@@ -222,10 +154,7 @@ fn help_lists_the_commands() {
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
     for command in ["validate", "schema", "serve"] {
-        assert!(
-            help.contains(command),
-            "--help does not list {command}:\n{help}"
-        );
+        assert!(help.contains(command), "--help does not list {command}:\n{help}");
     }
     assert_eq!(cohort(["no-such-command"]).status.code(), Some(2));
 }

@@ -1,0 +1,236 @@
+//! The Rust participant client: connects to a host like a browser does, walks scenes
+//! with scripted answers, and receives whatever the host sends. Integration tests use
+//! it; later, bots and load tests.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::protocol::{Answer, ClientMsg, ErrorCode, PROTOCOL_VERSION, ParticipantId, SceneView, ServerMsg};
+
+/// How long helpers wait for an expected message by default.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+/// What went wrong on the client side.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: Box<tokio_tungstenite::tungstenite::Error> },
+    #[error("the connection closed")]
+    Closed,
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    #[error("the host refused: {code:?}: {message}")]
+    Refused { code: ErrorCode, message: String, fields: BTreeMap<String, String> },
+    #[error("this participant is already connected elsewhere: {0}")]
+    Duplicate(String),
+    #[error("unexpected message from the host: {0}")]
+    Unexpected(String),
+    #[error("websocket error: {0}")]
+    Socket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+}
+
+/// Who the host says we are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Welcome {
+    pub participant: ParticipantId,
+    pub resume_token: String,
+    pub experiment: String,
+    pub title: String,
+    pub resumed: bool,
+}
+
+/// Answers to give, by survey scene id then question id.
+pub type Script = BTreeMap<String, BTreeMap<String, Answer>>;
+
+/// A connected participant.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub welcome: Welcome,
+    next_seq: u64,
+    /// Messages received while waiting for something else, in order.
+    pending: VecDeque<ServerMsg>,
+}
+
+impl Client {
+    /// Connects to experiment `experiment` on the host at `addr` (`host:port`), says
+    /// hello with `params` (the page's query parameters) and an optional resume token,
+    /// and waits for `welcome`.
+    pub async fn connect(
+        addr: &str,
+        experiment: &str,
+        params: &[(&str, &str)],
+        resume_token: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        let url = format!("ws://{addr}/x/{experiment}/ws");
+        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| ClientError::Connect { url: url.clone(), source: Box::new(e) })?;
+        let placeholder = Welcome {
+            participant: ParticipantId(uuid::Uuid::nil()),
+            resume_token: String::new(),
+            experiment: experiment.to_owned(),
+            title: String::new(),
+            resumed: false,
+        };
+        let mut client = Self { ws, welcome: placeholder, next_seq: 1, pending: VecDeque::new() };
+        let params = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        client
+            .send(ClientMsg::Hello {
+                protocol: PROTOCOL_VERSION,
+                params,
+                resume_token: resume_token.map(str::to_owned),
+                seq: None,
+            })
+            .await?;
+        client.welcome = client
+            .wait_for("welcome", DEFAULT_WAIT, |m| match m {
+                ServerMsg::Welcome { participant, resume_token, experiment, title, resumed, .. } => Some(Welcome {
+                    participant: *participant,
+                    resume_token: resume_token.clone(),
+                    experiment: experiment.clone(),
+                    title: title.clone(),
+                    resumed: *resumed,
+                }),
+                _ => None,
+            })
+            .await?;
+        Ok(client)
+    }
+
+    /// Sends a message as is.
+    pub async fn send(&mut self, msg: ClientMsg) -> Result<(), ClientError> {
+        let text = serde_json::to_string(&msg).expect("client messages serialize");
+        self.send_raw(text).await
+    }
+
+    /// Sends arbitrary text (tests of malformed input).
+    pub async fn send_raw(&mut self, text: impl Into<String>) -> Result<(), ClientError> {
+        self.ws.send(Message::text(text.into())).await.map_err(|e| ClientError::Socket(Box::new(e)))
+    }
+
+    /// A fresh sequence number for a message that expects an `ack`.
+    pub fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// The next message from the host (earlier buffered ones first).
+    pub async fn recv(&mut self, timeout: Duration) -> Result<ServerMsg, ClientError> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Ok(msg);
+        }
+        tokio::time::timeout(timeout, self.recv_socket())
+            .await
+            .map_err(|_| ClientError::Timeout(timeout, "any message".to_owned()))?
+    }
+
+    async fn recv_socket(&mut self) -> Result<ServerMsg, ClientError> {
+        loop {
+            match self.ws.next().await {
+                None => return Err(ClientError::Closed),
+                Some(Err(e)) => return Err(ClientError::Socket(Box::new(e))),
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str())
+                        .map_err(|e| ClientError::Unexpected(format!("{e}: {text}")));
+                }
+                Some(Ok(Message::Close(_))) => return Err(ClientError::Closed),
+                Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
+            }
+        }
+    }
+
+    /// Waits for the first message `pick` accepts; other messages stay buffered for
+    /// later `recv`s, except that an `error`, `duplicate_session` or a close ends the
+    /// wait with that error.
+    pub async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut skipped = VecDeque::new();
+        let result = loop {
+            let msg = match self.pending.pop_front() {
+                Some(msg) => msg,
+                None => match tokio::time::timeout_at(deadline, self.recv_socket()).await {
+                    Ok(Ok(msg)) => msg,
+                    Ok(Err(e)) => break Err(e),
+                    Err(_) => break Err(ClientError::Timeout(timeout, what.to_owned())),
+                },
+            };
+            if let Some(found) = pick(&msg) {
+                break Ok(found);
+            }
+            match msg {
+                ServerMsg::Error { code, message, fields, .. } => {
+                    break Err(ClientError::Refused { code, message, fields });
+                }
+                ServerMsg::DuplicateSession { message } => break Err(ClientError::Duplicate(message)),
+                other => skipped.push_back(other),
+            }
+        };
+        skipped.extend(self.pending.drain(..));
+        self.pending = skipped;
+        result
+    }
+
+    /// Waits for the next `scene`.
+    pub async fn next_scene(&mut self) -> Result<(usize, SceneView), ClientError> {
+        self.wait_for("scene", DEFAULT_WAIT, |m| match m {
+            ServerMsg::Scene { index, scene, .. } => Some((*index, scene.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Sends `msg` with a fresh `seq` and waits for its `ack` (or its `error`).
+    pub async fn request(&mut self, msg: impl FnOnce(Option<u64>) -> ClientMsg) -> Result<(), ClientError> {
+        let seq = self.seq();
+        self.send(msg(Some(seq))).await?;
+        self.wait_for("ack", DEFAULT_WAIT, |m| matches!(m, ServerMsg::Ack { seq: s } if *s == seq).then_some(())).await
+    }
+
+    /// Leaves a consent (agreeing) or instructions scene.
+    pub async fn advance(&mut self, scene: &str) -> Result<(), ClientError> {
+        let scene = scene.to_owned();
+        self.request(|seq| ClientMsg::Advance { scene, agreed: true, seq }).await
+    }
+
+    /// Submits survey answers.
+    pub async fn submit(&mut self, scene: &str, answers: BTreeMap<String, Answer>) -> Result<(), ClientError> {
+        let scene = scene.to_owned();
+        self.request(|seq| ClientMsg::Submit { scene, answers, seq }).await
+    }
+
+    /// Walks scenes from the next `scene` message on: agrees to consent, continues
+    /// instructions, answers surveys from `script` (missing answers are left out), and
+    /// stops at the first multiplayer or end scene, which it returns.
+    pub async fn walk(&mut self, script: &Script) -> Result<SceneView, ClientError> {
+        loop {
+            let (_, scene) = self.next_scene().await?;
+            match &scene {
+                SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
+                    let id = id.clone();
+                    self.advance(&id).await?;
+                }
+                SceneView::Survey { id, .. } => {
+                    let answers = script.get(id).cloned().unwrap_or_default();
+                    let id = id.clone();
+                    self.submit(&id, answers).await?;
+                }
+                SceneView::Multiplayer { .. } | SceneView::End { .. } => return Ok(scene),
+            }
+        }
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

@@ -1,0 +1,358 @@
+//! The host through real WebSockets: scene flow, sessions, limits, shutdown.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cohort::client::{Client, ClientError, Script};
+use cohort::eventlog::Event;
+use cohort::protocol::{Answer, ClientMsg, ErrorCode, OutcomeReason, SceneView, ServerMsg};
+
+use crate::support::TestHost;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn answers(pairs: &[(&str, Answer)]) -> BTreeMap<String, Answer> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+}
+
+fn good_answers() -> BTreeMap<String, Answer> {
+    answers(&[
+        ("name", Answer::Text("Ada".into())),
+        ("colour", Answer::Text("blue".into())),
+        ("tools", Answer::Choices(vec!["pen".into(), "ink".into()])),
+        ("mood", Answer::Rating(6)),
+    ])
+}
+
+async fn refused(result: Result<(), ClientError>) -> (ErrorCode, BTreeMap<String, String>) {
+    match result {
+        Err(ClientError::Refused { code, fields, .. }) => (code, fields),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_walks_every_solo_scene_kind() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "pid-walker")], None).await.unwrap();
+    assert!(!c.welcome.resumed);
+
+    let (index, scene) = c.next_scene().await.unwrap();
+    assert_eq!(index, 0);
+    let SceneView::Consent { html, .. } = &scene else { panic!("{scene:?}") };
+    assert!(html.contains("<strong>agree</strong>"), "markdown is rendered: {html}");
+    let refusal = c.request(|seq| ClientMsg::Advance { scene: "consent".into(), agreed: false, seq }).await;
+    assert_eq!(refused(refusal).await.0, ErrorCode::MustAgree);
+    c.advance("consent").await.unwrap();
+
+    let (_, scene) = c.next_scene().await.unwrap();
+    assert!(
+        matches!(&scene, SceneView::Instructions { html, .. } if html == "<p>Read <em>this</em>.</p>"),
+        "{scene:?}"
+    );
+    c.advance("intro").await.unwrap();
+
+    let (_, scene) = c.next_scene().await.unwrap();
+    let SceneView::Survey { questions, .. } = &scene else { panic!("{scene:?}") };
+    assert_eq!(questions.len(), 5);
+    // Server-side validation: every problem at once, nothing changes.
+    let bad = answers(&[
+        ("name", Answer::Text("far too long a name".into())),
+        ("colour", Answer::Text("green".into())),
+        ("tools", Answer::Choices(vec!["pen".into(), "ink".into(), "paper".into()])),
+        ("mood", Answer::Rating(8)),
+        ("bogus", Answer::Text("x".into())),
+    ]);
+    let (code, fields) = refused(c.submit("questions", bad).await).await;
+    assert_eq!(code, ErrorCode::InvalidAnswers);
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["bogus", "colour", "mood", "name", "tools"]);
+    let (code, fields) = refused(c.submit("questions", BTreeMap::new()).await).await;
+    assert_eq!(code, ErrorCode::InvalidAnswers);
+    assert_eq!(fields.len(), 4, "four required questions, the optional one is not flagged: {fields:?}");
+    c.submit("questions", good_answers()).await.unwrap();
+
+    let (index, scene) = c.next_scene().await.unwrap();
+    assert_eq!(index, 3);
+    let SceneView::End { completion_code, redirect_url, message, .. } = scene else { panic!() };
+    assert_eq!(message, "Thanks!");
+    assert_eq!(completion_code.as_deref(), Some("FLOW-OK"));
+    assert_eq!(redirect_url.as_deref(), Some("https://panel.example/complete?cc=FLOW-OK&PROLIFIC_PID=pid-walker"));
+
+    let events = host.events("flow");
+    let pid = c.welcome.participant;
+    assert!(events.contains(&Event::ConsentGiven { participant: pid, scene: "consent".into() }));
+    assert!(events.contains(&Event::SurveyAnswered {
+        participant: pid,
+        scene: "questions".into(),
+        answers: good_answers()
+    }));
+    assert!(
+        events.iter().any(|e| matches!(e, Event::SessionStarted { recruitment_id: Some(r), .. } if r == "pid-walker"))
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::Finished { completion_code: Some(c), .. } if c == "FLOW-OK")));
+    let entered = events.iter().filter(|e| matches!(e, Event::SceneEntered { .. })).count();
+    let left = events.iter().filter(|e| matches!(e, Event::SceneLeft { .. })).count();
+    assert_eq!((entered, left), (4, 3));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_reaches_the_waitroom() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/demo.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "demo", &[("PROLIFIC_PID", "demo-1")], None).await.unwrap();
+    let scene = c.walk(&Script::new()).await.unwrap();
+    assert!(matches!(scene, SceneView::Multiplayer { group_size: 2, show_count: true, .. }), "{scene:?}");
+    let status = c
+        .wait_for("waiting_room", WAIT, |m| matches!(m, ServerMsg::WaitingRoom { .. }).then(|| m.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, ServerMsg::WaitingRoom { waiting: Some(1), needed: Some(2), remaining_secs: 300.0 });
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_within_the_grace_period_continues_where_the_participant_was() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "flow", &[], None).await.unwrap();
+    c.next_scene().await.unwrap();
+    c.advance("consent").await.unwrap();
+    c.next_scene().await.unwrap();
+    let (pid, token) = (c.welcome.participant, c.welcome.resume_token.clone());
+    c.close().await;
+
+    let mut again = Client::connect(&host.addr, "flow", &[], Some(&token)).await.unwrap();
+    assert!(again.welcome.resumed);
+    assert_eq!(again.welcome.participant, pid);
+    let (index, scene) = again.next_scene().await.unwrap();
+    assert_eq!(index, 1, "back on the instructions, not on consent");
+    assert!(matches!(scene, SceneView::Instructions { .. }));
+    again.advance("intro").await.unwrap();
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_grace_period_the_session_is_over() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "slow-1")], None).await.unwrap();
+    c.next_scene().await.unwrap();
+    let (pid, token) = (c.welcome.participant, c.welcome.resume_token.clone());
+    c.close().await;
+    // Wait for the host's decision (the grace period is 0.5 s), not for a guessed time.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !host.events("flow").contains(&Event::Expired { participant: pid, scene: "consent".into() }) {
+        assert!(tokio::time::Instant::now() < deadline, "the session never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for resume in [Some(token.as_str()), None] {
+        let mut back = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "slow-1")], resume).await.unwrap();
+        assert!(back.welcome.resumed);
+        let outcome = back.recv(WAIT).await.unwrap();
+        assert!(matches!(outcome, ServerMsg::Outcome { reason: OutcomeReason::Expired, .. }), "{outcome:?}");
+        let refusal = back.advance("consent").await;
+        assert_eq!(refused(refusal).await.0, ErrorCode::InvalidState);
+    }
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_is_refused_and_the_first_keeps_working() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut first = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "twin")], None).await.unwrap();
+    first.next_scene().await.unwrap();
+    let token = first.welcome.resume_token.clone();
+    for resume in [None, Some(token.as_str())] {
+        match Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "twin")], resume).await {
+            Err(ClientError::Duplicate(message)) => assert!(message.contains("another tab")),
+            Err(other) => panic!("expected duplicate_session, got {other}"),
+            Ok(_) => panic!("a second tab was accepted"),
+        }
+    }
+    first.advance("consent").await.unwrap();
+    assert!(host.events("flow").iter().any(|e| matches!(e, Event::DuplicateRefused { .. })));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_get_an_error_and_the_session_stays_intact() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "flow", &[], None).await.unwrap();
+    c.next_scene().await.unwrap();
+    let cases: Vec<(String, ErrorCode)> = vec![
+        ("{not json".into(), ErrorCode::Malformed),
+        (r#"{"type":"teleport","seq":5}"#.into(), ErrorCode::Malformed),
+        (r#"{"type":"advance"}"#.into(), ErrorCode::Malformed),
+        (r#"{"type":"advance","scene":"consent","agreed":true,"extra":1}"#.into(), ErrorCode::Malformed),
+        (
+            format!(r#"{{"type":"submit","scene":"consent","answers":{{"a":"{}"}}}}"#, "x".repeat(300_000)),
+            ErrorCode::TooLarge,
+        ),
+        (r#"{"type":"submit","scene":"consent","answers":{}}"#.into(), ErrorCode::InvalidState),
+        (r#"{"type":"advance","scene":"intro","agreed":true}"#.into(), ErrorCode::InvalidState),
+        (r#"{"type":"hello","protocol":1}"#.into(), ErrorCode::HelloFirst),
+        (r#"{"type":"probe_ready","probe":"probe_x"}"#.into(), ErrorCode::InvalidState),
+    ];
+    for (text, expected) in cases {
+        c.send_raw(text.clone()).await.unwrap();
+        match c.recv(WAIT).await.unwrap() {
+            ServerMsg::Error { code, message, .. } => {
+                assert_eq!(code, expected, "{}: {message}", &text[..text.len().min(80)]);
+                assert!(message.len() < 400, "error messages stay short");
+            }
+            other => panic!("expected an error for {text:.80}, got {other:?}"),
+        }
+    }
+    c.send_raw(r#"{"type":"teleport","seq":5}"#).await.unwrap();
+    assert!(matches!(c.recv(WAIT).await.unwrap(), ServerMsg::Error { seq: Some(5), .. }), "errors echo the seq");
+    // Still on consent, still usable.
+    c.advance("consent").await.unwrap();
+    assert!(matches!(c.next_scene().await.unwrap(), (1, SceneView::Instructions { .. })));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_must_come_first_and_ids_are_checked() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(
+        &["tests/fixtures/host/flow.yaml", "tests/fixtures/host/required-id.yaml"],
+        data.path(),
+        |_| {},
+    )
+    .await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/x/flow/ws", host.addr)).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    ws.send(tokio_tungstenite::tungstenite::Message::text(r#"{"type":"advance","scene":"consent","agreed":true}"#))
+        .await
+        .unwrap();
+    let reply = loop {
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<ServerMsg>(t.as_str()).unwrap();
+        }
+    };
+    assert!(matches!(reply, ServerMsg::Error { code: ErrorCode::HelloFirst, .. }), "{reply:?}");
+
+    for params in [vec![], vec![("workerId", "bad id with spaces")]] {
+        match Client::connect(&host.addr, "required-id", &params, None).await {
+            Err(ClientError::Refused { code: ErrorCode::MissingId, .. }) => {}
+            other => panic!("expected missing_id, got {:?}", other.map(|c| c.welcome)),
+        }
+    }
+    let ok = Client::connect(&host.addr, "required-id", &[("workerId", "A1B2C3")], None).await.unwrap();
+    assert!(!ok.welcome.resumed);
+    match Client::connect(&host.addr, "no-such-experiment", &[], None).await {
+        Err(ClientError::Connect { .. }) => {}
+        other => panic!("an unknown experiment must not upgrade: {:?}", other.map(|c| c.welcome)),
+    }
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_participant_sees_the_end_again_also_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let params = [("PROLIFIC_PID", "finisher")];
+    let mut c = Client::connect(&host.addr, "flow", &params, None).await.unwrap();
+    let script: Script = [("questions".to_owned(), good_answers())].into();
+    assert!(matches!(c.walk(&script).await.unwrap(), SceneView::End { .. }));
+    let pid = c.welcome.participant;
+    c.close().await;
+    let mut back = Client::connect(&host.addr, "flow", &params, None).await.unwrap();
+    assert_eq!(back.welcome.participant, pid);
+    assert!(matches!(back.next_scene().await.unwrap(), (3, SceneView::End { .. })));
+    back.close().await;
+    host.stop().await;
+
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut after = Client::connect(&host.addr, "flow", &params, None).await.unwrap();
+    assert!(after.welcome.resumed, "recognised from the earlier run's data");
+    assert_eq!(after.welcome.participant, pid);
+    let (index, scene) = after.next_scene().await.unwrap();
+    assert_eq!(index, 3);
+    assert!(matches!(scene, SceneView::End { completion_code: Some(ref c), .. } if c == "FLOW-OK"));
+    // Someone new still starts at the beginning.
+    let mut other = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "newcomer")], None).await.unwrap();
+    assert_eq!(other.next_scene().await.unwrap().0, 0);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tells_participants_and_syncs_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut c = Client::connect(&host.addr, "flow", &[], None).await.unwrap();
+    c.next_scene().await.unwrap();
+    let stop = tokio::spawn(host.stop());
+    let msg = c.wait_for("shutdown", WAIT, |m| matches!(m, ServerMsg::Shutdown { .. }).then_some(())).await;
+    assert!(msg.is_ok(), "{msg:?}");
+    assert!(matches!(c.recv(WAIT).await, Err(ClientError::Closed)));
+    let took = stop.await.unwrap();
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    let logs = cohort::eventlog::previous_logs(data.path(), "flow");
+    let records = cohort::eventlog::read(&logs[0]).unwrap();
+    assert_eq!(records.last().map(|r| &r.event), Some(&Event::RunStopped));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_are_rate_limited_and_the_socket_recovers() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |o| {
+        o.socket.rate_per_sec = 20.0;
+        o.socket.burst = 20.0;
+    })
+    .await;
+    let mut c = Client::connect(&host.addr, "flow", &[], None).await.unwrap();
+    c.next_scene().await.unwrap();
+    for i in 0..60 {
+        c.send_raw(format!(r#"{{"type":"advance","scene":"intro","agreed":true,"seq":{i}}}"#)).await.unwrap();
+    }
+    // Every message gets exactly one reply: refused as out of place, or dropped.
+    let mut limited = 0;
+    for _ in 0..60 {
+        match c.recv(WAIT).await.unwrap() {
+            ServerMsg::Error { code: ErrorCode::RateLimited, .. } => limited += 1,
+            ServerMsg::Error { code: ErrorCode::InvalidState, .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(limited >= 30, "only {limited} of 60 were limited with a burst of 20");
+    // Paced retries get through once the bucket refills; the session is intact.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "the socket never recovered");
+        match c.advance("consent").await {
+            Ok(()) => break,
+            Err(ClientError::Refused { code: ErrorCode::RateLimited, .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(matches!(c.next_scene().await.unwrap(), (1, SceneView::Instructions { .. })));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_detect_a_dead_socket() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |o| {
+        o.socket.heartbeat = Duration::from_millis(100);
+    })
+    .await;
+    // A client that connects and then never reads again: its pongs never go out.
+    let mut silent = Client::connect(&host.addr, "flow", &[], None).await.unwrap();
+    let (pid, token) = (silent.welcome.participant, silent.welcome.resume_token.clone());
+    let _keep_open = &mut silent;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !host.events("flow").contains(&Event::Disconnected { participant: pid }) {
+        assert!(tokio::time::Instant::now() < deadline, "the dead socket was never detected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = Client::connect(&host.addr, "flow", &[], Some(&token)).await.unwrap();
+    assert!(again.welcome.resumed, "the place is free again for a resume");
+    host.stop().await;
+}
