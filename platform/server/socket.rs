@@ -226,3 +226,31 @@ fn malformed_reason(text: &str, e: &serde_json::Error) -> String {
     };
     reason.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_rtt_is_the_median_of_recent_heartbeats() {
+        let mut s = SocketState::new(SocketOptions::default());
+        let first = s.next_ping();
+        assert!(s.on_pong(&first).is_some());
+        assert_eq!(s.on_pong(&first), None, "a pong is matched once");
+        assert_eq!(s.on_pong(b"junk"), None);
+        s.samples = [5.0, 1.0, 9.0, 3.0].into();
+        let ping = s.next_ping();
+        let median = s.on_pong(&ping).unwrap();
+        assert!(median == 3.0 || median == 5.0, "median of the last five samples, got {median}");
+        assert_eq!(s.samples.len(), RTT_SAMPLES);
+    }
+
+    #[test]
+    fn the_token_bucket_allows_a_burst_then_refuses() {
+        let mut s =
+            SocketState::new(SocketOptions { heartbeat: Duration::from_secs(5), rate_per_sec: 0.001, burst: 3.0 });
+        assert!((0..3).all(|_| s.take_token()));
+        assert!(!s.take_token());
+        assert_eq!(s.dropped, 1);
+    }
+}

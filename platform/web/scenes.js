@@ -1,0 +1,223 @@
+// Renders each scene kind with native, keyboard-usable controls. Researcher-written
+// bodies arrive as HTML from the host (rendered from the experiment file); everything
+// else is inserted as text.
+
+/** Builds an element: h("p", {class: "x"}, "text", child). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === undefined || value === null) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) el.append(child);
+  }
+  return el;
+}
+
+function show(app, ...nodes) {
+  app.replaceChildren(...nodes);
+  const heading = app.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+}
+
+function body(html) {
+  const div = h("div", { class: "body" });
+  div.innerHTML = html;
+  return div;
+}
+
+function errorLine(id) {
+  return h("p", { class: "error", id, role: "alert", hidden: true });
+}
+
+function setError(el, text) {
+  el.textContent = text || "";
+  el.hidden = !text;
+}
+
+/** Sends a request and shows a refusal under the button. */
+async function send(connection, msg, button, errorEl) {
+  button.disabled = true;
+  setError(errorEl, "");
+  try {
+    await connection.request(msg);
+  } catch (err) {
+    button.disabled = false;
+    setError(errorEl, err.reply ? err.reply.message : "Not connected; please wait a moment and try again.");
+    throw err;
+  }
+}
+
+export function renderScene(app, scene, connection) {
+  switch (scene.kind) {
+    case "consent": return consent(app, scene, connection);
+    case "instructions": return instructions(app, scene, connection);
+    case "survey": return survey(app, scene, connection);
+    case "multiplayer": return waitroom(app, scene);
+    case "end": return end(app, scene);
+    default: return renderNotice(app, "Please wait", "");
+  }
+}
+
+function consent(app, scene, connection) {
+  const error = errorLine("consent-error");
+  const button = h("button", { type: "submit", disabled: true }, scene.button);
+  const box = h("input", { type: "checkbox", id: "agree", onchange: () => { button.disabled = !box.checked; } });
+  const form = h("form", {
+    onsubmit: (e) => {
+      e.preventDefault();
+      if (!box.checked) return setError(error, "Please tick the box to continue.");
+      send(connection, { type: "advance", scene: scene.id, agreed: true }, button, error).catch(() => {});
+    },
+  }, h("div", { class: "agree" }, box, h("label", { for: "agree" }, scene.agree_label)), button, error);
+  show(app, h("h1", {}, scene.title || "Consent"), body(scene.html), form);
+}
+
+function instructions(app, scene, connection) {
+  const error = errorLine("instructions-error");
+  const button = h("button", { type: "submit" }, scene.button);
+  const form = h("form", {
+    onsubmit: (e) => {
+      e.preventDefault();
+      send(connection, { type: "advance", scene: scene.id }, button, error).catch(() => {});
+    },
+  }, button, error);
+  show(app, h("h1", {}, scene.title || "Instructions"), body(scene.html), form);
+}
+
+function questionField(q) {
+  const name = `q-${q.id}`;
+  const legend = h("legend", { class: q.required ? "required" : "" }, q.prompt);
+  const error = errorLine(`${name}-error`);
+  let input;
+  let read;
+  if (q.kind === "text") {
+    input = q.multiline
+      ? h("textarea", { name, maxlength: q.max_length, "aria-describedby": error.id })
+      : h("input", { type: "text", name, maxlength: q.max_length, "aria-describedby": error.id });
+    read = () => input.value;
+  } else if (q.kind === "single_choice" || q.kind === "multiple_choice") {
+    const type = q.kind === "single_choice" ? "radio" : "checkbox";
+    input = h("div", {}, q.options.map((option, i) =>
+      h("label", { class: "choice" }, h("input", { type, name, value: option, id: `${name}-${i}` }), option)));
+    const picked = () => [...input.querySelectorAll("input:checked")].map((el) => el.value);
+    read = type === "radio" ? () => picked()[0] ?? "" : picked;
+  } else if (q.kind === "likert") {
+    const labels = q.labels || [];
+    input = h("div", {},
+      h("div", { class: "likert", role: "radiogroup" }, Array.from({ length: q.points }, (_, i) =>
+        h("label", {}, h("input", { type: "radio", name, value: String(i + 1) }), labels[i] || String(i + 1)))),
+      labels.length ? null : h("div", { class: "likert-ends" }, h("span", {}, q.low_label || ""), h("span", {}, q.high_label || "")));
+    read = () => {
+      const checked = input.querySelector("input:checked");
+      return checked ? Number(checked.value) : "";
+    };
+  }
+  return { q, error, read, element: h("fieldset", {}, legend, input, error) };
+}
+
+/** Client-side check mirroring the host's (the host's is the one that counts). */
+function check(q, value) {
+  const empty = value === "" || (Array.isArray(value) && value.length === 0) || (typeof value === "string" && value.trim() === "");
+  if (empty) return q.required ? "This question needs an answer." : null;
+  if (q.kind === "text" && value.length > q.max_length) return `At most ${q.max_length} characters.`;
+  if (q.kind === "multiple_choice") {
+    if (value.length < q.min_selected) return `Choose at least ${q.min_selected}.`;
+    if (q.max_selected && value.length > q.max_selected) return `Choose at most ${q.max_selected}.`;
+  }
+  return null;
+}
+
+function survey(app, scene, connection) {
+  const fields = scene.questions.map(questionField);
+  const error = errorLine("survey-error");
+  const button = h("button", { type: "submit" }, scene.button);
+  const form = h("form", {
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      const answers = {};
+      let firstBad = null;
+      for (const f of fields) {
+        const value = f.read();
+        const problem = check(f.q, value);
+        setError(f.error, problem);
+        if (problem && !firstBad) firstBad = f;
+        const empty = value === "" || (Array.isArray(value) && value.length === 0);
+        if (!empty) answers[f.q.id] = value;
+      }
+      if (firstBad) {
+        setError(error, "Some answers need attention.");
+        firstBad.element.querySelector("input, textarea")?.focus();
+        return;
+      }
+      send(connection, { type: "submit", scene: scene.id, answers }, button, error).catch((err) => {
+        const reply = err.reply;
+        if (!reply || !reply.fields) return;
+        for (const f of fields) setError(f.error, reply.fields[f.q.id]);
+      });
+    },
+  }, fields.map((f) => f.element), button, error);
+  show(app, h("h1", {}, scene.title || "Questions"), form);
+}
+
+let countdown = null;
+
+function waitroom(app, scene) {
+  clearInterval(countdown);
+  show(app, h("section", { class: "waiting" },
+    h("h1", {}, scene.title || "Waiting for other participants"),
+    h("div", { class: "spinner", "aria-hidden": "true" }),
+    h("p", { id: "waiting-count" }, "Looking for other participants…"),
+    h("p", { class: "muted", id: "waiting-time" }, ""),
+    h("p", { class: "muted" }, "Please keep this tab open.")));
+}
+
+export function renderWaiting(app, msg) {
+  const count = app.querySelector("#waiting-count");
+  const time = app.querySelector("#waiting-time");
+  if (!count || !time) return;
+  if (msg.waiting !== undefined && msg.needed !== undefined) {
+    count.textContent = `${msg.waiting} of ${msg.needed} participants here.`;
+  }
+  clearInterval(countdown);
+  let remaining = Math.round(msg.remaining_secs);
+  const tick = () => {
+    const m = Math.floor(remaining / 60);
+    const s = String(remaining % 60).padStart(2, "0");
+    time.textContent = `Up to ${m}:${s} remaining.`;
+    remaining = Math.max(0, remaining - 1);
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+function finalPage(app, title, message, code, url) {
+  clearInterval(countdown);
+  const parts = [h("h1", {}, title), h("p", {}, message)];
+  if (code) parts.push(h("p", {}, "Your completion code: ", h("span", { class: "code", id: "completion-code" }, code)));
+  if (url) {
+    parts.push(h("p", {}, h("a", { class: "button", href: url, id: "redirect" }, "Return to the study panel")));
+    parts.push(h("p", { class: "muted" }, "You will be taken there in a few seconds."));
+    setTimeout(() => { location.href = url; }, 5000);
+  }
+  show(app, ...parts);
+}
+
+function end(app, scene) {
+  finalPage(app, scene.title || "Thank you", scene.message, scene.completion_code, scene.redirect_url);
+}
+
+export function renderOutcome(app, msg) {
+  finalPage(app, "Thank you", msg.message || "", msg.completion_code, msg.redirect_url);
+}
+
+export function renderNotice(app, title, message) {
+  clearInterval(countdown);
+  show(app, h("h1", {}, title), h("p", {}, message));
+}
