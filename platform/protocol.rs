@@ -193,8 +193,6 @@ pub enum ErrorCode {
     /// The experiment needs a recruitment id in the link, and there is none or it is
     /// malformed.
     MissingId,
-    /// The resume token is unknown.
-    UnknownSession,
     /// The message does not fit where the participant is (e.g. a stale scene id).
     InvalidState,
     /// Consent must be given to continue.
@@ -363,8 +361,9 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         fields: BTreeMap<String, String>,
     },
-    /// This participant is already connected elsewhere (another tab); this connection
-    /// is closed.
+    /// This participant is connected elsewhere: sent to a second tab (opened with the
+    /// recruitment id only), or to the old connection when the tab's own resume token
+    /// takes the session over (e.g. after a network change). This connection closes.
     DuplicateSession { message: String },
     /// The participant's part ended early: show this and stop.
     Outcome {

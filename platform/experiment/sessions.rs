@@ -38,17 +38,17 @@ impl State {
             return self.close(conn);
         }
         let recruitment_id = params.get(&self.experiment.recruitment.id_param).cloned();
-        let existing = resume_token
-            .as_ref()
-            .and_then(|t| self.by_token.get(t))
-            .or_else(|| recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)))
-            .copied();
-        match existing {
-            Some(pid) => self.attach(pid, conn),
+        // The token proves the same browser tab (it lives in that tab's sessionStorage)
+        // and may take the session over from a stale socket; the recruitment id alone
+        // resumes only a session nobody holds (a second tab is refused).
+        let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(t)).copied();
+        let by_id = recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)).copied();
+        match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, false))) {
+            Some((pid, takeover)) => self.attach(pid, conn, takeover),
             None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
                 Some(earlier) => {
                     let pid = self.create(earlier.participant, recruitment_id, Place::Finished(earlier.end_scene));
-                    self.attach(pid, conn);
+                    self.attach(pid, conn, false);
                 }
                 None if self.participants.len() >= MAX_SESSIONS => {
                     self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
@@ -113,17 +113,20 @@ impl State {
         pid
     }
 
-    /// Binds `conn` to an existing session, unless another connection holds it.
-    fn attach(&mut self, pid: ParticipantId, conn: ConnId) {
-        if self.participants[&pid].conn.is_some() {
+    /// Binds `conn` to an existing session. If another connection holds it, `takeover`
+    /// (the tab's own token) moves the session to `conn` and tells the old one;
+    /// otherwise `conn` is refused as a second tab.
+    fn attach(&mut self, pid: ParticipantId, conn: ConnId, takeover: bool) {
+        if let Some(old) = self.participants[&pid].conn {
+            let message = "This study is already open in another tab or window. Please continue there.".to_owned();
+            let refused = if takeover { old } else { conn };
             self.log(Event::DuplicateRefused { participant: pid });
-            self.send(
-                conn,
-                ServerMsg::DuplicateSession {
-                    message: "This study is already open in another tab or window. Please continue there.".to_owned(),
-                },
-            );
-            return self.close(conn);
+            self.send(refused, ServerMsg::DuplicateSession { message });
+            self.close(refused);
+            if !takeover {
+                return;
+            }
+            self.by_conn.remove(&old);
         }
         self.bind(pid, conn, true);
         self.show_place(pid);
@@ -162,7 +165,7 @@ impl State {
         };
         let p = self.participants.get_mut(&pid).expect("bound participant exists");
         if p.conn != Some(conn) {
-            return;
+            return; // a connection the session was taken over from
         }
         p.conn = None;
         p.away_since = Some(now);

@@ -164,16 +164,32 @@ async fn a_second_tab_is_refused_and_the_first_keeps_working() {
     let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
     let mut first = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "twin")], None).await.unwrap();
     first.next_scene().await.unwrap();
-    let token = first.welcome.resume_token.clone();
-    for resume in [None, Some(token.as_str())] {
-        match Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "twin")], resume).await {
-            Err(ClientError::Duplicate(message)) => assert!(message.contains("another tab")),
-            Err(other) => panic!("expected duplicate_session, got {other}"),
-            Ok(_) => panic!("a second tab was accepted"),
-        }
+    match Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "twin")], None).await {
+        Err(ClientError::Duplicate(message)) => assert!(message.contains("another tab")),
+        Err(other) => panic!("expected duplicate_session, got {other}"),
+        Ok(_) => panic!("a second tab was accepted"),
     }
     first.advance("consent").await.unwrap();
     assert!(host.events("flow").iter().any(|e| matches!(e, Event::DuplicateRefused { .. })));
+    host.stop().await;
+}
+
+/// A tab whose socket went stale (network change) reconnects with its token before the
+/// host noticed: the new socket takes over, the stale one is told and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tabs_own_token_takes_over_a_stale_connection() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let mut stale = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "mover")], None).await.unwrap();
+    stale.next_scene().await.unwrap();
+    let token = stale.welcome.resume_token.clone();
+    let mut fresh = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "mover")], Some(&token)).await.unwrap();
+    assert!(fresh.welcome.resumed);
+    assert_eq!(fresh.welcome.participant, stale.welcome.participant);
+    assert!(matches!(fresh.next_scene().await.unwrap(), (0, SceneView::Consent { .. })));
+    let told = stale.wait_for("duplicate_session", WAIT, |_| None::<()>).await;
+    assert!(matches!(told, Err(ClientError::Duplicate(_))), "{told:?}");
+    fresh.advance("consent").await.unwrap();
     host.stop().await;
 }
 
