@@ -17,6 +17,9 @@ pub mod client;
 pub mod config;
 pub mod eventlog;
 pub mod experiment;
+pub mod game;
+pub mod matchmaking;
+pub mod probe;
 pub mod protocol;
 
 pub mod schemas;

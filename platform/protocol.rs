@@ -393,6 +393,10 @@ pub enum ServerMsg {
         /// This participant's slot in `players`.
         slot: usize,
         ice_servers: Vec<IceServerView>,
+        /// Which game (the experiment's `game.name`), its episodes and duration limit.
+        name: String,
+        episodes: u32,
+        max_duration_secs: f64,
     },
     /// Game state or a partner's action, relayed by the host.
     GameState {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::model::Outcome;
-use super::types::{ENV_PATTERN, Slug};
+use super::types::{AttributeRef, ENV_PATTERN, Slug};
 
 /// Participants wait to be grouped, then play a game together.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +75,22 @@ pub struct Matchmaker {
     #[serde(default = "default_memory_mb")]
     #[schemars(range(min = 1, max = 4096))]
     pub memory_limit_mb: u32,
+    /// Besides on every arrival and departure, the policy is asked this often (seconds),
+    /// so that policies depending on waiting time (relaxing a constraint) can act.
+    #[serde(default = "default_tick_secs")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 60))]
+    pub tick_secs: f64,
+    /// What the policy sees of each participant besides id, waiting time, server RTT and
+    /// previous partners: `param:<name>` (a URL parameter of the study link) or
+    /// `answer:<scene>.<question>` (an answer given in an earlier survey). The
+    /// recruitment id is never shared with policies.
+    #[serde(default)]
+    #[schemars(length(max = 32))]
+    pub attributes: Vec<AttributeRef>,
+}
+
+fn default_tick_secs() -> f64 {
+    1.0
 }
 
 fn default_call_timeout_ms() -> u32 {
@@ -112,6 +128,15 @@ pub struct Probe {
     #[serde(default = "default_ping_timeout_ms")]
     #[schemars(range(min = 1, max = 30000))]
     pub ping_timeout_ms: u32,
+    /// A pair whose probe was rejected or timed out is not proposed again for this long
+    /// (seconds). Aborted probes (a peer left) are not held against the pair.
+    #[serde(default = "default_failed_pair_memory")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub failed_pair_memory_secs: f64,
+}
+
+fn default_failed_pair_memory() -> f64 {
+    600.0
 }
 
 defaults_from_empty!(Matchmaker, Probe, Waitroom);
@@ -142,6 +167,13 @@ pub struct Waitroom {
     /// Show how many are waiting and how many are needed.
     #[serde(default = "yes")]
     pub show_count: bool,
+    /// What happens to a participant who chooses to leave the waiting room.
+    #[serde(default = "default_leave_outcome")]
+    pub on_leave: Outcome,
+}
+
+fn default_leave_outcome() -> Outcome {
+    Outcome { message: Some("You left the waiting room. You can close this tab now.".to_owned()), ..Outcome::default() }
 }
 
 fn yes() -> bool {
@@ -173,6 +205,14 @@ pub struct Game {
     #[serde(default = "default_game_duration")]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 14400))]
     pub max_duration_secs: f64,
+    /// Seconds between `match_found` and the synchronized start of the game.
+    #[serde(default = "default_countdown")]
+    #[schemars(range(min = 0, max = 60))]
+    pub countdown_secs: f64,
+}
+
+fn default_countdown() -> f64 {
+    3.0
 }
 
 fn default_episodes() -> u32 {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::model::{Outcome, Recruitment, Scene};
 use super::multiplayer::{IceServer, MultiplayerScene};
 use super::survey::Question;
-use super::types::{HttpUrl, Slug, URL_PLACEHOLDERS};
+use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
@@ -60,13 +60,18 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
             c.scene_ids.insert(id.clone(), i);
         }
     }
-    let recruitment = document.get("recruitment").cloned().unwrap_or_default();
-    if let Ok(Recruitment { redirect_url: Some(url), .. }) = serde_json::from_value(recruitment) {
-        c.url(KeyPath::root().key("recruitment").key("redirect_url"), &url);
+    let recruitment: Option<Recruitment> =
+        serde_json::from_value(document.get("recruitment").cloned().unwrap_or(Value::Object(Default::default()))).ok();
+    if let Some(Recruitment { redirect_url: Some(url), .. }) = &recruitment {
+        c.url(KeyPath::root().key("recruitment").key("redirect_url"), url);
     }
+    let id_param = recruitment.map(|r| r.id_param);
     for (i, view) in views.iter().enumerate() {
         if let Some(scene) = &view.typed {
             c.scene(&scenes.index(i), scene);
+            if let Scene::Multiplayer(m) = scene {
+                c.attributes(&scenes.index(i).key("matchmaker").key("attributes"), m, &views[..i], id_param.as_deref());
+            }
         }
     }
     c.reachability(&views, &scenes);
@@ -192,9 +197,44 @@ impl<'a> Checker<'a> {
             None => {}
         }
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
+        self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
         for (i, server) in m.ice_servers.iter().enumerate() {
             self.ice_server(&at.key("ice_servers").index(i), server);
+        }
+    }
+
+    /// Attributes must name an answer of an earlier survey (or a URL parameter other
+    /// than the recruitment id), each name once.
+    fn attributes(&mut self, at: &KeyPath, m: &MultiplayerScene, earlier: &[SceneView], id_param: Option<&str>) {
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, attribute) in m.matchmaker.attributes.iter().enumerate() {
+            if let Some(first) = names.insert(attribute.name(), i) {
+                self.report(
+                    at.index(i),
+                    format!("the attribute name `{}` is also used by attributes[{first}]", attribute.name()),
+                );
+            }
+            match attribute.source() {
+                AttributeSource::Param(name) if Some(name) == id_param => {
+                    self.report(at.index(i), "the recruitment id is never shared with policies");
+                }
+                AttributeSource::Param(_) => {}
+                AttributeSource::Answer { scene, question } => {
+                    let survey = earlier.iter().find_map(|v| match &v.typed {
+                        Some(Scene::Survey(s)) if s.id.as_str() == scene => Some(s),
+                        _ => None,
+                    });
+                    let message = match survey {
+                        None => format!("no survey `{scene}` comes before this scene"),
+                        Some(s) if !s.questions.iter().any(|q| q.id().as_str() == question) => {
+                            format!("survey `{scene}` has no question `{question}`")
+                        }
+                        Some(_) => continue,
+                    };
+                    self.report(at.index(i), message);
+                }
+            }
         }
     }
 
@@ -287,9 +327,11 @@ impl<'a> Checker<'a> {
         let targets: Vec<&Slug> = views
             .iter()
             .filter_map(|v| match &v.typed {
-                Some(Scene::Multiplayer(m)) => {
-                    Some([m.waitroom.on_timeout.goto.as_ref(), m.on_partner_leave.goto.as_ref()])
-                }
+                Some(Scene::Multiplayer(m)) => Some([
+                    m.waitroom.on_timeout.goto.as_ref(),
+                    m.waitroom.on_leave.goto.as_ref(),
+                    m.on_partner_leave.goto.as_ref(),
+                ]),
                 _ => None,
             })
             .flatten()

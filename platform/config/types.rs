@@ -20,6 +20,10 @@ pub const URL_PATTERN: &str = "^https?://[^\\s]+$";
 /// Pattern of an environment variable name.
 pub const ENV_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
 
+/// Pattern of [`AttributeRef`].
+pub const ATTRIBUTE_PATTERN: &str =
+    "^(param:[A-Za-z0-9_.-]{1,64}|answer:[a-z0-9][a-z0-9_-]{0,63}\\.[a-z0-9][a-z0-9_-]{0,63})$";
+
 /// Human wording of each pattern, used when a value does not match it.
 pub const PATTERN_HINTS: &[(&str, &str)] = &[
     (
@@ -28,6 +32,7 @@ pub const PATTERN_HINTS: &[(&str, &str)] = &[
     ),
     (CODE_PATTERN, "must be 1-64 characters of letters, digits, `-` and `_`"),
     (URL_PATTERN, "must be an absolute http:// or https:// URL without spaces"),
+    (ATTRIBUTE_PATTERN, "must be `param:<URL parameter>` or `answer:<scene id>.<question id>`"),
     (ENV_PATTERN, "must be an environment variable name: letters, digits and `_`, not starting with a digit"),
 ];
 
@@ -119,6 +124,50 @@ string_newtype!(
     matches_url,
     "An absolute http(s) URL. `{participant_id}` and `{completion_code}` are replaced when participants are redirected; without `{participant_id}` the recruitment id is appended as a query parameter."
 );
+
+fn matches_attribute(s: &str) -> bool {
+    if let Some(param) = s.strip_prefix("param:") {
+        return (1..=64).contains(&param.len())
+            && param.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    }
+    s.strip_prefix("answer:")
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(scene, question)| matches_slug(scene) && matches_slug(question))
+}
+
+string_newtype!(
+    /// What a matchmaking policy may see of a participant: a URL parameter or an
+    /// earlier answer.
+    AttributeRef,
+    ATTRIBUTE_PATTERN,
+    matches_attribute,
+    "`param:<name>`: a URL parameter of the study link; `answer:<scene>.<question>`: an answer from an earlier survey. The attribute is named by the part after the colon."
+);
+
+/// Where an attribute comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeSource<'a> {
+    Param(&'a str),
+    Answer { scene: &'a str, question: &'a str },
+}
+
+impl AttributeRef {
+    /// The attribute's name as policies see it (the part after the colon).
+    pub fn name(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, name)| name)
+    }
+
+    pub fn source(&self) -> AttributeSource<'_> {
+        match self.0.split_once(':') {
+            Some(("param", name)) => AttributeSource::Param(name),
+            Some((_, rest)) => {
+                let (scene, question) = rest.split_once('.').unwrap_or((rest, ""));
+                AttributeSource::Answer { scene, question }
+            }
+            None => AttributeSource::Param(""),
+        }
+    }
+}
 
 /// Placeholders a redirect URL may contain.
 pub const URL_PLACEHOLDERS: &[&str] = &["participant_id", "completion_code"];

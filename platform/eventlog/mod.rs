@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Answer, ParticipantId};
+use crate::game::EndReason;
+use crate::probe::Phase;
+use crate::protocol::{Answer, GameId, OutcomeReason, ParticipantId, ProbeId};
 
 /// Everything the host records. Tagged by `"event"` in the JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,10 +50,12 @@ pub enum Event {
     DuplicateRefused {
         participant: ParticipantId,
     },
-    /// Away longer than the grace period: the session is over.
-    Expired {
+    /// The participant's part ended early (waitroom timeout, left the waitroom, a
+    /// partner left, away past the grace period).
+    Outcome {
         participant: ParticipantId,
         scene: String,
+        reason: OutcomeReason,
     },
     SceneEntered {
         participant: ParticipantId,
@@ -71,6 +75,96 @@ pub enum Event {
         participant: ParticipantId,
         scene: String,
         answers: BTreeMap<String, Answer>,
+    },
+    /// Entered the waitroom of a multiplayer scene.
+    WaitroomJoined {
+        participant: ParticipantId,
+        scene: String,
+    },
+    /// Left the waitroom: `matched`, `timeout`, `left` or `expired`.
+    WaitroomLeft {
+        participant: ParticipantId,
+        scene: String,
+        reason: String,
+    },
+    /// The policy's answer was refused or the policy failed; `fallback` applied.
+    PolicyFault {
+        scene: String,
+        policy: String,
+        arriving: ParticipantId,
+        fault: String,
+        fallback: String,
+    },
+    /// Lines a policy logged while deciding.
+    PolicyLog {
+        scene: String,
+        policy: String,
+        arriving: ParticipantId,
+        lines: Vec<String>,
+    },
+    /// A group was proposed and its pairs are being probed.
+    MatchProposed {
+        r#match: uuid::Uuid,
+        scene: String,
+        members: Vec<ParticipantId>,
+        probes: Vec<ProbeId>,
+    },
+    /// A proposed group was confirmed (`accepted`) or dropped.
+    MatchResolved {
+        r#match: uuid::Uuid,
+        accepted: bool,
+    },
+    ProbeStarted {
+        probe: ProbeId,
+        r#match: uuid::Uuid,
+        offerer: ParticipantId,
+        answerer: ParticipantId,
+    },
+    /// A probe ended: how far it got (`reached`), its final `state` (complete or
+    /// failed), what each peer reported, the decided RTT, the threshold and the outcome
+    /// (`accepted`, `rejected`, `timed_out`, `aborted`).
+    ProbeFinished {
+        probe: ProbeId,
+        offerer: ParticipantId,
+        answerer: ParticipantId,
+        duration_ms: u64,
+        reached: Phase,
+        state: Phase,
+        reported_rtt_ms: [Option<f64>; 2],
+        rtt_ms: Option<f64>,
+        threshold_ms: Option<f64>,
+        outcome: String,
+    },
+    GameCreated {
+        game: GameId,
+        scene: String,
+        players: Vec<ParticipantId>,
+    },
+    GameStarted {
+        game: GameId,
+    },
+    /// A player's game input (relayed to the group).
+    GameAction {
+        game: GameId,
+        participant: ParticipantId,
+        action: serde_json::Value,
+    },
+    GameCompleted {
+        game: GameId,
+        participant: ParticipantId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<serde_json::Value>,
+    },
+    GameEnded {
+        game: GameId,
+        reason: EndReason,
+    },
+    /// A probe or game message was refused (a stale client, or an attempt to act on
+    /// someone else's session).
+    Refused {
+        participant: ParticipantId,
+        message: String,
+        reason: String,
     },
     /// The participant reached an `end` scene.
     Finished {

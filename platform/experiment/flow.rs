@@ -12,7 +12,7 @@ use crate::protocol::{Answer, ErrorCode, ParticipantId, ServerMsg};
 
 impl State {
     /// Moves `pid` into the scene at `index` and shows it.
-    pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, _now: Duration) {
+    pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
         let scene_id = self.experiment.scenes[index].id().to_string();
         self.log(Event::SceneEntered { participant: pid, scene: scene_id.clone(), index });
         let place = match &self.experiment.scenes[index] {
@@ -31,30 +31,24 @@ impl State {
                 });
                 Place::Finished(index)
             }
+            Scene::Multiplayer(_) => Place::Waiting(index),
             _ => Place::Scene(index),
         };
         self.participants.get_mut(&pid).expect("participant exists").place = place;
         self.show_scene(pid, index);
-    }
-
-    /// Sends the scene at `index` (as this participant sees it) and, for a multiplayer
-    /// scene, the waiting-room status.
-    pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
-        let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
-        self.send_to(pid, ServerMsg::Scene { index, total: self.experiment.scenes.len(), scene: view });
-        if let Scene::Multiplayer(m) = &self.experiment.scenes[index] {
-            let waiting = self.participants.values().filter(|p| p.place == Place::Scene(index)).count() as u32;
-            let status = ServerMsg::WaitingRoom {
-                waiting: m.waitroom.show_count.then_some(waiting),
-                needed: m.waitroom.show_count.then_some(m.group_size),
-                remaining_secs: m.waitroom.timeout_secs,
-            };
-            self.send_to(pid, status);
+        if place == Place::Waiting(index) {
+            self.join_room(pid, index, now);
         }
     }
 
+    /// Sends the scene at `index` as this participant sees it.
+    pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
+        let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
+        self.send_to(pid, ServerMsg::Scene { index, total: self.experiment.scenes.len(), scene: view });
+    }
+
     /// Leaves the current scene for the next one.
-    fn leave_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
+    pub(super) fn leave_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
         let scene = self.experiment.scenes[index].id().to_string();
         self.log(Event::SceneLeft { participant: pid, scene, index });
         self.enter_scene(pid, index + 1, now);
@@ -65,12 +59,12 @@ impl State {
     fn current_scene(&mut self, pid: ParticipantId, conn: ConnId, scene_id: &str, seq: Option<u64>) -> Option<usize> {
         match self.participants[&pid].place {
             Place::Scene(index) if self.experiment.scenes[index].id().as_str() == scene_id => Some(index),
-            Place::Scene(index) => {
+            Place::Scene(index) | Place::Waiting(index) | Place::Playing(index, _) => {
                 let here = self.experiment.scenes[index].id().to_string();
                 self.refuse(conn, ErrorCode::InvalidState, format!("you are in scene `{here}`, not `{scene_id}`"), seq);
                 None
             }
-            Place::Finished(_) | Place::Expired => {
+            Place::Finished(_) | Place::Over(..) => {
                 self.refuse(conn, ErrorCode::InvalidState, "your session is over", seq);
                 None
             }

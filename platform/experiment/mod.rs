@@ -8,9 +8,14 @@
 pub mod actor;
 mod answers;
 mod flow;
+mod games;
+mod matching;
 pub mod outbox;
+mod probing;
+mod rooms;
 mod sessions;
 mod state;
 pub mod view;
+mod waitroom;
 
-pub use state::{ConnId, Effect, Input, Recovered, State};
+pub use state::{ConnId, Effect, IceProvider, Input, Place, Recovered, State};

@@ -44,11 +44,12 @@ impl State {
         let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(t)).copied();
         let by_id = recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)).copied();
         match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, false))) {
-            Some((pid, takeover)) => self.attach(pid, conn, takeover),
+            Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
             None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
                 Some(earlier) => {
-                    let pid = self.create(earlier.participant, recruitment_id, Place::Finished(earlier.end_scene));
-                    self.attach(pid, conn, false);
+                    let place = Place::Finished(earlier.end_scene);
+                    let pid = self.create(earlier.participant, recruitment_id, params, place);
+                    self.attach(pid, conn, false, now);
                 }
                 None if self.participants.len() >= MAX_SESSIONS => {
                     self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
@@ -56,7 +57,7 @@ impl State {
                 }
                 None => {
                     let pid = ParticipantId(self.new_uuid());
-                    let pid = self.create(pid, recruitment_id.clone(), Place::Scene(0));
+                    let pid = self.create(pid, recruitment_id.clone(), params.clone(), Place::Scene(0));
                     self.log(Event::SessionStarted { participant: pid, recruitment_id, params });
                     self.bind(pid, conn, false);
                     self.enter_scene(pid, 0, now);
@@ -93,7 +94,13 @@ impl State {
     }
 
     /// A new session record (not yet bound to a connection).
-    fn create(&mut self, pid: ParticipantId, recruitment_id: Option<String>, place: Place) -> ParticipantId {
+    fn create(
+        &mut self,
+        pid: ParticipantId,
+        recruitment_id: Option<String>,
+        params: BTreeMap<String, String>,
+        place: Place,
+    ) -> ParticipantId {
         let token = self.new_secret();
         self.by_token.insert(token.clone(), pid);
         if let Some(r) = &recruitment_id {
@@ -108,6 +115,8 @@ impl State {
             away_since: None,
             server_rtt_ms: None,
             answers: BTreeMap::new(),
+            params,
+            partners: Vec::new(),
         };
         self.participants.insert(pid, participant);
         pid
@@ -116,7 +125,7 @@ impl State {
     /// Binds `conn` to an existing session. If another connection holds it, `takeover`
     /// (the tab's own token) moves the session to `conn` and tells the old one;
     /// otherwise `conn` is refused as a second tab.
-    fn attach(&mut self, pid: ParticipantId, conn: ConnId, takeover: bool) {
+    fn attach(&mut self, pid: ParticipantId, conn: ConnId, takeover: bool, now: Duration) {
         if let Some(old) = self.participants[&pid].conn {
             let message = "This study is already open in another tab or window. Please continue there.".to_owned();
             let refused = if takeover { old } else { conn };
@@ -129,7 +138,7 @@ impl State {
             self.by_conn.remove(&old);
         }
         self.bind(pid, conn, true);
-        self.show_place(pid);
+        self.show_place(pid, now);
     }
 
     /// Marks `conn` as `pid`'s connection and sends `welcome`.
@@ -151,11 +160,29 @@ impl State {
         self.send(conn, welcome);
     }
 
-    /// Shows a (re)connected participant where they are.
-    fn show_place(&mut self, pid: ParticipantId) {
+    /// Shows a (re)connected participant where they are, and picks up where they were.
+    fn show_place(&mut self, pid: ParticipantId, now: Duration) {
         match self.participants[&pid].place {
             Place::Scene(index) | Place::Finished(index) => self.show_scene(pid, index),
-            Place::Expired => self.send_to(pid, expired_outcome()),
+            Place::Waiting(index) => {
+                self.show_scene(pid, index);
+                self.waiting_reconnected(pid, index, now);
+            }
+            Place::Playing(index, game) => {
+                self.show_scene(pid, index);
+                let Some(g) = self.rooms[&index].games.get(&game) else { return };
+                let msg = if g.started() {
+                    self.start_msg(index, game, pid)
+                } else {
+                    let countdown_secs = g.starts_at.saturating_sub(now).as_secs_f64();
+                    ServerMsg::MatchFound { game, players: g.players.clone(), countdown_secs }
+                };
+                self.send_to(pid, msg);
+            }
+            Place::Over(index, reason) => {
+                let msg = self.outcome_msg(pid, index, reason);
+                self.send_to(pid, msg);
+            }
         }
     }
 
@@ -170,36 +197,31 @@ impl State {
         p.conn = None;
         p.away_since = Some(now);
         p.server_rtt_ms = None;
+        let place = p.place;
         self.log(Event::Disconnected { participant: pid });
+        if let Place::Waiting(scene) = place {
+            self.waiting_disconnected(pid, scene, now);
+        }
     }
 
-    /// Expires participants away longer than the grace period.
-    pub(super) fn on_tick(&mut self, now: Duration) {
+    /// Participants away longer than the grace period leave everywhere; their session
+    /// is over.
+    pub(super) fn expire_away(&mut self, now: Duration) {
         let grace = self.grace;
         let due: Vec<ParticipantId> = self
             .participants
             .values()
-            .filter(|p| matches!(p.place, Place::Scene(_)) && p.away_since.is_some_and(|t| t + grace <= now))
+            .filter(|p| p.place.active() && p.away_since.is_some_and(|t| t + grace <= now))
             .map(|p| p.id)
             .collect();
         for pid in due {
-            let p = self.participants.get_mut(&pid).expect("due participant exists");
-            let Place::Scene(index) = p.place else {
-                continue;
-            };
-            p.place = Place::Expired;
-            let scene = self.experiment.scenes[index].id().to_string();
-            self.log(Event::Expired { participant: pid, scene });
+            let place = self.participants[&pid].place;
+            match place {
+                Place::Waiting(scene) => self.leave_room(pid, scene, "expired", now),
+                Place::Playing(scene, game) => self.player_left_game(pid, scene, game, now),
+                _ => {}
+            }
+            self.end_early(pid, place.scene(), OutcomeReason::Expired, now);
         }
-    }
-}
-
-/// What an expired participant sees when they come back.
-fn expired_outcome() -> ServerMsg {
-    ServerMsg::Outcome {
-        reason: OutcomeReason::Expired,
-        message: Some("Your session ended because you were away for too long.".to_owned()),
-        completion_code: None,
-        redirect_url: None,
     }
 }

@@ -12,10 +12,15 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::rooms::Room;
 use super::view::Views;
-use crate::config::Experiment;
+use crate::config::{Experiment, Scene};
 use crate::eventlog::Event;
-use crate::protocol::{Answer, ClientMsg, ErrorCode, ParticipantId, ServerMsg};
+use crate::matchmaking::{Fifo, Matchmaker};
+use crate::probe::Probe;
+use crate::protocol::{
+    Answer, ClientMsg, ErrorCode, GameId, IceServerView, OutcomeReason, ParticipantId, ProbeId, ServerMsg,
+};
 
 /// One WebSocket connection (assigned by the shell, never sent on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,15 +54,35 @@ pub enum Effect {
     Log(Event),
 }
 
-/// Where a participant is.
+/// Where a participant is: exactly one place at a time. (Being probed is part of
+/// waiting: the participant stays in the waitroom while a proposed group is probed.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
-    /// In the scene at this index (for a multiplayer scene: its waiting room).
+    /// In the solo scene (consent, instructions, survey) at this index.
     Scene(usize),
+    /// In the waitroom of the multiplayer scene at this index.
+    Waiting(usize),
+    /// In a game of the multiplayer scene at this index.
+    Playing(usize, GameId),
     /// Reached an `end` scene (at this index); shown again on return.
     Finished(usize),
-    /// Away past the grace period; the session is over.
-    Expired,
+    /// Ended early in the scene at this index (waitroom timeout, left, partner left,
+    /// expired); the same outcome is shown again on return.
+    Over(usize, OutcomeReason),
+}
+
+impl Place {
+    /// The scene index the participant is in (or ended in).
+    pub fn scene(self) -> usize {
+        match self {
+            Place::Scene(i) | Place::Waiting(i) | Place::Playing(i, _) | Place::Finished(i) | Place::Over(i, _) => i,
+        }
+    }
+
+    /// Whether the session is still running (not finished or over).
+    pub fn active(self) -> bool {
+        !matches!(self, Place::Finished(_) | Place::Over(..))
+    }
 }
 
 /// One participant's session.
@@ -77,6 +102,10 @@ pub struct Participant {
     pub server_rtt_ms: Option<f64>,
     /// Answers of earlier surveys: scene id → question id → answer.
     pub answers: BTreeMap<String, BTreeMap<String, Answer>>,
+    /// The study link's query parameters.
+    pub params: BTreeMap<String, String>,
+    /// Everyone this participant has played with.
+    pub partners: Vec<ParticipantId>,
 }
 
 /// A participant who finished in an earlier run of the host (read from the data
@@ -99,8 +128,18 @@ pub struct State {
     pub(super) by_conn: HashMap<ConnId, ParticipantId>,
     /// Recruitment id → finished in an earlier run.
     pub(super) recovered: HashMap<String, Recovered>,
+    /// One room per multiplayer scene, by scene index.
+    pub(super) rooms: BTreeMap<usize, Room>,
+    /// Running probes, with the scene of their room.
+    pub(super) probes: HashMap<ProbeId, (usize, Probe)>,
+    /// ICE servers as each participant gets them (minting TURN credentials if needed).
+    pub(super) ice: IceProvider,
     effects: Vec<Effect>,
 }
+
+/// Gives a participant the ICE servers of the multiplayer scene at an index (the
+/// shell's implementation mints short-lived TURN credentials from a secret).
+pub type IceProvider = Arc<dyn Fn(usize, ParticipantId) -> Vec<IceServerView> + Send + Sync>;
 
 impl State {
     /// A fresh state. `seed` feeds the RNG behind ids and tokens: use OS entropy in
@@ -116,6 +155,17 @@ impl State {
             None => StdRng::from_os_rng(),
         };
         let grace = Duration::from_secs_f64(experiment.session.reconnect_grace_secs);
+        let rooms = experiment
+            .scenes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, scene)| match scene {
+                Scene::Multiplayer(m) => Some((i, Room::new(i, m.group_size as usize, Box::new(Fifo)))),
+                _ => None,
+            })
+            .collect();
+        let static_ice = experiment.clone();
+        let ice: IceProvider = Arc::new(move |scene, _| static_ice_servers(&static_ice, scene));
         Self {
             experiment,
             views,
@@ -126,8 +176,23 @@ impl State {
             by_recruitment: HashMap::new(),
             by_conn: HashMap::new(),
             recovered,
+            rooms,
+            probes: HashMap::new(),
+            ice,
             effects: Vec::new(),
         }
+    }
+
+    /// Uses `policy` for the multiplayer scene at `scene` (default: FIFO).
+    pub fn set_policy(&mut self, scene: usize, policy: Box<dyn Matchmaker>) {
+        if let Some(room) = self.rooms.get_mut(&scene) {
+            room.policy = policy;
+        }
+    }
+
+    /// Uses `ice` to give participants their ICE servers (default: the static ones).
+    pub fn set_ice_provider(&mut self, ice: IceProvider) {
+        self.ice = ice;
     }
 
     /// Handles one input at time `now` (since the actor started) and returns the
@@ -143,16 +208,29 @@ impl State {
             }
             Input::Tick => self.on_tick(now),
         }
+        self.send_waiting_status(now);
         std::mem::take(&mut self.effects)
     }
 
     /// The earliest time at which [`Input::Tick`] has something to do.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.participants
+        let graces = self
+            .participants
             .values()
-            .filter(|p| matches!(p.place, Place::Scene(_)))
-            .filter_map(|p| p.away_since.map(|t| t + self.grace))
-            .min()
+            .filter(|p| p.place.active())
+            .filter_map(|p| p.away_since.map(|t| t + self.grace));
+        let rooms = self.rooms.values().filter_map(Room::next_deadline);
+        let probes = self.probes.values().map(|(_, p)| p.deadline);
+        graces.chain(rooms).chain(probes).min()
+    }
+
+    /// Everything due at `now`, in a fixed order.
+    fn on_tick(&mut self, now: Duration) {
+        self.expire_away(now);
+        self.probe_deadlines(now);
+        self.game_deadlines(now);
+        self.waitroom_deadlines(now);
+        self.matching_ticks(now);
     }
 
     /// A participant, for inspection (tests, status pages).
@@ -177,15 +255,15 @@ impl State {
             ClientMsg::Hello { .. } => unreachable!("handled above"),
             ClientMsg::Advance { scene, agreed, .. } => self.on_advance(pid, conn, &scene, agreed, seq, now),
             ClientMsg::Submit { scene, answers, .. } => self.on_submit(pid, conn, &scene, answers, seq, now),
-            other => {
-                let what = other.kind();
-                self.refuse(
-                    conn,
-                    ErrorCode::InvalidState,
-                    format!("`{what}` does not fit here: you are not in a waitroom, probe or game"),
-                    seq,
-                )
+            ClientMsg::LeaveWaitroom { .. } => self.on_leave_waitroom(pid, conn, seq, now),
+            ClientMsg::ProbeReady { probe, .. } => self.on_probe_ready(pid, conn, &probe, seq, now),
+            ClientMsg::ProbeSignal { probe, signal, .. } => self.on_probe_signal(pid, conn, &probe, signal, seq),
+            ClientMsg::ProbeResult { probe, rtt_ms, error, .. } => {
+                self.on_probe_result(pid, conn, &probe, rtt_ms, error, seq, now)
             }
+            ClientMsg::GameAction { game, action, .. } => self.on_game_action(pid, conn, game, action, seq),
+            ClientMsg::GameSignal { game, to, signal, .. } => self.on_game_signal(pid, conn, game, to, signal, seq),
+            ClientMsg::GameComplete { game, result, .. } => self.on_game_complete(pid, conn, game, result, seq, now),
         }
     }
 
@@ -227,9 +305,35 @@ impl State {
         uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
     }
 
+    /// The multiplayer scene config at `scene`.
+    pub(super) fn multiplayer(&self, scene: usize) -> &crate::config::multiplayer::MultiplayerScene {
+        match &self.experiment.scenes[scene] {
+            Scene::Multiplayer(m) => m,
+            _ => unreachable!("rooms exist only for multiplayer scenes"),
+        }
+    }
+
     /// A fresh 128-bit secret, hex-encoded.
     pub(super) fn new_secret(&mut self) -> String {
         let bytes: [u8; 16] = self.rng.random();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// ICE servers with static credentials only (TURN shared secrets need the shell's
+/// credential minting).
+fn static_ice_servers(experiment: &Experiment, scene: usize) -> Vec<IceServerView> {
+    match &experiment.scenes[scene] {
+        Scene::Multiplayer(m) => m
+            .ice_servers
+            .iter()
+            .filter(|s| s.secret_env.is_none() && s.secret_file.is_none())
+            .map(|s| IceServerView {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

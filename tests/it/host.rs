@@ -143,7 +143,8 @@ async fn after_the_grace_period_the_session_is_over() {
     c.close().await;
     // Wait for the host's decision (the grace period is 0.5 s), not for a guessed time.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !host.events("flow").contains(&Event::Expired { participant: pid, scene: "consent".into() }) {
+    let expired = Event::Outcome { participant: pid, scene: "consent".into(), reason: OutcomeReason::Expired };
+    while !host.events("flow").contains(&expired) {
         assert!(tokio::time::Instant::now() < deadline, "the session never expired");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -211,7 +212,7 @@ async fn bad_messages_get_an_error_and_the_session_stays_intact() {
         (r#"{"type":"submit","scene":"consent","answers":{}}"#.into(), ErrorCode::InvalidState),
         (r#"{"type":"advance","scene":"intro","agreed":true}"#.into(), ErrorCode::InvalidState),
         (r#"{"type":"hello","protocol":1}"#.into(), ErrorCode::HelloFirst),
-        (r#"{"type":"probe_ready","probe":"probe_x"}"#.into(), ErrorCode::InvalidState),
+        (r#"{"type":"probe_ready","probe":"probe_x"}"#.into(), ErrorCode::NotAPeer),
     ];
     for (text, expected) in cases {
         c.send_raw(text.clone()).await.unwrap();

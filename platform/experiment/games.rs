@@ -1,0 +1,204 @@
+//! Games: created from a confirmed group, started together after the countdown,
+//! relaying actions and WebRTC signaling only within the group, ended on completion,
+//! the duration limit, or a partner leaving; then each player moves on.
+
+use std::time::Duration;
+
+use super::state::{ConnId, Place, State};
+use crate::eventlog::Event;
+use crate::game::{EndReason, Game, Seat};
+use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg, Signal};
+
+impl State {
+    /// Moves a confirmed group out of the waitroom into a new game.
+    pub(super) fn create_game(&mut self, scene: usize, players: Vec<ParticipantId>, now: Duration) {
+        let id = GameId(self.new_uuid());
+        let countdown = self.multiplayer(scene).game.countdown_secs;
+        let room = &self.rooms[&scene];
+        let seats: Vec<Seat> = players
+            .iter()
+            .map(|p| {
+                room.entries.get(p).map_or(Seat { joined_at: now, deadline: now }, |e| Seat {
+                    joined_at: e.candidate.joined_at,
+                    deadline: e.deadline,
+                })
+            })
+            .collect();
+        for pid in &players {
+            self.leave_room(*pid, scene, "matched", now);
+            let p = self.participants.get_mut(pid).expect("player exists");
+            p.place = Place::Playing(scene, id);
+            for other in players.iter().filter(|o| *o != pid) {
+                if !p.partners.contains(other) {
+                    p.partners.push(*other);
+                }
+            }
+        }
+        let game = Game::new(id, scene, players.clone(), seats, now + Duration::from_secs_f64(countdown));
+        self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
+        for pid in &players {
+            self.send_to(*pid, ServerMsg::MatchFound { game: id, players: players.clone(), countdown_secs: countdown });
+        }
+        if countdown <= 0.0 {
+            self.start_game(scene, id, now);
+        }
+    }
+
+    /// Games due to start, and started games past their duration limit.
+    pub(super) fn game_deadlines(&mut self, now: Duration) {
+        let due: Vec<(usize, GameId, bool)> = self
+            .rooms
+            .values()
+            .flat_map(|r| r.games.values().filter(|g| g.deadline() <= now).map(|g| (r.scene, g.id, g.started())))
+            .collect();
+        for (scene, id, started) in due {
+            if started {
+                self.end_game(scene, id, EndReason::TimeLimit, now);
+            } else {
+                self.start_game(scene, id, now);
+            }
+        }
+    }
+
+    fn start_game(&mut self, scene: usize, id: GameId, now: Duration) {
+        let config = self.multiplayer(scene).game.clone();
+        let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return };
+        game.start(now, Duration::from_secs_f64(config.max_duration_secs));
+        let players = game.players.clone();
+        self.log(Event::GameStarted { game: id });
+        for pid in &players {
+            let msg = self.start_msg(scene, id, *pid);
+            self.send_to(*pid, msg);
+        }
+    }
+
+    /// `start_game` for one player (also re-sent when they reconnect).
+    pub(super) fn start_msg(&self, scene: usize, id: GameId, pid: ParticipantId) -> ServerMsg {
+        let game = &self.rooms[&scene].games[&id];
+        let config = &self.multiplayer(scene).game;
+        ServerMsg::StartGame {
+            game: id,
+            players: game.players.clone(),
+            slot: game.slot(pid).unwrap_or_default(),
+            ice_servers: (self.ice)(scene, pid),
+            name: config.name.to_string(),
+            episodes: config.episodes,
+            max_duration_secs: config.max_duration_secs,
+        }
+    }
+
+    /// The started game `id` if `pid` plays in it; otherwise refuses.
+    fn my_game(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: GameId,
+        what: &str,
+        seq: Option<u64>,
+    ) -> Option<(usize, &mut Game)> {
+        let Place::Playing(scene, mine) = self.participants[&pid].place else {
+            self.refuse(conn, ErrorCode::InvalidState, format!("`{what}`: you are not in a game"), seq);
+            return None;
+        };
+        if mine != id {
+            self.refuse_peer(pid, conn, what, "not your game", seq);
+            return None;
+        }
+        let started = self.rooms[&scene].games.get(&id).is_some_and(Game::started);
+        if !started {
+            self.refuse(conn, ErrorCode::InvalidState, format!("`{what}`: the game has not started"), seq);
+            return None;
+        }
+        self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).map(|g| (scene, g))
+    }
+
+    pub(super) fn on_game_action(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: GameId,
+        action: serde_json::Value,
+        seq: Option<u64>,
+    ) {
+        let Some((_, game)) = self.my_game(pid, conn, id, "game_action", seq) else { return };
+        let others: Vec<ParticipantId> = game.players.iter().filter(|p| **p != pid).copied().collect();
+        self.log(Event::GameAction { game: id, participant: pid, action: action.clone() });
+        for other in others {
+            self.send_to(other, ServerMsg::GameState { game: id, from: Some(pid), state: action.clone() });
+        }
+        self.ack(conn, seq);
+    }
+
+    pub(super) fn on_game_signal(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: GameId,
+        to: ParticipantId,
+        signal: Signal,
+        seq: Option<u64>,
+    ) {
+        let Some((_, game)) = self.my_game(pid, conn, id, "game_signal", seq) else { return };
+        if to == pid || !game.players.contains(&to) {
+            return self.refuse_peer(pid, conn, "game_signal", "the recipient is not in your game", seq);
+        }
+        self.send_to(to, ServerMsg::GameSignal { game: id, from: pid, signal });
+        self.ack(conn, seq);
+    }
+
+    pub(super) fn on_game_complete(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: GameId,
+        result: Option<serde_json::Value>,
+        seq: Option<u64>,
+        now: Duration,
+    ) {
+        let Some((scene, game)) = self.my_game(pid, conn, id, "game_complete", seq) else { return };
+        let all_done = game.complete(pid, result.clone());
+        self.log(Event::GameCompleted { game: id, participant: pid, result });
+        self.ack(conn, seq);
+        if all_done {
+            self.end_game(scene, id, EndReason::Completed, now);
+        }
+    }
+
+    /// Ends a game for everyone in it: `game_end`, then the next scene.
+    fn end_game(&mut self, scene: usize, id: GameId, reason: EndReason, now: Duration) {
+        let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
+        self.log(Event::GameEnded { game: id, reason });
+        for pid in game.players {
+            if self.participants[&pid].place != Place::Playing(scene, id) {
+                continue;
+            }
+            self.send_to(pid, ServerMsg::GameEnd { game: id, reason: reason.as_str().to_owned() });
+            self.leave_scene(pid, scene, now);
+        }
+    }
+
+    /// A player left for good. Before the start, the others go back to the waitroom
+    /// where they were; after it, the game ends for them with the partner-left outcome.
+    pub(super) fn player_left_game(&mut self, pid: ParticipantId, scene: usize, id: GameId, now: Duration) {
+        let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
+        self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
+        let started = game.started();
+        for (other, seat) in game.players.iter().zip(&game.seats).filter(|(p, _)| **p != pid) {
+            if self.participants[other].place != Place::Playing(scene, id) {
+                continue;
+            }
+            self.send_to(*other, ServerMsg::GameEnd { game: id, reason: EndReason::PartnerLeft.as_str().to_owned() });
+            if started {
+                self.end_early(*other, scene, OutcomeReason::PartnerLeft, now);
+            } else {
+                self.show_scene(*other, scene);
+                self.join_room_at(*other, scene, now, Some((seat.joined_at, seat.deadline)));
+            }
+        }
+        if !started {
+            self.match_pass(scene, now);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Asking the policy: on every arrival, after a failed or dropped proposal, and on the
+//! room's tick. Every answer is validated; a fault is logged and the experiment's
+//! fallback decides. A valid group becomes a game at once, or (with a threshold) a
+//! pending match whose every pair is probed.
+
+use std::time::Duration;
+
+use super::rooms::{Pending, Room};
+use super::state::State;
+use crate::config::multiplayer::Fallback;
+use crate::eventlog::Event;
+use crate::matchmaking::{self, Fifo, WaitroomView};
+use crate::probe::Probe;
+use crate::protocol::{ParticipantId, ProbeId, ServerMsg};
+
+impl State {
+    /// Rooms whose tick is due: forget expired failures, then ask for everyone.
+    pub(super) fn matching_ticks(&mut self, now: Duration) {
+        let due: Vec<usize> =
+            self.rooms.values().filter(|r| !r.order.is_empty() && r.next_tick <= now).map(|r| r.scene).collect();
+        for scene in due {
+            let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
+            let room = self.rooms.get_mut(&scene).expect("room exists");
+            room.next_tick = now + tick;
+            room.forget_failures(now);
+            self.match_pass(scene, now);
+        }
+        // Rooms that were empty restart their tick from their next arrival.
+        for room in self.rooms.values_mut().filter(|r| r.order.is_empty()) {
+            room.next_tick = now;
+        }
+    }
+
+    /// Asks the policy with each available participant as the arriving one, oldest
+    /// first.
+    pub(super) fn match_pass(&mut self, scene: usize, now: Duration) {
+        for pid in self.rooms[&scene].available() {
+            self.try_match(scene, pid, now);
+        }
+    }
+
+    /// Asks the policy for a group for `arriving` and acts on a valid answer.
+    pub(super) fn try_match(&mut self, scene: usize, arriving: ParticipantId, now: Duration) {
+        let fallback = self.multiplayer(scene).matchmaker.fallback;
+        let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
+        if !room.entries.get(&arriving).is_some_and(|e| e.available()) {
+            return;
+        }
+        let Room { policy, order, entries, group_size, .. } = room;
+        let view = WaitroomView::new(now, waiting(order, entries, arriving));
+        let me = &entries[&arriving].candidate;
+        let answer = policy.find_match(me, &view, *group_size);
+        let lines = policy.take_log();
+        let name = policy.name().to_owned();
+        let checked = match answer {
+            Ok(Some(group)) => {
+                matchmaking::validate(&group, me, &view, *group_size).map(|()| Some(group)).map_err(|e| e.to_string())
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        };
+        let decided = match &checked {
+            Err(_) if fallback == Fallback::Fifo => Fifo::group(me, &view, *group_size),
+            Err(_) => None,
+            Ok(group) => group.clone(),
+        };
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        if !lines.is_empty() {
+            self.log(Event::PolicyLog { scene: scene_id, policy: name, arriving, lines });
+        }
+        if let Err(fault) = checked {
+            self.policy_fault(scene, arriving, fault);
+        }
+        if let Some(group) = decided {
+            self.propose(scene, group, now);
+        }
+    }
+
+    /// Logs and counts a policy fault.
+    pub(super) fn policy_fault(&mut self, scene: usize, arriving: ParticipantId, fault: String) {
+        let m = self.multiplayer(scene);
+        let fallback = match m.matchmaker.fallback {
+            Fallback::Fifo => "fifo",
+            Fallback::Wait => "wait",
+        };
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        room.faults += 1;
+        let policy = room.policy.name().to_owned();
+        tracing::warn!(%policy, %fault, fallback, "matchmaking policy fault");
+        let scene = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::PolicyFault { scene, policy, arriving, fault, fallback: fallback.to_owned() });
+    }
+
+    /// A valid group: a game now, or probes for every pair first.
+    fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
+        let m = self.multiplayer(scene);
+        if m.max_p2p_rtt_ms.is_none() {
+            return self.create_game(scene, group, now);
+        }
+        let timeout = Duration::from_secs_f64(m.probe.timeout_secs);
+        let (pings, ping_timeout_ms) = (m.probe.pings, m.probe.ping_timeout_ms);
+        let match_id = self.new_uuid();
+        let mut probes = Vec::new();
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                let id = ProbeId(format!("probe_{}", self.new_uuid()));
+                probes.push(Probe::new(id, *a, *b, now, timeout));
+            }
+        }
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        for pid in &group {
+            if let Some(entry) = room.entries.get_mut(pid) {
+                entry.pending = Some(match_id);
+            }
+        }
+        let open_probes: Vec<ProbeId> = probes.iter().map(|p| p.id.clone()).collect();
+        room.pending.insert(
+            match_id,
+            Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts: Vec::new() },
+        );
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::MatchProposed { r#match: match_id, scene: scene_id, members: group, probes: open_probes });
+        for probe in probes {
+            let [offerer, answerer] = probe.peers;
+            self.log(Event::ProbeStarted { probe: probe.id.clone(), r#match: match_id, offerer, answerer });
+            for (me, peer) in [(offerer, answerer), (answerer, offerer)] {
+                let prepare = ServerMsg::ProbePrepare {
+                    probe: probe.id.clone(),
+                    peer,
+                    role: probe.role(me),
+                    ice_servers: (self.ice)(scene, me),
+                    pings,
+                    ping_timeout_ms,
+                };
+                self.send_to(me, prepare);
+            }
+            self.probes.insert(probe.id.clone(), (scene, probe));
+        }
+    }
+}
+
+/// The available participants other than `arriving` and those it must avoid, oldest
+/// first: what the policy is offered.
+fn waiting<'a>(
+    order: &'a [ParticipantId],
+    entries: &'a std::collections::HashMap<ParticipantId, super::rooms::Entry>,
+    arriving: ParticipantId,
+) -> Vec<&'a crate::matchmaking::Candidate> {
+    let avoid: &[ParticipantId] = entries.get(&arriving).map_or(&[], |e| &e.candidate.avoid);
+    order
+        .iter()
+        .filter(|id| **id != arriving && !avoid.contains(id))
+        .filter_map(|id| entries.get(id))
+        .filter(|e| e.available())
+        .map(|e| &e.candidate)
+        .collect()
+}

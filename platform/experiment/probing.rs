@@ -1,0 +1,275 @@
+//! The probe coordinator inside the actor: two-phase start, signaling relayed only
+//! between the two peers of a probe, results, the server-enforced deadline, aborts on
+//! departure, and the decision of each probe and of its pending match.
+
+use std::time::Duration;
+
+use super::state::{ConnId, State};
+use crate::eventlog::Event;
+use crate::matchmaking::default_reject_for_rtt;
+use crate::probe::{Phase, Probe, Refusal};
+use crate::protocol::{ErrorCode, ParticipantId, ProbeId, ServerMsg, Signal};
+
+/// How a probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ProbeOutcome {
+    Accepted,
+    /// RTT above the threshold, or no RTT (a peer reported failure).
+    Rejected,
+    /// Nobody reported by the deadline.
+    TimedOut,
+    /// A peer left, or the group was dropped for another pair.
+    Aborted,
+}
+
+impl ProbeOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProbeOutcome::Accepted => "accepted",
+            ProbeOutcome::Rejected => "rejected",
+            ProbeOutcome::TimedOut => "timed_out",
+            ProbeOutcome::Aborted => "aborted",
+        }
+    }
+}
+
+impl State {
+    /// The probe `id` if `pid` may act on it; otherwise refuses (and records the
+    /// refusal) and returns `None`.
+    fn probe_for(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: &ProbeId,
+        what: &str,
+        seq: Option<u64>,
+    ) -> Option<&mut Probe> {
+        let known = self.probes.get(id).is_some_and(|(_, p)| p.involves(pid));
+        if !known {
+            self.refuse_peer(pid, conn, what, "not a probe of yours", seq);
+            return None;
+        }
+        self.probes.get_mut(id).map(|(_, p)| p)
+    }
+
+    /// Refuses a probe or game message that names someone else's session; recorded
+    /// because it is either a stale client or an attempt to reach a stranger.
+    pub(super) fn refuse_peer(&mut self, pid: ParticipantId, conn: ConnId, what: &str, why: &str, seq: Option<u64>) {
+        self.log(Event::Refused { participant: pid, message: what.to_owned(), reason: why.to_owned() });
+        self.refuse(conn, ErrorCode::NotAPeer, format!("`{what}` refused: {why}"), seq);
+    }
+
+    fn refuse_probe(&mut self, pid: ParticipantId, conn: ConnId, what: &str, refusal: Refusal, seq: Option<u64>) {
+        match refusal {
+            Refusal::NotAPeer => self.refuse_peer(pid, conn, what, "not a probe of yours", seq),
+            Refusal::WrongPhase => {
+                self.log(Event::Refused {
+                    participant: pid,
+                    message: what.to_owned(),
+                    reason: "wrong phase".to_owned(),
+                });
+                self.refuse(conn, ErrorCode::InvalidState, format!("`{what}` does not fit the probe's phase"), seq);
+            }
+            Refusal::BadRtt => {
+                self.refuse(conn, ErrorCode::Malformed, "`rtt_ms` must be a number from 0 to 60000", seq)
+            }
+        }
+    }
+
+    pub(super) fn on_probe_ready(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: &ProbeId,
+        seq: Option<u64>,
+        _now: Duration,
+    ) {
+        let Some(probe) = self.probe_for(pid, conn, id, "probe_ready", seq) else { return };
+        match probe.ready(pid) {
+            Ok(both) => {
+                let peers = probe.peers;
+                self.ack(conn, seq);
+                if both {
+                    for peer in peers {
+                        self.send_to(peer, ServerMsg::ProbeStart { probe: id.clone() });
+                    }
+                }
+            }
+            Err(refusal) => self.refuse_probe(pid, conn, "probe_ready", refusal, seq),
+        }
+    }
+
+    pub(super) fn on_probe_signal(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: &ProbeId,
+        signal: Signal,
+        seq: Option<u64>,
+    ) {
+        let Some(probe) = self.probe_for(pid, conn, id, "probe_signal", seq) else { return };
+        match probe.signal(pid) {
+            Ok(to) => {
+                self.send_to(to, ServerMsg::ProbeSignal { probe: id.clone(), signal });
+                self.ack(conn, seq);
+            }
+            Err(refusal) => self.refuse_probe(pid, conn, "probe_signal", refusal, seq),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_probe_result(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: &ProbeId,
+        rtt_ms: Option<f64>,
+        error: Option<String>,
+        seq: Option<u64>,
+        now: Duration,
+    ) {
+        let Some(probe) = self.probe_for(pid, conn, id, "probe_result", seq) else { return };
+        match probe.report(pid, rtt_ms, error) {
+            Ok(decided) => {
+                self.ack(conn, seq);
+                if let Some(rtt) = decided {
+                    self.decide_probe(id, rtt, false, now);
+                }
+            }
+            Err(refusal) => self.refuse_probe(pid, conn, "probe_result", refusal, seq),
+        }
+    }
+
+    /// Probes whose deadline passed: decided on the reports received so far; with none
+    /// at all, timed out.
+    pub(super) fn probe_deadlines(&mut self, now: Duration) {
+        let due: Vec<(ProbeId, Option<f64>, bool)> = self
+            .probes
+            .values()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(_, p)| (p.id.clone(), p.decided_rtt(), !p.any_report()))
+            .collect();
+        for (id, rtt, timed_out) in due {
+            self.decide_probe(&id, rtt, timed_out, now);
+        }
+    }
+
+    /// Decides a probe with the policy's RTT rule and moves its pending match on.
+    fn decide_probe(&mut self, id: &ProbeId, rtt: Option<f64>, timed_out: bool, now: Duration) {
+        let Some((scene, probe)) = self.probes.remove(id) else { return };
+        let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
+        let outcome = if timed_out {
+            ProbeOutcome::TimedOut
+        } else if self.rejects_rtt(scene, &probe, rtt, threshold) {
+            ProbeOutcome::Rejected
+        } else {
+            ProbeOutcome::Accepted
+        };
+        self.record_probe(&probe, rtt, threshold, outcome, now);
+        let Some(match_id) = self.pending_of(scene, &probe) else { return };
+        if outcome != ProbeOutcome::Accepted {
+            for peer in probe.peers {
+                self.send_to(
+                    peer,
+                    ServerMsg::ProbeAbort { probe: probe.id.clone(), reason: outcome.as_str().to_owned() },
+                );
+            }
+            let memory = Duration::from_secs_f64(self.multiplayer(scene).probe.failed_pair_memory_secs);
+            let room = self.rooms.get_mut(&scene).expect("room exists");
+            if !memory.is_zero() {
+                room.remember_failure(probe.peers[0], probe.peers[1], now + memory);
+            }
+            return self.resolve_pending(scene, match_id, false, now);
+        }
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let pending = room.pending.get_mut(&match_id).expect("pending exists");
+        pending.open_probes.retain(|p| p != id);
+        pending.rtts.push((probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
+        if pending.open_probes.is_empty() {
+            self.resolve_pending(scene, match_id, true, now);
+        }
+    }
+
+    /// The policy's verdict on a pair's RTT; a policy fault falls back to the default rule.
+    fn rejects_rtt(&mut self, scene: usize, probe: &Probe, rtt: Option<f64>, threshold: Option<f64>) -> bool {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let (a, b) = (room.entries.get(&probe.peers[0]), room.entries.get(&probe.peers[1]));
+        let verdict = match (a, b) {
+            (Some(a), Some(b)) => room.policy.should_reject_for_rtt((&a.candidate, &b.candidate), rtt, threshold),
+            _ => Ok(default_reject_for_rtt(rtt, threshold)),
+        };
+        verdict.unwrap_or_else(|e| {
+            self.policy_fault(scene, probe.peers[0], format!("should_reject_for_rtt: {e}"));
+            default_reject_for_rtt(rtt, threshold)
+        })
+    }
+
+    fn pending_of(&self, scene: usize, probe: &Probe) -> Option<uuid::Uuid> {
+        self.rooms[&scene].pending.values().find(|p| p.open_probes.contains(&probe.id)).map(|p| p.id)
+    }
+
+    /// Logs a finished probe: how far it got, its final state (complete with an RTT, or
+    /// failed), both reports, the decided RTT, the threshold and the outcome.
+    fn record_probe(
+        &mut self,
+        probe: &Probe,
+        rtt: Option<f64>,
+        threshold: Option<f64>,
+        outcome: ProbeOutcome,
+        now: Duration,
+    ) {
+        let complete = rtt.is_some() && matches!(outcome, ProbeOutcome::Accepted | ProbeOutcome::Rejected);
+        self.log(Event::ProbeFinished {
+            probe: probe.id.clone(),
+            offerer: probe.peers[0],
+            answerer: probe.peers[1],
+            duration_ms: now.saturating_sub(probe.started_at).as_millis() as u64,
+            reached: probe.phase,
+            state: if complete { Phase::Complete } else { Phase::Failed },
+            reported_rtt_ms: probe.reported_rtts(),
+            rtt_ms: rtt,
+            threshold_ms: threshold,
+            outcome: outcome.as_str().to_owned(),
+        });
+    }
+
+    /// Aborts every probe of `pid` at once (they left or disconnected): the other peer
+    /// is told, and their pending match is dropped without holding it against anyone.
+    pub(super) fn abort_probes_of(&mut self, pid: ParticipantId, now: Duration) {
+        let mine: Vec<ProbeId> =
+            self.probes.values().filter(|(_, p)| p.involves(pid)).map(|(_, p)| p.id.clone()).collect();
+        for id in mine {
+            let Some((scene, probe)) = self.probes.get(&id).cloned() else { continue };
+            let Some(match_id) = self.pending_of(scene, &probe) else { continue };
+            self.resolve_pending(scene, match_id, false, now);
+        }
+    }
+
+    /// Ends a pending match: on acceptance the group plays; otherwise its members are
+    /// back in the pool (still-running probes aborted) and matching is retried.
+    pub(super) fn resolve_pending(&mut self, scene: usize, match_id: uuid::Uuid, accepted: bool, now: Duration) {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let Some(pending) = room.pending.remove(&match_id) else { return };
+        for pid in &pending.members {
+            if let Some(entry) = room.entries.get_mut(pid) {
+                entry.pending = None;
+            }
+        }
+        room.dirty = true;
+        self.log(Event::MatchResolved { r#match: match_id, accepted });
+        let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
+        for id in &pending.open_probes {
+            if let Some((_, probe)) = self.probes.remove(id) {
+                for peer in probe.peers {
+                    self.send_to(peer, ServerMsg::ProbeAbort { probe: id.clone(), reason: "group dropped".to_owned() });
+                }
+                self.record_probe(&probe, None, threshold, ProbeOutcome::Aborted, now);
+            }
+        }
+        if accepted {
+            self.create_game(scene, pending.members, now);
+        } else {
+            self.match_pass(scene, now);
+        }
+    }
+}

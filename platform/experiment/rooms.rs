@@ -1,0 +1,152 @@
+//! A multiplayer scene's room: its waitroom (arrival order, each participant's record
+//! as the policy sees it), its pending matches, the pairs that recently failed a probe,
+//! its games, and its policy instance.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::game::Game;
+use crate::matchmaking::{Candidate, Matchmaker};
+use crate::protocol::{GameId, ParticipantId, ProbeId};
+
+/// A proposed group being probed before it is confirmed.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: uuid::Uuid,
+    pub members: Vec<ParticipantId>,
+    /// One probe per pair; removed as each is accepted.
+    pub open_probes: Vec<ProbeId>,
+    /// Decided RTT of every accepted pair.
+    pub rtts: Vec<(ParticipantId, ParticipantId, f64)>,
+}
+
+/// One waiting participant.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub candidate: Candidate,
+    /// When the waitroom timeout applies.
+    pub deadline: Duration,
+    /// Disconnected participants are kept (grace period) but not offered to the policy.
+    pub connected: bool,
+    /// The pending match this participant is being probed for.
+    pub pending: Option<uuid::Uuid>,
+}
+
+impl Entry {
+    pub fn available(&self) -> bool {
+        self.connected && self.pending.is_none()
+    }
+}
+
+/// The room of one multiplayer scene.
+pub struct Room {
+    pub scene: usize,
+    pub group_size: usize,
+    pub policy: Box<dyn Matchmaker>,
+    /// Waiting participants in arrival order.
+    pub order: Vec<ParticipantId>,
+    pub entries: HashMap<ParticipantId, Entry>,
+    pub pending: HashMap<uuid::Uuid, Pending>,
+    /// Sorted pair → when it may be proposed again.
+    pub failed: BTreeMap<(ParticipantId, ParticipantId), Duration>,
+    pub games: HashMap<GameId, Game>,
+    /// When the policy is asked again without an arrival.
+    pub next_tick: Duration,
+    /// The waiting-room status changed since it was last sent.
+    pub dirty: bool,
+    /// Policy faults so far (errors and invalid answers).
+    pub faults: u64,
+}
+
+/// A pair in canonical order.
+pub fn pair(a: ParticipantId, b: ParticipantId) -> (ParticipantId, ParticipantId) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+impl Room {
+    pub fn new(scene: usize, group_size: usize, policy: Box<dyn Matchmaker>) -> Self {
+        Self {
+            scene,
+            group_size,
+            policy,
+            order: Vec::new(),
+            entries: HashMap::new(),
+            pending: HashMap::new(),
+            failed: BTreeMap::new(),
+            games: HashMap::new(),
+            next_tick: Duration::ZERO,
+            dirty: false,
+            faults: 0,
+        }
+    }
+
+    /// Adds a participant at the end of the arrival order.
+    pub fn insert(&mut self, entry: Entry) {
+        self.order.push(entry.candidate.id);
+        self.entries.insert(entry.candidate.id, entry);
+        self.dirty = true;
+    }
+
+    /// Removes a participant from the waitroom (not from pending bookkeeping).
+    pub fn remove(&mut self, id: ParticipantId) -> Option<Entry> {
+        let entry = self.entries.remove(&id)?;
+        self.order.retain(|p| *p != id);
+        self.dirty = true;
+        Some(entry)
+    }
+
+    /// Available participants in arrival order.
+    pub fn available(&self) -> Vec<ParticipantId> {
+        self.order.iter().filter(|id| self.entries.get(id).is_some_and(Entry::available)).copied().collect()
+    }
+
+    /// Remembers that `a` and `b` may not be grouped until `until`.
+    pub fn remember_failure(&mut self, a: ParticipantId, b: ParticipantId, until: Duration) {
+        self.failed.insert(pair(a, b), until);
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(e) = self.entries.get_mut(&me)
+                && !e.candidate.avoid.contains(&other)
+            {
+                e.candidate.avoid.push(other);
+            }
+        }
+    }
+
+    /// Forgets failures whose memory ran out.
+    pub fn forget_failures(&mut self, now: Duration) {
+        let expired: Vec<_> = self.failed.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
+        for (a, b) in expired {
+            self.failed.remove(&(a, b));
+            for (me, other) in [(a, b), (b, a)] {
+                if let Some(e) = self.entries.get_mut(&me) {
+                    e.candidate.avoid.retain(|p| *p != other);
+                }
+            }
+        }
+    }
+
+    /// Whom `id` must currently avoid (for a participant (re)entering the room).
+    pub fn avoid_list(&self, id: ParticipantId) -> Vec<ParticipantId> {
+        self.failed
+            .keys()
+            .filter_map(|(a, b)| {
+                if *a == id {
+                    Some(*b)
+                } else if *b == id {
+                    Some(*a)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The earliest time something in this room is due.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let timeouts = self.entries.values().filter(|e| e.pending.is_none()).map(|e| e.deadline);
+        let games = self.games.values().map(Game::deadline);
+        let tick = (!self.order.is_empty()).then_some(self.next_tick);
+        let failures = self.failed.values().copied();
+        timeouts.chain(games).chain(tick).chain(failures).min()
+    }
+}

@@ -1,0 +1,209 @@
+//! The waitroom: entering it, live status, the server-enforced timeout, leaving it
+//! (explicitly, by timeout, or by staying away), and the outcomes that end a
+//! participant's part early.
+
+use std::time::Duration;
+
+use super::rooms::Entry;
+use super::state::{ConnId, Place, State};
+use super::view::fill_redirect;
+use crate::config::model::Outcome;
+use crate::config::types::AttributeSource;
+use crate::eventlog::Event;
+use crate::matchmaking::Candidate;
+use crate::protocol::{Answer, ErrorCode, OutcomeReason, ParticipantId, ServerMsg};
+
+impl State {
+    /// Puts `pid` into the waitroom of the multiplayer scene at `scene`, then asks the
+    /// policy for a group with them as the arriving participant.
+    pub(super) fn join_room(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        self.join_room_at(pid, scene, now, None);
+        self.try_match(scene, pid, now);
+    }
+
+    /// Enters `pid` into the room; `seat` restores an earlier place (joined at,
+    /// deadline) when a game never started.
+    pub(super) fn join_room_at(
+        &mut self,
+        pid: ParticipantId,
+        scene: usize,
+        now: Duration,
+        seat: Option<(Duration, Duration)>,
+    ) {
+        let timeout = Duration::from_secs_f64(self.multiplayer(scene).waitroom.timeout_secs);
+        let (joined_at, deadline) = seat.unwrap_or((now, now + timeout));
+        let candidate = Candidate { joined_at, ..self.candidate(pid, scene) };
+        let connected = self.participants[&pid].conn.is_some();
+        let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
+        room.insert(Entry { candidate: candidate.clone(), deadline, connected, pending: None });
+        let joined = room.policy.on_join(&candidate);
+        self.participants.get_mut(&pid).expect("participant exists").place = Place::Waiting(scene);
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::WaitroomJoined { participant: pid, scene: scene_id });
+        if let Err(e) = joined {
+            self.policy_fault(scene, pid, format!("on_join: {e}"));
+        }
+    }
+
+    /// The record the policy sees of `pid` (joined now).
+    fn candidate(&self, pid: ParticipantId, scene: usize) -> Candidate {
+        let p = &self.participants[&pid];
+        let attributes = self
+            .multiplayer(scene)
+            .matchmaker
+            .attributes
+            .iter()
+            .filter_map(|a| {
+                let value = match a.source() {
+                    AttributeSource::Param(name) => p.params.get(name).cloned(),
+                    AttributeSource::Answer { scene, question } => {
+                        p.answers.get(scene).and_then(|answers| answers.get(question)).map(answer_text)
+                    }
+                };
+                value.map(|v| (a.name().to_owned(), v))
+            })
+            .collect();
+        Candidate {
+            id: pid,
+            joined_at: Duration::ZERO,
+            server_rtt_ms: p.server_rtt_ms,
+            attributes,
+            previous_partners: p.partners.clone(),
+            avoid: self.rooms[&scene].avoid_list(pid),
+        }
+    }
+
+    /// Sends the status to everyone waiting in rooms that changed.
+    pub(super) fn send_waiting_status(&mut self, now: Duration) {
+        let dirty: Vec<usize> =
+            self.rooms.values_mut().filter_map(|r| std::mem::take(&mut r.dirty).then_some(r.scene)).collect();
+        for scene in dirty {
+            for pid in self.rooms[&scene].order.clone() {
+                self.send_status_to(pid, scene, now);
+            }
+        }
+    }
+
+    /// One participant's `waiting_room` status.
+    pub(super) fn send_status_to(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        let room = &self.rooms[&scene];
+        let Some(entry) = room.entries.get(&pid) else { return };
+        let show = self.multiplayer(scene).waitroom.show_count;
+        let msg = ServerMsg::WaitingRoom {
+            waiting: show.then_some(room.order.len() as u32),
+            needed: show.then_some(room.group_size as u32),
+            remaining_secs: entry.deadline.saturating_sub(now).as_secs_f64(),
+        };
+        self.send_to(pid, msg);
+    }
+
+    /// Participants whose waitroom timeout passed (and who are not being probed).
+    pub(super) fn waitroom_deadlines(&mut self, now: Duration) {
+        let due: Vec<(usize, ParticipantId)> = self
+            .rooms
+            .values()
+            .flat_map(|r| {
+                r.entries
+                    .values()
+                    .filter(|e| e.pending.is_none() && e.deadline <= now)
+                    .map(|e| (r.scene, e.candidate.id))
+            })
+            .collect();
+        for (scene, pid) in due {
+            self.leave_room(pid, scene, "timeout", now);
+            self.end_early(pid, scene, OutcomeReason::WaitroomTimeout, now);
+        }
+    }
+
+    pub(super) fn on_leave_waitroom(&mut self, pid: ParticipantId, conn: ConnId, seq: Option<u64>, now: Duration) {
+        let Place::Waiting(scene) = self.participants[&pid].place else {
+            return self.refuse(conn, ErrorCode::InvalidState, "you are not in a waitroom", seq);
+        };
+        self.leave_room(pid, scene, "left", now);
+        self.ack(conn, seq);
+        self.end_early(pid, scene, OutcomeReason::LeftWaitroom, now);
+    }
+
+    /// Removes `pid` from the room everywhere: a pending match they were in is dropped
+    /// (its probes aborted, not held against anyone) and the others return to the pool.
+    pub(super) fn leave_room(&mut self, pid: ParticipantId, scene: usize, reason: &str, now: Duration) {
+        self.abort_probes_of(pid, now);
+        let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
+        if room.remove(pid).is_none() {
+            return;
+        }
+        let left = room.policy.on_leave(pid);
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::WaitroomLeft { participant: pid, scene: scene_id, reason: reason.to_owned() });
+        if let Err(e) = left {
+            self.policy_fault(scene, pid, format!("on_leave: {e}"));
+        }
+    }
+
+    /// A waiting participant's socket went away: out of new proposals, probes aborted.
+    pub(super) fn waiting_disconnected(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        if let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) {
+            entry.connected = false;
+        }
+        self.abort_probes_of(pid, now);
+    }
+
+    /// A waiting participant is back: offered again, and asked for at once.
+    pub(super) fn waiting_reconnected(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        if let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) {
+            entry.connected = true;
+        }
+        self.send_status_to(pid, scene, now);
+        self.try_match(scene, pid, now);
+    }
+
+    /// Applies the experiment's outcome for `reason`: go to a scene, or show a final
+    /// message (with code and redirect) and end the participant's part.
+    pub(super) fn end_early(&mut self, pid: ParticipantId, scene: usize, reason: OutcomeReason, now: Duration) {
+        let goto = self.outcome_config(scene, reason).and_then(|o| o.goto.clone());
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        if let Some(target) = goto.and_then(|g| self.experiment.scenes.iter().position(|s| *s.id() == g)) {
+            self.log(Event::SceneLeft { participant: pid, scene: scene_id, index: scene });
+            return self.enter_scene(pid, target, now);
+        }
+        self.participants.get_mut(&pid).expect("participant exists").place = Place::Over(scene, reason);
+        self.log(Event::Outcome { participant: pid, scene: scene_id, reason });
+        let msg = self.outcome_msg(pid, scene, reason);
+        self.send_to(pid, msg);
+    }
+
+    fn outcome_config(&self, scene: usize, reason: OutcomeReason) -> Option<&Outcome> {
+        let crate::config::Scene::Multiplayer(m) = &self.experiment.scenes[scene] else { return None };
+        match reason {
+            OutcomeReason::WaitroomTimeout => Some(&m.waitroom.on_timeout),
+            OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
+            OutcomeReason::PartnerLeft => Some(&m.on_partner_leave),
+            OutcomeReason::Expired => None,
+        }
+    }
+
+    /// The `outcome` message for `pid` (sent when it happens and again on return).
+    pub(super) fn outcome_msg(&self, pid: ParticipantId, scene: usize, reason: OutcomeReason) -> ServerMsg {
+        let Some(outcome) = self.outcome_config(scene, reason) else {
+            let message = "Your session ended because you were away for too long.".to_owned();
+            return ServerMsg::Outcome { reason, message: Some(message), completion_code: None, redirect_url: None };
+        };
+        let code = outcome.completion_code.as_ref().map(|c| c.to_string());
+        let recruitment = &self.experiment.recruitment;
+        let rid = self.participants[&pid].recruitment_id.as_deref();
+        let redirect = outcome
+            .redirect_url
+            .as_ref()
+            .map(|u| fill_redirect(u.as_str(), code.as_deref(), &recruitment.id_param, rid));
+        ServerMsg::Outcome { reason, message: outcome.message.clone(), completion_code: code, redirect_url: redirect }
+    }
+}
+
+/// An answer as a policy attribute.
+fn answer_text(answer: &Answer) -> String {
+    match answer {
+        Answer::Rating(r) => r.to_string(),
+        Answer::Text(t) => t.clone(),
+        Answer::Choices(c) => c.join(","),
+    }
+}

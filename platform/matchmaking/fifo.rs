@@ -1,0 +1,66 @@
+//! The built-in first-come-first-served policy: the arriving participant plus those who
+//! have waited longest, skipping anyone who may not be grouped with a member already
+//! chosen.
+
+use super::{Candidate, Matchmaker, PolicyError, WaitroomView};
+use crate::protocol::ParticipantId;
+
+/// First come, first served.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fifo;
+
+impl Fifo {
+    /// The FIFO group for `arriving`, if enough compatible participants wait.
+    pub fn group(arriving: &Candidate, waiting: &WaitroomView<'_>, group_size: usize) -> Option<Vec<ParticipantId>> {
+        let mut chosen: Vec<&Candidate> = vec![arriving];
+        let compatible = |c: &Candidate, chosen: &[&Candidate]| {
+            chosen.iter().all(|m| !m.avoid.contains(&c.id) && !c.avoid.contains(&m.id))
+        };
+        let mut by_age: Vec<&Candidate> = waiting.iter().collect();
+        by_age.sort_by_key(|c| c.joined_at);
+        for c in by_age {
+            if chosen.len() == group_size {
+                break;
+            }
+            if c.id != arriving.id && compatible(c, &chosen) {
+                chosen.push(c);
+            }
+        }
+        (chosen.len() == group_size).then(|| chosen.iter().map(|c| c.id).collect())
+    }
+}
+
+impl Matchmaker for Fifo {
+    fn name(&self) -> &str {
+        "fifo"
+    }
+
+    fn find_match(
+        &mut self,
+        arriving: &Candidate,
+        waiting: &WaitroomView<'_>,
+        group_size: usize,
+    ) -> Result<Option<Vec<ParticipantId>>, PolicyError> {
+        Ok(Self::group(arriving, waiting, group_size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matchmaking::tests::candidate;
+    use std::time::Duration;
+
+    #[test]
+    fn longest_waiting_first_and_avoided_pairs_skipped() {
+        let arriving = candidate(1, 900);
+        let (old, older, mut oldest) = (candidate(2, 300), candidate(3, 200), candidate(4, 100));
+        let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
+        assert_eq!(Fifo::group(&arriving, &view, 2), Some(vec![arriving.id, oldest.id]));
+        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![arriving.id, oldest.id, older.id]));
+        assert_eq!(Fifo::group(&arriving, &view, 5), None);
+        oldest.avoid.push(older.id);
+        let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
+        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![arriving.id, oldest.id, old.id]));
+    }
+}
