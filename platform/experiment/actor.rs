@@ -59,6 +59,8 @@ pub enum StartError {
     View(#[from] ViewError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error("cannot start the experiment's thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Starts the actor of `loaded` with its event log in `data/<id>/<run>/`. The actor
@@ -88,8 +90,24 @@ pub fn start(
     let state = State::new(experiment, views, None, recovered);
     let (tx, rx) = mpsc::channel(INBOX);
     let outbox = Outbox::start(log);
+    // The actor gets a thread of its own: policy calls are synchronous (bounded by
+    // their deadline), and a slow one must not stall the runtime that drives sockets.
     let span = tracing::info_span!("experiment", id = %id);
-    tracker.spawn(tracing::Instrument::instrument(run_actor(state, rx, outbox, shutdown), span));
+    let (done, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name(format!("cohort-{id}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            match runtime {
+                Ok(rt) => rt.block_on(tracing::Instrument::instrument(run_actor(state, rx, outbox, shutdown), span)),
+                Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
+            }
+            let _ = done.send(());
+        })
+        .map_err(StartError::Thread)?;
+    tracker.spawn(async move {
+        let _ = stopped.await;
+    });
     Ok(ExperimentHandle { id, inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) })
 }
 

@@ -15,6 +15,8 @@ mod probing;
 mod rooms;
 mod sessions;
 mod state;
+#[cfg(test)]
+mod tests;
 pub mod view;
 mod waitroom;
 

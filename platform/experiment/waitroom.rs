@@ -127,8 +127,9 @@ impl State {
     /// Removes `pid` from the room everywhere: a pending match they were in is dropped
     /// (its probes aborted, not held against anyone) and the others return to the pool.
     pub(super) fn leave_room(&mut self, pid: ParticipantId, scene: usize, reason: &str, now: Duration) {
-        self.abort_probes_of(pid, now);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
+        // Out of the pool first, so that the retry after aborting their probes cannot
+        // propose them again.
         if room.remove(pid).is_none() {
             return;
         }
@@ -138,6 +139,7 @@ impl State {
         if let Err(e) = left {
             self.policy_fault(scene, pid, format!("on_leave: {e}"));
         }
+        self.abort_probes_of(pid, now);
     }
 
     /// A waiting participant's socket went away: out of new proposals, probes aborted.

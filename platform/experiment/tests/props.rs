@@ -1,0 +1,197 @@
+//! Property test over random event sequences: whatever participants do and whenever,
+//! the invariants of DESIGN.md §3 hold after every step.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::{Harness, PAIR};
+use crate::eventlog::Event;
+use crate::experiment::rooms::pair;
+use crate::experiment::state::Place;
+use crate::protocol::{ClientMsg, ParticipantId};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive,
+    Disconnect(usize),
+    Reconnect(usize),
+    Leave(usize),
+    Ready(usize),
+    Report(usize, Option<u16>),
+    Complete(usize),
+    Wait(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => Just(Op::Arrive),
+        1 => any::<usize>().prop_map(Op::Disconnect),
+        1 => any::<usize>().prop_map(Op::Reconnect),
+        1 => any::<usize>().prop_map(Op::Leave),
+        3 => any::<usize>().prop_map(Op::Ready),
+        3 => (any::<usize>(), proptest::option::weighted(0.8, 0u16..200)).prop_map(|(i, r)| Op::Report(i, r)),
+        1 => any::<usize>().prop_map(Op::Complete),
+        2 => (0u16..40).prop_map(Op::Wait),
+    ]
+}
+
+fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
+    let pick = |i: usize, people: &[ParticipantId]| (!people.is_empty()).then(|| people[i % people.len()]);
+    match op {
+        Op::Arrive => people.push(h.arrive()),
+        Op::Wait(s) => h.wait(Duration::from_secs(u64::from(s))),
+        Op::Disconnect(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                h.disconnect(p);
+            }
+        }
+        Op::Reconnect(i) => {
+            if let Some(p) = pick(i, people).filter(|p| !h.conn_of.contains_key(p)) {
+                h.reconnect(p);
+            }
+        }
+        Op::Leave(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                h.send(p, ClientMsg::LeaveWaitroom { seq: None });
+            }
+        }
+        Op::Ready(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                for probe in h.probes_of(p) {
+                    h.send(p, ClientMsg::ProbeReady { probe, seq: None });
+                }
+            }
+        }
+        Op::Report(i, rtt) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                if let Some(probe) = h.probes_of(p).first().cloned() {
+                    h.report(p, &probe, rtt.map(f64::from));
+                }
+            }
+        }
+        Op::Complete(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                if let Some(game) = h.game_of(p) {
+                    h.send(p, ClientMsg::GameComplete { game, result: None, seq: None });
+                }
+            }
+        }
+    }
+}
+
+/// Every participant is in exactly one place, and the rooms agree with it.
+fn one_place_each(h: &Harness, people: &[ParticipantId]) -> Result<(), TestCaseError> {
+    for p in people {
+        let in_rooms: usize = h.state.rooms.values().map(|r| usize::from(r.entries.contains_key(p))).sum();
+        let in_games: usize =
+            h.state.rooms.values().flat_map(|r| r.games.values()).map(|g| usize::from(g.players.contains(p))).sum();
+        let expected = match h.place(*p) {
+            Place::Waiting(s) => {
+                prop_assert!(h.state.rooms[&s].entries.contains_key(p), "{p} waiting but not in the room");
+                (1, 0)
+            }
+            Place::Playing(s, g) => {
+                prop_assert!(h.state.rooms[&s].games.get(&g).is_some_and(|g| g.players.contains(p)));
+                (0, 1)
+            }
+            _ => (0, 0),
+        };
+        prop_assert_eq!(
+            (in_rooms, in_games),
+            expected,
+            "{} is in {} rooms and {} games as {:?}",
+            p,
+            in_rooms,
+            in_games,
+            h.place(*p)
+        );
+    }
+    Ok(())
+}
+
+/// No probe or pending match outlives (or forgets) its participants.
+fn probes_belong_to_waiting_peers(h: &Harness) -> Result<(), TestCaseError> {
+    for (scene, probe) in h.state.probes.values() {
+        let room = &h.state.rooms[scene];
+        let pending = room.pending.values().find(|m| m.open_probes.contains(&probe.id));
+        prop_assert!(pending.is_some(), "probe {:?} has no pending match", probe.id);
+        for peer in probe.peers {
+            let entry = room.entries.get(&peer);
+            prop_assert!(
+                entry.is_some_and(|e| e.connected && e.pending == pending.map(|m| m.id)),
+                "probe peer {} gone",
+                peer
+            );
+        }
+    }
+    for room in h.state.rooms.values() {
+        for m in room.pending.values() {
+            for member in &m.members {
+                prop_assert!(
+                    room.entries.get(member).is_some_and(|e| e.pending == Some(m.id)),
+                    "pending member {} gone",
+                    member
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// No group contains a pair whose probe failed within the memory period.
+fn no_group_with_a_failed_pair(h: &Harness, memory: Duration) -> Result<(), TestCaseError> {
+    let mut failed: BTreeMap<(ParticipantId, ParticipantId), Duration> = BTreeMap::new();
+    for (at, event) in &h.log {
+        match event {
+            Event::ProbeFinished { offerer, answerer, outcome, .. }
+                if outcome == "rejected" || outcome == "timed_out" =>
+            {
+                failed.insert(pair(*offerer, *answerer), *at + memory);
+            }
+            Event::GameCreated { players, .. } => {
+                for (i, a) in players.iter().enumerate() {
+                    for b in &players[i + 1..] {
+                        let until = failed.get(&pair(*a, *b)).copied().unwrap_or_default();
+                        prop_assert!(until <= *at, "{} and {} grouped after a failed probe", a, b);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn run(yaml: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(yaml);
+    let mut people = Vec::new();
+    for op in ops {
+        apply(&mut h, &mut people, op);
+        one_place_each(&h, &people)?;
+        probes_belong_to_waiting_peers(&h)?;
+    }
+    no_group_with_a_failed_pair(&h, Duration::from_secs(600))?;
+    // Whatever happened, everyone eventually leaves the waitroom (and games end).
+    h.wait(Duration::from_secs(1000));
+    for p in &people {
+        prop_assert!(!matches!(h.place(*p), Place::Waiting(_) | Place::Playing(..)), "{} still {:?}", p, h.place(*p));
+    }
+    one_place_each(&h, &people)?;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn invariants_hold_for_pairs(ops in proptest::collection::vec(op(), 1..60)) {
+        run(PAIR, ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_for_trios(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
+    }
+}
