@@ -1,6 +1,6 @@
 //! The built-in first-come-first-served policy: the arriving participant plus those who
 //! have waited longest, skipping anyone who may not be grouped with a member already
-//! chosen.
+//! chosen; slots in arrival order.
 
 use super::{Candidate, Matchmaker, PolicyError, WaitroomView};
 use crate::protocol::ParticipantId;
@@ -26,6 +26,8 @@ impl Fifo {
                 chosen.push(c);
             }
         }
+        // Slots follow arrival order too.
+        chosen.sort_by_key(|c| c.joined_at);
         (chosen.len() == group_size).then(|| chosen.iter().map(|c| c.id).collect())
     }
 }
@@ -56,11 +58,11 @@ mod tests {
         let arriving = candidate(1, 900);
         let (old, older, mut oldest) = (candidate(2, 300), candidate(3, 200), candidate(4, 100));
         let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
-        assert_eq!(Fifo::group(&arriving, &view, 2), Some(vec![arriving.id, oldest.id]));
-        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![arriving.id, oldest.id, older.id]));
+        assert_eq!(Fifo::group(&arriving, &view, 2), Some(vec![oldest.id, arriving.id]));
+        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, older.id, arriving.id]));
         assert_eq!(Fifo::group(&arriving, &view, 5), None);
         oldest.avoid.push(older.id);
         let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
-        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![arriving.id, oldest.id, old.id]));
+        assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, old.id, arriving.id]));
     }
 }

@@ -3,6 +3,7 @@
 
 mod browser;
 mod host;
+mod matching;
 mod schemas;
 mod support;
 mod validate;
