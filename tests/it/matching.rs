@@ -285,7 +285,7 @@ async fn probe_messages_for_someone_elses_probe_are_refused() {
         Box::new(|seq| ClientMsg::ProbeReady { probe: ProbeId("probe_unknown".into()), seq }),
     ];
     for attempt in &attempts {
-        match outsider.request(|seq| attempt(seq)).await {
+        match outsider.request(attempt).await {
             Err(ClientError::Refused { code: ErrorCode::NotAPeer, .. }) => {}
             other => panic!("expected not_a_peer, got {other:?}"),
         }
