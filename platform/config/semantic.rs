@@ -12,6 +12,9 @@ use super::multiplayer::{IceServer, MultiplayerScene};
 use super::survey::Question;
 use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
+/// The games the browser client ships (`platform/web/games/`).
+pub const KNOWN_GAMES: &[&str] = &["demo"];
+
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -195,6 +198,16 @@ impl<'a> Checker<'a> {
                 self.report_key(mm.key("config"), "`config` is passed to a plugin, but no `plugin` is set")
             }
             None => {}
+        }
+        if !KNOWN_GAMES.contains(&m.game.name.as_str()) {
+            let near = super::diagnostic::did_you_mean(m.game.name.as_str(), KNOWN_GAMES.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            let known = KNOWN_GAMES.join(", ");
+            self.report(
+                at.key("game").key("name"),
+                format!("no game `{}` ships with cohort{near}; known: {known}", m.game.name),
+            );
         }
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);

@@ -5,6 +5,8 @@
 const FILES: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
     ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
+    ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),
+    ("games/demo.js", "text/javascript; charset=utf-8", include_str!("../web/games/demo.js")),
     ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
 ];

@@ -118,8 +118,8 @@ fn routes(
         });
         boxed(reply)
     });
-    let files = warp::path!("static" / String).and(warp::get()).map(|name: String| {
-        boxed(match assets::file(&name) {
+    let files = warp::path("static").and(warp::path::tail()).and(warp::get()).map(|name: warp::path::Tail| {
+        boxed(match assets::file(name.as_str()) {
             Some((content_type, body)) => Response::builder()
                 .header("content-type", content_type)
                 .header("cache-control", "no-cache")

@@ -1,7 +1,12 @@
 // The participant page: connects, then renders whatever the host says.
 
 import { Connection } from "./connection.js";
-import { renderScene, renderWaiting, renderOutcome, renderNotice } from "./scenes.js";
+import { Prober } from "./probe.js";
+import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound } from "./scenes.js";
+import * as demo from "./games/demo.js";
+
+/** Games shipped with the host, by the experiment's `game.name`. */
+const GAMES = { demo };
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -22,8 +27,32 @@ const connection = new Connection(experiment, params, onMessage, (state) => {
 });
 
 let currentScene = null;
+let game = null;
+const prober = new Prober(connection, () => setStatus(""));
+
+function startGame(msg) {
+  const module = GAMES[msg.name];
+  if (!module) {
+    renderNotice(app, "Unknown game", `This page does not know the game "${msg.name}".`);
+    return;
+  }
+  game = {
+    id: msg.game,
+    instance: module.start(app, {
+      players: msg.players,
+      slot: msg.slot,
+      episodes: msg.episodes,
+      act: (action) => connection.send({ type: "game_action", game: msg.game, action }),
+      complete: (result) => connection.send({ type: "game_complete", game: msg.game, result }),
+    }),
+  };
+}
 
 function onMessage(msg) {
+  if (prober.handle(msg)) {
+    if (msg.type === "probe_prepare") setStatus("Checking the connection to a possible partner…");
+    return;
+  }
   switch (msg.type) {
     case "welcome":
       document.title = msg.title;
@@ -36,6 +65,21 @@ function onMessage(msg) {
       break;
     case "waiting_room":
       if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg);
+      break;
+    case "match_found":
+      prober.closeAll();
+      setStatus("");
+      renderMatchFound(app, msg);
+      break;
+    case "start_game":
+      startGame(msg);
+      break;
+    case "game_state":
+      if (game && game.id === msg.game) game.instance.onState(msg.from, msg.state);
+      break;
+    case "game_end":
+      game = null;
+      renderNotice(app, "Game over", "Thank you! Loading the next step…");
       break;
     case "outcome":
       progress.textContent = "";

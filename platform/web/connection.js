@@ -81,6 +81,11 @@ export class Connection {
     else pending.resolve();
   }
 
+  /** Sends a message without waiting for its acknowledgement. */
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
   /** Sends a message with a fresh seq; resolves on `ack`, rejects with the `error`. */
   request(msg) {
     const seq = ++this.seq;

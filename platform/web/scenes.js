@@ -197,6 +197,21 @@ export function renderWaiting(app, msg) {
   countdown = setInterval(tick, 1000);
 }
 
+export function renderMatchFound(app, msg) {
+  clearInterval(countdown);
+  const others = msg.players.length - 1;
+  const text = h("p", { id: "countdown" }, "");
+  let remaining = Math.ceil(msg.countdown_secs);
+  const tick = () => {
+    text.textContent = remaining > 0 ? `The game starts in ${remaining}…` : "Starting…";
+    remaining -= 1;
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+  show(app, h("section", { class: "waiting" },
+    h("h1", {}, others === 1 ? "Partner found!" : `${others} partners found!`), text));
+}
+
 function finalPage(app, title, message, code, url) {
   clearInterval(countdown);
   const parts = [h("h1", {}, title), h("p", {}, message)];

@@ -59,3 +59,30 @@ async fn a_browser_walks_the_demo_from_consent_to_the_waitroom_by_keyboard() {
     );
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browser_pages_are_probed_over_webrtc_matched_and_play() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/probed-demo.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("probe_pair.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    let events = host.events("probed-demo");
+    let probe = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ProbeFinished { reported_rtt_ms, rtt_ms, outcome, .. } => {
+                Some((*reported_rtt_ms, *rtt_ms, outcome.clone()))
+            }
+            _ => None,
+        })
+        .expect("a probe was recorded");
+    let ([Some(a), Some(b)], Some(rtt), outcome) = probe else { panic!("both peers must report an RTT: {probe:?}") };
+    assert_eq!(outcome, "accepted");
+    assert_eq!(rtt, a.max(b), "the larger report decides");
+    assert!(rtt < 80.0, "loopback RTT {rtt} ms");
+    eprintln!("browser-to-browser loopback probe: reports {a:.2} / {b:.2} ms, decided {rtt:.2} ms");
+    assert!(events.iter().any(|e| matches!(e, Event::GameEnded { reason: cohort::game::EndReason::Completed, .. })));
+    host.stop().await;
+}

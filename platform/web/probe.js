@@ -1,0 +1,167 @@
+// Peer-to-peer RTT probes (protocol: docs/protocol.md, "Probe").
+//
+// For each `probe_prepare` the page opens an RTCPeerConnection to the named peer,
+// answers `probe_ready`, and on `probe_start` the offerer opens the DataChannel
+// `probe` and sends its offer. Signaling goes through the host (`probe_signal`), which
+// relays it only to the other peer of that probe. Once the channel is open, each side
+// sends N pings one after another — `{"t":"ping","n":k,"ts":<ms>}`, answered by
+// `{"t":"pong","n":k,"ts":<same ms>}` — each with its own timeout, and reports the
+// median RTT of the pings that came back (`probe_result`), or an error if none did.
+// The connection is closed when the host aborts the probe or the group starts, or
+// after the peer has had time to finish its own pings. This module is reused for a
+// game's own DataChannel.
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** A DataChannel ping-pong measurement: resolves with the RTTs that came back. */
+export function measure(channel, pings, pingTimeoutMs) {
+  return new Promise((resolve) => {
+    const rtts = [];
+    let n = 0;
+    let timer = null;
+    const next = () => {
+      if (n >= pings) {
+        channel.removeEventListener("message", onPong);
+        resolve(rtts);
+        return;
+      }
+      n += 1;
+      const sent = n;
+      timer = setTimeout(() => { timer = null; next(); }, pingTimeoutMs);
+      channel.send(JSON.stringify({ t: "ping", n: sent, ts: performance.now() }));
+    };
+    const onPong = (event) => {
+      let msg;
+      try { msg = JSON.parse(event.data); } catch { return; }
+      if (msg.t !== "pong" || msg.n !== n || timer === null) return;
+      clearTimeout(timer);
+      timer = null;
+      rtts.push(performance.now() - msg.ts);
+      next();
+    };
+    channel.addEventListener("message", onPong);
+    next();
+  });
+}
+
+/** Answers the peer's pings on `channel`. */
+export function answerPings(channel) {
+  channel.addEventListener("message", (event) => {
+    let msg;
+    try { msg = JSON.parse(event.data); } catch { return; }
+    if (msg.t === "ping") channel.send(JSON.stringify({ t: "pong", n: msg.n, ts: msg.ts }));
+  });
+}
+
+class Probe {
+  constructor(prober, msg) {
+    this.prober = prober;
+    this.id = msg.probe;
+    this.role = msg.role;
+    this.pings = msg.pings;
+    this.pingTimeoutMs = msg.ping_timeout_ms;
+    this.pendingCandidates = [];
+    this.reported = false;
+    this.pc = new RTCPeerConnection({ iceServers: msg.ice_servers });
+    this.pc.onicecandidate = (e) => {
+      if (e.candidate) this.signal({ candidate: e.candidate.toJSON() });
+    };
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === "failed") this.report(null, "the peer-to-peer connection failed");
+    };
+    if (this.role === "answerer") this.pc.ondatachannel = (e) => this.useChannel(e.channel);
+  }
+
+  signal(signal) {
+    this.prober.connection.send({ type: "probe_signal", probe: this.id, signal });
+  }
+
+  async start() {
+    if (this.role !== "offerer") return;
+    this.useChannel(this.pc.createDataChannel("probe", { ordered: true }));
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.signal({ sdp: { type: offer.type, sdp: offer.sdp } });
+  }
+
+  async onSignal(signal) {
+    if (signal.sdp) {
+      await this.pc.setRemoteDescription(signal.sdp);
+      for (const c of this.pendingCandidates.splice(0)) await this.pc.addIceCandidate(c);
+      if (signal.sdp.type === "offer") {
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.signal({ sdp: { type: answer.type, sdp: answer.sdp } });
+      }
+    } else if (signal.candidate) {
+      if (this.pc.remoteDescription) await this.pc.addIceCandidate(signal.candidate);
+      else this.pendingCandidates.push(signal.candidate);
+    }
+  }
+
+  useChannel(channel) {
+    this.channel = channel;
+    answerPings(channel);
+    channel.onopen = async () => {
+      const rtts = await measure(channel, this.pings, this.pingTimeoutMs);
+      if (rtts.length) this.report(median(rtts), null);
+      else this.report(null, "no ping came back");
+      // Stay open long enough for the peer to finish its own pings.
+      setTimeout(() => this.close(), this.pings * this.pingTimeoutMs);
+    };
+  }
+
+  report(rtt, error) {
+    if (this.reported) return;
+    this.reported = true;
+    const msg = { type: "probe_result", probe: this.id };
+    if (rtt !== null) msg.rtt_ms = rtt;
+    if (error) msg.error = error;
+    this.prober.connection.send(msg);
+    this.prober.onResult(this.id, rtt);
+  }
+
+  close() {
+    try { this.pc.close(); } catch { /* already closed */ }
+    this.prober.probes.delete(this.id);
+  }
+}
+
+/** Handles every probe message of one participant. */
+export class Prober {
+  constructor(connection, onResult = () => {}) {
+    this.connection = connection;
+    this.onResult = onResult;
+    this.probes = new Map();
+  }
+
+  /** Returns true if `msg` was a probe message. */
+  handle(msg) {
+    switch (msg.type) {
+      case "probe_prepare": {
+        const probe = new Probe(this, msg);
+        this.probes.set(msg.probe, probe);
+        this.connection.send({ type: "probe_ready", probe: msg.probe });
+        return true;
+      }
+      case "probe_start":
+        this.probes.get(msg.probe)?.start();
+        return true;
+      case "probe_signal":
+        this.probes.get(msg.probe)?.onSignal(msg.signal).catch(() => {});
+        return true;
+      case "probe_abort":
+        this.probes.get(msg.probe)?.close();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  closeAll() {
+    for (const probe of [...this.probes.values()]) probe.close();
+  }
+}
