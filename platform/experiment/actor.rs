@@ -59,6 +59,8 @@ pub enum StartError {
     View(#[from] ViewError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error(transparent)]
+    Ice(#[from] crate::probe::ice::IceError),
     #[error("cannot start the experiment's thread: {0}")]
     Thread(std::io::Error),
 }
@@ -75,6 +77,7 @@ pub fn start(
     let experiment = Arc::new(loaded.experiment.clone());
     let views = Arc::new(Views::render(&experiment, &loaded.base_dir)?);
     let id = experiment.id.to_string();
+    let secrets = crate::probe::ice::load_secrets(&experiment, &loaded.base_dir)?;
     let recovered = recover(&experiment, data);
     let mut log = LogFile::create(&eventlog::run_dir(data, &id, run))?;
     log.append(
@@ -87,7 +90,8 @@ pub fn start(
     )?;
     log.sync()?;
     tracing::info!(experiment = %id, log = %log.path().display(), recovered = recovered.len(), "experiment ready");
-    let state = State::new(experiment, views, None, recovered);
+    let mut state = State::new(experiment.clone(), views, None, recovered);
+    state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
     let (tx, rx) = mpsc::channel(INBOX);
     let outbox = Outbox::start(log);
     // The actor gets a thread of its own: policy calls are synchronous (bounded by

@@ -8,6 +8,8 @@
 //! The RTT is the larger of the reports received by the deadline, so one peer cannot
 //! talk a pair into a match by reporting low; a peer reporting failure means no RTT.
 
+pub mod ice;
+
 use std::time::Duration;
 
 use crate::protocol::{ParticipantId, ProbeId, ProbeRole};

@@ -3,6 +3,7 @@
 
 mod browser;
 mod host;
+mod ice;
 mod matching;
 mod schemas;
 mod support;
