@@ -2,6 +2,9 @@
 //! with scripted answers, and receives whatever the host sends. Integration tests use
 //! it; later, bots and load tests.
 
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -227,6 +230,61 @@ impl Client {
                 SceneView::Multiplayer { .. } | SceneView::End { .. } => return Ok(scene),
             }
         }
+    }
+
+    /// Like [`Client::wait_for`], while taking part in probes with a real WebRTC peer:
+    /// probe messages go to `prober`, and what it produces goes to the host.
+    #[cfg(feature = "webrtc")]
+    pub async fn wait_probing<T>(
+        &mut self,
+        prober: &mut webrtc::Prober,
+        what: &str,
+        timeout: Duration,
+        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut kept = VecDeque::new();
+        let found = loop {
+            let msg = if let Some(msg) = self.pending.pop_front() {
+                msg
+            } else {
+                tokio::select! {
+                    msg = tokio::time::timeout_at(deadline, self.recv_socket()) => match msg {
+                        Ok(Ok(msg)) => msg,
+                        Ok(Err(e)) => break Err(e),
+                        Err(_) => break Err(ClientError::Timeout(timeout, what.to_owned())),
+                    },
+                    out = prober.drive() => {
+                        for m in out {
+                            self.send(m).await?;
+                        }
+                        continue;
+                    }
+                }
+            };
+            let handled = prober.handle(&msg).await;
+            if let Some(out) = &handled {
+                for m in out {
+                    self.send(m.clone()).await?;
+                }
+            }
+            if let Some(found) = pick(&msg) {
+                break Ok(found);
+            }
+            if handled.is_some() {
+                continue; // a probe message, consumed by the prober
+            }
+            match msg {
+                ServerMsg::Error { code, message, fields, .. } => {
+                    break Err(ClientError::Refused { code, message, fields });
+                }
+                ServerMsg::DuplicateSession { message } => break Err(ClientError::Duplicate(message)),
+                other => kept.push_back(other),
+            }
+        };
+        kept.extend(self.pending.drain(..));
+        self.pending = kept;
+        found
     }
 
     /// Closes the connection cleanly.

@@ -8,3 +8,5 @@ mod matching;
 mod schemas;
 mod support;
 mod validate;
+#[cfg(feature = "webrtc")]
+mod webrtc;

@@ -1,0 +1,372 @@
+//! A real WebRTC peer for the Rust client (cargo feature `webrtc`, built on the sans-IO
+//! `str0m`): it answers the host's probe protocol exactly like the browser's
+//! `probe.js` — same signaling payloads (`{sdp: {type, sdp}}`, `{candidate: {...}}`),
+//! same DataChannel label (`probe`) and ping format (`{"t":"ping","n":k,"ts":ms}` →
+//! `{"t":"pong",...}`), same median-of-N measurement — so a Rust bot is a real
+//! participant whose RTT is measured over a real DataChannel, and it can be paired
+//! with a browser.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::ChannelId;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+use crate::protocol::{ClientMsg, ProbeId, ProbeRole, ServerMsg};
+
+/// Local addresses to offer as host candidates: every IPv4 interface address (the
+/// loopback included, so that two bots on one machine connect).
+pub fn local_addresses() -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|ifs| ifs.into_iter().map(|i| i.ip()).filter(IpAddr::is_ipv4).collect())
+        .unwrap_or_default();
+    if addrs.is_empty() {
+        addrs.push(IpAddr::from([127, 0, 0, 1]));
+    }
+    addrs
+}
+
+/// Runs every probe of one participant.
+pub struct Prober {
+    addrs: Vec<IpAddr>,
+    probes: HashMap<ProbeId, Peer>,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Self::new(local_addresses())
+    }
+}
+
+impl Prober {
+    /// A prober offering host candidates on `addrs`.
+    pub fn new(addrs: Vec<IpAddr>) -> Self {
+        Self { addrs, probes: HashMap::new() }
+    }
+
+    /// Handles a probe message from the host; returns what to send back. Other
+    /// messages are ignored (`None`).
+    pub async fn handle(&mut self, msg: &ServerMsg) -> Option<Vec<ClientMsg>> {
+        let now = Instant::now();
+        let out = match msg {
+            ServerMsg::ProbePrepare { probe, role, pings, ping_timeout_ms, .. } => {
+                match Peer::new(probe.clone(), *role, &self.addrs, *pings, *ping_timeout_ms, now).await {
+                    Ok(peer) => {
+                        self.probes.insert(probe.clone(), peer);
+                        vec![ClientMsg::ProbeReady { probe: probe.clone(), seq: None }]
+                    }
+                    Err(e) => vec![result(probe, None, Some(format!("cannot open a socket: {e}")))],
+                }
+            }
+            ServerMsg::ProbeStart { probe } => match self.probes.get_mut(probe) {
+                Some(peer) => peer.start(now),
+                None => Vec::new(),
+            },
+            ServerMsg::ProbeSignal { probe, signal } => match self.probes.get_mut(probe) {
+                Some(peer) => peer.on_signal(signal, now),
+                None => Vec::new(),
+            },
+            ServerMsg::ProbeAbort { probe, .. } => {
+                self.probes.remove(probe);
+                Vec::new()
+            }
+            ServerMsg::MatchFound { .. } => {
+                self.probes.clear();
+                Vec::new()
+            }
+            _ => return None,
+        };
+        let mut out = out;
+        for peer in self.probes.values_mut() {
+            out.extend(peer.pump(now));
+        }
+        Some(out)
+    }
+
+    /// Waits for the next packet or timer of any probe, handles it, and returns what
+    /// to send to the host. Pending forever while there is no probe.
+    pub async fn drive(&mut self) -> Vec<ClientMsg> {
+        if self.probes.is_empty() {
+            return std::future::pending().await;
+        }
+        let deadline =
+            self.probes.values().map(Peer::deadline).min().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let mut reads = Vec::new();
+        for (id, peer) in &self.probes {
+            for (i, socket) in peer.sockets.iter().enumerate() {
+                let id = id.clone();
+                reads.push(Box::pin(async move {
+                    let mut buf = vec![0u8; 2000];
+                    let got = socket.recv_from(&mut buf).await;
+                    (id, i, got.map(|(n, from)| (buf[..n].to_vec(), from)))
+                }));
+            }
+        }
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+        let now;
+        let received = tokio::select! {
+            ((id, i, got), _, _) = futures_util::future::select_all(reads) => {
+                now = Instant::now();
+                got.ok().map(|(data, from)| (id, i, data, from))
+            }
+            () = sleep => {
+                now = Instant::now();
+                None
+            }
+        };
+        if let Some((id, i, data, from)) = received
+            && let Some(peer) = self.probes.get_mut(&id)
+        {
+            peer.receive(i, &data, from, now);
+        }
+        let mut out = Vec::new();
+        for peer in self.probes.values_mut() {
+            out.extend(peer.pump(now));
+        }
+        self.probes.retain(|_, p| !p.finished(now));
+        out
+    }
+
+    /// Probes still running.
+    pub fn running(&self) -> usize {
+        self.probes.len()
+    }
+}
+
+fn result(probe: &ProbeId, rtt_ms: Option<f64>, error: Option<String>) -> ClientMsg {
+    ClientMsg::ProbeResult { probe: probe.clone(), rtt_ms, error, seq: None }
+}
+
+/// A ping in flight.
+struct InFlight {
+    n: u32,
+    deadline: Instant,
+}
+
+/// One probe's peer connection and measurement.
+struct Peer {
+    id: ProbeId,
+    role: ProbeRole,
+    rtc: Rtc,
+    sockets: Vec<UdpSocket>,
+    pending_offer: Option<SdpPendingOffer>,
+    channel: Option<ChannelId>,
+    epoch: Instant,
+    pings: u32,
+    ping_timeout: Duration,
+    sent: u32,
+    in_flight: Option<InFlight>,
+    rtts: Vec<f64>,
+    reported: bool,
+    /// After reporting, the peer stays to answer the other side's pings until then.
+    close_at: Option<Instant>,
+    next_timeout: Instant,
+}
+
+impl Peer {
+    async fn new(
+        id: ProbeId,
+        role: ProbeRole,
+        addrs: &[IpAddr],
+        pings: u32,
+        ping_timeout_ms: u32,
+        now: Instant,
+    ) -> std::io::Result<Self> {
+        let mut rtc = Rtc::builder().build(now);
+        let mut sockets = Vec::new();
+        for ip in addrs {
+            let socket = UdpSocket::bind(SocketAddr::new(*ip, 0)).await?;
+            if let Ok(candidate) = Candidate::host(socket.local_addr()?, "udp") {
+                rtc.add_local_candidate(candidate);
+            }
+            sockets.push(socket);
+        }
+        Ok(Self {
+            id,
+            role,
+            rtc,
+            sockets,
+            pending_offer: None,
+            channel: None,
+            epoch: now,
+            pings: pings.max(1),
+            ping_timeout: Duration::from_millis(u64::from(ping_timeout_ms)),
+            sent: 0,
+            in_flight: None,
+            rtts: Vec::new(),
+            reported: false,
+            close_at: None,
+            next_timeout: now,
+        })
+    }
+
+    /// `probe_start`: the offerer opens the channel and sends its offer.
+    fn start(&mut self, now: Instant) -> Vec<ClientMsg> {
+        if self.role != ProbeRole::Offerer {
+            return Vec::new();
+        }
+        let mut api = self.rtc.sdp_api();
+        api.add_channel("probe".to_owned());
+        let Some((offer, pending)) = api.apply() else { return Vec::new() };
+        self.pending_offer = Some(pending);
+        let _ = now;
+        vec![self.signal(serde_json::json!({"sdp": {"type": "offer", "sdp": offer.to_sdp_string()}}))]
+    }
+
+    fn signal(&self, signal: serde_json::Value) -> ClientMsg {
+        ClientMsg::ProbeSignal { probe: self.id.clone(), signal, seq: None }
+    }
+
+    /// Signaling from the peer: an offer (answered), an answer, or an ICE candidate
+    /// (browsers' mDNS `.local` candidates cannot be resolved here and are skipped;
+    /// the peer then reaches our host candidates and is learned as peer-reflexive).
+    fn on_signal(&mut self, signal: &serde_json::Value, now: Instant) -> Vec<ClientMsg> {
+        let _ = now;
+        if let Some(sdp) = signal.get("sdp") {
+            let kind = sdp.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+            let text = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or_default();
+            match kind {
+                "offer" => {
+                    let Ok(offer) = SdpOffer::from_sdp_string(text) else { return self.fail("unreadable offer") };
+                    let Ok(answer) = self.rtc.sdp_api().accept_offer(offer) else { return self.fail("offer refused") };
+                    return vec![
+                        self.signal(serde_json::json!({"sdp": {"type": "answer", "sdp": answer.to_sdp_string()}})),
+                    ];
+                }
+                "answer" => {
+                    let (Ok(answer), Some(pending)) = (SdpAnswer::from_sdp_string(text), self.pending_offer.take())
+                    else {
+                        return self.fail("unexpected answer");
+                    };
+                    if self.rtc.sdp_api().accept_answer(pending, answer).is_err() {
+                        return self.fail("answer refused");
+                    }
+                }
+                _ => {}
+            }
+        } else if let Some(line) = signal.get("candidate").and_then(|c| c.get("candidate")).and_then(|c| c.as_str())
+            && let Ok(candidate) = Candidate::from_sdp_string(line.trim_start_matches("a="))
+        {
+            self.rtc.add_remote_candidate(candidate);
+        }
+        Vec::new()
+    }
+
+    fn fail(&mut self, why: &str) -> Vec<ClientMsg> {
+        if self.reported {
+            return Vec::new();
+        }
+        self.reported = true;
+        self.close_at = Some(Instant::now());
+        vec![result(&self.id, None, Some(why.to_owned()))]
+    }
+
+    fn receive(&mut self, socket: usize, data: &[u8], from: SocketAddr, now: Instant) {
+        let Ok(destination) = self.sockets[socket].local_addr() else { return };
+        let Ok(contents) = data.try_into() else { return };
+        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: from, destination, contents });
+        if self.rtc.accepts(&input) {
+            let _ = self.rtc.handle_input(input);
+        }
+    }
+
+    /// The next time this peer needs attention.
+    fn deadline(&self) -> Instant {
+        let ping = self.in_flight.as_ref().map(|p| p.deadline);
+        [Some(self.next_timeout), ping, self.close_at].into_iter().flatten().min().expect("next_timeout is set")
+    }
+
+    fn finished(&self, now: Instant) -> bool {
+        self.close_at.is_some_and(|t| t <= now)
+    }
+
+    /// Advances time, drains str0m's output, and runs the ping-pong; returns messages
+    /// for the host (the result, once measured).
+    fn pump(&mut self, now: Instant) -> Vec<ClientMsg> {
+        let mut out = Vec::new();
+        let _ = self.rtc.handle_input(Input::Timeout(now));
+        if let Some(flight) = &self.in_flight
+            && flight.deadline <= now
+        {
+            self.in_flight = None; // lost: go on with the next ping
+        }
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.next_timeout = t;
+                    break;
+                }
+                Ok(Output::Transmit(t)) => {
+                    if let Some(socket) = self.sockets.iter().find(|s| s.local_addr().ok() == Some(t.source)) {
+                        let _ = socket.try_send_to(&t.contents, t.destination);
+                    }
+                }
+                Ok(Output::Event(Event::ChannelOpen(id, _))) => self.channel = Some(id),
+                Ok(Output::Event(Event::ChannelData(d))) => self.on_channel_data(&d.data, now),
+                Ok(Output::Event(_)) => {}
+                Err(_) => {
+                    out.extend(self.fail("the WebRTC connection failed"));
+                    break;
+                }
+            }
+        }
+        if self.channel.is_some() && self.in_flight.is_none() && !self.reported {
+            if self.sent < self.pings {
+                self.send_ping(now);
+            } else {
+                out.extend(self.report(now));
+            }
+        }
+        out
+    }
+
+    fn send_ping(&mut self, now: Instant) {
+        self.sent += 1;
+        let ts = now.duration_since(self.epoch).as_secs_f64() * 1000.0;
+        let ping = serde_json::json!({"t": "ping", "n": self.sent, "ts": ts}).to_string();
+        if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id))
+            && channel.write(false, ping.as_bytes()).is_ok()
+        {
+            self.in_flight = Some(InFlight { n: self.sent, deadline: now + self.ping_timeout });
+        }
+    }
+
+    fn on_channel_data(&mut self, data: &[u8], now: Instant) {
+        let Ok(msg) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+        match msg.get("t").and_then(|t| t.as_str()) {
+            Some("ping") => {
+                let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": msg["ts"]}).to_string();
+                if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
+                    let _ = channel.write(false, pong.as_bytes());
+                }
+            }
+            Some("pong") => {
+                let n = msg.get("n").and_then(|n| n.as_u64()).unwrap_or(0);
+                let ts = msg.get("ts").and_then(|t| t.as_f64());
+                if let (Some(flight), Some(ts)) = (&self.in_flight, ts)
+                    && u64::from(flight.n) == n
+                {
+                    let rtt = now.duration_since(self.epoch).as_secs_f64() * 1000.0 - ts;
+                    self.rtts.push(rtt.max(0.0));
+                    self.in_flight = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&mut self, now: Instant) -> Vec<ClientMsg> {
+        self.reported = true;
+        self.close_at = Some(now + self.ping_timeout * self.pings);
+        if self.rtts.is_empty() {
+            return vec![result(&self.id, None, Some("no ping came back".to_owned()))];
+        }
+        let mut sorted = self.rtts.clone();
+        sorted.sort_by(f64::total_cmp);
+        vec![result(&self.id, Some(sorted[sorted.len() / 2]), None)]
+    }
+}
