@@ -63,11 +63,11 @@ impl Prober {
                 }
             }
             ServerMsg::ProbeStart { probe } => match self.probes.get_mut(probe) {
-                Some(peer) => peer.start(now),
+                Some(peer) => peer.start(),
                 None => Vec::new(),
             },
             ServerMsg::ProbeSignal { probe, signal } => match self.probes.get_mut(probe) {
-                Some(peer) => peer.on_signal(signal, now),
+                Some(peer) => peer.on_signal(signal),
                 None => Vec::new(),
             },
             ServerMsg::ProbeAbort { probe, .. } => {
@@ -205,7 +205,7 @@ impl Peer {
     }
 
     /// `probe_start`: the offerer opens the channel and sends its offer.
-    fn start(&mut self, now: Instant) -> Vec<ClientMsg> {
+    fn start(&mut self) -> Vec<ClientMsg> {
         if self.role != ProbeRole::Offerer {
             return Vec::new();
         }
@@ -213,7 +213,6 @@ impl Peer {
         api.add_channel("probe".to_owned());
         let Some((offer, pending)) = api.apply() else { return Vec::new() };
         self.pending_offer = Some(pending);
-        let _ = now;
         vec![self.signal(serde_json::json!({"sdp": {"type": "offer", "sdp": offer.to_sdp_string()}}))]
     }
 
@@ -224,8 +223,7 @@ impl Peer {
     /// Signaling from the peer: an offer (answered), an answer, or an ICE candidate
     /// (browsers' mDNS `.local` candidates cannot be resolved here and are skipped;
     /// the peer then reaches our host candidates and is learned as peer-reflexive).
-    fn on_signal(&mut self, signal: &serde_json::Value, now: Instant) -> Vec<ClientMsg> {
-        let _ = now;
+    fn on_signal(&mut self, signal: &serde_json::Value) -> Vec<ClientMsg> {
         if let Some(sdp) = signal.get("sdp") {
             let kind = sdp.get("type").and_then(|t| t.as_str()).unwrap_or_default();
             let text = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or_default();
@@ -295,10 +293,30 @@ impl Peer {
             self.in_flight = None; // lost: go on with the next ping
         }
         loop {
+            if !self.drain(now, &mut out) {
+                break;
+            }
+            // A ping written now must leave now (drained again), or the RTT would
+            // include the wait for str0m's next timer.
+            if self.channel.is_some() && self.in_flight.is_none() && !self.reported {
+                if self.sent < self.pings {
+                    self.send_ping();
+                    continue;
+                }
+                out.extend(self.report(now));
+            }
+            break;
+        }
+        out
+    }
+
+    /// Drains str0m's output until its next timeout; false if the connection failed.
+    fn drain(&mut self, now: Instant, out: &mut Vec<ClientMsg>) -> bool {
+        loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
                     self.next_timeout = t;
-                    break;
+                    return true;
                 }
                 Ok(Output::Transmit(t)) => {
                     if let Some(socket) = self.sockets.iter().find(|s| s.local_addr().ok() == Some(t.source)) {
@@ -310,21 +328,15 @@ impl Peer {
                 Ok(Output::Event(_)) => {}
                 Err(_) => {
                     out.extend(self.fail("the WebRTC connection failed"));
-                    break;
+                    return false;
                 }
             }
         }
-        if self.channel.is_some() && self.in_flight.is_none() && !self.reported {
-            if self.sent < self.pings {
-                self.send_ping(now);
-            } else {
-                out.extend(self.report(now));
-            }
-        }
-        out
     }
 
-    fn send_ping(&mut self, now: Instant) {
+    fn send_ping(&mut self) {
+        // Stamped when it actually leaves, not when the pump started.
+        let now = Instant::now();
         self.sent += 1;
         let ts = now.duration_since(self.epoch).as_secs_f64() * 1000.0;
         let ping = serde_json::json!({"t": "ping", "n": self.sent, "ts": ts}).to_string();

@@ -4,6 +4,8 @@
 mod browser;
 mod host;
 mod ice;
+#[cfg(all(feature = "webrtc", target_os = "linux"))]
+mod latency;
 mod matching;
 mod schemas;
 mod support;

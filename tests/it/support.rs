@@ -56,10 +56,21 @@ impl TestHost {
     /// Serves the experiment files (relative to the repository root) with event logs
     /// under `data`; `tweak` adjusts the options (e.g. a fast heartbeat).
     pub async fn start(files: &[&str], data: &Path, tweak: impl FnOnce(&mut cohort::server::ServeOptions)) -> Self {
+        Self::start_on("127.0.0.1:0", files, data, tweak).await
+    }
+
+    /// Like [`TestHost::start`], listening on `bind` (e.g. `0.0.0.0:0` to be reached
+    /// from the test's own network namespaces).
+    pub async fn start_on(
+        bind: &str,
+        files: &[&str],
+        data: &Path,
+        tweak: impl FnOnce(&mut cohort::server::ServeOptions),
+    ) -> Self {
         let paths: Vec<PathBuf> = files.iter().map(|f| root().join(f)).collect();
         let (loaded, reports) = cohort::config::load_all(&paths);
         assert!(reports.is_empty(), "test experiments must be valid: {reports:?}");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr").to_string();
         let mut opts = cohort::server::ServeOptions::new(data.to_path_buf());
         tweak(&mut opts);
