@@ -19,6 +19,7 @@ pub mod eventlog;
 pub mod experiment;
 pub mod game;
 pub mod matchmaking;
+pub mod plugin;
 pub mod probe;
 pub mod protocol;
 

@@ -116,7 +116,8 @@ pub enum Fallback {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
-    /// A probe that has not reported by then fails (no RTT, so the pair is rejected).
+    /// A probe without both peers' reports by then fails (no RTT, so the pair is
+    /// rejected, or timed out when neither reported).
     #[serde(default = "default_probe_timeout")]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 120))]
     pub timeout_secs: f64,

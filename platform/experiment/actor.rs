@@ -16,6 +16,8 @@ use super::state::{ConnId, Effect, Input, Recovered, State};
 use super::view::{ViewError, Views};
 use crate::config::{Experiment, Loaded, Scene};
 use crate::eventlog::{self, Event, LogError, LogFile};
+use crate::matchmaking::Matchmaker;
+use crate::plugin::{Limits, PluginMatchmaker};
 use crate::protocol::ServerMsg;
 
 /// Inputs queued per experiment before socket tasks wait.
@@ -61,6 +63,8 @@ pub enum StartError {
     Log(#[from] LogError),
     #[error(transparent)]
     Ice(#[from] crate::probe::ice::IceError),
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
     #[error("cannot start the experiment's thread: {0}")]
     Thread(std::io::Error),
 }
@@ -90,7 +94,11 @@ pub fn start(
     )?;
     log.sync()?;
     tracing::info!(experiment = %id, log = %log.path().display(), recovered = recovered.len(), "experiment ready");
+    let policies = load_policies(&experiment, &loaded.base_dir)?;
     let mut state = State::new(experiment.clone(), views, None, recovered);
+    for (scene, policy) in policies {
+        state.set_policy(scene, policy);
+    }
     state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
     let (tx, rx) = mpsc::channel(INBOX);
     let outbox = Outbox::start(log);
@@ -113,6 +121,24 @@ pub fn start(
         let _ = stopped.await;
     });
     Ok(ExperimentHandle { id, inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) })
+}
+
+/// The plugin policy of every multiplayer scene that names one.
+fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Vec<(usize, Box<dyn Matchmaker>)>, StartError> {
+    let mut policies: Vec<(usize, Box<dyn Matchmaker>)> = Vec::new();
+    for (scene, s) in experiment.scenes.iter().enumerate() {
+        let Scene::Multiplayer(m) = s else { continue };
+        let Some(plugin) = &m.matchmaker.plugin else { continue };
+        let limits = Limits {
+            call_timeout: std::time::Duration::from_millis(u64::from(m.matchmaker.call_timeout_ms)),
+            memory_bytes: m.matchmaker.memory_limit_mb as usize * 1024 * 1024,
+        };
+        let config = serde_json::Value::Object(m.matchmaker.config.clone()).to_string();
+        let policy = PluginMatchmaker::load(&base_dir.join(plugin), &config, limits)?;
+        tracing::info!(policy = %plugin.display(), source = ?policy.loaded.0, took_ms = policy.loaded.1.as_millis() as u64, "policy loaded");
+        policies.push((scene, Box::new(policy)));
+    }
+    Ok(policies)
 }
 
 /// Participants who finished in earlier runs, by recruitment id.

@@ -43,11 +43,13 @@ impl State {
     pub(super) fn try_match(&mut self, scene: usize, arriving: ParticipantId, now: Duration) {
         let fallback = self.multiplayer(scene).matchmaker.fallback;
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
-        if !room.entries.get(&arriving).is_some_and(|e| e.available()) {
+        // Whoever is due to time out is not matched (or the retry after a failed
+        // proposal could postpone their timeout again and again).
+        if !room.entries.get(&arriving).is_some_and(|e| e.available() && e.deadline > now) {
             return;
         }
         let Room { policy, order, entries, group_size, .. } = room;
-        let view = WaitroomView::new(now, waiting(order, entries, arriving));
+        let view = WaitroomView::new(now, waiting(order, entries, arriving, now));
         let me = &entries[&arriving].candidate;
         let answer = policy.find_match(me, &view, *group_size);
         let lines = policy.take_log();
@@ -59,6 +61,9 @@ impl State {
             Ok(None) => Ok(None),
             Err(e) => Err(e.to_string()),
         };
+        if checked.is_err() {
+            policy.reset(); // a refused answer: a stateful policy starts afresh
+        }
         let decided = match &checked {
             Err(_) if fallback == Fallback::Fifo => Fifo::group(me, &view, *group_size),
             Err(_) => None,
@@ -139,19 +144,20 @@ impl State {
     }
 }
 
-/// The available participants other than `arriving` and those it must avoid, oldest
-/// first: what the policy is offered.
+/// The available participants other than `arriving`, those it must avoid and those
+/// due to time out, oldest first: what the policy is offered.
 fn waiting<'a>(
     order: &'a [ParticipantId],
     entries: &'a std::collections::HashMap<ParticipantId, super::rooms::Entry>,
     arriving: ParticipantId,
+    now: Duration,
 ) -> Vec<&'a crate::matchmaking::Candidate> {
     let avoid: &[ParticipantId] = entries.get(&arriving).map_or(&[], |e| &e.candidate.avoid);
     order
         .iter()
         .filter(|id| **id != arriving && !avoid.contains(id))
         .filter_map(|id| entries.get(id))
-        .filter(|e| e.available())
+        .filter(|e| e.available() && e.deadline > now)
         .map(|e| &e.candidate)
         .collect()
 }

@@ -140,17 +140,18 @@ impl State {
         }
     }
 
-    /// Probes whose deadline passed: decided on the reports received so far; with none
-    /// at all, timed out.
+    /// Probes whose deadline passed. A probe is decided with an RTT only once both peers
+    /// reported (so one peer cannot talk a pair into a match); at the deadline there is
+    /// no RTT: rejected if one peer reported, timed out if neither did.
     pub(super) fn probe_deadlines(&mut self, now: Duration) {
-        let due: Vec<(ProbeId, Option<f64>, bool)> = self
+        let due: Vec<(ProbeId, bool)> = self
             .probes
             .values()
             .filter(|(_, p)| p.deadline <= now)
-            .map(|(_, p)| (p.id.clone(), p.decided_rtt(), !p.any_report()))
+            .map(|(_, p)| (p.id.clone(), !p.any_report()))
             .collect();
-        for (id, rtt, timed_out) in due {
-            self.decide_probe(&id, rtt, timed_out, now);
+        for (id, timed_out) in due {
+            self.decide_probe(&id, None, timed_out, now);
         }
     }
 
@@ -160,7 +161,7 @@ impl State {
         let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
         let outcome = if timed_out {
             ProbeOutcome::TimedOut
-        } else if self.rejects_rtt(scene, &probe, rtt, threshold) {
+        } else if self.rejects_rtt(scene, &probe, rtt, threshold, now) {
             ProbeOutcome::Rejected
         } else {
             ProbeOutcome::Accepted
@@ -191,11 +192,18 @@ impl State {
     }
 
     /// The policy's verdict on a pair's RTT; a policy fault falls back to the default rule.
-    fn rejects_rtt(&mut self, scene: usize, probe: &Probe, rtt: Option<f64>, threshold: Option<f64>) -> bool {
+    fn rejects_rtt(
+        &mut self,
+        scene: usize,
+        probe: &Probe,
+        rtt: Option<f64>,
+        threshold: Option<f64>,
+        now: Duration,
+    ) -> bool {
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let (a, b) = (room.entries.get(&probe.peers[0]), room.entries.get(&probe.peers[1]));
         let verdict = match (a, b) {
-            (Some(a), Some(b)) => room.policy.should_reject_for_rtt((&a.candidate, &b.candidate), rtt, threshold),
+            (Some(a), Some(b)) => room.policy.should_reject_for_rtt((&a.candidate, &b.candidate), rtt, threshold, now),
             _ => Ok(default_reject_for_rtt(rtt, threshold)),
         };
         verdict.unwrap_or_else(|e| {
@@ -261,7 +269,7 @@ impl State {
         for id in &pending.open_probes {
             if let Some((_, probe)) = self.probes.remove(id) {
                 for peer in probe.peers {
-                    self.send_to(peer, ServerMsg::ProbeAbort { probe: id.clone(), reason: "group dropped".to_owned() });
+                    self.send_to(peer, ServerMsg::ProbeAbort { probe: id.clone(), reason: "group_dropped".to_owned() });
                 }
                 self.record_probe(&probe, None, threshold, ProbeOutcome::Aborted, now);
             }

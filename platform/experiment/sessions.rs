@@ -136,6 +136,11 @@ impl State {
                 return;
             }
             self.by_conn.remove(&old);
+            // The old page's peer connections are gone with it: abort its probes (not
+            // held against anyone) so that it is proposed afresh.
+            if let Place::Waiting(scene) = self.participants[&pid].place {
+                self.waiting_disconnected(pid, scene, now);
+            }
         }
         self.bind(pid, conn, true);
         self.show_place(pid, now);

@@ -119,16 +119,22 @@ pub trait Matchmaker: Send {
         group_size: usize,
     ) -> Result<Option<Vec<ParticipantId>>, PolicyError>;
 
-    /// Whether the measured peer-to-peer RTT of a pair rules it out. The default is the
-    /// contract's: no threshold → accept; no RTT → reject; equal → accept; above → reject.
+    /// Whether the measured peer-to-peer RTT of a pair rules it out (`now` is the
+    /// experiment time, for waiting times). The default is the contract's: no threshold
+    /// → accept; no RTT → reject; equal → accept; above → reject.
     fn should_reject_for_rtt(
         &mut self,
         _pair: (&Candidate, &Candidate),
         rtt_ms: Option<f64>,
         max_p2p_rtt_ms: Option<f64>,
+        _now: Duration,
     ) -> Result<bool, PolicyError> {
         Ok(default_reject_for_rtt(rtt_ms, max_p2p_rtt_ms))
     }
+
+    /// The host refused the policy's last answer: a stateful policy starts afresh
+    /// (a plugin's instance is discarded and re-created before its next call).
+    fn reset(&mut self) {}
 
     /// Lines the policy logged during its last call (they go to the event log with the
     /// decision).

@@ -89,7 +89,9 @@ function onMessage(msg) {
       renderNotice(app, "Already open", msg.message);
       break;
     case "error":
-      setStatus(msg.message, true);
+      // A signal or result for a probe or game that has just ended is refused as
+      // `not_a_peer`; that is expected and not the participant's concern.
+      if (msg.code !== "not_a_peer") setStatus(msg.message, true);
       break;
     default:
       break;

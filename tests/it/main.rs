@@ -7,6 +7,7 @@ mod ice;
 #[cfg(all(feature = "webrtc", target_os = "linux"))]
 mod latency;
 mod matching;
+mod plugins;
 mod schemas;
 mod support;
 mod validate;

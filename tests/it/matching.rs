@@ -247,7 +247,7 @@ async fn a_participant_disconnecting_mid_probe_frees_the_partner_at_once() {
         })
         .await
         .unwrap();
-    assert_eq!(reason, "group dropped");
+    assert_eq!(reason, "group_dropped");
     // A newcomer is proposed with `a` straight away (no timeout to wait out).
     let mut c = join(&host, "probed", "newcomer").await;
     let (_, peer) = prepared(&mut c).await;
