@@ -30,6 +30,11 @@ enum Command {
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
     },
+    /// Work with matchmaking policy components.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Serve experiments to participants, each at /x/<experiment id>.
     Serve {
         /// Experiment YAML files (default: experiments/demo.yaml).
@@ -40,6 +45,24 @@ enum Command {
         /// Directory for the event logs.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Load a policy, check it implements the contract, run sample calls, print timings.
+    Check {
+        /// The policy component (.wasm).
+        file: PathBuf,
+        /// The `matchmaker.config` to initialise it with, as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// Deadline of one call, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        call_timeout_ms: u64,
+        /// Memory cap, in MiB.
+        #[arg(long, default_value_t = 64)]
+        memory_limit_mb: usize,
     },
 }
 
@@ -67,6 +90,9 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { files, addr, data } => serve(files, &addr, data),
+        Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
+            plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
+        }
     }
 }
 
@@ -137,6 +163,32 @@ async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("shutting down: telling participants and syncing the data");
     token.cancel();
+}
+
+fn plugin_check(file: &std::path::Path, config: &str, call_timeout_ms: u64, memory_limit_mb: usize) -> ExitCode {
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config).is_err() {
+        eprintln!("error: --config must be a JSON object, e.g. '{{\"balance_by\": \"team\"}}'");
+        return ExitCode::from(2);
+    }
+    let limits = cohort::plugin::Limits {
+        call_timeout: std::time::Duration::from_millis(call_timeout_ms),
+        memory_bytes: memory_limit_mb * 1024 * 1024,
+    };
+    match cohort::plugin::check::check(file, config, limits) {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            for v in &report.violations {
+                println!("violation: {v}");
+            }
+            if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {

@@ -123,9 +123,12 @@ pub fn start(
     Ok(ExperimentHandle { id, inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) })
 }
 
+/// Policies by multiplayer scene index.
+type Policies = Vec<(usize, Box<dyn Matchmaker>)>;
+
 /// The plugin policy of every multiplayer scene that names one.
-fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Vec<(usize, Box<dyn Matchmaker>)>, StartError> {
-    let mut policies: Vec<(usize, Box<dyn Matchmaker>)> = Vec::new();
+fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, StartError> {
+    let mut policies: Policies = Vec::new();
     for (scene, s) in experiment.scenes.iter().enumerate() {
         let Scene::Multiplayer(m) = s else { continue };
         let Some(plugin) = &m.matchmaker.plugin else { continue };

@@ -1,22 +1,18 @@
-//! What the host gives a policy instance: its store data (memory limits, resource
-//! table, the waitroom of the current decision, the lines it logged) and the `host`
-//! interface of the WIT world.
+//! What the host gives a policy instance: its store data (memory limits, the waitroom
+//! of the current decision, the lines it logged) and the `host` interface of the WIT
+//! world.
 
 use std::time::Duration;
 
-use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 
-use super::bindings::cohort::matchmaker::host::{Host, HostWaitroom};
+use super::bindings::cohort::matchmaker::host::Host;
 use super::bindings::cohort::matchmaker::types::Participant;
 use crate::matchmaking::{Candidate, WaitroomView};
 
 /// Most lines a policy may log per call, and their length.
 const MAX_LOG_LINES: usize = 64;
 const MAX_LOG_LINE: usize = 1000;
-
-/// The `waitroom` resource: a handle to the decision's view (held by [`HostState`]).
-pub struct WaitroomHandle;
 
 /// The view of the current `find-match` call. Set only for the duration of that call
 /// (see [`HostState::with_view`]), so the pointer never outlives the view.
@@ -29,31 +25,27 @@ unsafe impl Send for ViewPtr {}
 /// Per-instance store data.
 pub struct HostState {
     pub limits: StoreLimits,
-    pub table: ResourceTable,
     view: Option<ViewPtr>,
     pub log: Vec<String>,
 }
 
 impl HostState {
     pub fn new(memory_bytes: usize) -> Self {
-        let limits =
-            StoreLimitsBuilder::new().memory_size(memory_bytes).instances(4).trap_on_grow_failure(true).build();
-        Self { limits, table: ResourceTable::new(), view: None, log: Vec::new() }
+        let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build();
+        Self { limits, view: None, log: Vec::new() }
     }
 
-    fn view(&self) -> wasmtime::Result<&WaitroomView<'static>> {
-        match &self.view {
-            // SAFETY: set by `ViewGuard` for exactly the duration of the call in which
-            // the guest can use its `waitroom` borrow; cleared when the guard drops.
-            Some(ptr) => Ok(unsafe { &*ptr.0 }),
-            None => Err(wasmtime::Error::msg("the waitroom is only readable during find-match")),
-        }
+    /// The current decision's waitroom, if a `find-match` call is running.
+    fn view(&self) -> Option<&WaitroomView<'static>> {
+        // SAFETY: set by `with_view` for exactly the duration of the `find-match`
+        // call (the only time the guest runs with it), cleared when that returns.
+        self.view.as_ref().map(|ptr| unsafe { &*ptr.0 })
     }
 }
 
 impl HostState {
-    /// Points the `waitroom` resource at `view` for one call; `f` runs the call. The
-    /// pointer is cleared when `f` returns, traps or panics.
+    /// Makes `view` the waitroom the guest reads during one call; `f` runs the call.
+    /// The pointer is cleared when `f` returns, traps or panics.
     pub fn with_view<R>(
         store: &mut wasmtime::Store<HostState>,
         view: &WaitroomView<'_>,
@@ -65,7 +57,8 @@ impl HostState {
                 self.0.data_mut().view = None;
             }
         }
-        let ptr = view as *const WaitroomView<'_> as *const WaitroomView<'static>;
+        // Erase the lifetime: the pointer is cleared before `view` can go away.
+        let ptr = std::ptr::from_ref(view).cast::<WaitroomView<'static>>();
         store.data_mut().view = Some(ViewPtr(ptr));
         let clear = Clear(store);
         f(clear.0)
@@ -84,29 +77,21 @@ pub fn participant(c: &Candidate, now: Duration) -> Participant {
     }
 }
 
-impl HostWaitroom for HostState {
-    fn len(&mut self, _: Resource<WaitroomHandle>) -> wasmtime::Result<u32> {
-        Ok(self.view()?.len() as u32)
-    }
-
-    fn get(&mut self, _: Resource<WaitroomHandle>, index: u32) -> wasmtime::Result<Option<Participant>> {
-        let view = self.view()?;
-        Ok(view.get(index as usize).map(|c| participant(c, view.now())))
-    }
-
-    fn ids(&mut self, _: Resource<WaitroomHandle>) -> wasmtime::Result<Vec<String>> {
-        Ok(self.view()?.iter().map(|c| c.id.to_string()).collect())
-    }
-
-    fn drop(&mut self, handle: Resource<WaitroomHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
-        Ok(())
-    }
-}
-
 impl super::bindings::cohort::matchmaker::types::Host for HostState {}
 
 impl Host for HostState {
+    fn waiting_count(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.view().map_or(0, |v| v.len() as u32))
+    }
+
+    fn waiting_get(&mut self, index: u32) -> wasmtime::Result<Option<Participant>> {
+        Ok(self.view().and_then(|v| v.get(index as usize).map(|c| participant(c, v.now()))))
+    }
+
+    fn waiting_ids(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(self.view().map(|v| v.iter().map(|c| c.id.to_string()).collect()).unwrap_or_default())
+    }
+
     fn log(&mut self, line: String) -> wasmtime::Result<()> {
         if self.log.len() < MAX_LOG_LINES {
             self.log.push(line.chars().take(MAX_LOG_LINE).collect());

@@ -8,17 +8,18 @@
 //! nothing but the host interface: no WASI, no filesystem, network, clock, randomness
 //! or environment.
 
+pub mod check;
 mod engine;
 mod host;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker, Resource};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap};
 
 pub use engine::{Source, cache_dir};
-use host::{HostState, WaitroomHandle, participant};
+use host::{HostState, participant};
 
 use crate::matchmaking::{Candidate, Matchmaker, PolicyError, WaitroomView};
 use crate::protocol::ParticipantId;
@@ -28,7 +29,6 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "plugins/matchmaker.wit",
         world: "policy",
-        with: { "cohort:matchmaker/host.waitroom": super::host::WaitroomHandle },
         imports: { default: trappable },
     });
 }
@@ -108,7 +108,7 @@ impl PluginMatchmaker {
         self.arm(&mut store);
         let policy = self.pre.instantiate(&mut store).map_err(|e| self.fault(e))?;
         self.arm(&mut store);
-        match policy.call_init(&mut store, &self.config) {
+        match policy.call_configure(&mut store, &self.config) {
             Ok(Ok(())) => {}
             Ok(Err(refusal)) => return Err(PolicyError::Other(refusal)),
             Err(e) => return Err(self.fault(e)),
@@ -226,13 +226,7 @@ impl Matchmaker for PluginMatchmaker {
         let me = participant(arriving, waiting.now());
         let size = u32::try_from(group_size).unwrap_or(u32::MAX);
         let answer = self.call(Some(waiting), |store, policy| {
-            HostState::with_view(store, waiting, |store| {
-                let handle = store.data_mut().table.push(WaitroomHandle)?;
-                let borrowed = Resource::<WaitroomHandle>::new_borrow(handle.rep());
-                let answer = policy.call_find_match(&mut *store, &me, borrowed, size);
-                store.data_mut().table.delete(handle)?;
-                answer
-            })
+            HostState::with_view(store, waiting, |store| policy.call_find_match(store, &me, size))
         })?;
         let parsed = answer.map(parse_ids).transpose();
         if parsed.is_err() {

@@ -14,15 +14,14 @@ use cohort::protocol::{ParticipantId, SceneView, ServerMsg};
 
 use crate::support::{TestHost, root};
 
-/// A policy module in WAT with `find_match` (and optionally `init`) bodies filled in.
-/// Params of find-match: 0,1 = arriving id (ptr, len), 11 = waitroom handle, 12 =
-/// group size. Statics live below 4096; `$alloc` hands out memory above.
+/// A policy module in WAT with `find-match` (and optionally `configure`) bodies filled
+/// in. Params of find-match: 0,1 = arriving id (ptr, len), 11 = group size. Statics
+/// live below 4096; `$alloc` hands out memory above.
 fn policy_wat(init: &str, find_match: &str) -> String {
     format!(
         r#"(module
-  (import "cohort:matchmaker/host@0.1.0" "[method]waitroom.ids" (func $ids (param i32 i32)))
+  (import "cohort:matchmaker/host@0.1.0" "waiting-ids" (func $ids (param i32)))
   (import "cohort:matchmaker/host@0.1.0" "log" (func $log (param i32 i32)))
-  (import "cohort:matchmaker/host@0.1.0" "[resource-drop]waitroom" (func $drop (param i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 4096))
   (data (i32.const 2048) "not-a-participant")
@@ -39,22 +38,15 @@ fn policy_wat(init: &str, find_match: &str) -> String {
     (local.get $p))
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (call $alloc (local.get 2) (local.get 3)))
-  (func (export "init") (param i32 i32) (result i32)
+  (func (export "configure") (param i32 i32) (result i32)
     {init}
     (i32.store8 (i32.const 8) (i32.const 0))
     (i32.const 8))
   (func (export "on-join") (param i32 i32 i64 i32 f64 i32 i32 i32 i32 i32 i32))
   (func (export "on-leave") (param i32 i32))
-  (func $find (param i32 i32 i64 i32 f64 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "find-match") (param i32 i32 i64 i32 f64 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (local $list i32) (local $i i32) (local $n i32)
     {find_match})
-  ;; The borrowed waitroom handle must be dropped before returning.
-  (func (export "find-match") (param i32 i32 i64 i32 f64 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
-    (local $r i32)
-    (local.set $r (call $find (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)
-      (local.get 6) (local.get 7) (local.get 8) (local.get 9) (local.get 10) (local.get 11) (local.get 12)))
-    (call $drop (local.get 11))
-    (local.get $r))
   (func (export "should-reject-for-rtt") (param i32) (result i32) (i32.const 0))
 )"#
     )
@@ -90,7 +82,7 @@ fn legal_pair_after(spin: u32) -> String {
     format!(
         "(block $s (loop $l (br_if $s (i32.ge_u (local.get $i) (i32.const {spin}))) (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
          (call $log (i32.const 2304) (i32.const 23))
-         (call $ids (local.get 11) (i32.const 128))
+         (call $ids (i32.const 128))
          (if (i32.eqz (i32.load (i32.const 132))) (then (i32.store8 (i32.const 64) (i32.const 0)) (return (i32.const 64))))
          (local.set $n (i32.const 2))
          (local.set $list (call $alloc (i32.const 4) (i32.const 16)))
@@ -150,7 +142,8 @@ fn ask(policy: &mut PluginMatchmaker) -> Result<Option<Vec<ParticipantId>>, Poli
 fn hostile_policies_fail_with_a_named_fault_and_the_next_call_works() {
     let dir = tempfile::tempdir().unwrap();
     let legal = legal_pair_after(0);
-    let cases: Vec<(&str, String, fn(&PolicyError) -> bool)> = vec![
+    type Expect = fn(&PolicyError) -> bool;
+    let cases: Vec<(&str, String, Expect)> = vec![
         ("infinite-loop", "(loop $l (br $l)) (unreachable)".into(), |e| matches!(e, PolicyError::Deadline(_))),
         ("memory-bomb", "(loop $l (drop (memory.grow (i32.const 64))) (br $l)) (unreachable)".into(), |e| {
             matches!(e, PolicyError::Memory)
@@ -202,7 +195,7 @@ fn wrong_answers_are_refused_by_the_hosts_validation() {
         (
             "missing-arriving",
             format!(
-                "(call $ids (local.get 11) (i32.const 128)) (local.set $list (i32.load (i32.const 128))) (local.set $n (i32.load (i32.const 132))) {RETURN_SOME}"
+                "(call $ids (i32.const 128)) (local.set $list (i32.load (i32.const 128))) (local.set $n (i32.load (i32.const 132))) {RETURN_SOME}"
             ),
             "does not include the arriving participant",
         ),
@@ -235,7 +228,7 @@ fn loading_names_what_is_wrong() {
     let other_path = dir.path().join("other.wasm");
     std::fs::write(&other_path, other).unwrap();
     match PluginMatchmaker::load(&other_path, "{}", limits()) {
-        Err(PluginError::Contract { message, .. }) => assert!(message.contains("no export `find-match`"), "{message}"),
+        Err(PluginError::Contract { message, .. }) => assert!(message.contains("no export `"), "{message}"),
         other => panic!("expected a contract error, got {:?}", other.err()),
     }
     // init refusing its configuration.
