@@ -3,12 +3,15 @@
 Config (the experiment's `matchmaker.config`):
   balance_by   the attribute to balance (required), e.g. "gender" from
                `matchmaker.attributes: [param:gender]` or an earlier survey answer
+  values       the values to expect (optional); with fewer values than seats, each
+               may fill its fair share of a group. Without it, every member of a
+               group must have a different value
   max_wait_ms  after this long, a participant is grouped even if the group cannot be
                balanced (default 60000)
   scan         how many of the longest waiting to consider per decision (default 200)
 
 A group is balanced when no value of the attribute appears more often than its fair
-share: ceil(group_size / number of distinct values available).
+share: ceil(group_size / number of expected values).
 """
 
 import json
@@ -18,7 +21,7 @@ from componentize_py_types import Err
 from wit_world import WitWorld as Policy
 from wit_world.imports import host
 
-SETTINGS = {"by": None, "max_wait_ms": 60000, "scan": 200}
+SETTINGS = {"by": None, "values": None, "max_wait_ms": 60000, "scan": 200}
 
 
 def value_of(p):
@@ -51,6 +54,10 @@ class WitWorld(Policy):
         if not isinstance(by, str) or not by:
             raise Err("config needs `balance_by`: the attribute to balance groups by")
         SETTINGS["by"] = by
+        values = c.get("values")
+        if values is not None and (not isinstance(values, list) or not values):
+            raise Err("config `values` must be a non-empty list")
+        SETTINGS["values"] = values
         SETTINGS["max_wait_ms"] = int(c.get("max_wait_ms", 60000))
         SETTINGS["scan"] = max(1, int(c.get("scan", 200)))
 
@@ -84,7 +91,7 @@ class WitWorld(Policy):
     def fair_share_group(self, arriving, avail, group_size):
         """Fewer values than seats: no value more often than its fair share."""
         everyone = [arriving] + avail
-        kinds = len({value_of(p) for p in everyone})
+        kinds = len(SETTINGS["values"]) if SETTINGS["values"] else group_size
         share = math.ceil(group_size / max(1, min(kinds, group_size)))
         group = [arriving]
         counts = {value_of(arriving): 1}

@@ -8,6 +8,7 @@ mod ice;
 mod latency;
 mod matching;
 mod plugins;
+mod policies;
 mod schemas;
 mod support;
 mod validate;

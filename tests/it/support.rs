@@ -100,3 +100,19 @@ impl TestHost {
             .collect()
     }
 }
+
+/// Whether `plugins/build.sh` has built the example policies. Locally a missing build
+/// skips the tests that need it (with a notice); under `CI=true`, where `.ci/run`
+/// builds them, it is a failure.
+pub fn plugins_built() -> bool {
+    let missing: Vec<&str> = ["c-fifo", "python-balance", "js-latency"]
+        .into_iter()
+        .filter(|p| !root().join("plugins").join(p).join("policy.wasm").is_file())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "example policies not built under CI: {missing:?}");
+    eprintln!("SKIPPED: example policies not built ({missing:?}); run plugins/build.sh");
+    false
+}

@@ -7,7 +7,11 @@ use crate::support::{blessing, cohort, files_with_extension, root, text};
 
 #[test]
 fn every_example_experiment_validates() {
-    let examples = files_with_extension("experiments", "yaml");
+    let built = crate::support::plugins_built();
+    let examples: Vec<_> = files_with_extension("experiments", "yaml")
+        .into_iter()
+        .filter(|p| built || !std::fs::read_to_string(root().join(p)).unwrap_or_default().contains("plugin:"))
+        .collect();
     assert!(examples.len() >= 2, "expected the demo and at least one other example");
     let out = cohort(std::iter::once("validate".as_ref()).chain(examples.iter().map(|p| p.as_os_str())));
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", text(&out.stderr));

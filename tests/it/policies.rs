@@ -1,0 +1,123 @@
+//! The example policies (`plugins/build.sh`), one per language, matching Rust bots
+//! through the real host with the example experiments that use them.
+
+use std::collections::BTreeMap;
+
+use cohort::client::{Client, DEFAULT_WAIT};
+use cohort::eventlog::Event;
+use cohort::protocol::{Answer, ClientMsg, ParticipantId, SceneView, ServerMsg};
+
+use crate::support::{TestHost, plugins_built};
+
+async fn players(c: &mut Client) -> Vec<ParticipantId> {
+    c.wait_for("start_game", DEFAULT_WAIT, |m| match m {
+        ServerMsg::StartGame { players, .. } => Some(players.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap()
+}
+
+fn policy_lines(host: &TestHost, experiment: &str) -> Vec<String> {
+    host.events(experiment)
+        .into_iter()
+        .flat_map(|e| match e {
+            Event::PolicyLog { lines, .. } => lines,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn faults(host: &TestHost, experiment: &str) -> Vec<String> {
+    host.events(experiment)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::PolicyFault { fault, .. } => Some(fault),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_policy_pairs_two_bots() {
+    if !plugins_built() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/fifo-c.yaml"], data.path(), |_| {}).await;
+    let mut a = Client::connect(&host.addr, "fifo-c", &[], None).await.unwrap();
+    let mut b = Client::connect(&host.addr, "fifo-c", &[], None).await.unwrap();
+    let (pa, pb) = (players(&mut a).await, players(&mut b).await);
+    assert_eq!(pa, pb);
+    assert_eq!(pa, vec![b.welcome.participant, a.welcome.participant], "the C policy lists the arriving one first");
+    assert!(faults(&host, "fifo-c").is_empty(), "{:?}", faults(&host, "fifo-c"));
+    host.stop().await;
+}
+
+async fn answering(host: &TestHost, side: &str) -> Client {
+    let mut c = Client::connect(&host.addr, "balanced-pairs", &[], None).await.unwrap();
+    let answers: BTreeMap<String, Answer> = [("side".to_owned(), Answer::Text(side.to_owned()))].into();
+    let script = [("about".to_owned(), answers)].into();
+    assert!(matches!(c.walk(&script).await.unwrap(), SceneView::Multiplayer { .. }));
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_policy_pairs_opposite_sides() {
+    if !plugins_built() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/balanced-pairs.yaml"], data.path(), |_| {}).await;
+    let mut left1 = answering(&host, "left").await;
+    let mut left2 = answering(&host, "left").await;
+    let mut right = answering(&host, "right").await;
+    let pair = players(&mut right).await;
+    assert_eq!(pair.len(), 2);
+    assert!(pair.contains(&right.welcome.participant));
+    assert!(pair.contains(&left1.welcome.participant), "paired with the left who waited longest: {pair:?}");
+    assert_eq!(players(&mut left1).await, pair);
+    // The second left is still waiting: no other right has come.
+    let waiting = left2.wait_for("waiting_room", DEFAULT_WAIT, |m| match m {
+        ServerMsg::WaitingRoom { waiting: Some(1), .. } => Some(()),
+        _ => None,
+    });
+    assert!(waiting.await.is_ok());
+    let lines = policy_lines(&host, "balanced-pairs");
+    assert!(lines.iter().any(|l| l == "balanced by about.side: all different (left, right)"), "{lines:?}");
+    assert!(faults(&host, "balanced-pairs").is_empty(), "{:?}", faults(&host, "balanced-pairs"));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_javascript_policy_pairs_bots_after_their_probe() {
+    if !plugins_built() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/latency-relaxing.yaml"], data.path(), |_| {}).await;
+    let mut a = Client::connect(&host.addr, "latency-relaxing", &[], None).await.unwrap();
+    let mut b = Client::connect(&host.addr, "latency-relaxing", &[], None).await.unwrap();
+    let mut probe = None;
+    for c in [&mut a, &mut b] {
+        let id = c
+            .wait_for("probe_prepare", DEFAULT_WAIT, |m| match m {
+                ServerMsg::ProbePrepare { probe, .. } => Some(probe.clone()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        c.send(ClientMsg::ProbeReady { probe: id.clone(), seq: None }).await.unwrap();
+        probe = Some(id);
+    }
+    let probe = probe.unwrap();
+    for c in [&mut a, &mut b] {
+        c.wait_for("probe_start", DEFAULT_WAIT, |m| matches!(m, ServerMsg::ProbeStart { .. }).then_some(())).await.unwrap();
+        c.send(ClientMsg::ProbeResult { probe: probe.clone(), rtt_ms: Some(55.0), error: None, seq: None }).await.unwrap();
+    }
+    assert_eq!(players(&mut a).await, players(&mut b).await);
+    let lines = policy_lines(&host, "latency-relaxing");
+    assert!(lines.iter().any(|l| l.starts_with("grouped by estimated RTT")), "{lines:?}");
+    assert!(faults(&host, "latency-relaxing").is_empty(), "{:?}", faults(&host, "latency-relaxing"));
+    host.stop().await;
+}
