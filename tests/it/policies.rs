@@ -112,8 +112,12 @@ async fn the_javascript_policy_pairs_bots_after_their_probe() {
     }
     let probe = probe.unwrap();
     for c in [&mut a, &mut b] {
-        c.wait_for("probe_start", DEFAULT_WAIT, |m| matches!(m, ServerMsg::ProbeStart { .. }).then_some(())).await.unwrap();
-        c.send(ClientMsg::ProbeResult { probe: probe.clone(), rtt_ms: Some(55.0), error: None, seq: None }).await.unwrap();
+        c.wait_for("probe_start", DEFAULT_WAIT, |m| matches!(m, ServerMsg::ProbeStart { .. }).then_some(()))
+            .await
+            .unwrap();
+        c.send(ClientMsg::ProbeResult { probe: probe.clone(), rtt_ms: Some(55.0), error: None, seq: None })
+            .await
+            .unwrap();
     }
     assert_eq!(players(&mut a).await, players(&mut b).await);
     let lines = policy_lines(&host, "latency-relaxing");
