@@ -170,12 +170,9 @@ impl Client {
             if let Some(found) = pick(&msg) {
                 break Ok(found);
             }
-            match msg {
-                ServerMsg::Error { code, message, fields, .. } => {
-                    break Err(ClientError::Refused { code, message, fields });
-                }
-                ServerMsg::DuplicateSession { message } => break Err(ClientError::Duplicate(message)),
-                other => skipped.push_back(other),
+            match keep_waiting(msg) {
+                Ok(other) => skipped.push_back(other),
+                Err(e) => break Err(e),
             }
         };
         skipped.extend(self.pending.drain(..));
@@ -274,12 +271,9 @@ impl Client {
             if handled.is_some() {
                 continue; // a probe message, consumed by the prober
             }
-            match msg {
-                ServerMsg::Error { code, message, fields, .. } => {
-                    break Err(ClientError::Refused { code, message, fields });
-                }
-                ServerMsg::DuplicateSession { message } => break Err(ClientError::Duplicate(message)),
-                other => kept.push_back(other),
+            match keep_waiting(msg) {
+                Ok(other) => kept.push_back(other),
+                Err(e) => break Err(e),
             }
         };
         kept.extend(self.pending.drain(..));
@@ -290,5 +284,15 @@ impl Client {
     /// Closes the connection cleanly.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// A message that arrived while waiting for another: an `error` or
+/// `duplicate_session` ends the wait; anything else is kept for later.
+fn keep_waiting(msg: ServerMsg) -> Result<ServerMsg, ClientError> {
+    match msg {
+        ServerMsg::Error { code, message, fields, .. } => Err(ClientError::Refused { code, message, fields }),
+        ServerMsg::DuplicateSession { message } => Err(ClientError::Duplicate(message)),
+        other => Ok(other),
     }
 }
