@@ -80,9 +80,13 @@ impl Room {
         }
     }
 
-    /// Adds a participant at the end of the arrival order.
+    /// Adds a participant, keeping the order oldest first (a participant put back after
+    /// a game that never started keeps their original place).
     pub fn insert(&mut self, entry: Entry) {
-        self.order.push(entry.candidate.id);
+        let joined = entry.candidate.joined_at;
+        let at =
+            self.order.iter().rposition(|id| self.entries.get(id).is_some_and(|e| e.candidate.joined_at <= joined));
+        self.order.insert(at.map_or(0, |i| i + 1), entry.candidate.id);
         self.entries.insert(entry.candidate.id, entry);
         self.dirty = true;
     }

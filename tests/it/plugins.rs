@@ -26,6 +26,7 @@ fn policy_wat(init: &str, find_match: &str) -> String {
   (global $heap (mut i32) (i32.const 4096))
   (data (i32.const 2048) "not-a-participant")
   (data (i32.const 2304) "hostile policy speaking")
+  (data (i32.const 2560) "00000000-0000-0000-0000-000000000099")
   (func $alloc (param $align i32) (param $size i32) (result i32)
     (local $p i32)
     (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
@@ -190,6 +191,15 @@ fn wrong_answers_are_refused_by_the_hosts_validation() {
     let view = WaitroomView::new(Duration::from_secs(5), vec![&b, &c]);
     let cases = [
         ("duplicate", arriving_times(2), "appears twice"),
+        (
+            "unknown-id",
+            format!(
+                "(local.set $n (i32.const 2)) (local.set $list (i32.const 1024)) {} {} {RETURN_SOME}",
+                element("(i32.const 0)", "(local.get 0)", "(local.get 1)"),
+                element("(i32.const 1)", "(i32.const 2560)", "(i32.const 36)")
+            ),
+            "00000000-0000-0000-0000-000000000099 is not an available waiting participant",
+        ),
         ("wrong-size", arriving_times(1), "the group has 1 members; the experiment needs 2"),
         ("huge", arriving_times(200_000), "the group has 200000 members"),
         (
