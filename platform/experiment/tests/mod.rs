@@ -2,6 +2,7 @@
 //! and time into [`State`] and reads back what it decided.
 
 mod cells;
+mod games;
 mod props;
 
 use std::collections::HashMap;

@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod views;
+
+pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
+
 /// Version of this protocol; a client speaking another one is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest WebSocket message the host accepts, in bytes.
@@ -203,128 +207,6 @@ pub enum ErrorCode {
     NotAPeer,
     /// The host is full or shutting down.
     Unavailable,
-}
-
-/// A rendered scene, as the client shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SceneView {
-    Consent {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        /// The body as HTML (markdown is rendered by the host).
-        html: String,
-        agree_label: String,
-        button: String,
-    },
-    Instructions {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        html: String,
-        button: String,
-    },
-    Survey {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        questions: Vec<QuestionView>,
-        button: String,
-    },
-    /// The waiting room of a multiplayer scene; `waiting_room` updates follow.
-    Multiplayer {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        group_size: u32,
-        show_count: bool,
-        /// Longest wait, enforced by the host.
-        timeout_secs: f64,
-    },
-    End {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        message: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        completion_code: Option<String>,
-        /// Where to send the participant (placeholders already filled in).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        redirect_url: Option<String>,
-    },
-}
-
-/// One survey question as shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum QuestionView {
-    Text {
-        id: String,
-        prompt: String,
-        required: bool,
-        multiline: bool,
-        max_length: u32,
-    },
-    SingleChoice {
-        id: String,
-        prompt: String,
-        required: bool,
-        options: Vec<String>,
-    },
-    MultipleChoice {
-        id: String,
-        prompt: String,
-        required: bool,
-        options: Vec<String>,
-        min_selected: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_selected: Option<u32>,
-    },
-    Likert {
-        id: String,
-        prompt: String,
-        required: bool,
-        points: u8,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        low_label: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        high_label: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        labels: Option<Vec<String>>,
-    },
-}
-
-/// Which side of a probe makes the WebRTC offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProbeRole {
-    Offerer,
-    Answerer,
-}
-
-/// An ICE server as the browser's `RTCIceServer` expects it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct IceServerView {
-    pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
-/// Why a participant's part ended early (see [`ServerMsg::Outcome`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeReason {
-    /// No group was formed within the waitroom timeout.
-    WaitroomTimeout,
-    /// A partner left the game.
-    PartnerLeft,
-    /// The participant left the waiting room.
-    LeftWaitroom,
-    /// The participant was away longer than the reconnect grace period.
-    Expired,
 }
 
 /// Messages from the host to a participant's client.
