@@ -255,3 +255,17 @@ fn the_memory_of_a_failed_pair_expires() {
     assert!(!h.avoids(a, b));
     assert_eq!(h.probes_of(a).len(), 1, "proposed again once forgotten");
 }
+
+#[test]
+fn pending_or_probing_then_a_takeover_by_the_tabs_token_aborts_and_proposes_afresh() {
+    for started in [false, true] {
+        let (mut h, a, b) = proposed(started);
+        let old = h.probes_of(a)[0].clone();
+        h.reconnect(a); // same token, new socket, old socket not yet closed: a reload
+        assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::ProbeAbort { probe, .. } if *probe == old)));
+        assert!(!h.avoids(a, b), "a reload is not held against the pair");
+        let fresh = h.probes_of(a);
+        assert_eq!(fresh.len(), 1, "proposed again at once");
+        assert_ne!(fresh[0], old);
+    }
+}
