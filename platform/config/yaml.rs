@@ -144,7 +144,9 @@ impl Builder {
                     self.key(text.into_owned(), at)?;
                 } else {
                     let value = resolve_scalar(&text, style, tag.as_deref(), at)?;
-                    self.node(value, 1, anchor, at)?;
+                    // Long strings weigh more, so that aliases of a long string cannot
+                    // expand into gigabytes within the value budget.
+                    self.node(value, weight(&text), anchor, at)?;
                 }
             }
             Event::Alias(id) => {
@@ -183,8 +185,9 @@ impl Builder {
             ));
         }
         seen.insert(key.clone(), at);
+        let key_weight = weight(&key) - 1;
         *pending = Some((key, at));
-        Ok(())
+        self.count(key_weight, at)
     }
 
     /// Path and key position of the next value, given the innermost open container.
@@ -262,6 +265,11 @@ impl Builder {
     }
 }
 
+/// What a scalar counts against [`MAX_NODES`]: one, plus one per 64 bytes.
+fn weight(text: &str) -> usize {
+    1 + text.len() / 64
+}
+
 /// YAML 1.2 core schema: plain scalars may be null, booleans or numbers; quoted and
 /// block scalars are strings.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, at: Pos) -> Result<Value, Problem> {
@@ -305,7 +313,13 @@ fn number(text: &str) -> Option<Value> {
     if let Ok(i) = unsigned.parse::<i64>() {
         return Some(Value::from(i));
     }
-    unsigned.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number)
+    let float: f64 = unsigned.parse().ok()?;
+    // A whole number written as `2.0` or `1e3` is an integer, as a researcher means it
+    // (integer keys would otherwise fail late with a vague message).
+    if float.fract() == 0.0 && float.abs() < 9_007_199_254_740_992.0 {
+        return Some(Value::from(float as i64));
+    }
+    Number::from_f64(float).map(Value::Number)
 }
 
 #[cfg(test)]
@@ -323,10 +337,10 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let p = ok("a: 1\nb: -2.5\nc: yes\nd: ~\ne: true\nf: '1'\ng: 0x1F\nh: 1e3\ni: 1.2.3\n");
+        let p = ok("a: 1\nb: -2.5\nc: yes\nd: ~\ne: true\nf: '1'\ng: 0x1F\nh: 1e3\ni: 1.2.3\nj: 2.0\n");
         assert_eq!(
             p.value,
-            serde_json::json!({"a":1,"b":-2.5,"c":"yes","d":null,"e":true,"f":"1","g":31,"h":1000.0,"i":"1.2.3"})
+            serde_json::json!({"a":1,"b":-2.5,"c":"yes","d":null,"e":true,"f":"1","g":31,"h":1000,"i":"1.2.3","j":2})
         );
     }
 
@@ -352,6 +366,8 @@ mod tests {
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
         assert!(err(bomb.as_bytes()).contains("more than 100000 values"));
         assert!(err(&vec![b'a'; MAX_FILE_BYTES + 1]).contains("limited to"));
+        let long = format!("s: &s \"{}\"\nl: [{}]\n", "x".repeat(500_000), vec!["*s"; 2000].join(", "));
+        assert!(err(long.as_bytes()).contains("more than 100000 values"), "aliases of a long string are weighed");
     }
 
     #[test]

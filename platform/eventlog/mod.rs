@@ -131,6 +131,9 @@ pub enum Event {
         reached: Phase,
         state: Phase,
         reported_rtt_ms: [Option<f64>; 2],
+        /// Why a peer's measurement failed, as it reported.
+        #[serde(default)]
+        reported_errors: [Option<String>; 2],
         rtt_ms: Option<f64>,
         threshold_ms: Option<f64>,
         outcome: String,

@@ -12,13 +12,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::{Batch, ConnOut, Delivery, Outbox, Outgoing};
-use super::state::{ConnId, Effect, Input, Recovered, State};
+use super::state::{ConnId, Effect, Input, Place, Recovered, State};
 use super::view::{ViewError, Views};
 use crate::config::{Experiment, Loaded, Scene};
 use crate::eventlog::{self, Event, LogError, LogFile};
 use crate::matchmaking::Matchmaker;
 use crate::plugin::{Limits, PluginMatchmaker};
-use crate::protocol::ServerMsg;
+use crate::protocol::{ParticipantId, ServerMsg};
 
 /// Inputs queued per experiment before socket tasks wait.
 const INBOX: usize = 4096;
@@ -144,9 +144,11 @@ fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, S
     Ok(policies)
 }
 
-/// Participants who finished in earlier runs, by recruitment id.
+/// Participants whose part ended in earlier runs (finished, or over early), by
+/// recruitment id.
 fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
     let mut recovered = HashMap::new();
+    let scene = |id: &str| experiment.scenes.iter().position(|s| s.id().as_str() == id);
     for path in eventlog::previous_logs(data, experiment.id.as_str()) {
         let records = match eventlog::read(&path) {
             Ok(records) => records,
@@ -155,13 +157,25 @@ fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
                 continue;
             }
         };
+        let mut recruitment: HashMap<ParticipantId, String> = HashMap::new();
         for record in records {
-            if let Event::Finished { participant, recruitment_id: Some(rid), scene, .. } = record.event {
-                let end_scene =
-                    experiment.scenes.iter().position(|s| s.id().as_str() == scene && matches!(s, Scene::End(_)));
-                if let Some(end_scene) = end_scene {
-                    recovered.insert(rid, Recovered { participant, end_scene });
+            let (participant, place) = match record.event {
+                Event::SessionStarted { participant, recruitment_id: Some(rid), .. } => {
+                    recruitment.insert(participant, rid);
+                    continue;
                 }
+                Event::Finished { participant, scene: s, .. } => match scene(&s) {
+                    Some(i) if matches!(experiment.scenes[i], Scene::End(_)) => (participant, Place::Finished(i)),
+                    _ => continue,
+                },
+                Event::Outcome { participant, scene: s, reason } => match scene(&s) {
+                    Some(i) => (participant, Place::Over(i, reason)),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(rid) = recruitment.get(&participant) {
+                recovered.insert(rid.clone(), Recovered { participant, place });
             }
         }
     }
@@ -181,8 +195,16 @@ struct Shell {
 
 async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbox, shutdown: CancellationToken) {
     let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now() };
+    let mut last_tick: Option<Instant> = None;
     loop {
-        let deadline = shell.state.next_deadline().map(|d| shell.epoch + d);
+        // A deadline that a tick did not consume must not spin the thread.
+        let deadline = shell.state.next_deadline().map(|d| {
+            let at = shell.epoch + d;
+            match last_tick {
+                Some(t) if at <= t => t + std::time::Duration::from_millis(1),
+                _ => at,
+            }
+        });
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
@@ -199,7 +221,10 @@ async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbo
                 }
                 None => break,
             },
-            () = sleep_until_opt(deadline) => shell.handle(Input::Tick).await,
+            () = sleep_until_opt(deadline) => {
+                last_tick = Some(Instant::now());
+                shell.handle(Input::Tick).await;
+            }
         }
     }
     shell.stop().await;
@@ -231,14 +256,13 @@ impl Shell {
                 Effect::Log(event) => batch.events.push((ts, event)),
                 Effect::Send { conn, msg } => {
                     if let Some(out) = self.conns.get(&conn) {
-                        let is_ack = matches!(msg, ServerMsg::Ack { .. });
                         let text: Arc<str> = serde_json::to_string(&msg).expect("server messages serialize").into();
-                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(text), is_ack });
+                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(text) });
                     }
                 }
                 Effect::Close { conn } => {
                     if let Some(out) = self.conns.get(&conn) {
-                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close, is_ack: false });
+                        batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close });
                     }
                 }
             }
@@ -249,14 +273,15 @@ impl Shell {
     /// Tells every connected participant, logs the stop, and waits for the outbox.
     async fn stop(self) {
         let bye: Arc<str> = serde_json::to_string(&ServerMsg::Shutdown {
-            message: "The study server is restarting. Please keep this tab open; it reconnects by itself.".to_owned(),
+            message: "The study server is restarting. Please keep this tab open; it reconnects by itself when the server is back."
+                .to_owned(),
         })
         .expect("server messages serialize")
         .into();
         let mut batch = Batch { events: vec![(wall_ms(), Event::RunStopped)], ..Batch::default() };
         for out in self.conns.values() {
-            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(bye.clone()), is_ack: false });
-            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close, is_ack: false });
+            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(bye.clone()) });
+            batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close });
         }
         self.outbox.push(batch).await;
         self.outbox.close().await;

@@ -37,13 +37,12 @@ pub struct ConnOut {
     pub cancel: CancellationToken,
 }
 
-/// One delivery: a message for a connection; `is_ack` marks acknowledgements, which are
-/// withheld if the events before them could not be made durable.
+/// One delivery: a message for a connection. Withheld (and the connection closed) if
+/// the events before it could not be made durable.
 #[derive(Debug)]
 pub struct Delivery {
     pub to: ConnOut,
     pub what: Outgoing,
-    pub is_ack: bool,
 }
 
 /// Events (with their wall-clock time) and the deliveries that follow them.
@@ -103,10 +102,13 @@ fn run(mut log: LogFile, mut rx: mpsc::Receiver<Batch>) {
         let durable = commit(&mut log, &mut group);
         for batch in group {
             for d in batch.deliveries {
-                if d.is_ack && !durable {
-                    continue;
+                if durable {
+                    deliver(d);
+                } else {
+                    // What was not recorded must not be shown as done: the connection
+                    // closes, and the participant's reconnect meets the state anew.
+                    d.to.cancel.cancel();
                 }
-                deliver(d);
             }
             if let Some(done) = batch.done {
                 let _ = done.send(());
@@ -127,7 +129,7 @@ fn commit(log: &mut LogFile, group: &mut [Batch]) -> bool {
     }
     let result = result.and_then(|()| log.sync());
     if let Err(e) = &result {
-        tracing::error!(error = %e, "event log write failed; acknowledgements withheld");
+        tracing::error!(error = %e, "event log write failed; deliveries withheld, connections closed");
     }
     result.is_ok()
 }

@@ -235,22 +235,11 @@ impl State {
             reached: probe.phase,
             state: if complete { Phase::Complete } else { Phase::Failed },
             reported_rtt_ms: probe.reported_rtts(),
+            reported_errors: probe.reported_errors(),
             rtt_ms: rtt,
             threshold_ms: threshold,
             outcome: outcome.as_str().to_owned(),
         });
-    }
-
-    /// Aborts every probe of `pid` at once (they left or disconnected): the other peer
-    /// is told, and their pending match is dropped without holding it against anyone.
-    pub(super) fn abort_probes_of(&mut self, pid: ParticipantId, now: Duration) {
-        let mine: Vec<ProbeId> =
-            self.probes.values().filter(|(_, p)| p.involves(pid)).map(|(_, p)| p.id.clone()).collect();
-        for id in mine {
-            let Some((scene, probe)) = self.probes.get(&id).cloned() else { continue };
-            let Some(match_id) = self.pending_of(scene, &probe) else { continue };
-            self.resolve_pending(scene, match_id, false, now);
-        }
     }
 
     /// Ends a pending match: on acceptance the group plays; otherwise its members are
@@ -274,7 +263,10 @@ impl State {
                 self.record_probe(&probe, None, threshold, ProbeOutcome::Aborted, now);
             }
         }
-        if accepted {
+        // Everyone must still be waiting here (one may have left while their own
+        // probes were already decided).
+        let all_here = pending.members.iter().all(|m| self.rooms[&scene].entries.contains_key(m));
+        if accepted && all_here {
             self.create_game(scene, pending.members, now);
         } else {
             self.match_pass(scene, now);

@@ -149,8 +149,8 @@ impl Room {
     pub fn next_deadline(&self) -> Option<Duration> {
         let timeouts = self.entries.values().filter(|e| e.pending.is_none()).map(|e| e.deadline);
         let games = self.games.values().map(Game::deadline);
+        // Failed pairs are forgotten on the room's tick (nothing to do before it).
         let tick = (!self.order.is_empty()).then_some(self.next_tick);
-        let failures = self.failed.values().copied();
-        timeouts.chain(games).chain(tick).chain(failures).min()
+        timeouts.chain(games).chain(tick).min()
     }
 }

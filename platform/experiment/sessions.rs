@@ -47,8 +47,7 @@ impl State {
             Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
             None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
                 Some(earlier) => {
-                    let place = Place::Finished(earlier.end_scene);
-                    let pid = self.create(earlier.participant, recruitment_id, params, place);
+                    let pid = self.create(earlier.participant, recruitment_id, params, earlier.place);
                     self.attach(pid, conn, false, now);
                 }
                 None if self.participants.len() >= MAX_SESSIONS => {
@@ -220,7 +219,12 @@ impl State {
             .map(|p| p.id)
             .collect();
         for pid in due {
-            let place = self.participants[&pid].place;
+            // An earlier expiry in this loop may have moved them (a game ended).
+            let p = &self.participants[&pid];
+            if !p.place.active() || p.conn.is_some() {
+                continue;
+            }
+            let place = p.place;
             match place {
                 Place::Waiting(scene) => self.leave_room(pid, scene, "expired", now),
                 Place::Playing(scene, game) => self.player_left_game(pid, scene, game, now),

@@ -108,12 +108,14 @@ pub struct Participant {
     pub partners: Vec<ParticipantId>,
 }
 
-/// A participant who finished in an earlier run of the host (read from the data
-/// directory), so that a return shows their end page instead of a new run.
+/// A participant whose part ended in an earlier run of the host (read from the data
+/// directory): finished, or over early. A return shows the same end page or outcome
+/// instead of a new run.
 #[derive(Debug, Clone)]
 pub struct Recovered {
     pub participant: ParticipantId,
-    pub end_scene: usize,
+    /// `Place::Finished` or `Place::Over`.
+    pub place: Place,
 }
 
 /// The experiment's state.
@@ -201,11 +203,7 @@ impl State {
         match input {
             Input::Message { conn, msg } => self.on_message(conn, msg, now),
             Input::Closed { conn } => self.on_closed(conn, now),
-            Input::ServerRtt { conn, rtt_ms } => {
-                if let Some(p) = self.by_conn.get(&conn).and_then(|id| self.participants.get_mut(id)) {
-                    p.server_rtt_ms = Some(rtt_ms);
-                }
-            }
+            Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
             Input::Tick => self.on_tick(now),
         }
         self.send_waiting_status(now);
@@ -231,6 +229,18 @@ impl State {
         self.game_deadlines(now);
         self.waitroom_deadlines(now);
         self.matching_ticks(now);
+    }
+
+    /// A new server RTT: kept on the participant and in what policies see of them.
+    fn on_server_rtt(&mut self, conn: ConnId, rtt_ms: f64) {
+        let Some(&pid) = self.by_conn.get(&conn) else { return };
+        let Some(p) = self.participants.get_mut(&pid) else { return };
+        p.server_rtt_ms = Some(rtt_ms);
+        if let Place::Waiting(scene) = p.place
+            && let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid))
+        {
+            entry.candidate.server_rtt_ms = Some(rtt_ms);
+        }
     }
 
     /// A participant, for inspection (tests, status pages).

@@ -90,7 +90,7 @@ impl State {
         let Some(entry) = room.entries.get(&pid) else { return };
         let show = self.multiplayer(scene).waitroom.show_count;
         let msg = ServerMsg::WaitingRoom {
-            waiting: show.then_some(room.order.len() as u32),
+            waiting: show.then_some(room.entries.values().filter(|e| e.connected).count() as u32),
             needed: show.then_some(room.group_size as u32),
             remaining_secs: entry.deadline.saturating_sub(now).as_secs_f64(),
         };
@@ -128,26 +128,28 @@ impl State {
     /// (its probes aborted, not held against anyone) and the others return to the pool.
     pub(super) fn leave_room(&mut self, pid: ParticipantId, scene: usize, reason: &str, now: Duration) {
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
-        // Out of the pool first, so that the retry after aborting their probes cannot
-        // propose them again.
-        if room.remove(pid).is_none() {
-            return;
-        }
+        // Out of the pool first, so that the retry after dropping their pending match
+        // cannot propose them again.
+        let Some(entry) = room.remove(pid) else { return };
         let left = room.policy.on_leave(pid);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomLeft { participant: pid, scene: scene_id, reason: reason.to_owned() });
         if let Err(e) = left {
             self.policy_fault(scene, pid, format!("on_leave: {e}"));
         }
-        self.abort_probes_of(pid, now);
+        if let Some(pending) = entry.pending {
+            self.resolve_pending(scene, pending, false, now);
+        }
     }
 
-    /// A waiting participant's socket went away: out of new proposals, probes aborted.
+    /// A waiting participant's socket went away: out of new proposals, and a pending
+    /// match they are in is dropped at once (probes aborted, held against no one).
     pub(super) fn waiting_disconnected(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
-        if let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) {
-            entry.connected = false;
+        let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) else { return };
+        entry.connected = false;
+        if let Some(pending) = entry.pending {
+            self.resolve_pending(scene, pending, false, now);
         }
-        self.abort_probes_of(pid, now);
     }
 
     /// A waiting participant is back: offered again, and asked for at once.

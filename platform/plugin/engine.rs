@@ -39,16 +39,17 @@ pub fn engine() -> &'static Engine {
 }
 
 /// Where compiled components are cached: `$COHORT_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/cohort/components`, else `~/.cache/cohort/components`.
-pub fn cache_dir() -> PathBuf {
+/// `$XDG_CACHE_HOME/cohort/components`, else `~/.cache/cohort/components`; none (no
+/// caching) without a home — never a shared temporary directory, where another user
+/// could plant compiled code.
+pub fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("COHORT_CACHE_DIR") {
-        return PathBuf::from(dir);
+        return Some(PathBuf::from(dir));
     }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("cohort").join("components")
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("cohort").join("components"))
 }
 
 /// How a component was obtained.
@@ -68,7 +69,9 @@ pub fn component(bytes: &[u8]) -> wasmtime::Result<(Component, Source)> {
     let mut compat = std::hash::DefaultHasher::new();
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
     let key = format!("{:x}-{:016x}", hasher.finalize(), std::hash::Hasher::finish(&compat));
-    let path = cache_dir().join(format!("{key}.cwasm"));
+    let Some(path) = cache_dir().map(|dir| dir.join(format!("{key}.cwasm"))) else {
+        return Ok((Component::new(engine, bytes)?, Source::Compiled));
+    };
     if path.is_file() {
         // SAFETY: the file was written by `Component::serialize` of this same engine
         // configuration (the compatibility hash is part of its name), in cohort's own
@@ -84,14 +87,19 @@ pub fn component(bytes: &[u8]) -> wasmtime::Result<(Component, Source)> {
     Ok((component, Source::Compiled))
 }
 
-/// Writes `bytes` to `path` through a temporary file, so a crash leaves no torn file.
+/// Writes `bytes` to `path` through a uniquely named temporary file in the same
+/// (private) directory, so a crash or a concurrent writer leaves no torn file.
 fn store_atomically(path: &Path, bytes: &[u8]) {
     let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    if builder.create(dir).is_err() {
         return;
     }
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
+    if std::io::Write::write_all(&mut tmp, bytes).is_ok() {
+        let _ = tmp.persist(path);
     }
 }

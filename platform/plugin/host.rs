@@ -31,7 +31,16 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(memory_bytes: usize) -> Self {
-        let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).build();
+        // The memory cap is per linear memory; bounding how many memories, tables and
+        // instances a component may create (and table sizes) keeps the total bounded.
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(memory_bytes)
+            .memories(4)
+            .tables(64)
+            .instances(64)
+            .table_elements(1 << 20)
+            .trap_on_grow_failure(true)
+            .build();
         Self { limits, view: None, log: Vec::new() }
     }
 

@@ -61,6 +61,11 @@ pub struct PluginMatchmaker {
     limits: Limits,
     /// The live instance; `None` after a fault until the next call re-creates it.
     live: Option<(Store<HostState>, bindings::Policy)>,
+    /// Everyone the policy was told joined and has not left, oldest first: a fresh
+    /// instance is told them again.
+    roster: Vec<Candidate>,
+    /// The experiment time of the last decision (for waiting times when re-telling).
+    now: Duration,
     /// Lines logged during the last call.
     log: Vec<String>,
     /// How the component was obtained and how long that took (for `plugin check`).
@@ -89,6 +94,8 @@ impl PluginMatchmaker {
             config: config.to_owned(),
             limits,
             live: None,
+            roster: Vec::new(),
+            now: Duration::ZERO,
             log: Vec::new(),
             loaded: (source, started.elapsed()),
         };
@@ -118,26 +125,29 @@ impl PluginMatchmaker {
         Ok(())
     }
 
+    /// Sets the deadline of the next call (one tick more, since the current tick may
+    /// be about to end).
     fn arm(&self, store: &mut Store<HostState>) {
         let ticks = self.limits.call_timeout.as_millis().div_ceil(engine::TICK.as_millis()) as u64;
-        store.set_epoch_deadline(ticks.max(1));
+        store.set_epoch_deadline(ticks.max(1) + 1);
     }
 
-    /// Makes sure an instance is live: after a fault, a fresh one, initialised and
-    /// re-told the waitroom.
-    fn ensure_live(&mut self, waiting: Option<&WaitroomView<'_>>) -> Result<(), PolicyError> {
+    /// Makes sure an instance is live: after a fault, a fresh one, configured and
+    /// re-told everyone waiting, all within one call's deadline.
+    fn ensure_live(&mut self) -> Result<(), PolicyError> {
         if self.live.is_some() {
             return Ok(());
         }
         self.instantiate()?;
-        let Some(view) = waiting else { return Ok(()) };
         let (mut store, policy) = self.live.take().expect("just instantiated");
-        for c in view.iter() {
-            self.arm(&mut store);
-            if let Err(e) = policy.call_on_join(&mut store, &participant(c, view.now())) {
+        self.arm(&mut store);
+        for c in &self.roster {
+            if let Err(e) = policy.call_on_join(&mut store, &participant(c, self.now)) {
+                self.log.append(&mut store.data_mut().log);
                 return Err(self.fault(e));
             }
         }
+        self.log.append(&mut store.data_mut().log);
         self.live = Some((store, policy));
         Ok(())
     }
@@ -150,10 +160,9 @@ impl PluginMatchmaker {
     /// Runs one guest call with the deadline armed; a fault discards the instance.
     fn call<R>(
         &mut self,
-        waiting: Option<&WaitroomView<'_>>,
         f: impl FnOnce(&mut Store<HostState>, &bindings::Policy) -> wasmtime::Result<R>,
     ) -> Result<R, PolicyError> {
-        self.ensure_live(waiting)?;
+        self.ensure_live()?;
         let (mut store, policy) = self.live.take().expect("ensured above");
         self.arm(&mut store);
         let result = f(&mut store, &policy);
@@ -208,13 +217,15 @@ impl Matchmaker for PluginMatchmaker {
     }
 
     fn on_join(&mut self, candidate: &Candidate) -> Result<(), PolicyError> {
+        self.roster.push(candidate.clone());
         let p = participant(candidate, candidate.joined_at);
-        self.call(None, |store, policy| policy.call_on_join(store, &p))
+        self.call(|store, policy| policy.call_on_join(store, &p))
     }
 
     fn on_leave(&mut self, id: ParticipantId) -> Result<(), PolicyError> {
+        self.roster.retain(|c| c.id != id);
         let id = id.to_string();
-        self.call(None, |store, policy| policy.call_on_leave(store, &id))
+        self.call(|store, policy| policy.call_on_leave(store, &id))
     }
 
     fn find_match(
@@ -223,9 +234,10 @@ impl Matchmaker for PluginMatchmaker {
         waiting: &WaitroomView<'_>,
         group_size: usize,
     ) -> Result<Option<Vec<ParticipantId>>, PolicyError> {
+        self.now = waiting.now();
         let me = participant(arriving, waiting.now());
         let size = u32::try_from(group_size).unwrap_or(u32::MAX);
-        let answer = self.call(Some(waiting), |store, policy| {
+        let answer = self.call(|store, policy| {
             HostState::with_view(store, waiting, |store| policy.call_find_match(store, &me, size))
         })?;
         let parsed = answer.map(parse_ids).transpose();
@@ -247,7 +259,7 @@ impl Matchmaker for PluginMatchmaker {
         now: Duration,
     ) -> Result<bool, PolicyError> {
         let (a, b) = (participant(pair.0, now), participant(pair.1, now));
-        self.call(None, |store, policy| policy.call_should_reject_for_rtt(store, &a, &b, rtt_ms, max_p2p_rtt_ms))
+        self.call(|store, policy| policy.call_should_reject_for_rtt(store, &a, &b, rtt_ms, max_p2p_rtt_ms))
     }
 
     fn take_log(&mut self) -> Vec<String> {

@@ -162,6 +162,15 @@ impl Probe {
         })
     }
 
+    /// Why each peer's measurement failed, if it did, `[offerer, answerer]` (for the
+    /// log; cut to 200 characters).
+    pub fn reported_errors(&self) -> [Option<String>; 2] {
+        self.reports.clone().map(|r| match r {
+            Some(Report::Failed(why)) => Some(why.chars().take(200).collect()),
+            _ => None,
+        })
+    }
+
     /// Whether anybody reported (a deadline without reports is a timeout).
     pub fn any_report(&self) -> bool {
         self.reports.iter().any(Option::is_some)

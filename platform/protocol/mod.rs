@@ -23,6 +23,9 @@ pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest WebSocket message the host accepts, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Largest game or probe message whose payload is relayed to others (`game_action`,
+/// `game_signal`, `game_complete`, `probe_signal`).
+pub const MAX_RELAYED_BYTES: usize = 16 * 1024;
 
 /// A participant's opaque id (UUID v4): used on the wire, shown to partners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]

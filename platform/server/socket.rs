@@ -15,7 +15,7 @@ use warp::ws::{Message, WebSocket};
 use crate::experiment::actor::{ActorMsg, ExperimentHandle};
 use crate::experiment::outbox::{ConnOut, Outgoing};
 use crate::experiment::{ConnId, Input};
-use crate::protocol::{ClientMsg, ErrorCode, MAX_MESSAGE_BYTES, ServerMsg};
+use crate::protocol::{ClientMsg, ErrorCode, MAX_MESSAGE_BYTES, MAX_RELAYED_BYTES, ServerMsg};
 
 /// Messages queued for one connection before it counts as too slow and is closed.
 const OUT_QUEUE: usize = 256;
@@ -55,15 +55,19 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
     let mut socket = SocketState::new(opts);
     let mut heartbeat = tokio::time::interval(opts.heartbeat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A client that stops reading must not wedge this task: every write is bounded
+    // by the time in which a live client answers heartbeats.
+    let write_limit = opts.heartbeat * MISSED_BEATS;
     loop {
         tokio::select! {
+            biased;
             () = cancel.cancelled() => break,
             out = rx.recv() => match out {
                 Some(Outgoing::Text(text)) => {
-                    if sink.send(Message::text(text.as_ref())).await.is_err() { break; }
+                    if !send(&mut sink, Message::text(text.as_ref()), write_limit).await { break; }
                 }
                 Some(Outgoing::Close) | None => {
-                    let _ = sink.send(Message::close()).await;
+                    let _ = send(&mut sink, Message::close(), write_limit).await;
                     break;
                 }
             },
@@ -73,7 +77,7 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
                     Step::Forward(input) => if !handle.send(ActorMsg::Input(input)).await { break },
                     Step::Reply(msg) => {
                         let text = serde_json::to_string(&msg).expect("server messages serialize");
-                        if sink.send(Message::text(text)).await.is_err() { break; }
+                        if !send(&mut sink, Message::text(text), write_limit).await { break; }
                     }
                     Step::Nothing => {}
                     Step::End => break,
@@ -84,12 +88,21 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
                     tracing::info!(conn = conn.0, "no heartbeat answer; closing a dead socket");
                     break;
                 }
-                if sink.send(Message::ping(socket.next_ping().to_vec())).await.is_err() { break; }
+                if !send(&mut sink, Message::ping(socket.next_ping().to_vec()), write_limit).await { break; }
             },
         }
     }
     let _ = sink.close().await;
     handle.send(ActorMsg::Input(Input::Closed { conn })).await;
+}
+
+/// Writes one frame within `limit`; false if the socket failed or the client is not
+/// reading.
+async fn send<S>(sink: &mut S, msg: Message, limit: Duration) -> bool
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    matches!(tokio::time::timeout(limit, sink.send(msg)).await, Ok(Ok(())))
 }
 
 /// What to do with one incoming frame.
@@ -192,6 +205,10 @@ impl SocketState {
             return Step::Reply(ServerMsg::error(ErrorCode::TooLarge, why, None));
         }
         match serde_json::from_str::<ClientMsg>(text) {
+            Ok(msg) if text.len() > MAX_RELAYED_BYTES && relayed(&msg) => {
+                let why = format!("`{}` may be at most {MAX_RELAYED_BYTES} bytes", msg.kind());
+                Step::Reply(ServerMsg::error(ErrorCode::TooLarge, why, msg.seq()))
+            }
             Ok(msg) => Step::Forward(Input::Message { conn, msg }),
             Err(e) => Step::Reply(ServerMsg::error(ErrorCode::Malformed, malformed_reason(text, &e), seq_of(text))),
         }
@@ -207,6 +224,18 @@ impl SocketState {
         let message = "too many messages; slow down (this one was dropped)";
         Step::Reply(ServerMsg::error(ErrorCode::RateLimited, message, seq_of(text)))
     }
+}
+
+/// Messages whose payload is relayed to other participants (and logged): a tighter
+/// size limit, so one participant cannot flood partners or the data.
+fn relayed(msg: &ClientMsg) -> bool {
+    matches!(
+        msg,
+        ClientMsg::GameAction { .. }
+            | ClientMsg::GameSignal { .. }
+            | ClientMsg::GameComplete { .. }
+            | ClientMsg::ProbeSignal { .. }
+    )
 }
 
 /// The `seq` of a message that did not parse, if it has one, so the client can match

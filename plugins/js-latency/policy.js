@@ -29,14 +29,16 @@ export function onJoin(p) {}
 
 export function onLeave(id) {}
 
-/** The RTT a pair may have after waiting `waitedMs` (the longer of the two). */
+/** The RTT a pair may have after waiting `waitedMs` (the longer of the two): never
+ * below `base`, relaxed up to `max_ms`. */
 function allowed(base, waitedMs) {
-  return Math.min(settings.maxMs, base + (settings.relaxMsPerMinute * waitedMs) / 60000);
+  return Math.max(base, Math.min(settings.maxMs, base + (settings.relaxMsPerMinute * waitedMs) / 60000));
 }
 
 /** A rough peer-to-peer estimate from both participants' round trips to the host. */
 function estimate(a, b) {
-  if (a.serverRttMs === undefined || b.serverRttMs === undefined) return undefined;
+  // An absent option arrives as `null` (or `undefined`): `== null` covers both.
+  if (a.serverRttMs == null || b.serverRttMs == null) return undefined;
   return a.serverRttMs + b.serverRttMs;
 }
 
@@ -50,7 +52,7 @@ export function findMatch(arriving, groupSize) {
   const candidates = [];
   for (let i = 0; i < n; i++) {
     const p = waitingGet(i);
-    if (p !== undefined) candidates.push(p);
+    if (p != null) candidates.push(p);
   }
   const group = [arriving];
   // Closest estimated round trip first; unknown estimates last, in waiting order.
@@ -69,7 +71,7 @@ export function findMatch(arriving, groupSize) {
 }
 
 export function shouldRejectForRtt(a, b, rttMs, maxP2pRttMs) {
-  if (rttMs === undefined) return true;
+  if (rttMs == null) return true; // the measurement failed: no RTT, reject
   const base = maxP2pRttMs ?? settings.startMs;
   const limit = allowed(base, Math.max(a.waitedMs, b.waitedMs));
   if (rttMs > limit) log(`rejected: ${rttMs.toFixed(1)} ms is above ${limit.toFixed(1)} ms`);

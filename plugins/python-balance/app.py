@@ -58,8 +58,11 @@ class WitWorld(Policy):
         if values is not None and (not isinstance(values, list) or not values):
             raise Err("config `values` must be a non-empty list")
         SETTINGS["values"] = values
-        SETTINGS["max_wait_ms"] = int(c.get("max_wait_ms", 60000))
-        SETTINGS["scan"] = max(1, int(c.get("scan", 200)))
+        try:
+            SETTINGS["max_wait_ms"] = int(c.get("max_wait_ms", 60000))
+            SETTINGS["scan"] = max(1, int(c.get("scan", 200)))
+        except (TypeError, ValueError):
+            raise Err("config `max_wait_ms` and `scan` must be numbers")
 
     def on_join(self, p) -> None:
         pass
@@ -111,9 +114,12 @@ class WitWorld(Policy):
             return [p.id for p in group]
         oldest = max(p.waited_ms for p in everyone)
         if oldest >= SETTINGS["max_wait_ms"]:
-            fifo = [arriving] + [p for p in avail if compatible(p, [arriving])]
+            fifo = [arriving]
+            for p in avail:
+                if len(fifo) < group_size and compatible(p, fifo):
+                    fifo.append(p)
             host.log(f"no balanced group after {oldest} ms: grouping first come, first served")
-            return [p.id for p in fifo[:group_size]] if len(fifo) >= group_size else None
+            return [p.id for p in fifo] if len(fifo) == group_size else None
         return None
 
     def should_reject_for_rtt(self, a, b, rtt_ms, max_p2p_rtt_ms) -> bool:

@@ -311,3 +311,24 @@ async fn probe_messages_for_someone_elses_probe_are_refused() {
     assert!(matches!(late, Err(ClientError::Refused { code: ErrorCode::NotAPeer, .. })), "{late:?}");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_who_left_sees_their_outcome_again_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), |_| {}).await;
+    let mut a = join(&host, "pair", "quitter").await;
+    a.request(|seq| ClientMsg::LeaveWaitroom { seq }).await.unwrap();
+    let outcome = a
+        .wait_for("outcome", DEFAULT_WAIT, |m| matches!(m, ServerMsg::Outcome { .. }).then(|| m.clone()))
+        .await
+        .unwrap();
+    a.close().await;
+    host.stop().await;
+    let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), |_| {}).await;
+    let mut back = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "quitter")], None).await.unwrap();
+    assert!(back.welcome.resumed, "recognised from the earlier run");
+    let again = back.recv(DEFAULT_WAIT).await.unwrap();
+    assert_eq!(again, outcome, "the same outcome, not a new run");
+    assert!(matches!(outcome, ServerMsg::Outcome { reason: OutcomeReason::LeftWaitroom, .. }));
+    host.stop().await;
+}
