@@ -81,6 +81,19 @@ impl State {
         }
     }
 
+    /// Records the lines the policy logged during its last call, with the participant
+    /// the call was about.
+    pub(super) fn flush_policy_log(&mut self, scene: usize, about: ParticipantId) {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let lines = room.policy.take_log();
+        if lines.is_empty() {
+            return;
+        }
+        let policy = room.policy.name().to_owned();
+        let scene = self.experiment.scenes[scene].id().to_string();
+        self.log(Event::PolicyLog { scene, policy, arriving: about, lines });
+    }
+
     /// Logs and counts a policy fault.
     pub(super) fn policy_fault(&mut self, scene: usize, arriving: ParticipantId, fault: String) {
         let m = self.multiplayer(scene);

@@ -206,6 +206,7 @@ impl State {
             (Some(a), Some(b)) => room.policy.should_reject_for_rtt((&a.candidate, &b.candidate), rtt, threshold, now),
             _ => Ok(default_reject_for_rtt(rtt, threshold)),
         };
+        self.flush_policy_log(scene, probe.peers[0]);
         verdict.unwrap_or_else(|e| {
             self.policy_fault(scene, probe.peers[0], format!("should_reject_for_rtt: {e}"));
             default_reject_for_rtt(rtt, threshold)

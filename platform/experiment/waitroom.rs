@@ -40,6 +40,7 @@ impl State {
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Waiting(scene);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomJoined { participant: pid, scene: scene_id });
+        self.flush_policy_log(scene, pid);
         if let Err(e) = joined {
             self.policy_fault(scene, pid, format!("on_join: {e}"));
         }
@@ -134,6 +135,7 @@ impl State {
         let left = room.policy.on_leave(pid);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomLeft { participant: pid, scene: scene_id, reason: reason.to_owned() });
+        self.flush_policy_log(scene, pid);
         if let Err(e) = left {
             self.policy_fault(scene, pid, format!("on_leave: {e}"));
         }

@@ -7,6 +7,7 @@
 //! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
 //! - `GET /static/<file>` → the browser client.
 
+pub mod admission;
 mod assets;
 pub mod socket;
 
@@ -25,6 +26,7 @@ use warp::http::{Response, StatusCode};
 use crate::config::Loaded;
 use crate::experiment::actor::{self, ExperimentHandle, StartError};
 use crate::protocol::MAX_MESSAGE_BYTES;
+pub use admission::AdmissionOptions;
 pub use socket::SocketOptions;
 
 /// Hard cap on a WebSocket message: above it the WebSocket layer drops the connection.
@@ -41,11 +43,19 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// New connections per client address.
+    pub admission: AdmissionOptions,
 }
 
 impl ServeOptions {
     pub fn new(data: PathBuf) -> Self {
-        Self { data, socket: SocketOptions::default(), max_connections: 10_000, shutdown_grace: Duration::from_secs(5) }
+        Self {
+            data,
+            socket: SocketOptions::default(),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(5),
+            admission: AdmissionOptions::default(),
+        }
     }
 }
 
@@ -101,23 +111,30 @@ fn routes(
     let page = warp::path!("x" / String)
         .and(warp::get())
         .map(move |id: String| boxed(if exps.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() }));
-    let socket = warp::path!("x" / String / "ws").and(warp::ws()).map(move |id: String, ws: warp::ws::Ws| {
-        let Some(handle) = experiments.get(&id).cloned() else {
-            return boxed(not_found());
-        };
-        if open.load(Ordering::Relaxed) >= opts.max_connections {
-            return boxed(warp::reply::with_status("the study server is full", StatusCode::SERVICE_UNAVAILABLE));
-        }
-        let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
-        let reply = ws.max_message_size(HARD_MESSAGE_CAP).max_frame_size(HARD_MESSAGE_CAP).on_upgrade(move |ws| {
-            open.fetch_add(1, Ordering::Relaxed);
-            tracker.track_future(async move {
-                socket::pump(ws, handle, socket_opts).await;
-                open.fetch_sub(1, Ordering::Relaxed);
-            })
-        });
-        boxed(reply)
-    });
+    let admission = Arc::new(admission::Admission::new(opts.admission));
+    let socket = warp::path!("x" / String / "ws").and(warp::ws()).and(warp::addr::remote()).map(
+        move |id: String, ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
+            let Some(handle) = experiments.get(&id).cloned() else {
+                return boxed(not_found());
+            };
+            if remote.is_some_and(|addr| !admission.admit(addr.ip())) {
+                let busy = "too many new connections from your address; please try again in a minute";
+                return boxed(warp::reply::with_status(busy, StatusCode::TOO_MANY_REQUESTS));
+            }
+            if open.load(Ordering::Relaxed) >= opts.max_connections {
+                return boxed(warp::reply::with_status("the study server is full", StatusCode::SERVICE_UNAVAILABLE));
+            }
+            let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
+            let reply = ws.max_message_size(HARD_MESSAGE_CAP).max_frame_size(HARD_MESSAGE_CAP).on_upgrade(move |ws| {
+                open.fetch_add(1, Ordering::Relaxed);
+                tracker.track_future(async move {
+                    socket::pump(ws, handle, socket_opts).await;
+                    open.fetch_sub(1, Ordering::Relaxed);
+                })
+            });
+            boxed(reply)
+        },
+    );
     let files = warp::path("static").and(warp::path::tail()).and(warp::get()).map(|name: warp::path::Tail| {
         boxed(match assets::file(name.as_str()) {
             Some((content_type, body)) => Response::builder()

@@ -373,3 +373,23 @@ async fn heartbeats_detect_a_dead_socket() {
     assert!(again.welcome.resumed, "the place is free again for a resume");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_open_sessions_without_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |o| {
+        o.admission = cohort::server::AdmissionOptions { burst: 3.0, per_sec: 0.001 };
+    })
+    .await;
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        kept.push(Client::connect(&host.addr, "flow", &[], None).await.unwrap());
+    }
+    match Client::connect(&host.addr, "flow", &[], None).await {
+        Err(ClientError::Connect { source, .. }) => assert!(source.to_string().contains("429"), "{source}"),
+        other => panic!("the fourth connection was admitted: {:?}", other.map(|c| c.welcome)),
+    }
+    let sessions = host.events("flow").iter().filter(|e| matches!(e, Event::SessionStarted { .. })).count();
+    assert_eq!(sessions, 3, "no session for the refused connection");
+    host.stop().await;
+}

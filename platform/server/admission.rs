@@ -1,0 +1,71 @@
+//! Admission of new participant connections per client address: a token bucket per IP
+//! so that one machine cannot open sessions fast enough to fill an experiment, while a
+//! lab full of participants behind one address still gets in.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Entries kept before idle (full) buckets are forgotten.
+const MAX_TRACKED: usize = 10_000;
+
+/// New-connection limits per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionOptions {
+    /// Connections one address may open at once.
+    pub burst: f64,
+    /// Sustained new connections per second and address.
+    pub per_sec: f64,
+}
+
+impl Default for AdmissionOptions {
+    fn default() -> Self {
+        Self { burst: 60.0, per_sec: 1.0 }
+    }
+}
+
+/// Token buckets by address.
+pub struct Admission {
+    opts: AdmissionOptions,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Admission {
+    pub fn new(opts: AdmissionOptions) -> Self {
+        Self { opts, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether `ip` may open one more connection now.
+    pub fn admit(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= MAX_TRACKED {
+            let (burst, rate) = (self.opts.burst, self.opts.per_sec);
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.opts.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.opts.per_sec).min(self.opts.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_gets_its_burst_then_waits_and_others_are_unaffected() {
+        let a = Admission::new(AdmissionOptions { burst: 3.0, per_sec: 0.001 });
+        let (x, y): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert!((0..3).all(|_| a.admit(x)));
+        assert!(!a.admit(x));
+        assert!(a.admit(y));
+    }
+}
