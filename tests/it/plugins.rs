@@ -299,11 +299,7 @@ async fn with_the_wait_fallback_a_trapping_policy_matches_nobody_and_the_host_li
     let mut b = Client::connect(&host.addr, "hostile", &[], None).await.unwrap();
     b.next_scene().await.unwrap();
     // Wait for the fault the second arrival caused, then check nobody was matched.
-    let deadline = tokio::time::Instant::now() + DEFAULT_WAIT;
-    while !host.events("hostile").iter().any(|e| matches!(e, Event::PolicyFault { .. })) {
-        assert!(tokio::time::Instant::now() < deadline, "no fault recorded");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    host.wait_for_event("hostile", "a policy fault", |e| matches!(e, Event::PolicyFault { .. })).await;
     let events = host.events("hostile");
     assert!(events.iter().any(
         |e| matches!(e, Event::PolicyFault { fault, fallback, .. } if fault.contains("trapped") && fallback == "wait")

@@ -91,6 +91,16 @@ impl TestHost {
         started.elapsed()
     }
 
+    /// Waits (polling the durable log, up to 10 s) until `experiment` has recorded an
+    /// event `pred` accepts; fails the test with `what` otherwise.
+    pub async fn wait_for_event(&self, experiment: &str, what: &str, pred: impl Fn(&cohort::eventlog::Event) -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.events(experiment).iter().any(&pred) {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Every event of every run of `experiment` so far, oldest first.
     pub fn events(&self, experiment: &str) -> Vec<cohort::eventlog::Event> {
         cohort::eventlog::previous_logs(&self.data, experiment)
