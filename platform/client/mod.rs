@@ -69,10 +69,20 @@ impl Client {
         params: &[(&str, &str)],
         resume_token: Option<&str>,
     ) -> Result<Self, ClientError> {
+        Self::connect_from(addr, experiment, params, resume_token, None).await
+    }
+
+    /// Like [`Client::connect`], from the local address `from` (e.g. one of
+    /// 127.0.0.0/8, so that many clients on one machine look like many participants).
+    pub async fn connect_from(
+        addr: &str,
+        experiment: &str,
+        params: &[(&str, &str)],
+        resume_token: Option<&str>,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Self, ClientError> {
         let url = format!("ws://{addr}/x/{experiment}/ws");
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|e| ClientError::Connect { url: url.clone(), source: Box::new(e) })?;
+        let ws = open_socket(&url, addr, from).await?;
         let placeholder = Welcome {
             participant: ParticipantId(uuid::Uuid::nil()),
             resume_token: String::new(),
@@ -285,6 +295,35 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// Opens the WebSocket at `url` on the host at `addr`, from `from` if given, with
+/// small buffers (a bot process may hold tens of thousands of these).
+async fn open_socket(
+    url: &str,
+    addr: &str,
+    from: Option<std::net::IpAddr>,
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, ClientError> {
+    let fail = |source: tokio_tungstenite::tungstenite::Error| ClientError::Connect {
+        url: url.to_owned(),
+        source: Box::new(source),
+    };
+    let io_fail = |e: std::io::Error| fail(e.into());
+    let target = tokio::net::lookup_host(addr).await.map_err(io_fail)?.next().ok_or_else(|| {
+        io_fail(std::io::Error::new(std::io::ErrorKind::NotFound, format!("`{addr}` resolves to no address")))
+    })?;
+    let socket = if target.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+        .map_err(io_fail)?;
+    if let Some(ip) = from {
+        socket.bind(std::net::SocketAddr::new(ip, 0)).map_err(io_fail)?;
+    }
+    let stream = socket.connect(target).await.map_err(io_fail)?;
+    stream.set_nodelay(true).map_err(io_fail)?;
+    let config = crate::server::upgrade::websocket_config();
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), Some(config))
+        .await
+        .map_err(fail)?;
+    Ok(ws)
 }
 
 /// A message that arrived while waiting for another: an `error` or

@@ -3,9 +3,11 @@
 //! lab full of participants behind one address still gets in.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
+
+use warp::http::HeaderMap;
 
 /// Entries kept before idle (full) buckets are forgotten.
 const MAX_TRACKED: usize = 10_000;
@@ -36,8 +38,16 @@ impl Admission {
         Self { opts, buckets: Mutex::new(HashMap::new()) }
     }
 
+    /// Whether the client behind a request from `peer` with `headers` may open one
+    /// more connection now. Plain values, so that the client address can be taken from
+    /// `Forwarded` headers of a trusted proxy without touching the accept loop; today
+    /// every peer is the client.
+    pub fn admit(&self, peer: SocketAddr, _headers: &HeaderMap) -> bool {
+        self.admit_ip(peer.ip())
+    }
+
     /// Whether `ip` may open one more connection now.
-    pub fn admit(&self, ip: IpAddr) -> bool {
+    fn admit_ip(&self, ip: IpAddr) -> bool {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() >= MAX_TRACKED {
@@ -64,8 +74,8 @@ mod tests {
     fn one_address_gets_its_burst_then_waits_and_others_are_unaffected() {
         let a = Admission::new(AdmissionOptions { burst: 3.0, per_sec: 0.001 });
         let (x, y): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert!((0..3).all(|_| a.admit(x)));
-        assert!(!a.admit(x));
-        assert!(a.admit(y));
+        assert!((0..3).all(|_| a.admit_ip(x)));
+        assert!(!a.admit_ip(x));
+        assert!(a.admit_ip(y));
     }
 }

@@ -1,20 +1,23 @@
-//! The HTTP side of the host: warp routes, the WebSocket endpoint per experiment, the
-//! participant page and its static files, `/healthz`, and graceful shutdown.
+//! The HTTP side of the host: the accept loop, warp routes, the WebSocket endpoint per
+//! experiment, the participant page and its static files, `/healthz`, and graceful
+//! shutdown.
 //!
-//! Routes:
+//! Routes (warp, except the WebSocket upgrade, see [`upgrade`]):
 //! - `GET /healthz` → 200 `ok` once every experiment is running;
 //! - `GET /x/<id>` → the participant page (query parameters carry the recruitment id);
 //! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
 //! - `GET /static/<file>` → the browser client.
 
+mod accept;
 pub mod admission;
 mod assets;
 pub mod socket;
+pub mod upgrade;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -25,13 +28,13 @@ use warp::http::{Response, StatusCode};
 
 use crate::config::Loaded;
 use crate::experiment::actor::{self, ExperimentHandle, StartError};
-use crate::protocol::MAX_MESSAGE_BYTES;
 pub use admission::AdmissionOptions;
 pub use socket::SocketOptions;
 
-/// Hard cap on a WebSocket message: above it the WebSocket layer drops the connection.
-/// Messages between [`MAX_MESSAGE_BYTES`] and this get an `error` and the socket stays.
-const HARD_MESSAGE_CAP: usize = 4 * MAX_MESSAGE_BYTES;
+/// Participant connections the host holds by default (all experiments). Each takes
+/// one file descriptor: the process's `RLIMIT_NOFILE` must be above it (`serve` raises
+/// its soft limit to the hard limit at start).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 50_000;
 
 /// How the host runs.
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ impl ServeOptions {
         Self {
             data,
             socket: SocketOptions::default(),
-            max_connections: 10_000,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: Duration::from_secs(5),
             admission: AdmissionOptions::default(),
         }
@@ -81,9 +84,29 @@ pub async fn run(
         let handle = actor::start(loaded, &opts.data, &run, shutdown.child_token(), &tracker)?;
         handles.insert(handle.id.clone(), handle);
     }
-    let routes = routes(Arc::new(handles), Arc::new(opts.clone()), tracker.clone());
-    let stop = shutdown.clone();
-    warp::serve(routes).incoming(listener).graceful(async move { stop.cancelled().await }).run().await;
+    let experiments: Experiments = Arc::new(handles);
+    let opts = Arc::new(opts);
+    let endpoint = Arc::new(upgrade::Endpoint {
+        experiments: experiments.clone(),
+        opts: opts.clone(),
+        admission: admission::Admission::new(opts.admission),
+        open: Arc::new(AtomicUsize::new(0)),
+        tracker: tracker.clone(),
+    });
+    let pages = warp::service(routes(experiments));
+    let dispatch = move |req: warp::http::Request<hyper::body::Incoming>, peer: std::net::SocketAddr| {
+        let (endpoint, mut pages) = (endpoint.clone(), pages.clone());
+        async move {
+            match upgrade::experiment_of(req.uri().path()).map(str::to_owned) {
+                Some(id) => endpoint.upgrade(&id, req, peer),
+                None => match tower_service::Service::call(&mut pages, req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+            }
+        }
+    };
+    accept::serve(listener, Arc::new(dispatch), shutdown.clone(), tracker.clone()).await;
     tracker.close();
     if tokio::time::timeout(opts.shutdown_grace, tracker.wait()).await.is_err() {
         tracing::warn!("some connections did not close in time");
@@ -102,39 +125,11 @@ type Experiments = Arc<HashMap<String, ExperimentHandle>>;
 
 fn routes(
     experiments: Experiments,
-    opts: Arc<ServeOptions>,
-    tracker: TaskTracker,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
-    let open = Arc::new(AtomicUsize::new(0));
     let health = warp::path!("healthz").and(warp::get()).map(|| boxed("ok"));
-    let exps = experiments.clone();
     let page = warp::path!("x" / String)
         .and(warp::get())
-        .map(move |id: String| boxed(if exps.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() }));
-    let admission = Arc::new(admission::Admission::new(opts.admission));
-    let socket = warp::path!("x" / String / "ws").and(warp::ws()).and(warp::addr::remote()).map(
-        move |id: String, ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
-            let Some(handle) = experiments.get(&id).cloned() else {
-                return boxed(not_found());
-            };
-            if remote.is_some_and(|addr| !admission.admit(addr.ip())) {
-                let busy = "too many new connections from your address; please try again in a minute";
-                return boxed(warp::reply::with_status(busy, StatusCode::TOO_MANY_REQUESTS));
-            }
-            if open.load(Ordering::Relaxed) >= opts.max_connections {
-                return boxed(warp::reply::with_status("the study server is full", StatusCode::SERVICE_UNAVAILABLE));
-            }
-            let (open, tracker, socket_opts) = (open.clone(), tracker.clone(), opts.socket);
-            let reply = ws.max_message_size(HARD_MESSAGE_CAP).max_frame_size(HARD_MESSAGE_CAP).on_upgrade(move |ws| {
-                open.fetch_add(1, Ordering::Relaxed);
-                tracker.track_future(async move {
-                    socket::pump(ws, handle, socket_opts).await;
-                    open.fetch_sub(1, Ordering::Relaxed);
-                })
-            });
-            boxed(reply)
-        },
-    );
+        .map(move |id: String| boxed(if experiments.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() }));
     let files = warp::path("static").and(warp::path::tail()).and(warp::get()).map(|name: warp::path::Tail| {
         boxed(match assets::file(name.as_str()) {
             Some((content_type, body)) => Response::builder()
@@ -153,8 +148,6 @@ fn routes(
         .or(page)
         .unify()
         .or(files)
-        .unify()
-        .or(socket)
         .unify()
         .or(root)
         .unify()

@@ -9,8 +9,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use warp::ws::{Message, WebSocket};
 
 use crate::experiment::actor::{ActorMsg, ExperimentHandle};
 use crate::experiment::outbox::{ConnOut, Outgoing};
@@ -44,7 +45,10 @@ impl Default for SocketOptions {
 }
 
 /// Runs one participant connection to its end.
-pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) {
+pub async fn pump<S>(ws: WebSocketStream<S>, handle: ExperimentHandle, opts: SocketOptions)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let conn = handle.new_conn();
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
     let cancel = CancellationToken::new();
@@ -67,7 +71,7 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
                     if !send(&mut sink, Message::text(text.as_ref()), write_limit).await { break; }
                 }
                 Some(Outgoing::Close) | None => {
-                    let _ = send(&mut sink, Message::close(), write_limit).await;
+                    let _ = send(&mut sink, Message::Close(None), write_limit).await;
                     break;
                 }
             },
@@ -88,7 +92,7 @@ pub async fn pump(ws: WebSocket, handle: ExperimentHandle, opts: SocketOptions) 
                     tracing::info!(conn = conn.0, "no heartbeat answer; closing a dead socket");
                     break;
                 }
-                if !send(&mut sink, Message::ping(socket.next_ping().to_vec()), write_limit).await { break; }
+                if !send(&mut sink, Message::Ping(socket.next_ping().to_vec().into()), write_limit).await { break; }
             },
         }
     }
@@ -182,22 +186,24 @@ impl SocketState {
 
     fn on_frame(&mut self, conn: ConnId, frame: Message) -> Step {
         self.last_seen = Instant::now();
-        if frame.is_close() {
-            return Step::End;
-        }
-        if frame.is_pong() {
-            return match self.on_pong(frame.as_bytes()) {
-                Some(rtt_ms) => Step::Forward(Input::ServerRtt { conn, rtt_ms }),
-                None => Step::Nothing,
-            };
-        }
-        if frame.is_ping() {
-            return Step::Nothing; // answered by the WebSocket layer
-        }
+        let text = match frame {
+            Message::Close(_) => return Step::End,
+            Message::Pong(payload) => {
+                return match self.on_pong(&payload) {
+                    Some(rtt_ms) => Step::Forward(Input::ServerRtt { conn, rtt_ms }),
+                    None => Step::Nothing,
+                };
+            }
+            // Answered by the WebSocket layer; raw frames are never produced on reads.
+            Message::Ping(_) | Message::Frame(_) => return Step::Nothing,
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+        };
+        let text = text.as_ref().map(|t| t.as_str());
         if !self.take_token() {
-            return self.rate_limited(frame.to_str().unwrap_or_default());
+            return self.rate_limited(text.unwrap_or_default());
         }
-        let Ok(text) = frame.to_str() else {
+        let Some(text) = text else {
             return Step::Reply(ServerMsg::error(ErrorCode::Malformed, "only JSON text messages are accepted", None));
         };
         if text.len() > MAX_MESSAGE_BYTES {

@@ -369,20 +369,24 @@ async fn heartbeats_detect_a_dead_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_open_sessions_without_limit() {
+    // The default limits, through the host's own accept loop: the peer address must
+    // reach admission (a loop that lost it would admit everyone).
     let data = tempfile::tempdir().unwrap();
-    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |o| {
-        o.admission = cohort::server::AdmissionOptions { burst: 3.0, per_sec: 0.001 };
-    })
-    .await;
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
+    let burst = cohort::server::AdmissionOptions::default().burst as usize;
+    assert_eq!(burst, 60, "the documented burst");
     let mut kept = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..burst {
         kept.push(Client::connect(&host.addr, "flow", &[], None).await.unwrap());
     }
     match Client::connect(&host.addr, "flow", &[], None).await {
         Err(ClientError::Connect { source, .. }) => assert!(source.to_string().contains("429"), "{source}"),
-        other => panic!("the fourth connection was admitted: {:?}", other.map(|c| c.welcome)),
+        other => panic!("the 61st connection was admitted: {:?}", other.map(|c| c.welcome)),
     }
+    // Another address is not affected.
+    let other = Client::connect_from(&host.addr, "flow", &[], None, Some("127.0.0.2".parse().unwrap())).await;
+    assert!(other.is_ok(), "another address is admitted: {:?}", other.err());
     let sessions = host.events("flow").iter().filter(|e| matches!(e, Event::SessionStarted { .. })).count();
-    assert_eq!(sessions, 3, "no session for the refused connection");
+    assert_eq!(sessions, burst + 1, "no session for the refused connection");
     host.stop().await;
 }
