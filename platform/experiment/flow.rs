@@ -35,6 +35,7 @@ impl State {
             _ => Place::Scene(index),
         };
         self.participants.get_mut(&pid).expect("participant exists").place = place;
+        self.touched.push(pid);
         self.show_scene(pid, index);
         if place == Place::Waiting(index) {
             self.join_room(pid, index, now);

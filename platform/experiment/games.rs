@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::state::{ConnId, Place, State};
+use super::timers::Timer;
 use crate::eventlog::Event;
 use crate::game::{EndReason, Game, Seat};
 use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg, Signal};
@@ -34,7 +35,8 @@ impl State {
                 }
             }
         }
-        let game = Game::new(id, scene, players.clone(), seats, now + Duration::from_secs_f64(countdown));
+        let starts_at = now + Duration::from_secs_f64(countdown);
+        let game = Game::new(id, scene, players.clone(), seats, starts_at);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
@@ -43,18 +45,19 @@ impl State {
         }
         if countdown <= 0.0 {
             self.start_game(scene, id, now);
+        } else {
+            self.timers.schedule(starts_at, Timer::Game(scene, id));
         }
     }
 
-    /// Games due to start, and started games past their duration limit.
-    pub(super) fn game_deadlines(&mut self, now: Duration) {
-        let due: Vec<(usize, GameId, bool)> = self
-            .rooms
-            .values()
-            .flat_map(|r| r.games.values().filter(|g| g.deadline() <= now).map(|g| (r.scene, g.id, g.started())))
-            .collect();
-        for (scene, id, started) in due {
-            if started {
+    /// Games whose timer fired: due to start, or started and past their duration limit.
+    pub(super) fn game_deadlines(&mut self, due: Vec<(usize, GameId)>, now: Duration) {
+        for (scene, id) in due {
+            let Some(game) = self.rooms[&scene].games.get(&id) else { continue }; // over already
+            if game.deadline() > now {
+                continue;
+            }
+            if game.started() {
                 self.end_game(scene, id, EndReason::TimeLimit, now);
             } else {
                 self.start_game(scene, id, now);
@@ -66,7 +69,8 @@ impl State {
         let config = self.multiplayer(scene).game.clone();
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return };
         game.start(now, Duration::from_secs_f64(config.max_duration_secs));
-        let players = game.players.clone();
+        let (players, ends_at) = (game.players.clone(), game.deadline());
+        self.timers.schedule(ends_at, Timer::Game(scene, id));
         self.log(Event::GameStarted { game: id });
         for pid in &players {
             let msg = self.start_msg(scene, id, *pid);
@@ -185,6 +189,7 @@ impl State {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
         let started = game.started();
+        let mut returned = Vec::new();
         for (other, seat) in game.players.iter().zip(&game.seats).filter(|(p, _)| **p != pid) {
             if self.participants[other].place != Place::Playing(scene, id) {
                 continue;
@@ -195,10 +200,14 @@ impl State {
             } else {
                 self.show_scene(*other, scene);
                 self.join_room_at(*other, scene, now, Some((seat.joined_at, seat.deadline)));
+                returned.push(*other);
             }
         }
         if !started {
-            self.match_pass(scene, now);
+            self.retry_after_return(scene, &returned, now);
+            for other in returned {
+                self.status_on_entry(other, scene, now);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::rooms::{Pending, Room};
 use super::state::State;
+use super::timers::Timer;
 use crate::config::multiplayer::Fallback;
 use crate::eventlog::Event;
 use crate::matchmaking::{self, Fifo, WaitroomView};
@@ -14,20 +15,27 @@ use crate::probe::Probe;
 use crate::protocol::{ParticipantId, ProbeId, ServerMsg};
 
 impl State {
-    /// Rooms whose tick is due: forget expired failures, then ask for everyone.
-    pub(super) fn matching_ticks(&mut self, now: Duration) {
-        let due: Vec<usize> =
-            self.rooms.values().filter(|r| !r.order.is_empty() && r.next_tick <= now).map(|r| r.scene).collect();
-        for scene in due {
+    /// Rooms whose tick or failure-memory timer fired. A policy whose answer depends on
+    /// time is asked for everyone on every tick while someone waits; one that does not
+    /// (FIFO) is asked again only when a forgotten failure may allow a new group, since
+    /// every other change (arrival, return, dropped proposal) asks it at once.
+    pub(super) fn matching_ticks(&mut self, due: Vec<(usize, bool)>, now: Duration) {
+        for (scene, forget) in due {
             let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
             let room = self.rooms.get_mut(&scene).expect("room exists");
-            room.next_tick = now + tick;
-            room.forget_failures(now);
-            self.match_pass(scene, now);
-        }
-        // Rooms that were empty restart their tick from their next arrival.
-        for room in self.rooms.values_mut().filter(|r| r.order.is_empty()) {
-            room.next_tick = now;
+            let forgot = room.forget_failures(now);
+            let timed = room.policy.depends_on_time();
+            if !forget {
+                room.tick_at = None;
+                if !room.entries.is_empty() {
+                    // The room keeps ticking while someone waits (restarted on arrival).
+                    room.tick_at = Some(now + tick);
+                    self.timers.schedule(now + tick, Timer::RoomTick(scene));
+                }
+            }
+            if forgot || (timed && !forget) {
+                self.match_pass(scene, now);
+            }
         }
     }
 
@@ -35,6 +43,22 @@ impl State {
     /// first.
     pub(super) fn match_pass(&mut self, scene: usize, now: Duration) {
         for pid in self.rooms[&scene].available() {
+            self.try_match(scene, pid, now);
+        }
+    }
+
+    /// After participants came back to the pool (a dropped proposal, a game cancelled
+    /// in its countdown): asks for a group for them. A policy that depends on time is
+    /// asked for everyone, as on a tick; for one that does not, nobody else's answer
+    /// can have changed except by a group with one of `returned`.
+    pub(super) fn retry_after_return(&mut self, scene: usize, returned: &[ParticipantId], now: Duration) {
+        if self.rooms[&scene].policy.depends_on_time() {
+            return self.match_pass(scene, now);
+        }
+        let room = &self.rooms[&scene];
+        let mut back: Vec<ParticipantId> = returned.iter().filter(|p| room.entries.contains_key(p)).copied().collect();
+        back.sort_by_key(|p| room.entries[p].candidate.joined_at);
+        for pid in back {
             self.try_match(scene, pid, now);
         }
     }
@@ -49,7 +73,8 @@ impl State {
             return;
         }
         let Room { policy, order, entries, group_size, .. } = room;
-        let view = WaitroomView::new(now, waiting(order, entries, arriving, now));
+        let (order, entries) = (&*order, &*entries);
+        let view = WaitroomView::lazy(now, move || waiting(order, entries, arriving, now));
         let me = &entries[&arriving].candidate;
         let answer = policy.find_match(me, &view, *group_size);
         let lines = policy.take_log();
@@ -69,6 +94,7 @@ impl State {
             Err(_) => None,
             Ok(group) => group.clone(),
         };
+        drop(view); // it borrows the room
         let scene_id = self.experiment.scenes[scene].id().to_string();
         if !lines.is_empty() {
             self.log(Event::PolicyLog { scene: scene_id, policy: name, arriving, lines });
@@ -152,25 +178,26 @@ impl State {
                 };
                 self.send_to(me, prepare);
             }
+            self.timers.schedule(probe.deadline, Timer::Probe(probe.id.clone()));
             self.probes.insert(probe.id.clone(), (scene, probe));
         }
     }
 }
 
 /// The available participants other than `arriving`, those it must avoid and those
-/// due to time out, oldest first: what the policy is offered.
+/// due to time out, oldest first: what the policy is offered. Lazy, so that a policy
+/// that looks at the oldest few (FIFO) pays for a few.
 fn waiting<'a>(
     order: &'a [ParticipantId],
     entries: &'a std::collections::HashMap<ParticipantId, super::rooms::Entry>,
     arriving: ParticipantId,
     now: Duration,
-) -> Vec<&'a crate::matchmaking::Candidate> {
+) -> impl Iterator<Item = &'a crate::matchmaking::Candidate> + 'a {
     let avoid: &[ParticipantId] = entries.get(&arriving).map_or(&[], |e| &e.candidate.avoid);
     order
         .iter()
-        .filter(|id| **id != arriving && !avoid.contains(id))
-        .filter_map(|id| entries.get(id))
-        .filter(|e| e.available() && e.deadline > now)
+        .filter(move |id| **id != arriving && !avoid.contains(id))
+        .filter_map(move |id| entries.get(id))
+        .filter(move |e| e.available() && e.deadline > now)
         .map(|e| &e.candidate)
-        .collect()
 }

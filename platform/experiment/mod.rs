@@ -15,6 +15,7 @@ mod probing;
 mod rooms;
 mod sessions;
 mod state;
+mod timers;
 #[cfg(test)]
 mod tests;
 pub mod view;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::state::{ConnId, State};
+use super::timers::Timer;
 use crate::eventlog::Event;
 use crate::matchmaking::default_reject_for_rtt;
 use crate::probe::{Phase, Probe, Refusal};
@@ -143,15 +144,13 @@ impl State {
     /// Probes whose deadline passed. A probe is decided with an RTT only once both peers
     /// reported (so one peer cannot talk a pair into a match); at the deadline there is
     /// no RTT: rejected if one peer reported, timed out if neither did.
-    pub(super) fn probe_deadlines(&mut self, now: Duration) {
-        let due: Vec<(ProbeId, bool)> = self
-            .probes
-            .values()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(_, p)| (p.id.clone(), !p.any_report()))
-            .collect();
-        for (id, timed_out) in due {
-            self.decide_probe(&id, None, timed_out, now);
+    pub(super) fn probe_deadlines(&mut self, due: Vec<ProbeId>, now: Duration) {
+        for id in due {
+            let Some((_, probe)) = self.probes.get(&id) else { continue }; // decided before
+            if probe.deadline <= now {
+                let timed_out = !probe.any_report();
+                self.decide_probe(&id, None, timed_out, now);
+            }
         }
     }
 
@@ -179,6 +178,7 @@ impl State {
             let room = self.rooms.get_mut(&scene).expect("room exists");
             if !memory.is_zero() {
                 room.remember_failure(probe.peers[0], probe.peers[1], now + memory);
+                self.timers.schedule(now + memory, Timer::Forget(scene));
             }
             return self.resolve_pending(scene, match_id, false, now);
         }
@@ -251,9 +251,10 @@ impl State {
         for pid in &pending.members {
             if let Some(entry) = room.entries.get_mut(pid) {
                 entry.pending = None;
+                // Their waitroom timeout was deferred while they were probed.
+                self.timers.schedule(entry.deadline, Timer::Waitroom(scene, *pid));
             }
         }
-        room.dirty = true;
         self.log(Event::MatchResolved { r#match: match_id, accepted });
         let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
         for id in &pending.open_probes {
@@ -270,7 +271,7 @@ impl State {
         if accepted && all_here {
             self.create_game(scene, pending.members, now);
         } else {
-            self.match_pass(scene, now);
+            self.retry_after_return(scene, &pending.members, now);
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Entry {
     pub connected: bool,
     /// The pending match this participant is being probed for.
     pub pending: Option<uuid::Uuid>,
+    /// The waiting count this participant was last told (coalesced status).
+    pub seen: Option<u32>,
 }
 
 impl Entry {
@@ -50,10 +52,15 @@ pub struct Room {
     /// Sorted pair → when it may be proposed again.
     pub failed: BTreeMap<(ParticipantId, ParticipantId), Duration>,
     pub games: HashMap<GameId, Game>,
-    /// When the policy is asked again without an arrival.
-    pub next_tick: Duration,
-    /// The waiting-room status changed since it was last sent.
+    /// When the room's matching tick fires next, if it runs (a policy that depends on
+    /// time, someone waiting).
+    pub tick_at: Option<Duration>,
+    /// The waiting count changed since the status was last sent.
     pub dirty: bool,
+    /// When the next coalesced status goes out, if one is scheduled.
+    pub status_at: Option<Duration>,
+    /// When the last coalesced status went out.
+    pub last_status: Option<Duration>,
     /// Policy faults so far (errors and invalid answers).
     pub faults: u64,
 }
@@ -74,8 +81,10 @@ impl Room {
             pending: HashMap::new(),
             failed: BTreeMap::new(),
             games: HashMap::new(),
-            next_tick: Duration::ZERO,
+            tick_at: None,
             dirty: false,
+            status_at: None,
+            last_status: None,
             faults: 0,
         }
     }
@@ -116,9 +125,10 @@ impl Room {
         }
     }
 
-    /// Forgets failures whose memory ran out.
-    pub fn forget_failures(&mut self, now: Duration) {
+    /// Forgets failures whose memory ran out; whether there were any.
+    pub fn forget_failures(&mut self, now: Duration) -> bool {
         let expired: Vec<_> = self.failed.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
+        let any = !expired.is_empty();
         for (a, b) in expired {
             self.failed.remove(&(a, b));
             for (me, other) in [(a, b), (b, a)] {
@@ -127,6 +137,7 @@ impl Room {
                 }
             }
         }
+        any
     }
 
     /// Whom `id` must currently avoid (for a participant (re)entering the room).
@@ -143,14 +154,5 @@ impl Room {
                 }
             })
             .collect()
-    }
-
-    /// The earliest time something in this room is due.
-    pub fn next_deadline(&self) -> Option<Duration> {
-        let timeouts = self.entries.values().filter(|e| e.pending.is_none()).map(|e| e.deadline);
-        let games = self.games.values().map(Game::deadline);
-        // Failed pairs are forgotten on the room's tick (nothing to do before it).
-        let tick = (!self.order.is_empty()).then_some(self.next_tick);
-        timeouts.chain(games).chain(tick).min()
     }
 }

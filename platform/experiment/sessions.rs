@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::state::{ConnId, Participant, Place, State};
+use super::state::{ConnId, Ended, Participant, Place, State};
+use super::timers::Timer;
 use crate::eventlog::Event;
 use crate::protocol::{ErrorCode, OutcomeReason, PROTOCOL_VERSION, ParticipantId, ServerMsg};
 
@@ -43,6 +44,9 @@ impl State {
         // resumes only a session nobody holds (a second tab is refused).
         let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(t)).copied();
         let by_id = recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)).copied();
+        for pid in by_token.iter().chain(&by_id) {
+            self.restore_ended(*pid);
+        }
         match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, false))) {
             Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
             None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
@@ -50,7 +54,7 @@ impl State {
                     let pid = self.create(earlier.participant, recruitment_id, params, earlier.place);
                     self.attach(pid, conn, false, now);
                 }
-                None if self.participants.len() >= MAX_SESSIONS => {
+                None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
                     self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
                     self.close(conn);
                 }
@@ -202,6 +206,10 @@ impl State {
         p.away_since = Some(now);
         p.server_rtt_ms = None;
         let place = p.place;
+        self.touched.push(pid);
+        if place.active() {
+            self.timers.schedule(now + self.grace, Timer::Away(pid));
+        }
         self.log(Event::Disconnected { participant: pid });
         if let Place::Waiting(scene) = place {
             self.waiting_disconnected(pid, scene, now);
@@ -209,19 +217,14 @@ impl State {
     }
 
     /// Participants away longer than the grace period leave everywhere; their session
-    /// is over.
-    pub(super) fn expire_away(&mut self, now: Duration) {
+    /// is over. `due` are the participants whose grace timer fired.
+    pub(super) fn expire_away(&mut self, due: Vec<ParticipantId>, now: Duration) {
         let grace = self.grace;
-        let due: Vec<ParticipantId> = self
-            .participants
-            .values()
-            .filter(|p| p.place.active() && p.away_since.is_some_and(|t| t + grace <= now))
-            .map(|p| p.id)
-            .collect();
         for pid in due {
-            // An earlier expiry in this loop may have moved them (a game ended).
-            let p = &self.participants[&pid];
-            if !p.place.active() || p.conn.is_some() {
+            // Back in the meantime, or moved by an earlier expiry in this loop (a game
+            // ended): the timer no longer applies.
+            let Some(p) = self.participants.get(&pid) else { continue };
+            if !p.place.active() || p.conn.is_some() || !p.away_since.is_some_and(|t| t + grace <= now) {
                 continue;
             }
             let place = p.place;
@@ -232,5 +235,38 @@ impl State {
             }
             self.end_early(pid, place.scene(), OutcomeReason::Expired, now);
         }
+    }
+
+    /// Sessions that ended and have no connection keep only what a return needs (who,
+    /// where it ended, the token and recruitment id that find it): their answers,
+    /// parameters and partners are in the event log, not in memory.
+    pub(super) fn evict_ended(&mut self) {
+        for pid in std::mem::take(&mut self.touched) {
+            let Some(p) = self.participants.get(&pid) else { continue };
+            if p.place.active() || p.conn.is_some() {
+                continue;
+            }
+            let p = self.participants.remove(&pid).expect("checked above");
+            self.ended.insert(pid, Ended { recruitment_id: p.recruitment_id, token: p.token, place: p.place });
+        }
+    }
+
+    /// Brings an evicted session back as a light record (for a returning participant).
+    fn restore_ended(&mut self, pid: ParticipantId) {
+        let Some(ended) = self.ended.remove(&pid) else { return };
+        let participant = Participant {
+            id: pid,
+            recruitment_id: ended.recruitment_id,
+            token: ended.token,
+            place: ended.place,
+            conn: None,
+            away_since: None,
+            server_rtt_ms: None,
+            answers: BTreeMap::new(),
+            params: BTreeMap::new(),
+            partners: Vec::new(),
+        };
+        self.participants.insert(pid, participant);
+        self.touched.push(pid);
     }
 }

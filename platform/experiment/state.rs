@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::rooms::Room;
+use super::timers::{Timer, Timers};
 use super::view::Views;
 use crate::config::{Experiment, Scene};
 use crate::eventlog::Event;
@@ -108,6 +109,15 @@ pub struct Participant {
     pub partners: Vec<ParticipantId>,
 }
 
+/// What is kept of a session that ended while nobody is connected to it.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub recruitment_id: Option<String>,
+    pub token: String,
+    /// `Place::Finished` or `Place::Over`.
+    pub place: Place,
+}
+
 /// A participant whose part ended in an earlier run of the host (read from the data
 /// directory): finished, or over early. A return shows the same end page or outcome
 /// instead of a new run.
@@ -124,7 +134,10 @@ pub struct State {
     pub(super) views: Arc<Views>,
     pub(super) grace: Duration,
     rng: StdRng,
+    /// Sessions that are running, or ended with a connection still open.
     pub(super) participants: HashMap<ParticipantId, Participant>,
+    /// Sessions that ended, with no connection: the compact record.
+    pub(super) ended: HashMap<ParticipantId, Ended>,
     pub(super) by_token: HashMap<String, ParticipantId>,
     pub(super) by_recruitment: HashMap<String, ParticipantId>,
     pub(super) by_conn: HashMap<ConnId, ParticipantId>,
@@ -136,6 +149,11 @@ pub struct State {
     pub(super) probes: HashMap<ProbeId, (usize, Probe)>,
     /// ICE servers as each participant gets them (minting TURN credentials if needed).
     pub(super) ice: IceProvider,
+    /// Every deadline: grace periods, waitroom timeouts, probes, games, room ticks.
+    pub(super) timers: Timers,
+    /// Participants whose place or connection changed in this input: sessions that
+    /// ended and have no connection are evicted to a compact record afterwards.
+    pub(super) touched: Vec<ParticipantId>,
     effects: Vec<Effect>,
 }
 
@@ -174,6 +192,7 @@ impl State {
             grace,
             rng,
             participants: HashMap::new(),
+            ended: HashMap::new(),
             by_token: HashMap::new(),
             by_recruitment: HashMap::new(),
             by_conn: HashMap::new(),
@@ -181,6 +200,8 @@ impl State {
             rooms,
             probes: HashMap::new(),
             ice,
+            timers: Timers::default(),
+            touched: Vec::new(),
             effects: Vec::new(),
         }
     }
@@ -206,29 +227,46 @@ impl State {
             Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
             Input::Tick => self.on_tick(now),
         }
-        self.send_waiting_status(now);
+        self.schedule_status(now);
+        self.evict_ended();
         std::mem::take(&mut self.effects)
     }
 
-    /// The earliest time at which [`Input::Tick`] has something to do.
+    /// The earliest time at which [`Input::Tick`] may have something to do (a timer
+    /// that no longer applies fires once and does nothing).
     pub fn next_deadline(&self) -> Option<Duration> {
-        let graces = self
-            .participants
-            .values()
-            .filter(|p| p.place.active())
-            .filter_map(|p| p.away_since.map(|t| t + self.grace));
-        let rooms = self.rooms.values().filter_map(Room::next_deadline);
-        let probes = self.probes.values().map(|(_, p)| p.deadline);
-        graces.chain(rooms).chain(probes).min()
+        self.timers.next()
     }
 
-    /// Everything due at `now`, in a fixed order.
+    /// Timers held, stale ones included (tests of boundedness).
+    pub fn timer_count(&self) -> usize {
+        self.timers.count()
+    }
+
+    /// Everything due at `now`, by kind in a fixed order: grace periods, probes,
+    /// games, waitroom timeouts, matching, status.
     fn on_tick(&mut self, now: Duration) {
-        self.expire_away(now);
-        self.probe_deadlines(now);
-        self.game_deadlines(now);
-        self.waitroom_deadlines(now);
-        self.matching_ticks(now);
+        let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for timer in self.timers.pop_due(now) {
+            match timer {
+                Timer::Away(pid) => away.push(pid),
+                Timer::Probe(id) => probes.push(id),
+                Timer::Game(scene, id) => games.push((scene, id)),
+                Timer::Waitroom(scene, pid) => waitroom.push((scene, pid)),
+                Timer::RoomTick(scene) => ticks.push((scene, false)),
+                Timer::Forget(scene) => ticks.push((scene, true)),
+                Timer::Status(scene) => statuses.push(scene),
+            }
+        }
+        self.expire_away(away, now);
+        self.probe_deadlines(probes, now);
+        self.game_deadlines(games, now);
+        self.waitroom_deadlines(waitroom, now);
+        self.matching_ticks(ticks, now);
+        for scene in statuses {
+            self.flush_status(scene, now);
+        }
     }
 
     /// A new server RTT: kept on the participant and in what policies see of them.
@@ -243,13 +281,24 @@ impl State {
         }
     }
 
-    /// A participant, for inspection (tests, status pages).
+    /// A participant whose session runs (or ended with a connection open), for
+    /// inspection (tests, status pages).
     pub fn participant(&self, id: ParticipantId) -> Option<&Participant> {
         self.participants.get(&id)
     }
 
-    /// Number of sessions (all places).
+    /// Where a participant is, also after their session ended and was evicted.
+    pub fn place_of(&self, id: ParticipantId) -> Option<Place> {
+        self.participants.get(&id).map(|p| p.place).or_else(|| self.ended.get(&id).map(|e| e.place))
+    }
+
+    /// Number of sessions (all places, ended ones included).
     pub fn session_count(&self) -> usize {
+        self.participants.len() + self.ended.len()
+    }
+
+    /// Sessions held in full (running, or ended with a connection open).
+    pub fn live_session_count(&self) -> usize {
         self.participants.len()
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::rooms::Entry;
 use super::state::{ConnId, Place, State};
+use super::timers::Timer;
 use super::view::fill_redirect;
 use crate::config::model::Outcome;
 use crate::config::types::AttributeSource;
@@ -19,6 +20,15 @@ impl State {
     pub(super) fn join_room(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
         self.join_room_at(pid, scene, now, None);
         self.try_match(scene, pid, now);
+        self.status_on_entry(pid, scene, now);
+    }
+
+    /// A participant who (re)entered the room and is still in it (no group formed at
+    /// once: that sends `match_found` instead) is told the room's status.
+    pub(super) fn status_on_entry(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        if self.rooms[&scene].entries.contains_key(&pid) {
+            self.send_status_to(pid, scene, now);
+        }
     }
 
     /// Enters `pid` into the room; `seat` restores an earlier place (joined at,
@@ -34,8 +44,15 @@ impl State {
         let (joined_at, deadline) = seat.unwrap_or((now, now + timeout));
         let candidate = Candidate { joined_at, ..self.candidate(pid, scene) };
         let connected = self.participants[&pid].conn.is_some();
+        let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
-        room.insert(Entry { candidate: candidate.clone(), deadline, connected, pending: None });
+        room.insert(Entry { candidate: candidate.clone(), deadline, connected, pending: None, seen: None });
+        self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
+        if room.tick_at.is_none() && room.policy.depends_on_time() {
+            // The room ticks while someone waits; an empty room costs nothing.
+            room.tick_at = Some(now + tick);
+            self.timers.schedule(now + tick, Timer::RoomTick(scene));
+        }
         let joined = room.policy.on_join(&candidate);
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Waiting(scene);
         let scene_id = self.experiment.scenes[scene].id().to_string();
@@ -74,45 +91,76 @@ impl State {
         }
     }
 
-    /// Sends the status to everyone waiting in rooms that changed.
-    pub(super) fn send_waiting_status(&mut self, now: Duration) {
-        let dirty: Vec<usize> =
-            self.rooms.values_mut().filter_map(|r| std::mem::take(&mut r.dirty).then_some(r.scene)).collect();
-        for scene in dirty {
-            for pid in self.rooms[&scene].order.clone() {
-                self.send_status_to(pid, scene, now);
+    /// Sends (or schedules) the coalesced status of every room whose count changed: at
+    /// most one `waiting_room` per participant per matchmaker tick, however many
+    /// arrivals and departures the tick saw.
+    pub(super) fn schedule_status(&mut self, now: Duration) {
+        let due: Vec<(usize, Option<Duration>)> = self
+            .rooms
+            .values()
+            .filter(|r| r.dirty && r.status_at.is_none())
+            .map(|r| (r.scene, r.last_status))
+            .collect();
+        for (scene, last) in due {
+            let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
+            match last.map(|last| last + tick).filter(|at| *at > now) {
+                Some(at) => {
+                    self.rooms.get_mut(&scene).expect("room exists").status_at = Some(at);
+                    self.timers.schedule(at, Timer::Status(scene));
+                }
+                None => self.flush_status(scene, now),
             }
         }
     }
 
-    /// One participant's `waiting_room` status.
-    pub(super) fn send_status_to(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
-        let room = &self.rooms[&scene];
-        let Some(entry) = room.entries.get(&pid) else { return };
+    /// Sends `waiting_room` to each waiting participant whose view changed since they
+    /// were last told. The countdown alone is no change: clients count it down.
+    pub(super) fn flush_status(&mut self, scene: usize, now: Duration) {
         let show = self.multiplayer(scene).waitroom.show_count;
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        room.status_at = None;
+        room.dirty = false;
+        room.last_status = Some(now);
+        if !show {
+            return; // nobody sees the count
+        }
+        let stale: Vec<ParticipantId> = room
+            .order
+            .iter()
+            .filter(|pid| room.entries.get(pid).is_some_and(|e| e.seen != Some(room.entries.len() as u32)))
+            .copied()
+            .collect();
+        for pid in stale {
+            self.send_status_to(pid, scene, now);
+        }
+    }
+
+    /// One participant's `waiting_room` status, sent now.
+    pub(super) fn send_status_to(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        let show = self.multiplayer(scene).waitroom.show_count;
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let waiting = room.entries.len() as u32;
+        let group_size = room.group_size as u32;
+        let Some(entry) = room.entries.get_mut(&pid) else { return };
+        entry.seen = Some(waiting);
         let msg = ServerMsg::WaitingRoom {
-            waiting: show.then_some(room.entries.values().filter(|e| e.connected).count() as u32),
-            needed: show.then_some(room.group_size as u32),
+            waiting: show.then_some(waiting),
+            needed: show.then_some(group_size),
             remaining_secs: entry.deadline.saturating_sub(now).as_secs_f64(),
         };
         self.send_to(pid, msg);
     }
 
-    /// Participants whose waitroom timeout passed (and who are not being probed).
-    pub(super) fn waitroom_deadlines(&mut self, now: Duration) {
-        let due: Vec<(usize, ParticipantId)> = self
-            .rooms
-            .values()
-            .flat_map(|r| {
-                r.entries
-                    .values()
-                    .filter(|e| e.pending.is_none() && e.deadline <= now)
-                    .map(|e| (r.scene, e.candidate.id))
-            })
-            .collect();
+    /// Participants whose waitroom timer fired: those still waiting, past their
+    /// deadline and not being probed time out. (A probed participant's timer is set
+    /// again when their pending match is dropped.)
+    pub(super) fn waitroom_deadlines(&mut self, due: Vec<(usize, ParticipantId)>, now: Duration) {
         for (scene, pid) in due {
-            self.leave_room(pid, scene, "timeout", now);
-            self.end_early(pid, scene, OutcomeReason::WaitroomTimeout, now);
+            let timed_out = self.rooms[&scene].entries.get(&pid).is_some_and(|e| e.pending.is_none() && e.deadline <= now);
+            if timed_out {
+                self.leave_room(pid, scene, "timeout", now);
+                self.end_early(pid, scene, OutcomeReason::WaitroomTimeout, now);
+            }
         }
     }
 
@@ -173,6 +221,7 @@ impl State {
             return self.enter_scene(pid, target, now);
         }
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Over(scene, reason);
+        self.touched.push(pid);
         self.log(Event::Outcome { participant: pid, scene: scene_id, reason });
         let msg = self.outcome_msg(pid, scene, reason);
         self.send_to(pid, msg);

@@ -36,6 +36,10 @@ impl Matchmaker for Fifo {
         "fifo"
     }
 
+    fn depends_on_time(&self) -> bool {
+        false
+    }
+
     fn find_match(
         &mut self,
         arriving: &Candidate,
@@ -60,6 +64,7 @@ mod tests {
         assert_eq!(Fifo::group(&arriving, &view, 2), Some(vec![oldest.id, arriving.id]));
         assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, older.id, arriving.id]));
         assert_eq!(Fifo::group(&arriving, &view, 5), None);
+        drop(view);
         oldest.avoid.push(older.id);
         let view = WaitroomView::new(Duration::from_secs(1), vec![&oldest, &older, &old]);
         assert_eq!(Fifo::group(&arriving, &view, 3), Some(vec![oldest.id, old.id, arriving.id]));

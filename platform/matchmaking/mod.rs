@@ -34,35 +34,70 @@ pub struct Candidate {
 
 /// The waiting participants offered to a policy, oldest first, without copying their
 /// records: by index, by iteration, or all at once.
-#[derive(Debug)]
+///
+/// A view made by [`WaitroomView::lazy`] walks the room only as far as it is read:
+/// iterating the oldest few costs a few, while `len`, `get` and `all` list it once.
 pub struct WaitroomView<'a> {
     now: Duration,
-    waiting: Vec<&'a Candidate>,
+    source: Source<'a>,
+}
+
+type Walk<'a> = Box<dyn Fn() -> Box<dyn Iterator<Item = &'a Candidate> + 'a> + 'a>;
+
+enum Source<'a> {
+    Listed(Vec<&'a Candidate>),
+    Lazy { walk: Walk<'a>, listed: std::cell::OnceCell<Vec<&'a Candidate>> },
+}
+
+impl std::fmt::Debug for WaitroomView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitroomView").field("now", &self.now).field("waiting", &self.all()).finish()
+    }
 }
 
 impl<'a> WaitroomView<'a> {
+    /// A view of `waiting`, already listed.
     pub fn new(now: Duration, waiting: Vec<&'a Candidate>) -> Self {
-        Self { now, waiting }
+        Self { now, source: Source::Listed(waiting) }
+    }
+
+    /// A view that walks `walk()` (oldest first) only as far as it is read.
+    pub fn lazy<I>(now: Duration, walk: impl Fn() -> I + 'a) -> Self
+    where
+        I: Iterator<Item = &'a Candidate> + 'a,
+    {
+        let walk: Walk<'a> = Box::new(move || Box::new(walk()));
+        Self { now, source: Source::Lazy { walk, listed: std::cell::OnceCell::new() } }
+    }
+
+    fn listed(&self) -> &[&'a Candidate] {
+        match &self.source {
+            Source::Listed(v) => v,
+            Source::Lazy { walk, listed } => listed.get_or_init(|| walk().collect()),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.waiting.len()
+        self.listed().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.iter().next().is_none()
     }
 
     pub fn get(&self, index: usize) -> Option<&'a Candidate> {
-        self.waiting.get(index).copied()
+        self.listed().get(index).copied()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'a Candidate> + '_ {
-        self.waiting.iter().copied()
+    pub fn iter(&self) -> Box<dyn Iterator<Item = &'a Candidate> + '_> {
+        match &self.source {
+            Source::Lazy { walk, listed } if listed.get().is_none() => walk(),
+            _ => Box::new(self.listed().iter().copied()),
+        }
     }
 
     pub fn all(&self) -> &[&'a Candidate] {
-        &self.waiting
+        self.listed()
     }
 
     /// The current experiment time.
@@ -76,7 +111,7 @@ impl<'a> WaitroomView<'a> {
     }
 
     pub fn contains(&self, id: ParticipantId) -> bool {
-        self.waiting.iter().any(|c| c.id == id)
+        self.iter().any(|c| c.id == id)
     }
 }
 
@@ -99,6 +134,14 @@ pub enum PolicyError {
 pub trait Matchmaker: Send {
     /// For logs: `fifo`, or the plugin file.
     fn name(&self) -> &str;
+
+    /// Whether asking again with an unchanged waitroom may give another answer as time
+    /// passes (e.g. a threshold relaxed with waiting time). Such a policy is asked for
+    /// every waiting participant on each `matchmaker.tick_secs`; one that does not is
+    /// asked only when the waitroom changes. Unknown code must answer true.
+    fn depends_on_time(&self) -> bool {
+        true
+    }
 
     /// A participant entered the waitroom (for stateful policies).
     fn on_join(&mut self, _candidate: &Candidate) -> Result<(), PolicyError> {

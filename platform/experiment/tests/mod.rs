@@ -4,6 +4,7 @@
 mod cells;
 mod games;
 mod props;
+mod scale;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -113,22 +114,29 @@ impl Harness {
         assert_eq!(again, Some(pid));
     }
 
-    /// Lets `d` pass, ticking at every deadline on the way (as the actor shell does).
+    /// Lets `d` pass, ticking at every deadline on the way (as the actor shell does: a
+    /// deadline at or before the last tick fires 1 ms after it).
     pub fn wait(&mut self, d: Duration) {
         let target = self.now + d;
-        while let Some(at) = self.state.next_deadline().filter(|at| *at <= target) {
+        let mut last_tick: Option<Duration> = None;
+        while let Some(at) = self.state.next_deadline() {
+            let at = match last_tick {
+                Some(t) if at <= t => t + Duration::from_millis(1),
+                _ => at,
+            };
+            if at > target {
+                break;
+            }
             self.now = self.now.max(at);
             self.step(Input::Tick);
-            if self.state.next_deadline() == Some(at) {
-                break; // nothing more due at this instant
-            }
+            last_tick = Some(self.now);
         }
         self.now = target;
         self.step(Input::Tick);
     }
 
     pub fn place(&self, pid: ParticipantId) -> Place {
-        self.state.participant(pid).expect("participant").place
+        self.state.place_of(pid).expect("participant")
     }
 
     /// Messages sent to `pid` in the effects since the last take.

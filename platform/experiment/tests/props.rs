@@ -195,3 +195,4 @@ proptest! {
         run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
     }
 }
+

@@ -1,0 +1,114 @@
+//! The state machine's deadlines: a min-heap of (time, what), so that finding the next
+//! deadline and the due ones costs O(log n) per timer instead of a scan of every
+//! session, room entry, probe and game on every tick.
+//!
+//! Timers are never cancelled: whoever handles a due timer checks that it still
+//! applies (the participant is still away, the probe still running, ...) and ignores
+//! it otherwise. A stale timer therefore costs one heap entry until its time, and at
+//! most one wake-up; each is scheduled by an event (a disconnect, an arrival, a probe),
+//! so stale timers are bounded by the events of the last grace or timeout period.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use crate::protocol::{GameId, ParticipantId, ProbeId};
+
+/// What a deadline is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timer {
+    /// A participant's reconnect grace runs out.
+    Away(ParticipantId),
+    /// A participant's waitroom timeout in the room of this scene.
+    Waitroom(usize, ParticipantId),
+    /// A game's countdown ends, or its duration limit.
+    Game(usize, GameId),
+    /// A probe's deadline.
+    Probe(ProbeId),
+    /// A room's matching tick (policies whose answer depends on time).
+    RoomTick(usize),
+    /// A room's remembered probe failures may run out.
+    Forget(usize),
+    /// A room's coalesced `waiting_room` status goes out.
+    Status(usize),
+}
+
+#[derive(Debug)]
+struct Due {
+    at: Duration,
+    /// Scheduling order: timers due at the same time fire in the order they were set.
+    seq: u64,
+    timer: Timer,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// Pending deadlines, earliest first.
+#[derive(Debug, Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<Due>>,
+    seq: u64,
+}
+
+impl Timers {
+    /// Fires `timer` at `at` (or at the next tick, if `at` has passed).
+    pub fn schedule(&mut self, at: Duration, timer: Timer) {
+        self.seq += 1;
+        self.heap.push(Reverse(Due { at, seq: self.seq, timer }));
+    }
+
+    /// The earliest deadline, stale or not.
+    pub fn next(&self) -> Option<Duration> {
+        self.heap.peek().map(|Reverse(d)| d.at)
+    }
+
+    /// Removes and returns every timer due at `now`, earliest first.
+    pub fn pop_due(&mut self, now: Duration) -> Vec<Timer> {
+        let mut due = Vec::new();
+        while self.heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Reverse(d) = self.heap.pop().expect("peeked");
+            due.push(d.timer);
+        }
+        due
+    }
+
+    /// Timers held (stale ones included), for tests of boundedness.
+    pub fn count(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_timers_come_out_earliest_first_and_ties_in_scheduling_order() {
+        let mut t = Timers::default();
+        let s = Duration::from_secs;
+        t.schedule(s(5), Timer::RoomTick(2));
+        t.schedule(s(1), Timer::Status(1));
+        t.schedule(s(1), Timer::RoomTick(1));
+        t.schedule(s(9), Timer::Forget(0));
+        assert_eq!(t.next(), Some(s(1)));
+        assert_eq!(t.pop_due(s(0)), vec![]);
+        assert_eq!(t.pop_due(s(5)), vec![Timer::Status(1), Timer::RoomTick(1), Timer::RoomTick(2)]);
+        assert_eq!(t.next(), Some(s(9)));
+        assert_eq!(t.count(), 1);
+    }
+}
