@@ -13,6 +13,7 @@
 //! state machines), `matchmaking`, `probe`, `game`, `plugin` (wasmtime), `eventlog`,
 //! `client` (Rust participant client).
 
+pub mod bots;
 pub mod client;
 pub mod config;
 pub mod eventlog;

@@ -30,6 +30,8 @@ enum Command {
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
     },
+    /// Run N bots through a served experiment: a load test, or a dry run of a study.
+    Bots(BotsArgs),
     /// Work with matchmaking policy components.
     Plugin {
         #[command(subcommand)]
@@ -46,6 +48,52 @@ enum Command {
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
+}
+
+/// What `cohort bots` is asked to do.
+#[derive(clap::Args)]
+struct BotsArgs {
+    /// The study link, e.g. http://127.0.0.1:8080/x/demo (its query parameters are
+    /// passed on; each bot adds its own recruitment id and `cohort_bot=1`).
+    link: String,
+    /// How many bots.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    count: usize,
+    /// Arrivals per second (default: all at once).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Connect from many addresses of 127.0.0.0/8 (50 bots each), as participants
+    /// would from their own machines (the host admits 60 new connections per address).
+    #[arg(long)]
+    spread: bool,
+    /// The URL parameter that carries the recruitment id.
+    #[arg(long, default_value = "PROLIFIC_PID")]
+    id_param: String,
+    /// Scripted probe RTT in ms: a constant (`40`) or a uniform range (`20..120`).
+    #[arg(long, default_value = "20")]
+    rtt_ms: String,
+    /// Probability that a scripted probe reports failure.
+    #[arg(long, default_value_t = 0.0)]
+    probe_failure: f64,
+    /// Probe over real WebRTC DataChannels (needs the `webrtc` feature).
+    #[arg(long)]
+    webrtc: bool,
+    /// Stop at the first scene and keep every connection open (idle participants),
+    /// until Ctrl-C or --hold-secs.
+    #[arg(long)]
+    hold: bool,
+    /// With --hold: how long to hold, in seconds (default: until Ctrl-C).
+    #[arg(long)]
+    hold_secs: Option<f64>,
+    /// A bot gives up after this long without a message from the host.
+    #[arg(long, default_value_t = 900.0)]
+    timeout_secs: f64,
+    /// Seed for answers and RTTs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -90,6 +138,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { files, addr, data } => serve(files, &addr, data),
+        Command::Bots(args) => bots(args),
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
             plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
         }
@@ -117,8 +166,9 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    raise_fd_limit();
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
+        let listener = match listen(addr).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: cannot listen on {addr}: {e}");
@@ -140,6 +190,139 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
             }
         }
     })
+}
+
+/// Runs bots against a study link; prints a progress line while they run (on a
+/// terminal) and the summary. Exit 0 when no bot met an error, 1 otherwise.
+fn bots(args: BotsArgs) -> ExitCode {
+    let link = match cohort::bots::parse_link(&args.link) {
+        Ok(link) => link,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rtt_ms = match parse_range(&args.rtt_ms) {
+        Some(r) => r,
+        None => {
+            eprintln!("error: --rtt-ms must be a number of ms (`40`) or a range (`20..120`), not `{}`", args.rtt_ms);
+            return ExitCode::from(2);
+        }
+    };
+    if args.webrtc && !cfg!(feature = "webrtc") {
+        eprintln!("error: --webrtc needs a cohort built with `--features webrtc`");
+        return ExitCode::from(2);
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut params = link.params.clone();
+    params.push(("cohort_bot".to_owned(), "1".to_owned()));
+    let plan = cohort::bots::Plan {
+        addr: link.addr,
+        experiment: link.experiment,
+        id_param: args.id_param,
+        id_prefix: format!("bot-{:04x}-", rand_suffix()),
+        params,
+        rtt_ms,
+        probe_failure: args.probe_failure,
+        webrtc: args.webrtc,
+        hold: args.hold,
+        message_timeout: std::time::Duration::from_secs_f64(args.timeout_secs.max(0.1)),
+        seed: args.seed,
+        stop: stop.clone(),
+    };
+    // A fresh stretch of source addresses per run: admission remembers recent ones.
+    let first_address = usize::from(rand_suffix()) * 16;
+    let opts = cohort::bots::RunOptions { count: args.count, rate: args.rate, spread: args.spread, first_address };
+    raise_fd_limit();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let summary = runtime.block_on(async move {
+        let live = std::sync::Arc::new(cohort::bots::Live::default());
+        let progress = tokio::spawn(progress(live.clone(), args.count));
+        let end_hold = stop.clone();
+        tokio::spawn(async move {
+            match args.hold_secs {
+                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await,
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+            end_hold.cancel();
+        });
+        let summary = cohort::bots::run(plan, opts, live).await;
+        progress.abort();
+        summary
+    });
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary).expect("summaries serialize"));
+    } else {
+        print!("{}", summary.text());
+    }
+    if summary.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Rewrites one status line on a terminal while bots run.
+async fn progress(live: std::sync::Arc<cohort::bots::Live>, total: usize) {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return;
+    }
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        every.tick().await;
+        eprint!("\r\x1b[2K{}", live.line(total));
+    }
+}
+
+/// `40` → (40, 40); `20..120` → (20, 120).
+fn parse_range(text: &str) -> Option<(f64, f64)> {
+    let (a, b) = text.split_once("..").unwrap_or((text, text));
+    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a.is_finite() && b.is_finite() && 0.0 <= a && a <= b && b <= 60_000.0).then_some((a, b))
+}
+
+fn rand_suffix() -> u16 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u16)
+}
+
+/// Binds `addr` with a listen backlog deep enough for a study's launch burst.
+async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(4096)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address to listen on")))
+}
+
+/// Raises the soft limit on open files to the hard limit: every participant holds a
+/// socket. Returns the limit now in force.
+fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur as u64;
+            }
+        }
+    }
+    lim.rlim_cur as u64
 }
 
 async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {

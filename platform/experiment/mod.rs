@@ -15,9 +15,9 @@ mod probing;
 mod rooms;
 mod sessions;
 mod state;
-mod timers;
 #[cfg(test)]
 mod tests;
+mod timers;
 pub mod view;
 mod waitroom;
 

@@ -156,7 +156,8 @@ impl State {
     /// again when their pending match is dropped.)
     pub(super) fn waitroom_deadlines(&mut self, due: Vec<(usize, ParticipantId)>, now: Duration) {
         for (scene, pid) in due {
-            let timed_out = self.rooms[&scene].entries.get(&pid).is_some_and(|e| e.pending.is_none() && e.deadline <= now);
+            let timed_out =
+                self.rooms[&scene].entries.get(&pid).is_some_and(|e| e.pending.is_none() && e.deadline <= now);
             if timed_out {
                 self.leave_room(pid, scene, "timeout", now);
                 self.end_early(pid, scene, OutcomeReason::WaitroomTimeout, now);

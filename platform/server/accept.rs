@@ -31,8 +31,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Accepts connections on `listener` and serves each with `dispatch` until `shutdown`
 /// is cancelled; then stops accepting and lets plain HTTP connections finish their
 /// current request. Upgraded sockets are tracked by their own tasks.
-pub async fn serve<D, Fut, B>(listener: TcpListener, dispatch: Arc<D>, shutdown: CancellationToken, tracker: TaskTracker)
-where
+pub async fn serve<D, Fut, B>(
+    listener: TcpListener,
+    dispatch: Arc<D>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) where
     D: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<B>> + Send + 'static,
     B: hyper::body::Body + Send + 'static,

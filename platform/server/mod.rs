@@ -127,9 +127,9 @@ fn routes(
     experiments: Experiments,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
     let health = warp::path!("healthz").and(warp::get()).map(|| boxed("ok"));
-    let page = warp::path!("x" / String)
-        .and(warp::get())
-        .map(move |id: String| boxed(if experiments.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() }));
+    let page = warp::path!("x" / String).and(warp::get()).map(move |id: String| {
+        boxed(if experiments.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() })
+    });
     let files = warp::path("static").and(warp::path::tail()).and(warp::get()).map(|name: warp::path::Tail| {
         boxed(match assets::file(name.as_str()) {
             Some((content_type, body)) => Response::builder()

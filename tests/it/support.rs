@@ -22,6 +22,22 @@ where
         .expect("the cohort binary runs")
 }
 
+/// Runs `cohort ARGS...` without blocking the test's runtime (for commands that talk
+/// to a host the test runs).
+pub async fn cohort_async<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .args(args)
+        .current_dir(root())
+        .env("COHORT_LOG", "warn")
+        .output()
+        .await
+        .expect("the cohort binary runs")
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -195,4 +195,3 @@ proptest! {
         run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
     }
 }
-

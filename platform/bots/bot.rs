@@ -1,0 +1,314 @@
+//! One bot: walks a served experiment like a participant would. It agrees to consent,
+//! continues instructions, answers surveys with valid random answers, waits, takes
+//! part in probes (scripted RTTs, or a real WebRTC peer with the `webrtc` feature),
+//! completes games, and stops at the end scene or an outcome. It times the moments a
+//! researcher cares about: joining the waitroom, the match, the game's start.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+use super::{Live, Plan};
+use crate::client::{Client, ClientError};
+use crate::protocol::{Answer, ClientMsg, GameId, OutcomeReason, QuestionView, SceneView, ServerMsg};
+
+/// How a bot's walk ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// Reached an `end` scene.
+    Completed,
+    /// The host ended its part early.
+    Outcome(OutcomeReason),
+    /// Held its connection until the run ended (`--hold`).
+    Held,
+    /// Something went wrong; the kind, for the summary.
+    Error(String),
+}
+
+/// What one bot measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// When the bot joined the waitroom (the message that led there was sent).
+    pub joined: Option<Instant>,
+    /// When `match_found` came, for which game, with how many players.
+    pub matched: Option<(Instant, GameId, usize)>,
+    /// From joining the waitroom to `match_found`.
+    pub join_to_match: Option<Duration>,
+    /// From joining the waitroom to `start_game`.
+    pub join_to_start: Option<Duration>,
+    pub ending: Ending,
+}
+
+/// Runs bot number `index` to its end.
+pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<Live>) -> Report {
+    let mut bot = Bot {
+        rng: StdRng::seed_from_u64(plan.seed.wrapping_add(index as u64)),
+        plan: plan.clone(),
+        live: live.clone(),
+        last_sent: Instant::now(),
+        joined: None,
+        matched: None,
+        gone: false,
+        join_to_match: None,
+        join_to_start: None,
+        #[cfg(feature = "webrtc")]
+        prober: plan.webrtc.then(crate::client::webrtc::Prober::default),
+    };
+    let id = format!("{}{index}", plan.id_prefix);
+    let mut params: Vec<(&str, &str)> = plan.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    params.push((plan.id_param.as_str(), id.as_str()));
+    live.arrived();
+    let ending = match Client::connect_from(&plan.addr, &plan.experiment, &params, None, from).await {
+        Ok(mut client) => {
+            live.connected(1);
+            let ending = bot.walk(&mut client).await;
+            live.connected(-1);
+            client.close().await;
+            ending
+        }
+        Err(e) => Ending::Error(error_kind(&e)),
+    };
+    live.finished(&ending);
+    Report {
+        joined: bot.joined,
+        matched: bot.matched.clone(),
+        join_to_match: bot.join_to_match,
+        join_to_start: bot.join_to_start,
+        ending,
+    }
+}
+
+struct Bot {
+    rng: StdRng,
+    plan: Arc<Plan>,
+    live: Arc<Live>,
+    /// When the bot last sent something (what it receives next is the answer).
+    last_sent: Instant,
+    joined: Option<Instant>,
+    matched: Option<(Instant, GameId, usize)>,
+    join_to_match: Option<Duration>,
+    join_to_start: Option<Duration>,
+    /// Counted out of the waitroom without a match.
+    gone: bool,
+    #[cfg(feature = "webrtc")]
+    prober: Option<crate::client::webrtc::Prober>,
+}
+
+/// What to do after a message.
+enum Next {
+    Continue,
+    Stop(Ending),
+}
+
+impl Bot {
+    async fn walk(&mut self, client: &mut Client) -> Ending {
+        let mut next_seq = 1u64;
+        loop {
+            let msg = match self.next_message(client).await {
+                Ok(msg) => msg,
+                Err(ending) => return ending,
+            };
+            if self.plan.hold {
+                if matches!(msg, ServerMsg::Scene { .. }) {
+                    return self.hold(client).await;
+                }
+                continue;
+            }
+            let (reply, next) = self.react(msg);
+            for mut m in reply {
+                next_seq += 1;
+                set_seq(&mut m, next_seq);
+                self.last_sent = Instant::now();
+                if let Err(e) = client.send(m).await {
+                    return Ending::Error(error_kind(&e));
+                }
+            }
+            if let Next::Stop(ending) = next {
+                return ending;
+            }
+        }
+    }
+
+    /// The next message from the host; probe traffic of a real WebRTC peer is handled
+    /// on the way.
+    async fn next_message(&mut self, client: &mut Client) -> Result<ServerMsg, Ending> {
+        let limit = self.plan.message_timeout;
+        #[cfg(feature = "webrtc")]
+        if let Some(prober) = self.prober.as_mut() {
+            loop {
+                let msg = tokio::select! {
+                    msg = client.recv(limit) => msg.map_err(|e| Ending::Error(error_kind(&e)))?,
+                    out = prober.drive() => {
+                        for m in out {
+                            client.send(m).await.map_err(|e| Ending::Error(error_kind(&e)))?;
+                        }
+                        continue;
+                    }
+                };
+                match prober.handle(&msg).await {
+                    Some(out) => {
+                        for m in out {
+                            client.send(m).await.map_err(|e| Ending::Error(error_kind(&e)))?;
+                        }
+                        if matches!(msg, ServerMsg::MatchFound { .. }) {
+                            return Ok(msg);
+                        }
+                    }
+                    None => return Ok(msg),
+                }
+            }
+        }
+        client.recv(limit).await.map_err(|e| Ending::Error(error_kind(&e)))
+    }
+
+    /// Keeps the connection open (answering heartbeats) until the run ends.
+    async fn hold(&mut self, client: &mut Client) -> Ending {
+        let stop = self.plan.stop.clone();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ending::Held,
+                msg = client.recv(Duration::from_secs(3600)) => if let Err(e) = msg {
+                    return Ending::Error(error_kind(&e));
+                },
+            }
+        }
+    }
+
+    /// The bot's answer to one message.
+    fn react(&mut self, msg: ServerMsg) -> (Vec<ClientMsg>, Next) {
+        let now = Instant::now();
+        match msg {
+            ServerMsg::Scene { scene, .. } => self.on_scene(scene),
+            ServerMsg::MatchFound { game, players, .. } => {
+                if self.join_to_match.is_none() {
+                    self.join_to_match = self.joined.map(|j| now - j);
+                    self.matched = Some((now, game, players.len()));
+                    self.live.matched();
+                }
+                (Vec::new(), Next::Continue)
+            }
+            ServerMsg::StartGame { game, .. } => {
+                self.join_to_start = self.joined.map(|j| now - j);
+                let result = serde_json::json!({"bot": true});
+                (vec![ClientMsg::GameComplete { game, result: Some(result), seq: None }], Next::Continue)
+            }
+            ServerMsg::GameEnd { .. } => {
+                self.live.game_over();
+                (Vec::new(), Next::Continue)
+            }
+            ServerMsg::ProbePrepare { probe, .. } => (vec![ClientMsg::ProbeReady { probe, seq: None }], Next::Continue),
+            ServerMsg::ProbeStart { probe } => {
+                let failed = self.rng.random_bool(self.plan.probe_failure.clamp(0.0, 1.0));
+                let rtt = (!failed).then(|| self.rng.random_range(self.plan.rtt_ms.0..=self.plan.rtt_ms.1));
+                let error = failed.then(|| "scripted failure".to_owned());
+                (vec![ClientMsg::ProbeResult { probe, rtt_ms: rtt, error, seq: None }], Next::Continue)
+            }
+            ServerMsg::Outcome { reason, .. } => {
+                self.left_waitroom();
+                (Vec::new(), Next::Stop(Ending::Outcome(reason)))
+            }
+            ServerMsg::Error { code, .. } => {
+                let kind =
+                    format!("refused: {}", serde_json::to_value(code).unwrap_or_default().as_str().unwrap_or("?"));
+                (Vec::new(), Next::Stop(Ending::Error(kind)))
+            }
+            ServerMsg::DuplicateSession { .. } => (Vec::new(), Next::Stop(Ending::Error("duplicate session".into()))),
+            ServerMsg::Shutdown { .. } => (Vec::new(), Next::Stop(Ending::Error("host shut down".into()))),
+            _ => (Vec::new(), Next::Continue),
+        }
+    }
+
+    fn on_scene(&mut self, scene: SceneView) -> (Vec<ClientMsg>, Next) {
+        let reply = match scene {
+            SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
+                ClientMsg::Advance { scene: id, agreed: true, seq: None }
+            }
+            SceneView::Survey { id, questions, .. } => {
+                let answers = questions.iter().filter_map(|q| self.answer(q)).collect();
+                ClientMsg::Submit { scene: id, answers, seq: None }
+            }
+            SceneView::Multiplayer { .. } => {
+                if self.joined.is_none() {
+                    self.joined = Some(self.last_sent);
+                    self.live.waiting(1);
+                }
+                return (Vec::new(), Next::Continue);
+            }
+            SceneView::End { .. } => return (Vec::new(), Next::Stop(Ending::Completed)),
+        };
+        (vec![reply], Next::Continue)
+    }
+
+    /// A bot that ends in the waitroom is no longer waiting.
+    fn left_waitroom(&mut self) {
+        if self.joined.is_some() && self.join_to_match.is_none() && !self.gone {
+            self.live.waiting(-1);
+            self.gone = true;
+        }
+    }
+
+    /// A valid random answer; optional questions are answered half of the time.
+    fn answer(&mut self, q: &QuestionView) -> Option<(String, Answer)> {
+        let (id, required) = match q {
+            QuestionView::Text { id, required, .. }
+            | QuestionView::SingleChoice { id, required, .. }
+            | QuestionView::MultipleChoice { id, required, .. }
+            | QuestionView::Likert { id, required, .. } => (id.clone(), *required),
+        };
+        if !required && self.rng.random_bool(0.5) {
+            return None;
+        }
+        let answer = match q {
+            QuestionView::Text { max_length, .. } => {
+                let text = "an answer from a cohort bot";
+                Answer::Text(text.chars().take((*max_length as usize).max(1)).collect())
+            }
+            QuestionView::SingleChoice { options, .. } => Answer::Text(options.choose(&mut self.rng)?.clone()),
+            QuestionView::MultipleChoice { options, min_selected, max_selected, .. } => {
+                let most = max_selected.map_or(options.len(), |m| m as usize).min(options.len());
+                let least = (*min_selected as usize).max(usize::from(required)).min(most);
+                let k = self.rng.random_range(least..=most);
+                Answer::Choices(options.choose_multiple(&mut self.rng, k).cloned().collect())
+            }
+            QuestionView::Likert { points, .. } => Answer::Rating(self.rng.random_range(1..=i64::from(*points))),
+        };
+        Some((id, answer))
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.left_waitroom();
+    }
+}
+
+fn set_seq(msg: &mut ClientMsg, value: u64) {
+    if let ClientMsg::Advance { seq, .. } | ClientMsg::Submit { seq, .. } = msg {
+        *seq = Some(value);
+    }
+}
+
+/// A short name for what went wrong, to count errors by kind.
+pub fn error_kind(e: &ClientError) -> String {
+    match e {
+        ClientError::Connect { source, .. } => {
+            let text = source.to_string();
+            match ["429", "503", "404"].iter().find(|code| text.contains(*code)) {
+                Some(code) => format!("connect: HTTP {code}"),
+                None if text.contains("refused") => "connect: refused".to_owned(),
+                None => "connect: other".to_owned(),
+            }
+        }
+        ClientError::Closed => "closed by the host".to_owned(),
+        ClientError::Timeout(..) => "no message in time".to_owned(),
+        ClientError::Refused { code, .. } => format!("refused: {code:?}"),
+        ClientError::Duplicate(_) => "duplicate session".to_owned(),
+        ClientError::Unexpected(_) => "unexpected message".to_owned(),
+        ClientError::Socket(_) => "socket error".to_owned(),
+    }
+}

@@ -1,0 +1,176 @@
+//! The summary of a bots run: arrivals per second, join → match and join → start
+//! percentiles, how the bots ended (completed, by outcome, by error kind), as text for
+//! people and JSON for scripts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Ending, Report};
+use crate::protocol::GameId;
+
+/// Percentiles of a latency, in milliseconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Latency {
+    pub count: usize,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of `samples`; `None` when empty.
+    pub fn of(samples: &[Duration]) -> Option<Self> {
+        let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        if ms.is_empty() {
+            return None;
+        }
+        ms.sort_by(f64::total_cmp);
+        let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
+        Some(Self { count: ms.len(), p50: rank(0.50), p95: rank(0.95), p99: rank(0.99), max: ms[ms.len() - 1] })
+    }
+}
+
+/// What a run of bots did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub bots: usize,
+    /// Time over which bots arrived, and arrivals per second.
+    pub arrival_secs: f64,
+    pub arrivals_per_sec: f64,
+    /// Until the last bot finished.
+    pub duration_secs: f64,
+    /// From the arrival that completed a group (its last member's join) to each
+    /// member's `match_found`: the host's part, without waiting for partners. Groups
+    /// whose members are all bots of this run.
+    pub complete_to_match_ms: Option<Latency>,
+    /// From each bot's own join to its `match_found` (includes waiting for partners).
+    pub join_to_match_ms: Option<Latency>,
+    pub join_to_start_ms: Option<Latency>,
+    pub matched: usize,
+    pub completed: usize,
+    /// Early outcomes by reason (`waitroom_timeout`, `partner_left`, ...).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Connections held open until the end (`--hold`).
+    pub held: usize,
+    /// Errors by kind (`connect: HTTP 429`, `no message in time`, ...).
+    pub errors: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    pub fn of(reports: &[Report], arrivals: Duration, duration: Duration) -> Self {
+        let matches: Vec<Duration> = reports.iter().filter_map(|r| r.join_to_match).collect();
+        let completes = complete_to_match(reports);
+        let starts: Vec<Duration> = reports.iter().filter_map(|r| r.join_to_start).collect();
+        let mut outcomes = BTreeMap::new();
+        let mut errors = BTreeMap::new();
+        let (mut completed, mut held) = (0, 0);
+        for r in reports {
+            match &r.ending {
+                Ending::Completed => completed += 1,
+                Ending::Held => held += 1,
+                Ending::Outcome(reason) => {
+                    let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+                    *outcomes.entry(name.unwrap_or_else(|| format!("{reason:?}"))).or_insert(0) += 1;
+                }
+                Ending::Error(kind) => *errors.entry(kind.clone()).or_insert(0) += 1,
+            }
+        }
+        let arrival_secs = arrivals.as_secs_f64();
+        Self {
+            bots: reports.len(),
+            arrival_secs,
+            arrivals_per_sec: if arrival_secs > 0.0 { reports.len() as f64 / arrival_secs } else { f64::INFINITY },
+            duration_secs: duration.as_secs_f64(),
+            matched: matches.len(),
+            complete_to_match_ms: Latency::of(&completes),
+            join_to_match_ms: Latency::of(&matches),
+            join_to_start_ms: Latency::of(&starts),
+            completed,
+            outcomes,
+            held,
+            errors,
+        }
+    }
+
+    /// The summary as lines of text.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let rate = if self.arrivals_per_sec.is_finite() {
+            format!("{:.1}/s", self.arrivals_per_sec)
+        } else {
+            "all at once".to_owned()
+        };
+        out.push_str(&format!("bots: {} (arrivals {rate}), done in {:.1} s\n", self.bots, self.duration_secs));
+        let latencies = [
+            ("group complete → match", &self.complete_to_match_ms),
+            ("join → match", &self.join_to_match_ms),
+            ("join → start", &self.join_to_start_ms),
+        ];
+        for (name, l) in latencies {
+            match l {
+                Some(l) => out.push_str(&format!(
+                    "{name}: p50 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms · max {:.1} ms ({} bots)\n",
+                    l.p50, l.p95, l.p99, l.max, l.count
+                )),
+                None => out.push_str(&format!("{name}: none\n")),
+            }
+        }
+        out.push_str(&format!("matched: {} · completed: {}", self.matched, self.completed));
+        if self.held > 0 {
+            out.push_str(&format!(" · held open: {}", self.held));
+        }
+        out.push('\n');
+        for (title, counts) in [("ended early", &self.outcomes), ("errors", &self.errors)] {
+            if !counts.is_empty() {
+                let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                out.push_str(&format!("{title}: {}\n", parts.join(" · ")));
+            }
+        }
+        out
+    }
+}
+
+/// Per game formed entirely of this run's bots: each member's match time minus the
+/// last member's join.
+fn complete_to_match(reports: &[Report]) -> Vec<Duration> {
+    let mut games: HashMap<GameId, Vec<&Report>> = HashMap::new();
+    for r in reports {
+        if let Some((_, game, _)) = &r.matched {
+            games.entry(*game).or_default().push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for members in games.values() {
+        let size = members[0].matched.as_ref().map_or(0, |m| m.2);
+        let Some(last_join) =
+            members.iter().map(|r| r.joined).collect::<Option<Vec<_>>>().and_then(|j| j.into_iter().max())
+        else {
+            continue;
+        };
+        if members.len() != size {
+            continue; // someone in the group was not one of these bots
+        }
+        out.extend(
+            members.iter().filter_map(|r| r.matched.as_ref()).map(|(at, _, _)| at.saturating_duration_since(last_join)),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let l = Latency::of(&samples).unwrap();
+        assert_eq!((l.count, l.p50, l.p95, l.p99, l.max), (100, 50.0, 95.0, 99.0, 100.0));
+        assert_eq!(Latency::of(&[]), None);
+        let one = Latency::of(&[Duration::from_millis(7)]).unwrap();
+        assert_eq!((one.p50, one.p99), (7.0, 7.0));
+    }
+}

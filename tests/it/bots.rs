@@ -1,0 +1,90 @@
+//! `cohort bots` through the real host: bots walk every scene kind, are matched and
+//! complete; spread source addresses get past per-address admission; held bots stay
+//! connected; the CLI prints a summary a script can read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cohort::bots::{self, Live, Plan, RunOptions};
+use cohort::eventlog::Event;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{TestHost, cohort_async};
+
+fn plan(host: &TestHost, experiment: &str) -> Plan {
+    Plan {
+        addr: host.addr.clone(),
+        experiment: experiment.to_owned(),
+        id_param: "PROLIFIC_PID".to_owned(),
+        id_prefix: "bot-".to_owned(),
+        params: vec![("cohort_bot".to_owned(), "1".to_owned())],
+        rtt_ms: (20.0, 20.0),
+        probe_failure: 0.0,
+        webrtc: false,
+        hold: false,
+        message_timeout: Duration::from_secs(20),
+        seed: 1,
+        stop: CancellationToken::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_walk_the_demo_to_the_end_and_the_log_agrees() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/demo.yaml"], data.path(), |_| {}).await;
+    let opts = RunOptions { count: 12, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(plan(&host, "demo"), opts, Arc::new(Live::default())).await;
+    assert_eq!(summary.errors.len(), 0, "{summary:?}");
+    assert_eq!((summary.completed, summary.matched), (12, 12), "{}", summary.text());
+    let complete = summary.complete_to_match_ms.as_ref().expect("groups of bots");
+    assert_eq!(complete.count, 12, "every member of every pair is timed");
+    let events = host.events("demo");
+    let finished = events.iter().filter(|e| matches!(e, Event::Finished { .. })).count();
+    let games = events.iter().filter(|e| matches!(e, Event::GameCreated { .. })).count();
+    let surveys = events.iter().filter(|e| matches!(e, Event::SurveyAnswered { .. })).count();
+    assert_eq!((finished, games, surveys), (12, 6, 12), "consent → instructions → game → survey → end for each");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spread_bots_get_past_per_address_admission_and_held_bots_stay() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/demo.yaml"], data.path(), |_| {}).await;
+    let mut held = plan(&host, "demo");
+    held.hold = true;
+    let stop = held.stop.clone();
+    let live = Arc::new(Live::default());
+    // 150 connections: more than one address may open at once.
+    let opts = RunOptions { count: 150, rate: None, spread: true, first_address: 0 };
+    let run = tokio::spawn(bots::run(held, opts, live.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while live.connected.load(std::sync::atomic::Ordering::Relaxed) < 150 {
+        assert!(tokio::time::Instant::now() < deadline, "not all connected: {}", live.line(150));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    let summary = run.await.unwrap();
+    assert_eq!(summary.held, 150, "{}", summary.text());
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let started = host.events("demo").iter().filter(|e| matches!(e, Event::SessionStarted { .. })).count();
+    assert_eq!(started, 150);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bots_command_prints_a_summary_scripts_can_read() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["benches/experiments/pairs.yaml"], data.path(), |_| {}).await;
+    let link = format!("http://{}/x/pairs", host.addr);
+    let out = cohort_async(["bots", link.as_str(), "-n", "6", "--spread", "--json"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["bots"], 6);
+    assert_eq!(summary["matched"], 6);
+    assert_eq!(summary["completed"], 6);
+    assert!(summary["complete_to_match_ms"]["p99"].as_f64().is_some(), "{summary}");
+    let bad = cohort_async(["bots", "https://example.org/x/pairs"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("plain HTTP"));
+    host.stop().await;
+}
