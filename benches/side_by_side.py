@@ -8,11 +8,47 @@ Needs the packages in benches/requirements.txt (pip install -r benches/requireme
 
 For each server, and for each scenario, the script starts the server afresh on
 127.0.0.1 with a free port, drives it with Python bots (asyncio tasks in this one
-process, one connection each), stops it, and at the end prints the figures as JSON
-on stdout (and writes them to --out).
+process, one connection each; --bot-procs N spreads the N / N@R / RSS bots over N
+spawned worker processes instead), stops it, and at the end prints the figures as
+JSON on stdout (and writes them to --out). Progress goes to stderr. The default run
+(both servers, one,100,500,200@50 and the RSS step) takes about 65 s on 2 cores; the
+JSON's run_s says how long it took.
 
-What "join -> match" means (the primary latency)
-================================================
+Exit status: 0 if every step ran; 1 (after printing the JSON, with the reasons on
+stderr and in the JSON's "problems") if a server failed to start or answer its
+readiness check within --start-timeout (its remaining steps are then skipped), the
+cohort binary is missing, a step raised, or a scenario (or the RSS step) matched fewer
+than 90% of its bots.
+
+"group complete -> match" (the first latency of each scenario: complete_to_match_ms)
+====================================================================================
+The host's part of matching, without the time a bot waits for its partner to arrive.
+For each group the host formed (a pair), each member's match time minus the latest
+join time among the group's members (the join that completed the group), so a pair
+gives two values. Groups are identified by what the match tells the bots:
+    cohort: `match_found` carries `game` (the game's UUID) and `players` (the members'
+            participant UUIDs); each bot learns its own UUID from `welcome.participant`.
+    MUG:    `match_found_countdown` carries only {countdown_seconds, message} (it is
+            emitted to the game's Socket.IO room) and `start_game` (3 s later) carries
+            {scene_metadata, game_id}. The group is taken from the two frames MUG sends,
+            in order, inside the join_game handler that forms it, before the countdown:
+            `pyodide_player_assigned` (to each member's socket: {player_id, game_id,
+            game_seed, num_players}) and `pyodide_game_ready` (to the game's room:
+            {game_id, players (slot ids), player_subjects {slot: subject_id}, ...}); a
+            bot's own id is its subject id. The bot's match time is still that of
+            `match_found_countdown`.
+A group counts only if all its members are bots of this scenario: the host's member
+list (cohort: players; MUG: player_subjects) names only this scenario's bots, and all
+the members (as many as the list or num_players says) are matched bots here;
+"groups_left_out" counts the others. In `one` it is the second bot's join -> match for
+the second bot, plus the first (waiting) bot's match time measured from the same join.
+Diagnostic: complete_to_match_by_member_ms splits the values into the member with the
+latest join ("completing") and the others ("waiting"). MUG as shipped (Nagle on, see
+below) tells the completing member ~40 ms late (the client's delayed ACK), and a
+waiting member that joined < 40 ms earlier late too; --mug-nodelay removes that.
+
+What "join -> match" means
+==========================
 cohort (benches/experiments/pairs.yaml, multiplayer scene first):
     join  = the bot sends `{"type":"hello",...}` on its freshly opened WebSocket
             (ws://127.0.0.1:<port>/x/pairs/ws). The host answers `welcome`, `scene`
@@ -30,8 +66,16 @@ without P2P probing -> EndScene; MUG insists on the start and end scenes):
     match = the bot receives `match_found_countdown` ("Players found!", countdown 3;
             MUG emits `start_game` 3 s later). This is the event MUG emits to the
             game's room when the FIFO matchmaker has formed a full group.
-All times are time.monotonic() in this process, so they include the loopback round
-trip and this process's own scheduling delay.
+    Diagnostic (MUG only), join_to_first_match_signal_ms: join to the first frame
+    that tells of the match (`pyodide_player_assigned`, emitted inside the join_game
+    handler that forms the group, before the background task emits
+    `match_found_countdown`). MUG as shipped leaves Nagle's algorithm on (eventlet
+    does not set TCP_NODELAY), so the later frames of such a burst wait for the
+    client's delayed ACK (~40 ms on Linux): that is most of MUG's join -> match for
+    a lone pair. --mug-nodelay sets TCP_NODELAY on MUG's accepted sockets (cohort
+    sets it itself); the default measures MUG as shipped.
+All times are time.monotonic() (CLOCK_MONOTONIC, shared by all processes), so they
+include the loopback round trip and the bot process's own scheduling delay.
 
 Secondary latency, "arrive -> match": from the bot's first network action (cohort:
 opening the WebSocket; MUG: the GET of the participant page) to the match event,
@@ -47,8 +91,15 @@ host_cpu_s         utime+stime of the server process tree (/proc/<pid>/stat, chi
                    the moment every bot is matched or has given up. Connections are
                    closed only after that (closing is not counted).
 cpu_s_per_1000_matched  host_cpu_s * 1000 / matched.
+listen_overflows   TcpExt ListenOverflows during the scenario (SYNs dropped by a full
+                   accept queue; each costs that client a 1 s SYN retransmission).
 bots_cpu_s         CPU of this (bot) process over the same window: if it approaches
                    wall_s, the bots, not the server, are the bottleneck.
+ratios (top level, per scenario when both servers ran it; > 1 means cohort does better;
+null when a figure is missing or its denominator is 0, e.g. host CPU below one 10 ms tick):
+    join_to_match_p99_mug_over_cohort, complete_to_match_p99_mug_over_cohort,
+    pairs_per_s_cohort_over_mug (null for `one`), cpu_per_1000_matched_mug_over_cohort;
+    ratios.rss_per_participant.kb_per_participant_mug_over_cohort for the RSS step.
 Scenarios:
     one     one pair at a time: bot A joins and waits (its `waiting_room` arrived),
             then bot B arrives; join->match is B's. Repeated --one-repeats (20) times
@@ -196,6 +247,19 @@ def proc_rss_kb(pid: int) -> int:
     return total
 
 
+def listen_overflows() -> int | None:
+    """TcpExt ListenOverflows of this network namespace (SYNs dropped by a full accept queue)."""
+    try:
+        with open("/proc/net/netstat") as f:
+            lines = f.read().splitlines()
+        for head, vals in zip(lines[::2], lines[1::2]):
+            if head.startswith("TcpExt:"):
+                return int(dict(zip(head.split()[1:], vals.split()[1:]))["ListenOverflows"])
+    except (OSError, KeyError, ValueError):
+        pass
+    return None
+
+
 def self_cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -223,8 +287,9 @@ class ServerProc:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.cwd / 'server.log'}:\n"
-                                   + self.log_tail())
+                tail = self.log_tail().strip()
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.cwd / 'server.log'}"
+                                   + (f":\n{tail}" if tail else " (empty)"))
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as r:
                     body = r.read().decode(errors="replace")
@@ -285,12 +350,24 @@ class Bot:
     t_match: float = math.nan
     t_signal: float = math.nan  # MUG only: first message that tells of the match (diagnostic)
     error: str | None = None
+    # Group identification (for complete -> match): the bot's own id as the host knows
+    # it (cohort: welcome.participant; MUG: the subject id), the game it was matched
+    # into, the members' ids as the host announced them, and the group's size.
+    ident: str | None = None
+    game: str | None = None
+    members: list | None = None
+    group_size: int | None = None
     waiting: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)  # matched or failed
 
     @property
     def matched(self) -> bool:
         return not math.isnan(self.t_match)
+
+    @property
+    def may_match(self) -> bool:
+        """Not matched yet and not given up (a match after a timeout does not count)."""
+        return not self.matched and self.error is None
 
     def fail(self, reason: str) -> None:
         if self.error is None and not self.matched:
@@ -347,9 +424,14 @@ class CohortDriver(Driver):
                         continue
                     m = json.loads(msg.data)
                     t = m.get("type")
-                    if t == "match_found" and not bot.matched:
+                    if t == "match_found" and bot.may_match:
                         bot.t_match = now()
+                        bot.game = str(m.get("game"))
+                        bot.members = [str(p) for p in m.get("players") or []]
+                        bot.group_size = len(bot.members)
                         bot.done.set()
+                    elif t == "welcome":
+                        bot.ident = str(m.get("participant"))
                     elif t == "waiting_room" and math.isnan(bot.t_wait):
                         bot.t_wait = now()
                         bot.waiting.set()
@@ -388,6 +470,7 @@ class MugDriver(Driver):
 
         base = f"http://127.0.0.1:{self.port}"
         subject = f"bot{self.tag}x{bot.i}"
+        bot.ident = subject
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(bot_addr(bot.i), 0), limit=0))
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=session,
                                    request_timeout=self.args.connect_timeout)
@@ -418,18 +501,35 @@ class MugDriver(Driver):
         async def _match(_data):
             if math.isnan(bot.t_signal):
                 bot.t_signal = now()
-            if not bot.matched:
+            if bot.may_match:
                 bot.t_match = now()
                 bot.done.set()
 
-        async def _signal(_data=None):
+        # `match_found_countdown` carries only {countdown_seconds, message}: the group
+        # is known from the two frames MUG sends before it, inside the join_game
+        # handler that forms the group (a background task emits the countdown later):
+        #   pyodide_player_assigned (to each player's socket): {player_id, game_id,
+        #       game_seed, num_players}
+        #   pyodide_game_ready (to the game's room): {game_id, players (slot ids),
+        #       player_subjects {slot: subject_id}, turn_config, scene_metadata}
+        @sio.on("pyodide_player_assigned")
+        async def _assigned(data):
             if math.isnan(bot.t_signal):
                 bot.t_signal = now()
+            if isinstance(data, dict) and bot.may_match:
+                bot.game = str(data.get("game_id"))
+                if isinstance(data.get("num_players"), int):
+                    bot.group_size = data["num_players"]
 
-        # Emitted to each player inside the join_game handler that forms the group,
-        # before `match_found_countdown` (which a background task emits).
-        sio.on("pyodide_player_assigned", _signal)
-        sio.on("pyodide_game_ready", _signal)
+        @sio.on("pyodide_game_ready")
+        async def _ready(data):
+            if math.isnan(bot.t_signal):
+                bot.t_signal = now()
+            if isinstance(data, dict) and bot.may_match:
+                bot.game = str(data.get("game_id"))
+                subjects = data.get("player_subjects")
+                if isinstance(subjects, dict):
+                    bot.members = [str(v) for v in subjects.values()]
 
         for ev in ("join_game_error", "waiting_room_error", "create_game_failed", "duplicate_session",
                    "invalid_session"):
@@ -492,8 +592,43 @@ def dist_ms(values_s: list[float]) -> dict:
             "mean": r(sum(ms) / len(ms) if ms else None)}
 
 
+def complete_to_match(bots: list[Bot]) -> tuple[list[float], int, int, list[float], list[float]]:
+    """Per group formed entirely of these bots: each member's match time minus the
+    latest join among the members. Returns (values in s, groups counted, groups left out,
+    the values of the member with the latest join, those of the other members).
+
+    A group is the set of matched bots that name the same game. It is counted only if
+    the host's member list (cohort: match_found.players; MUG: pyodide_game_ready's
+    player_subjects) names only these bots, and all of its members (group_size of them)
+    are here and matched; otherwise it is left out.
+    """
+    ours = {b.ident for b in bots if b.ident}
+    games: dict[str, list[Bot]] = {}
+    for b in bots:
+        if b.matched and b.game:
+            games.setdefault(b.game, []).append(b)
+    out: list[float] = []
+    completing: list[float] = []
+    waiting: list[float] = []
+    counted = left_out = 0
+    for members in games.values():
+        declared = next((m.members for m in members if m.members), None)
+        size = len(declared) if declared else next((m.group_size for m in members if m.group_size), None)
+        if (declared is not None and not set(declared) <= ours) or size is None or len(members) != size \
+                or any(math.isnan(m.t_join) for m in members):
+            left_out += 1
+            continue
+        last = max(members, key=lambda m: m.t_join)
+        for m in members:
+            out.append(m.t_match - last.t_join)
+            (completing if m is last else waiting).append(m.t_match - last.t_join)
+        counted += 1
+    return out, counted, left_out, completing, waiting
+
+
 def summarize(bots: list[Bot], measured: list[Bot], cpu_s: float, bots_cpu: float, wall: float) -> dict:
     matched = [b for b in bots if b.matched]
+    c2m, groups, groups_left_out, c2m_completing, c2m_waiting = complete_to_match(bots)
     m_measured = [b for b in measured if b.matched]
     errors: dict[str, int] = {}
     for b in bots:
@@ -505,11 +640,14 @@ def summarize(bots: list[Bot], measured: list[Bot], cpu_s: float, bots_cpu: floa
         "bots": len(bots),
         "matched": len(matched),
         "unmatched": len(bots) - len(matched),
+        "complete_to_match_ms": {**dist_ms(c2m), "groups": groups, "groups_left_out": groups_left_out},
         "join_to_match_ms": dist_ms([b.t_match - b.t_join for b in m_measured]),
         "arrive_to_match_ms": dist_ms([b.t_match - b.t_start for b in m_measured]),
         **({"join_to_first_match_signal_ms": dist_ms([b.t_signal - b.t_join for b in m_measured
                                                        if not math.isnan(b.t_signal)])}
            if any(not math.isnan(b.t_signal) for b in m_measured) else {}),
+        "complete_to_match_by_member_ms": {"completing": dist_ms(c2m_completing),
+                                           "waiting": dist_ms(c2m_waiting)},
         "pairs_per_s": round(len(matched) / 2 / span, 2) if span else None,
         "first_join_to_last_match_s": round(span, 3) if span else None,
         "host_cpu_s": round(cpu_s, 3),
@@ -520,41 +658,134 @@ def summarize(bots: list[Bot], measured: list[Bot], cpu_s: float, bots_cpu: floa
     }
 
 
-async def scenario_burst(driver: Driver, server: ServerProc, n: int, rate: float | None, first_index: int = 0,
-                         settle_after_match: float = 0.0) -> tuple[dict, list[Bot]]:
-    release = asyncio.Event()
-    bots = [Bot(first_index + i) for i in range(n)]
-    cpu0, self0, t0 = proc_cpu_s(server.pid), self_cpu_s(), now()
+BOT_FIELDS = ("i", "t_start", "t_join", "t_wait", "t_match", "t_signal", "error", "ident", "game", "members",
+              "group_size")
+
+
+def make_driver(kind: str, port: int, args, tag: str | None = None) -> Driver:
+    d = (MugDriver if kind == "mug" else CohortDriver)(port, args)
+    if tag:
+        d.tag = tag
+    return d
+
+
+async def _launch_all(driver: Driver, items: list[tuple[int, float]], t0: float, release: asyncio.Event):
+    """Start bot i at t0 + offset for each (i, offset); return (bots, tasks, all_done)."""
+    bots = [Bot(i) for i, _ in items]
 
     async def launch(b: Bot, delay: float):
         if delay > 0:
             await asyncio.sleep(max(0.0, t0 + delay - now()))
         await driver.run_bot(b, release)
 
-    tasks = [asyncio.create_task(launch(b, (k / rate) if rate else 0.0)) for k, b in enumerate(bots)]
-    overall = (n / rate if rate else 0) + driver.args.connect_timeout + driver.args.match_timeout + 30
-    try:
-        await asyncio.wait_for(asyncio.gather(*(b.done.wait() for b in bots)), overall)
-    except asyncio.TimeoutError:
-        for b in bots:
-            b.fail("scenario_timeout")
-    cpu1, self1, t1 = proc_cpu_s(server.pid), self_cpu_s(), now()
-    result = summarize(bots, bots, cpu1 - cpu0, self1 - self0, t1 - t0)
-    if settle_after_match:
-        await asyncio.sleep(settle_after_match)
-    result["_release"] = release  # caller releases (after RSS reading if any)
-    result["_tasks"] = tasks
-    return result, bots
+    tasks = [asyncio.create_task(launch(b, off)) for b, (_, off) in zip(bots, items)]
+    last = max((off for _, off in items), default=0.0)
+    overall = last + driver.args.connect_timeout + driver.args.match_timeout + 30
+
+    async def all_done():
+        try:
+            await asyncio.wait_for(asyncio.gather(*(b.done.wait() for b in bots)), overall)
+        except asyncio.TimeoutError:
+            for b in bots:
+                b.fail("scenario_timeout")
+
+    return bots, tasks, all_done
 
 
-async def close_burst(result: dict) -> None:
-    result.pop("_release").set()
-    tasks = result.pop("_tasks")
-    done, pending = await asyncio.wait(tasks, timeout=30)
-    for t in pending:
-        t.cancel()
-    for t in done:
-        t.exception() if not t.cancelled() else None
+def _worker_entry(conn, kind: str, port: int, args_dict: dict, tag: str, items: list[tuple[int, float]]) -> None:
+    """A bot worker process (--bot-procs > 1): runs its share of the bots."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    args = argparse.Namespace(**args_dict)
+    import aiohttp  # noqa: F401  (import before saying ready)
+    import socketio  # noqa: F401
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        conn.send(("ready",))
+        _, t0 = await loop.run_in_executor(None, conn.recv)
+        driver = make_driver(kind, port, args, tag)
+        release = asyncio.Event()
+        c0 = self_cpu_s()
+        bots, tasks, all_done = await _launch_all(driver, items, t0, release)
+        await all_done()
+        conn.send(("done", [{f: getattr(b, f) for f in BOT_FIELDS} for b in bots], self_cpu_s() - c0))
+        await loop.run_in_executor(None, conn.recv)  # release
+        release.set()
+        await asyncio.wait(tasks, timeout=30)
+        conn.send(("closed",))
+
+    asyncio.run(run())
+
+
+class Burst:
+    """n bots arriving at once or at `rate`/s; bots stay connected until close()."""
+
+    def __init__(self, driver: Driver, server: ServerProc, n: int, rate: float | None, procs: int):
+        self.driver, self.server, self.n, self.rate, self.procs = driver, server, n, rate, max(1, procs)
+        self.items = [(k, (k / rate) if rate else 0.0) for k in range(n)]
+        self.release = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self.workers: list = []
+
+    async def run(self) -> tuple[dict, list[Bot]]:
+        if self.procs == 1:
+            cpu0, self0, t0 = proc_cpu_s(self.server.pid), self_cpu_s(), now()
+            bots, self.tasks, all_done = await _launch_all(self.driver, self.items, t0, self.release)
+            await all_done()
+            cpu1, self1, t1 = proc_cpu_s(self.server.pid), self_cpu_s(), now()
+            return summarize(bots, bots, cpu1 - cpu0, self1 - self0, t1 - t0), bots
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        loop = asyncio.get_running_loop()
+        args_dict = vars(self.driver.args).copy()
+        for w in range(self.procs):
+            parent, child = ctx.Pipe()
+            share = self.items[w::self.procs]
+            p = ctx.Process(target=_worker_entry, daemon=True,
+                            args=(child, self.driver.kind, self.driver.port, args_dict, self.driver.tag, share))
+            p.start()
+            self.workers.append((p, parent))
+        for _, c in self.workers:
+            await asyncio.wait_for(loop.run_in_executor(None, c.recv), 60)
+        t0 = now() + 0.2
+        cpu0 = proc_cpu_s(self.server.pid)
+        for _, c in self.workers:
+            c.send(("go", t0))
+        overall = (self.items[-1][1] if self.items else 0) + self.driver.args.connect_timeout \
+            + self.driver.args.match_timeout + 60
+        replies = await asyncio.wait_for(
+            asyncio.gather(*(loop.run_in_executor(None, c.recv) for _, c in self.workers)), overall)
+        cpu1, t1 = proc_cpu_s(self.server.pid), now()
+        bots = []
+        for _, recs, _ in replies:
+            for r in recs:
+                b = Bot(r["i"])
+                for f in BOT_FIELDS[1:]:
+                    setattr(b, f, r[f])
+                bots.append(b)
+        bots.sort(key=lambda b: b.i)
+        res = summarize(bots, bots, cpu1 - cpu0, sum(r[2] for r in replies), t1 - t0)
+        res["bot_procs"] = self.procs
+        return res, bots
+
+    async def close(self) -> None:
+        self.release.set()
+        if self.tasks:
+            done, pending = await asyncio.wait(self.tasks, timeout=30)
+            for t in pending:
+                t.cancel()
+        loop = asyncio.get_running_loop()
+        for p, c in self.workers:
+            try:
+                c.send(("release",))
+                await asyncio.wait_for(loop.run_in_executor(None, c.recv), 40)
+            except Exception:  # noqa: BLE001
+                pass
+        for p, _ in self.workers:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
 
 
 async def scenario_one(driver: Driver, server: ServerProc, repeats: int) -> dict:
@@ -586,7 +817,8 @@ async def scenario_one(driver: Driver, server: ServerProc, repeats: int) -> dict
     res["repeats"] = repeats
     res["pairs_per_s"] = None  # pairs arrive one at a time: not a throughput figure
     res["first_join_to_last_match_s"] = None
-    res["note"] = "join_to_match/arrive_to_match are the second bot's; host_cpu_s covers all repeats incl. disconnects"
+    res["note"] = ("join_to_match/arrive_to_match are the second bot's; complete_to_match has both bots of each pair "
+                   "(from the second bot's join); host_cpu_s covers all repeats incl. disconnects")
     return res
 
 
@@ -637,6 +869,8 @@ def make_server(kind: str, args, workdir: Path) -> tuple[ServerProc, int]:
         cmd = [args.python, str(MUG_SERVER), "--port", str(port), "--host", "127.0.0.1"]
         if args.mug_quiet:
             cmd.append("--quiet")
+        if args.mug_nodelay:
+            cmd.append("--nodelay")
         return ServerProc("mug", cmd, workdir, f"http://127.0.0.1:{port}/favicon.ico", None), port
     data = workdir / "data"
     data.mkdir(exist_ok=True)
@@ -645,74 +879,126 @@ def make_server(kind: str, args, workdir: Path) -> tuple[ServerProc, int]:
     return ServerProc("cohort", cmd, workdir, f"http://127.0.0.1:{port}/healthz", "ok"), port
 
 
+class ServerStartError(RuntimeError):
+    """The server did not start (or did not answer its readiness check)."""
+
+
 async def with_server(kind: str, args, fn):
     workdir = Path(tempfile.mkdtemp(prefix=f"side_{kind}_"))
     server, port = make_server(kind, args, workdir)
-    server.start()
+    started = False
     try:
+        try:
+            server.start(args.start_timeout)
+        except Exception as e:  # noqa: BLE001
+            raise ServerStartError(f"{kind} server failed to start ({' '.join(server.cmd)}): "
+                                   f"{type(e).__name__}: {e}") from e
+        started = True
         await asyncio.sleep(args.settle)
-        driver = (MugDriver if kind == "mug" else CohortDriver)(port, args)
+        driver = make_driver(kind, port, args)
         return await fn(driver, server)
     finally:
         tail = server.log_tail(1500)
-        alive = server.proc is not None and server.proc.poll() is None
+        died = started and server.proc is not None and server.proc.poll() is not None
         server.stop()
-        if not alive:
+        if died:
             log(f"{kind} server had died during the step; log tail:\n{tail}")
-        if args.keep_logs:
+        if args.keep_logs or not started:
             log(f"{kind} logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def run_kind(kind: str, args) -> dict:
+MIN_MATCHED = 0.9  # a scenario (or the RSS step) that matches fewer of its bots is a failure
+
+
+def check_matched(kind: str, step: str, matched: int, bots: int, errors: dict | None, problems: list[str]) -> None:
+    if bots and matched < MIN_MATCHED * bots:
+        problems.append(f"{kind} {step}: only {matched} of {bots} bots matched (< {MIN_MATCHED:.0%}); "
+                        f"errors: {json.dumps(errors or {})}")
+
+
+async def run_kind(kind: str, args, problems: list[str]) -> dict:
+    """Every step for one server kind. Failures are recorded in `problems` (the script
+    then exits non-zero); once the server fails to start, its remaining steps are skipped."""
     out: dict = {}
+    dead: str | None = None  # why this server's remaining steps are skipped
+
+    async def step(name: str, fn):
+        nonlocal dead
+        if dead:
+            out[name] = {"skipped": dead}
+            return None
+        try:
+            out[name] = await with_server(kind, args, fn)
+        except ServerStartError as e:
+            dead = f"{kind} server failed to start"
+            out[name] = {"failed": str(e)}
+            problems.append(f"{kind} {name}: {e}")
+        except Exception as e:  # noqa: BLE001
+            out[name] = {"failed": f"{type(e).__name__}: {e}"}
+            problems.append(f"{kind} {name}: {type(e).__name__}: {e}")
+        return out[name]
+
     if kind == "cohort" and not args.skip_admission_check:
         log("cohort: admission check")
 
         async def adm(driver, _server):
             return await admission_check(driver.port)
 
-        out["admission_check"] = await with_server(kind, args, adm)
+        await step("admission_check", adm)
         log(f"cohort: admission {out['admission_check']}")
     for spec in args.scenarios:
         name, n, rate = parse_scenario(spec)
         log(f"{kind}: scenario {name}")
 
         async def go(driver, server, name=name, n=n, rate=rate):
+            lo0 = listen_overflows()
             if name == "one":
-                return await scenario_one(driver, server, args.one_repeats)
-            res, _ = await scenario_burst(driver, server, n, rate)
-            await close_burst(res)
-            res["rate_per_s"] = rate
+                res = await scenario_one(driver, server, args.one_repeats)
+            else:
+                burst = Burst(driver, server, n, rate, args.bot_procs)
+                try:
+                    res, _ = await burst.run()
+                finally:
+                    await burst.close()
+                res["rate_per_s"] = rate
+            lo1 = listen_overflows()
+            # SYNs dropped because the server's accept queue was full (each costs the
+            # client a 1 s SYN retransmission): a property of the server's listen backlog.
+            res["listen_overflows"] = (lo1 - lo0) if lo0 is not None and lo1 is not None else None
             return res
 
-        try:
-            out[name] = await with_server(kind, args, go)
-        except Exception as e:  # noqa: BLE001
-            out[name] = {"failed": f"{type(e).__name__}: {e}"}
+        res = await step(name, go)
+        if res is not None and "matched" in res:
+            check_matched(kind, name, res["matched"], res["bots"], res.get("errors"), problems)
         log(f"{kind}: {name} -> " + json.dumps({k: v for k, v in out[name].items()
-                                                  if k in ("matched", "unmatched", "join_to_match_ms",
-                                                           "pairs_per_s", "host_cpu_s", "errors", "failed")}))
+                                                  if k in ("matched", "unmatched", "complete_to_match_ms",
+                                                           "join_to_match_ms", "pairs_per_s", "host_cpu_s",
+                                                           "errors", "failed", "skipped")}))
     if args.rss_bots > 0:
         log(f"{kind}: RSS with {args.rss_bots} bots")
 
         async def rss(driver, server):
             rss0 = proc_rss_kb(server.pid)
-            res, bots = await scenario_burst(driver, server, args.rss_bots, args.rss_rate, settle_after_match=5.0)
-            connected = sum(1 for b in bots if b.matched)
-            rss1 = proc_rss_kb(server.pid)
-            await close_burst(res)
+            burst = Burst(driver, server, args.rss_bots, args.rss_rate, args.bot_procs)
+            try:
+                summary, bots = await burst.run()
+                connected = sum(1 for b in bots if b.matched)
+                await asyncio.sleep(5.0)
+                rss1 = proc_rss_kb(server.pid)
+            finally:
+                await burst.close()
             return {"bots": args.rss_bots, "connected_matched": connected, "rss_before_kb": rss0,
                     "rss_after_kb": rss1,
                     "kb_per_participant": round((rss1 - rss0) / connected, 2) if connected else None,
                     "state": "matched, game started (5 s after the last match), idle, connection open",
-                    "arrival_rate_per_s": args.rss_rate}
+                    "arrival_rate_per_s": args.rss_rate, "errors": summary["errors"]}
 
-        try:
-            out["rss_per_participant"] = await with_server(kind, args, rss)
-        except Exception as e:  # noqa: BLE001
-            out["rss_per_participant"] = {"failed": f"{type(e).__name__}: {e}"}
+        res = await step("rss_per_participant", rss)
+        if res is not None and "connected_matched" in res:
+            check_matched(kind, "rss_per_participant", res["connected_matched"], res["bots"], res.get("errors"),
+                          problems)
         log(f"{kind}: rss -> {out['rss_per_participant']}")
     return out
 
@@ -736,7 +1022,9 @@ def machine_info(args) -> dict:
             info[f"{pkg}_version"] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
-    info["bots"] = "asyncio tasks in one Python process, one connection each"
+    info["bots"] = ("asyncio tasks in one Python process, one connection each" if args.bot_procs == 1 else
+                    f"asyncio tasks in {args.bot_procs} worker processes (round-robin), one connection each; "
+                    "the `one` scenario runs in the main process")
     return info
 
 
@@ -749,12 +1037,54 @@ def mug_version(python: str) -> str | None:
         return None
 
 
-async def amain(args) -> dict:
+def _ratio(num, den) -> float | None:
+    if not isinstance(num, (int, float)) or not isinstance(den, (int, float)) or den <= 0:
+        return None
+    return round(num / den, 2)
+
+
+def _get(d: dict, *path):
+    for k in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def ratios(results: dict, scenarios: list[str]) -> dict:
+    """MUG vs cohort per scenario (and for the RSS step), oriented so that > 1 means
+    cohort does better; only where both sides ran the step. None: a figure is missing
+    or its denominator is 0 (e.g. a host CPU below one clock tick)."""
+    mug, co = results.get("mug"), results.get("cohort")
+    if not isinstance(mug, dict) or not isinstance(co, dict):
+        return {}
+    out: dict = {}
+    for name in scenarios:
+        m, c = mug.get(name), co.get(name)
+        if not (isinstance(m, dict) and isinstance(c, dict) and "matched" in m and "matched" in c):
+            continue
+        out[name] = {
+            "join_to_match_p99_mug_over_cohort": _ratio(_get(m, "join_to_match_ms", "p99"),
+                                                        _get(c, "join_to_match_ms", "p99")),
+            "complete_to_match_p99_mug_over_cohort": _ratio(_get(m, "complete_to_match_ms", "p99"),
+                                                            _get(c, "complete_to_match_ms", "p99")),
+            "pairs_per_s_cohort_over_mug": _ratio(c.get("pairs_per_s"), m.get("pairs_per_s")),
+            "cpu_per_1000_matched_mug_over_cohort": _ratio(m.get("cpu_s_per_1000_matched"),
+                                                           c.get("cpu_s_per_1000_matched")),
+        }
+    m, c = mug.get("rss_per_participant"), co.get("rss_per_participant")
+    if isinstance(m, dict) and isinstance(c, dict) and "kb_per_participant" in m and "kb_per_participant" in c:
+        out["rss_per_participant"] = {
+            "kb_per_participant_mug_over_cohort": _ratio(m["kb_per_participant"], c["kb_per_participant"])}
+    return out
+
+
+async def amain(args, problems: list[str]) -> dict:
     result = {"machine": machine_info(args), "mug_version": None, "cohort_bin": None,
               "settings": {"scenarios": args.scenarios, "one_repeats": args.one_repeats,
                            "match_timeout_s": args.match_timeout, "connect_timeout_s": args.connect_timeout,
-                           "rss_bots": args.rss_bots, "rss_rate_per_s": args.rss_rate,
-                           "mug_quiet": args.mug_quiet},
+                           "rss_bots": args.rss_bots, "rss_rate_per_s": args.rss_rate, "bot_procs": args.bot_procs,
+                           "mug_quiet": args.mug_quiet, "mug_nodelay": args.mug_nodelay},
               "results": {}}
     kinds = [args.only] if args.only else ["mug", "cohort"]
     if "mug" in kinds:
@@ -762,7 +1092,12 @@ async def amain(args) -> dict:
     if "cohort" in kinds:
         binp = Path(args.cohort_bin)
         if not binp.exists():
-            raise SystemExit(f"cohort binary not found: {binp} (build it, or pass --only mug)")
+            msg = f"cohort binary not found: {binp} (build it, pass --cohort-bin, or pass --only mug)"
+            log(msg + "; skipping cohort")
+            kinds.remove("cohort")
+            result["results"]["cohort"] = {"failed": msg}
+            problems.append(msg)
+    if "cohort" in kinds:
         result["cohort_bin"] = str(binp)
         try:
             result["cohort_version"] = subprocess.run([str(binp.resolve()), "--version"], capture_output=True,
@@ -770,7 +1105,9 @@ async def amain(args) -> dict:
         except Exception:  # noqa: BLE001
             pass
     for kind in kinds:
-        result["results"][kind] = await run_kind(kind, args)
+        result["results"][kind] = await run_kind(kind, args, problems)
+        result["results"] = dict(sorted(result["results"].items(), key=lambda kv: kv[0] != "mug"))
+    result["ratios"] = ratios(result["results"], args.scenarios)
     return result
 
 
@@ -786,8 +1123,15 @@ def main() -> None:
     ap.add_argument("--match-timeout", type=float, default=60.0, help="join -> match deadline per bot (s)")
     ap.add_argument("--connect-timeout", type=float, default=60.0, help="arrival -> join deadline per bot (s)")
     ap.add_argument("--settle", type=float, default=1.0, help="idle seconds after the server is ready")
+    ap.add_argument("--start-timeout", type=float, default=30.0,
+                    help="seconds a server has to answer its readiness check before the step fails")
     ap.add_argument("--python", default=sys.executable, help="interpreter that runs the MUG server")
     ap.add_argument("--mug-quiet", action="store_true", help="MUG logger at WARNING (default: as shipped, DEBUG)")
+    ap.add_argument("--bot-procs", type=int, default=1,
+                    help="bot worker processes for the N and N@R scenarios and the RSS step (default 1: bots "
+                         "run in this process)")
+    ap.add_argument("--mug-nodelay", action="store_true",
+                    help="TCP_NODELAY on MUG's accepted sockets (default: as shipped, Nagle on; cohort sets it)")
     ap.add_argument("--skip-admission-check", action="store_true")
     ap.add_argument("--keep-logs", action="store_true", help="keep the servers' scratch directories")
     args = ap.parse_args()
@@ -801,14 +1145,23 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
 
+    t_run0 = now()
+    problems: list[str] = []
     try:
-        result = asyncio.run(amain(args))
+        result = asyncio.run(amain(args, problems))
     finally:
         _kill_all()
+    run_s = now() - t_run0
+    result["run_s"] = round(run_s, 1)
+    result["problems"] = problems
     text = json.dumps(result, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")
     print(text)
+    log(f"done in {run_s:.0f} s")
+    if problems:
+        print("side_by_side: FAILED:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,33 @@
 //! How the pieces fit (each is one module):
 //!
 //! ```text
-//!  experiments/*.yaml ──► config ──(validated Experiment)──► cohort validate / serve
-//!                          │  yaml → schema check → typed model → semantic checks
-//!                          └─► schemas: generated JSON Schema for editors (schemas/)
-//! ```
+//!  experiments/*.yaml ─► config ─(validated Experiment)─► cohort validate / serve / bots
+//!                         │  yaml → schema check → typed model → semantic checks
+//!                         └─► schemas: generated JSON Schemas for editors (schemas/)
 //!
-//! Coming with the next issues: `server` (warp routes, one WebSocket per participant),
-//! `experiment` (one actor per experiment owning waitroom, probes and games as pure
-//! state machines), `matchmaking`, `probe`, `game`, `plugin` (wasmtime), `eventlog`,
-//! `client` (Rust participant client).
+//!  browser (web/) or client (Rust; bots)
+//!      │ WebSocket, JSON messages (protocol)
+//!      ▼
+//!  server::accept   own accept loop: TCP_NODELAY, HTTP/1.1 (hyper), peer address
+//!      ├─► warp routes: page, static files, /healthz            (server)
+//!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers), cap, handshake
+//!            └─► server::socket  one task per socket: parse, limits, heartbeats
+//!                  │ (ConnId, Input) over a bounded channel
+//!                  ▼
+//!  experiment::actor   one thread per experiment, owns the pure State:
+//!      State::handle(input, now) -> effects     (experiment::state and friends)
+//!        sessions · flow · answers · waitroom · matching · probing · games
+//!        timers (deadline heap) · rooms (waitroom, pending matches, games)
+//!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
+//!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime)
+//!        ├─ probe: probe state machine, ICE servers, TURN credentials
+//!        └─ game: the game record
+//!      effects ─► experiment::outbox: group-committed event log (eventlog),
+//!                 then messages to each socket, in order
+//!
+//!  bots: N Rust clients walking an experiment (load tests, dry runs); client::webrtc
+//!  is a real WebRTC peer for probes (feature `webrtc`).
+//! ```
 
 pub mod bots;
 pub mod client;
