@@ -66,14 +66,10 @@ where
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
-            out = rx.recv() => match out {
-                Some(Outgoing::Text(text)) => {
-                    if !send(&mut sink, Message::text(text.as_ref()), write_limit).await { break; }
-                }
-                Some(Outgoing::Close) | None => {
-                    let _ = send(&mut sink, Message::Close(None), write_limit).await;
-                    break;
-                }
+            out = rx.recv() => {
+                // What else is queued goes out with it, in one write.
+                let (written, closing) = write_queued(&mut sink, out, &mut rx, write_limit).await;
+                if !written || closing { break; }
             },
             frame = stream.next() => {
                 let Some(Ok(frame)) = frame else { break };
@@ -98,6 +94,45 @@ where
     }
     let _ = sink.close().await;
     handle.send(ActorMsg::Input(Input::Closed { conn })).await;
+}
+
+/// Most queued messages written with one flush.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH`]) with
+/// one flush, within `limit`. Returns whether it was written, and whether the socket
+/// is to close (a `Close` was queued, or the actor dropped the queue).
+async fn write_queued<S>(
+    sink: &mut S,
+    first: Option<Outgoing>,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    limit: Duration,
+) -> (bool, bool)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let mut next = first;
+    let mut closing = false;
+    let batch = async {
+        for _ in 0..WRITE_BATCH {
+            match next.take() {
+                Some(Outgoing::Text(text)) => sink.feed(Message::text(text.as_ref())).await?,
+                Some(Outgoing::Close) | None => {
+                    closing = true;
+                    sink.feed(Message::Close(None)).await?;
+                    break;
+                }
+            }
+            match rx.try_recv() {
+                Ok(out) => next = Some(out),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => next = None,
+            }
+        }
+        sink.flush().await
+    };
+    let written = matches!(tokio::time::timeout(limit, batch).await, Ok(Ok(())));
+    (written, closing)
 }
 
 /// Writes one frame within `limit`; false if the socket failed or the client is not

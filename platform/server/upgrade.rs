@@ -29,13 +29,17 @@ pub const HARD_MESSAGE_CAP: usize = 4 * MAX_MESSAGE_BYTES;
 /// eagerly, was most of a connection's memory.)
 const READ_BUFFER: usize = 4 * 1024;
 
-/// How a participant WebSocket is configured: small eager buffers, every message
-/// written at once (no batching that would delay a message behind the next), and the
-/// hard size cap.
+/// Messages are written when this many bytes are buffered, or at the explicit flush
+/// after each batch (the socket pump flushes whenever its queue is empty, so nothing
+/// waits behind a later message).
+const WRITE_BUFFER: usize = 8 * 1024;
+
+/// How a participant WebSocket is configured: a small eager read buffer, writes
+/// batched up to an explicit flush, and the hard size cap.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(HARD_MESSAGE_CAP))
         .max_frame_size(Some(HARD_MESSAGE_CAP))
 }
