@@ -166,7 +166,15 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    raise_fd_limit();
+    let files = raise_fd_limit();
+    let max_connections = cohort::server::DEFAULT_MAX_CONNECTIONS as u64;
+    if files > 0 && files < max_connections + 64 {
+        tracing::warn!(
+            open_file_limit = files,
+            max_connections,
+            "the open-file limit caps participant connections below the host's maximum; raise it (ulimit -Hn, or LimitNOFILE in a systemd unit)"
+        );
+    }
     runtime.block_on(async move {
         let listener = match listen(addr).await {
             Ok(l) => l,
@@ -245,12 +253,16 @@ fn bots(args: BotsArgs) -> ExitCode {
         let live = std::sync::Arc::new(cohort::bots::Live::default());
         let progress = tokio::spawn(progress(live.clone(), args.count));
         let end_hold = stop.clone();
+        // Ctrl-C ends the run (held bots let go, walking bots stop) and prints the
+        // summary so far; --hold-secs ends holding by itself.
         tokio::spawn(async move {
-            match args.hold_secs {
-                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+            let hold_for = args.hold_secs.map(std::time::Duration::from_secs_f64);
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = async { match hold_for {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                } } => {}
             }
             end_hold.cancel();
         });
@@ -308,6 +320,8 @@ async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
 
 /// Raises the soft limit on open files to the hard limit: every participant holds a
 /// socket. Returns the limit now in force.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every unix
 fn raise_fd_limit() -> u64 {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit only read and write the struct passed.
@@ -323,6 +337,11 @@ fn raise_fd_limit() -> u64 {
         }
     }
     lim.rlim_cur as u64
+}
+
+#[cfg(not(unix))]
+fn raise_fd_limit() -> u64 {
+    0
 }
 
 async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {

@@ -53,7 +53,8 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
         last_sent: Instant::now(),
         joined: None,
         matched: None,
-        gone: false,
+        counted: Counted::Elsewhere,
+        own_seq: None,
         join_to_match: None,
         join_to_start: None,
         #[cfg(feature = "webrtc")]
@@ -76,7 +77,7 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
     live.finished(&ending);
     Report {
         joined: bot.joined,
-        matched: bot.matched.clone(),
+        matched: bot.matched,
         join_to_match: bot.join_to_match,
         join_to_start: bot.join_to_start,
         ending,
@@ -93,10 +94,21 @@ struct Bot {
     matched: Option<(Instant, GameId, usize)>,
     join_to_match: Option<Duration>,
     join_to_start: Option<Duration>,
-    /// Counted out of the waitroom without a match.
-    gone: bool,
+    /// Where the live counters have this bot.
+    counted: Counted,
+    /// The `seq` of the bot's last `advance` or `submit`: an error answering it
+    /// ends the walk (an error about a probe or game message in flight does not).
+    own_seq: Option<u64>,
     #[cfg(feature = "webrtc")]
     prober: Option<crate::client::webrtc::Prober>,
+}
+
+/// Where the progress counters have a bot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Counted {
+    Elsewhere,
+    Waiting,
+    Playing,
 }
 
 /// What to do after a message.
@@ -108,10 +120,14 @@ enum Next {
 impl Bot {
     async fn walk(&mut self, client: &mut Client) -> Ending {
         let mut next_seq = 1u64;
+        let stop = self.plan.stop.clone();
         loop {
-            let msg = match self.next_message(client).await {
-                Ok(msg) => msg,
-                Err(ending) => return ending,
+            let msg = tokio::select! {
+                () = stop.cancelled(), if !self.plan.hold => return Ending::Error("interrupted".to_owned()),
+                msg = self.next_message(client) => match msg {
+                    Ok(msg) => msg,
+                    Err(ending) => return ending,
+                },
             };
             if self.plan.hold {
                 if matches!(msg, ServerMsg::Scene { .. }) {
@@ -122,7 +138,9 @@ impl Bot {
             let (reply, next) = self.react(msg);
             for mut m in reply {
                 next_seq += 1;
-                set_seq(&mut m, next_seq);
+                if set_seq(&mut m, next_seq) {
+                    self.own_seq = Some(next_seq);
+                }
                 self.last_sent = Instant::now();
                 if let Err(e) = client.send(m).await {
                     return Ending::Error(error_kind(&e));
@@ -172,11 +190,30 @@ impl Bot {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return Ending::Held,
-                msg = client.recv(Duration::from_secs(3600)) => if let Err(e) = msg {
-                    return Ending::Error(error_kind(&e));
+                msg = client.recv(Duration::from_secs(3600)) => match msg {
+                    Ok(_) | Err(ClientError::Timeout(..)) => {} // silence is what holding is
+                    Err(e) => return Ending::Error(error_kind(&e)),
                 },
             }
         }
+    }
+
+    /// Moves the bot between the progress counters.
+    fn count(&mut self, to: Counted) {
+        if self.counted == to {
+            return;
+        }
+        match self.counted {
+            Counted::Waiting => self.live.waiting(-1),
+            Counted::Playing => self.live.game_over(),
+            Counted::Elsewhere => {}
+        }
+        match to {
+            Counted::Waiting => self.live.waiting(1),
+            Counted::Playing => self.live.playing(),
+            Counted::Elsewhere => {}
+        }
+        self.counted = to;
     }
 
     /// The bot's answer to one message.
@@ -188,17 +225,20 @@ impl Bot {
                 if self.join_to_match.is_none() {
                     self.join_to_match = self.joined.map(|j| now - j);
                     self.matched = Some((now, game, players.len()));
-                    self.live.matched();
                 }
+                self.count(Counted::Playing);
                 (Vec::new(), Next::Continue)
             }
             ServerMsg::StartGame { game, .. } => {
-                self.join_to_start = self.joined.map(|j| now - j);
+                if self.join_to_start.is_none() {
+                    self.join_to_start = self.joined.map(|j| now - j);
+                }
+                self.count(Counted::Playing);
                 let result = serde_json::json!({"bot": true});
                 (vec![ClientMsg::GameComplete { game, result: Some(result), seq: None }], Next::Continue)
             }
             ServerMsg::GameEnd { .. } => {
-                self.live.game_over();
+                self.count(Counted::Elsewhere);
                 (Vec::new(), Next::Continue)
             }
             ServerMsg::ProbePrepare { probe, .. } => (vec![ClientMsg::ProbeReady { probe, seq: None }], Next::Continue),
@@ -208,14 +248,18 @@ impl Bot {
                 let error = failed.then(|| "scripted failure".to_owned());
                 (vec![ClientMsg::ProbeResult { probe, rtt_ms: rtt, error, seq: None }], Next::Continue)
             }
-            ServerMsg::Outcome { reason, .. } => {
-                self.left_waitroom();
-                (Vec::new(), Next::Stop(Ending::Outcome(reason)))
-            }
-            ServerMsg::Error { code, .. } => {
-                let kind =
-                    format!("refused: {}", serde_json::to_value(code).unwrap_or_default().as_str().unwrap_or("?"));
-                (Vec::new(), Next::Stop(Ending::Error(kind)))
+            ServerMsg::Outcome { reason, .. } => (Vec::new(), Next::Stop(Ending::Outcome(reason))),
+            ServerMsg::Error { code, seq, .. } => {
+                // A probe or game message that crossed a decision (`not_a_peer`,
+                // `invalid_state`) is what a page ignores too; an error answering the
+                // bot's own step, or the hello, ends the walk.
+                let own = seq.is_some() && seq == self.own_seq;
+                let hello = seq.is_none() && self.joined.is_none() && self.own_seq.is_none();
+                if !own && !hello {
+                    return (Vec::new(), Next::Continue);
+                }
+                let code = serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned));
+                (Vec::new(), Next::Stop(Ending::Error(format!("refused: {}", code.unwrap_or_default()))))
             }
             ServerMsg::DuplicateSession { .. } => (Vec::new(), Next::Stop(Ending::Error("duplicate session".into()))),
             ServerMsg::Shutdown { .. } => (Vec::new(), Next::Stop(Ending::Error("host shut down".into()))),
@@ -235,21 +279,13 @@ impl Bot {
             SceneView::Multiplayer { .. } => {
                 if self.joined.is_none() {
                     self.joined = Some(self.last_sent);
-                    self.live.waiting(1);
                 }
+                self.count(Counted::Waiting);
                 return (Vec::new(), Next::Continue);
             }
             SceneView::End { .. } => return (Vec::new(), Next::Stop(Ending::Completed)),
         };
         (vec![reply], Next::Continue)
-    }
-
-    /// A bot that ends in the waitroom is no longer waiting.
-    fn left_waitroom(&mut self) {
-        if self.joined.is_some() && self.join_to_match.is_none() && !self.gone {
-            self.live.waiting(-1);
-            self.gone = true;
-        }
     }
 
     /// A valid random answer; optional questions are answered half of the time.
@@ -283,13 +319,18 @@ impl Bot {
 
 impl Drop for Bot {
     fn drop(&mut self) {
-        self.left_waitroom();
+        self.count(Counted::Elsewhere);
     }
 }
 
-fn set_seq(msg: &mut ClientMsg, value: u64) {
-    if let ClientMsg::Advance { seq, .. } | ClientMsg::Submit { seq, .. } = msg {
-        *seq = Some(value);
+/// Numbers the bot's own steps (`advance`, `submit`); whether `msg` is one.
+fn set_seq(msg: &mut ClientMsg, value: u64) -> bool {
+    match msg {
+        ClientMsg::Advance { seq, .. } | ClientMsg::Submit { seq, .. } => {
+            *seq = Some(value);
+            true
+        }
+        _ => false,
     }
 }
 

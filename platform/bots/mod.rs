@@ -44,7 +44,7 @@ pub struct Plan {
     pub message_timeout: Duration,
     /// Seed of the bots' random answers and RTTs.
     pub seed: u64,
-    /// Ends held connections.
+    /// Ends held connections, and interrupts walking bots (Ctrl-C).
     pub stop: CancellationToken,
 }
 
@@ -84,9 +84,7 @@ impl Live {
     fn waiting(&self, d: i64) {
         self.waiting.fetch_add(d, Ordering::Relaxed);
     }
-    /// Out of the waitroom into a game.
-    fn matched(&self) {
-        self.waiting(-1);
+    fn playing(&self) {
         self.playing.fetch_add(1, Ordering::Relaxed);
     }
     fn game_over(&self) {

@@ -309,15 +309,28 @@ async fn open_socket(
         source: Box::new(source),
     };
     let io_fail = |e: std::io::Error| fail(e.into());
-    let target = tokio::net::lookup_host(addr).await.map_err(io_fail)?.next().ok_or_else(|| {
-        io_fail(std::io::Error::new(std::io::ErrorKind::NotFound, format!("`{addr}` resolves to no address")))
-    })?;
-    let socket = if target.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
-        .map_err(io_fail)?;
-    if let Some(ip) = from {
-        socket.bind(std::net::SocketAddr::new(ip, 0)).map_err(io_fail)?;
+    // Every address the name resolves to, in turn (of the source address's family).
+    let targets = tokio::net::lookup_host(addr).await.map_err(io_fail)?;
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, format!("`{addr}` resolves to no usable address"));
+    let mut connected = None;
+    for target in targets.filter(|t| from.is_none_or(|ip| ip.is_ipv4() == t.is_ipv4())) {
+        let attempt = async {
+            let socket =
+                if target.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }?;
+            if let Some(ip) = from {
+                socket.bind(std::net::SocketAddr::new(ip, 0))?;
+            }
+            socket.connect(target).await
+        };
+        match attempt.await {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(e) => last = e,
+        }
     }
-    let stream = socket.connect(target).await.map_err(io_fail)?;
+    let stream = connected.ok_or_else(|| io_fail(last))?;
     stream.set_nodelay(true).map_err(io_fail)?;
     let config = crate::server::upgrade::websocket_config();
     let (ws, _) = tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), Some(config))

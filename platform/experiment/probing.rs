@@ -251,8 +251,12 @@ impl State {
         for pid in &pending.members {
             if let Some(entry) = room.entries.get_mut(pid) {
                 entry.pending = None;
-                // Their waitroom timeout was deferred while they were probed.
-                self.timers.schedule(entry.deadline, Timer::Waitroom(scene, *pid));
+                // Their waitroom timeout was deferred while they were probed: if it
+                // passed meanwhile, it fires now (otherwise the timer set on entry
+                // still stands).
+                if entry.deadline <= now {
+                    self.timers.schedule(now, Timer::Waitroom(scene, *pid));
+                }
             }
         }
         self.log(Event::MatchResolved { r#match: match_id, accepted });

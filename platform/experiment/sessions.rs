@@ -224,7 +224,7 @@ impl State {
             // Back in the meantime, or moved by an earlier expiry in this loop (a game
             // ended): the timer no longer applies.
             let Some(p) = self.participants.get(&pid) else { continue };
-            if !p.place.active() || p.conn.is_some() || !p.away_since.is_some_and(|t| t + grace <= now) {
+            if !p.place.active() || p.conn.is_some() || p.away_since.is_none_or(|t| t + grace > now) {
                 continue;
             }
             let place = p.place;

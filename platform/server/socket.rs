@@ -92,7 +92,8 @@ where
             },
         }
     }
-    let _ = sink.close().await;
+    // Bounded like every write: a client that stopped reading must not hold the task.
+    let _ = tokio::time::timeout(write_limit, sink.close()).await;
     handle.send(ActorMsg::Input(Input::Closed { conn })).await;
 }
 
@@ -114,7 +115,7 @@ where
     let mut next = first;
     let mut closing = false;
     let batch = async {
-        for _ in 0..WRITE_BATCH {
+        for written in 1..=WRITE_BATCH {
             match next.take() {
                 Some(Outgoing::Text(text)) => sink.feed(Message::text(text.as_ref())).await?,
                 Some(Outgoing::Close) | None => {
@@ -122,6 +123,9 @@ where
                     sink.feed(Message::Close(None)).await?;
                     break;
                 }
+            }
+            if written == WRITE_BATCH {
+                break; // the rest stays queued for the next batch
             }
             match rx.try_recv() {
                 Ok(out) => next = Some(out),
@@ -313,6 +317,68 @@ mod tests {
         let median = s.on_pong(&ping).unwrap();
         assert!(median == 3.0 || median == 5.0, "median of the last five samples, got {median}");
         assert_eq!(s.samples.len(), RTT_SAMPLES);
+    }
+
+    /// A sink that records what it is fed and flushed.
+    #[derive(Default)]
+    struct Recorder {
+        fed: Vec<Message>,
+        flushes: usize,
+    }
+
+    impl futures_util::Sink<Message> for Recorder {
+        type Error = std::convert::Infallible;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn start_send(mut self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.fed.push(item);
+            Ok(())
+        }
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            self.flushes += 1;
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_messages_go_out_in_batches_in_order_and_none_is_lost() {
+        let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
+        let total = 2 * WRITE_BATCH + 5;
+        for i in 0..total {
+            tx.try_send(Outgoing::Text(i.to_string().into())).unwrap();
+        }
+        tx.try_send(Outgoing::Close).unwrap();
+        let mut sink = Recorder::default();
+        let limit = Duration::from_secs(1);
+        let mut batches = 0;
+        loop {
+            let first = rx.recv().await;
+            let (written, closing) = write_queued(&mut sink, first, &mut rx, limit).await;
+            assert!(written);
+            batches += 1;
+            if closing {
+                break;
+            }
+        }
+        let texts: Vec<String> = sink.fed.iter().filter_map(|m| m.to_text().ok()).map(str::to_owned).collect();
+        let expected: Vec<String> = (0..total).map(|i| i.to_string()).collect();
+        assert_eq!(&texts[..total], &expected[..], "every message, in order");
+        assert!(matches!(sink.fed.last(), Some(Message::Close(_))), "the close comes last");
+        assert_eq!(sink.fed.len(), total + 1);
+        assert_eq!((batches, sink.flushes), (3, 3), "one flush per batch of at most {WRITE_BATCH}");
     }
 
     #[test]

@@ -75,13 +75,16 @@ impl Endpoint {
             let busy = "too many new connections from your address; please try again in a minute";
             return plain(StatusCode::TOO_MANY_REQUESTS, busy);
         }
-        if self.open.load(Ordering::Relaxed) >= self.opts.max_connections {
+        // Counted before the check, so that concurrent upgrades cannot overshoot the cap;
+        // the slot is given back by the guard whatever way the socket ends.
+        let slot = Slot::take(self.open.clone());
+        if slot.held > self.opts.max_connections {
             return plain(StatusCode::SERVICE_UNAVAILABLE, "the study server is full");
         }
         let on_upgrade = hyper::upgrade::on(&mut req);
-        let (open, socket_opts) = (self.open.clone(), self.opts.socket);
-        open.fetch_add(1, Ordering::Relaxed);
+        let socket_opts = self.opts.socket;
         self.tracker.spawn(async move {
+            let _slot = slot;
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let io = TokioIo::new(upgraded);
@@ -90,7 +93,6 @@ impl Endpoint {
                 }
                 Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
             }
-            open.fetch_sub(1, Ordering::Relaxed);
         });
         let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
         let headers = response.headers_mut();
@@ -98,6 +100,26 @@ impl Endpoint {
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&accept).expect("base64 is a header value"));
         response
+    }
+}
+
+/// One counted connection slot, given back when dropped.
+struct Slot {
+    open: Arc<AtomicUsize>,
+    /// Connections open, this one included, when it was taken.
+    held: usize,
+}
+
+impl Slot {
+    fn take(open: Arc<AtomicUsize>) -> Self {
+        let held = open.fetch_add(1, Ordering::Relaxed) + 1;
+        Self { open, held }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

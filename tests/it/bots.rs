@@ -47,6 +47,29 @@ async fn bots_walk_the_demo_to_the_end_and_the_log_agrees() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_take_part_in_probes_of_trios_and_ignore_messages_that_crossed_a_decision() {
+    // Varied RTTs and failures: pairs are rejected, the group's other probes aborted
+    // while their results are in flight (answered `not_a_peer`), groups re-proposed.
+    // Every bot still ends in a group or with the waitroom's outcome, never an error.
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/probed-trio.yaml"], data.path(), |_| {}).await;
+    let mut p = plan(&host, "probed-trio");
+    p.rtt_ms = (20.0, 90.0);
+    p.probe_failure = 0.1;
+    let opts = RunOptions { count: 12, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(p, opts, Arc::new(Live::default())).await;
+    assert!(summary.errors.is_empty(), "{}", summary.text());
+    let timed_out = summary.outcomes.get("waitroom_timeout").copied().unwrap_or(0);
+    assert_eq!(summary.completed + timed_out, 12, "{}", summary.text());
+    assert_eq!(summary.completed % 3, 0, "whole trios: {}", summary.text());
+    let events = host.events("probed-trio");
+    let rejected =
+        events.iter().filter(|e| matches!(e, Event::ProbeFinished { outcome, .. } if outcome == "rejected")).count();
+    assert!(rejected > 0, "some probes were rejected");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spread_bots_get_past_per_address_admission_and_held_bots_stay() {
     let data = tempfile::tempdir().unwrap();
     let host = TestHost::start(&["experiments/demo.yaml"], data.path(), |_| {}).await;
