@@ -56,11 +56,11 @@ async fn bots_take_part_in_probes_of_trios_and_ignore_messages_that_crossed_a_de
     let mut p = plan(&host, "probed-trio");
     p.rtt_ms = (20.0, 90.0);
     p.probe_failure = 0.1;
-    let opts = RunOptions { count: 12, rate: None, spread: false, first_address: 0 };
+    let opts = RunOptions { count: 9, rate: None, spread: false, first_address: 0 };
     let summary = bots::run(p, opts, Arc::new(Live::default())).await;
     assert!(summary.errors.is_empty(), "{}", summary.text());
     let timed_out = summary.outcomes.get("waitroom_timeout").copied().unwrap_or(0);
-    assert_eq!(summary.completed + timed_out, 12, "{}", summary.text());
+    assert_eq!(summary.completed + timed_out, 9, "{}", summary.text());
     assert_eq!(summary.completed % 3, 0, "whole trios: {}", summary.text());
     let events = host.events("probed-trio");
     let rejected =
@@ -77,20 +77,20 @@ async fn spread_bots_get_past_per_address_admission_and_held_bots_stay() {
     held.hold = true;
     let stop = held.stop.clone();
     let live = Arc::new(Live::default());
-    // 150 connections: more than one address may open at once.
-    let opts = RunOptions { count: 150, rate: None, spread: true, first_address: 0 };
+    // More connections than one address may open at once (60).
+    let opts = RunOptions { count: 75, rate: None, spread: true, first_address: 0 };
     let run = tokio::spawn(bots::run(held, opts, live.clone()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while live.connected.load(std::sync::atomic::Ordering::Relaxed) < 150 {
-        assert!(tokio::time::Instant::now() < deadline, "not all connected: {}", live.line(150));
+    while live.connected.load(std::sync::atomic::Ordering::Relaxed) < 75 {
+        assert!(tokio::time::Instant::now() < deadline, "not all connected: {}", live.line(75));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.cancel();
     let summary = run.await.unwrap();
-    assert_eq!(summary.held, 150, "{}", summary.text());
+    assert_eq!(summary.held, 75, "{}", summary.text());
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     let started = host.events("demo").iter().filter(|e| matches!(e, Event::SessionStarted { .. })).count();
-    assert_eq!(started, 150);
+    assert_eq!(started, 75);
     host.stop().await;
 }
 
