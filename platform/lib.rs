@@ -12,7 +12,8 @@
 //!      ▼
 //!  server::accept   own accept loop: TCP_NODELAY, HTTP/1.1 (hyper), peer address
 //!      ├─► warp routes: page, static files, /healthz            (server)
-//!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers), cap, handshake
+//!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers; client_addr behind
+//!            │               trusted proxies), connection cap, handshake
 //!            └─► server::socket  one task per socket: parse, limits, heartbeats
 //!                  │ (ConnId, Input) over a bounded channel
 //!                  ▼

@@ -47,7 +47,28 @@ enum Command {
         /// Directory for the event logs.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        #[command(flatten)]
+        admission: AdmissionArgs,
     },
+}
+
+/// How new participant connections are admitted.
+#[derive(clap::Args)]
+struct AdmissionArgs {
+    /// A reverse proxy (address or CIDR block, repeatable) whose forwarding header
+    /// names the client; without it every participant behind the proxy shares one
+    /// admission budget.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<cohort::server::client_addr::Cidr>,
+    /// The header trusted proxies set.
+    #[arg(long, value_enum, default_value = "x-forwarded-for")]
+    client_address_header: cohort::server::client_addr::ForwardedHeader,
+    /// New connections one client address may open at once.
+    #[arg(long, default_value_t = 60.0)]
+    admission_burst: f64,
+    /// New connections per second and client address after the burst.
+    #[arg(long, default_value_t = 1.0)]
+    admission_per_sec: f64,
 }
 
 /// What `cohort bots` is asked to do.
@@ -137,7 +158,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { files, addr, data } => serve(files, &addr, data),
+        Command::Serve { files, addr, data, admission } => serve(files, &addr, data, admission),
         Command::Bots(args) => bots(args),
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
             plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
@@ -147,7 +168,11 @@ fn main() -> ExitCode {
 
 /// Loads and validates every file (refusing to start on any problem), binds, and
 /// serves until SIGINT/SIGTERM.
-fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
+fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf, admission: AdmissionArgs) -> ExitCode {
+    if !(admission.admission_burst >= 1.0 && admission.admission_per_sec > 0.0) {
+        eprintln!("error: --admission-burst must be at least 1 and --admission-per-sec above 0");
+        return ExitCode::from(2);
+    }
     if files.is_empty() {
         files.push(PathBuf::from("experiments/demo.yaml"));
     }
@@ -190,7 +215,14 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf) -> ExitCode {
             let param = &l.experiment.recruitment.id_param;
             println!("serving `{}` at http://{local}/x/{}?{param}=<participant id>", l.experiment.id, l.experiment.id);
         }
-        match cohort::server::run(listener, loaded, cohort::server::ServeOptions::new(data), shutdown).await {
+        let mut opts = cohort::server::ServeOptions::new(data);
+        opts.admission = cohort::server::AdmissionOptions {
+            burst: admission.admission_burst,
+            per_sec: admission.admission_per_sec,
+            trusted_proxies: admission.trusted_proxies,
+            header: admission.client_address_header,
+        };
+        match cohort::server::run(listener, loaded, opts, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -11,6 +11,7 @@
 mod accept;
 pub mod admission;
 mod assets;
+pub mod client_addr;
 pub mod socket;
 pub mod upgrade;
 
@@ -89,7 +90,7 @@ pub async fn run(
     let endpoint = Arc::new(upgrade::Endpoint {
         experiments: experiments.clone(),
         opts: opts.clone(),
-        admission: admission::Admission::new(opts.admission),
+        admission: admission::Admission::new(opts.admission.clone()),
         open: Arc::new(AtomicUsize::new(0)),
         tracker: tracker.clone(),
     });

@@ -10,6 +10,7 @@ mod latency;
 mod matching;
 mod plugins;
 mod policies;
+mod proxy;
 mod schemas;
 mod support;
 mod validate;
