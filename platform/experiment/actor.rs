@@ -205,9 +205,15 @@ async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbo
                 _ => at,
             }
         });
+        // Due deadlines come before the inbox: a saturated inbox must not keep a
+        // waitroom timeout, a game start or a probe deadline from firing.
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
+            () = sleep_until_opt(deadline) => {
+                last_tick = Some(Instant::now());
+                shell.handle(Input::Tick).await;
+            }
             msg = rx.recv() => match msg {
                 Some(ActorMsg::Open { conn, out }) => {
                     shell.conns.insert(conn, out);
@@ -221,10 +227,6 @@ async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbo
                 }
                 None => break,
             },
-            () = sleep_until_opt(deadline) => {
-                last_tick = Some(Instant::now());
-                shell.handle(Input::Tick).await;
-            }
         }
     }
     shell.stop().await;

@@ -390,3 +390,46 @@ async fn one_address_cannot_open_sessions_without_limit() {
     assert_eq!(sessions, burst + 1, "no session for the refused connection");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_deadlines_fire_while_the_inbox_is_saturated() {
+    use cohort::experiment::actor::{self, ActorMsg};
+    use cohort::experiment::outbox::{ConnOut, Outgoing};
+    use cohort::experiment::{ConnId, Input};
+    use cohort::protocol::{ClientMsg, PROTOCOL_VERSION};
+    let yaml = "id: busy\ntitle: Busy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    \
+                waitroom: {timeout_secs: 1}\n    game: {name: demo}\n  - id: end\n    kind: end\n";
+    let experiment = cohort::config::parse(yaml.as_bytes(), std::path::Path::new(".")).expect("valid");
+    let loaded = cohort::config::Loaded { experiment, path: "busy.yaml".into(), base_dir: ".".into() };
+    let data = tempfile::tempdir().unwrap();
+    let (shutdown, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+    let handle = actor::start(&loaded, data.path(), "run", shutdown.clone(), &tracker).unwrap();
+    // One participant waits (1 s timeout)...
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let out = ConnOut { tx, cancel: tokio_util::sync::CancellationToken::new() };
+    let waiting = handle.new_conn();
+    assert!(handle.send(ActorMsg::Open { conn: waiting, out }).await);
+    let hello =
+        ClientMsg::Hello { protocol: PROTOCOL_VERSION, params: Default::default(), resume_token: None, seq: None };
+    assert!(handle.send(ActorMsg::Input(Input::Message { conn: waiting, msg: hello })).await);
+    // ...while the inbox never empties.
+    let flooder = handle.clone();
+    let flood = tokio::spawn(async move {
+        let conn = ConnId(u64::MAX);
+        while flooder.send(ActorMsg::Input(Input::ServerRtt { conn, rtt_ms: 1.0 })).await {}
+    });
+    let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Outgoing::Text(text)) = rx.recv().await {
+            if text.contains("\"type\":\"outcome\"") && text.contains("waitroom_timeout") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(outcome, Ok(true), "the waitroom timeout fired under a saturated inbox");
+    flood.abort();
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+}
