@@ -46,6 +46,12 @@ pub struct SessionSettings {
     #[serde(default = "default_grace")]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 3600))]
     pub reconnect_grace_secs: f64,
+    /// Most participant connections this experiment holds at once; beyond it a new
+    /// connection is refused (HTTP 503) while other experiments of the host go on. The
+    /// host-wide cap (50,000) applies as well. Default: only the host-wide cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_connections: Option<u32>,
 }
 
 fn default_grace() -> f64 {

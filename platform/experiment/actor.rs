@@ -40,6 +40,10 @@ pub struct ExperimentHandle {
     pub id: String,
     inbox: mpsc::Sender<ActorMsg>,
     next_conn: Arc<AtomicU64>,
+    /// Participant sockets of this experiment open now.
+    pub open: Arc<std::sync::atomic::AtomicUsize>,
+    /// `session.max_connections`, if set.
+    pub max_connections: Option<usize>,
 }
 
 impl ExperimentHandle {
@@ -120,7 +124,13 @@ pub fn start(
     tracker.spawn(async move {
         let _ = stopped.await;
     });
-    Ok(ExperimentHandle { id, inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) })
+    Ok(ExperimentHandle {
+        id,
+        inbox: tx,
+        next_conn: Arc::new(AtomicU64::new(1)),
+        open: Arc::default(),
+        max_connections: loaded.experiment.session.max_connections.map(|n| n as usize),
+    })
 }
 
 /// Policies by multiplayer scene index.

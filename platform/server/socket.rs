@@ -24,8 +24,11 @@ const OUT_QUEUE: usize = 256;
 const RTT_SAMPLES: usize = 5;
 /// Heartbeats without any frame from the client before the socket counts as dead.
 const MISSED_BEATS: u32 = 3;
-/// Consecutive rate-limited messages before the connection is closed.
+/// Rate-limited messages within [`DROP_WINDOW`] before the connection is closed: a
+/// client that keeps sending faster than its rate is cut off, however many of its
+/// messages get through in between.
 const MAX_DROPPED: u32 = 200;
+const DROP_WINDOW: Duration = Duration::from_secs(10);
 
 /// Per-socket limits.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +39,19 @@ pub struct SocketOptions {
     pub rate_per_sec: f64,
     /// Burst a client may send at once.
     pub burst: f64,
+    /// Time a new socket has to say `hello`; then it is closed, so that sockets that
+    /// never identify themselves cannot hold connection slots.
+    pub hello_timeout: Duration,
 }
 
 impl Default for SocketOptions {
     fn default() -> Self {
-        Self { heartbeat: Duration::from_secs(5), rate_per_sec: 50.0, burst: 100.0 }
+        Self {
+            heartbeat: Duration::from_secs(5),
+            rate_per_sec: 50.0,
+            burst: 100.0,
+            hello_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -62,10 +73,18 @@ where
     // A client that stops reading must not wedge this task: every write is bounded
     // by the time in which a live client answers heartbeats.
     let write_limit = opts.heartbeat * MISSED_BEATS;
+    let hello_by = Instant::now() + opts.hello_timeout;
     loop {
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
+            () = tokio::time::sleep_until(hello_by), if !socket.greeted => {
+                let why = format!("no `hello` within {} s; closing", opts.hello_timeout.as_secs_f64());
+                let text = serde_json::to_string(&ServerMsg::error(ErrorCode::HelloFirst, why, None)).expect("serializes");
+                let _ = send(&mut sink, Message::text(text), write_limit).await;
+                let _ = send(&mut sink, Message::Close(None), write_limit).await;
+                break;
+            },
             out = rx.recv() => {
                 // What else is queued goes out with it, in one write.
                 let (written, closing) = write_queued(&mut sink, out, &mut rx, write_limit).await;
@@ -165,7 +184,11 @@ struct SocketState {
     samples: VecDeque<f64>,
     tokens: f64,
     refilled: Instant,
+    /// Rate-limited messages in the current window, and when it began.
     dropped: u32,
+    window: Instant,
+    /// A `hello` was forwarded.
+    greeted: bool,
 }
 
 impl SocketState {
@@ -180,6 +203,8 @@ impl SocketState {
             tokens: opts.burst,
             refilled: now,
             dropped: 0,
+            window: now,
+            greeted: false,
         }
     }
 
@@ -215,9 +240,12 @@ impl SocketState {
         self.refilled = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.dropped = 0;
             true
         } else {
+            if now.duration_since(self.window) > DROP_WINDOW {
+                self.window = now;
+                self.dropped = 0;
+            }
             self.dropped += 1;
             false
         }
@@ -254,7 +282,10 @@ impl SocketState {
                 let why = format!("`{}` may be at most {MAX_RELAYED_BYTES} bytes", msg.kind());
                 Step::Reply(ServerMsg::error(ErrorCode::TooLarge, why, msg.seq()))
             }
-            Ok(msg) => Step::Forward(Input::Message { conn, msg }),
+            Ok(msg) => {
+                self.greeted |= matches!(msg, ClientMsg::Hello { .. });
+                Step::Forward(Input::Message { conn, msg })
+            }
             Err(e) => Step::Reply(ServerMsg::error(ErrorCode::Malformed, malformed_reason(text, &e), seq_of(text))),
         }
     }
@@ -382,9 +413,26 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_is_cut_off_even_when_some_of_it_gets_through() {
+        // 1,000 messages a second at a 50/s rate: accepted messages in between do not
+        // reset the count of drops (they used to).
+        let mut s = SocketState::new(SocketOptions { rate_per_sec: 50.0, burst: 100.0, ..SocketOptions::default() });
+        let conn = ConnId(1);
+        let mut ended = None;
+        for i in 0..2000 {
+            s.refilled -= Duration::from_millis(1); // one millisecond passes per message
+            if let Step::End = s.on_frame(conn, Message::text(r#"{"type":"leave_waitroom"}"#)) {
+                ended = Some(i);
+                break;
+            }
+        }
+        let at = ended.expect("the flood was cut off");
+        assert!(at < 600, "cut off after {at} messages");
+    }
+
+    #[test]
     fn the_token_bucket_allows_a_burst_then_refuses() {
-        let mut s =
-            SocketState::new(SocketOptions { heartbeat: Duration::from_secs(5), rate_per_sec: 0.001, burst: 3.0 });
+        let mut s = SocketState::new(SocketOptions { rate_per_sec: 0.001, burst: 3.0, ..SocketOptions::default() });
         assert!((0..3).all(|_| s.take_token()));
         assert!(!s.take_token());
         assert_eq!(s.dropped, 1);

@@ -76,15 +76,19 @@ impl Endpoint {
             return plain(StatusCode::TOO_MANY_REQUESTS, busy);
         }
         // Counted before the check, so that concurrent upgrades cannot overshoot the cap;
-        // the slot is given back by the guard whatever way the socket ends.
+        // the slots are given back by their guards whatever way the socket ends.
         let slot = Slot::take(self.open.clone());
         if slot.held > self.opts.max_connections {
             return plain(StatusCode::SERVICE_UNAVAILABLE, "the study server is full");
         }
+        let experiment_slot = Slot::take(handle.open.clone());
+        if handle.max_connections.is_some_and(|max| experiment_slot.held > max) {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "this study is full right now; please try again later");
+        }
         let on_upgrade = hyper::upgrade::on(&mut req);
         let socket_opts = self.opts.socket;
         self.tracker.spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, experiment_slot);
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let io = TokioIo::new(upgraded);

@@ -274,7 +274,18 @@ async fn a_finished_participant_sees_the_end_again_also_after_a_restart() {
     assert!(matches!(c.walk(&script).await.unwrap(), SceneView::End { .. }));
     let pid = c.welcome.participant;
     c.close().await;
-    let mut back = Client::connect(&host.addr, "flow", &params, None).await.unwrap();
+    // The host may not have seen the close yet: until it has, the id is held by the
+    // closing socket and a new one is a second tab.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut back = loop {
+        match Client::connect(&host.addr, "flow", &params, None).await {
+            Ok(back) => break back,
+            Err(ClientError::Duplicate(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     assert_eq!(back.welcome.participant, pid);
     assert!(matches!(back.next_scene().await.unwrap(), (3, SceneView::End { .. })));
     back.close().await;
@@ -432,4 +443,65 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
     shutdown.cancel();
     tracker.close();
     tracker.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_never_says_hello_is_closed_and_frees_its_slot() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |o| {
+        o.socket.hello_timeout = Duration::from_millis(300);
+        o.max_connections = 1;
+    })
+    .await;
+    // A raw WebSocket that answers pings but never says hello.
+    let (mut silent, _) = tokio_tungstenite::connect_async(format!("ws://{}/x/flow/ws", host.addr)).await.unwrap();
+    use futures_util::StreamExt;
+    let mut told = None;
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(frame) = silent.next().await {
+            match frame {
+                Ok(tokio_tungstenite::tungstenite::Message::Text(t)) => told = Some(t.to_string()),
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the silent socket was closed");
+    assert!(told.as_deref().is_some_and(|t| t.contains("hello_first")), "{told:?}");
+    // Its slot is free again (the host holds one connection at most here).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match Client::connect(&host.addr, "flow", &[], None).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "the slot stayed taken: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_experiment_at_its_connection_cap_refuses_while_others_go_on() {
+    let data = tempfile::tempdir().unwrap();
+    let host =
+        TestHost::start(&["tests/fixtures/host/capped.yaml", "tests/fixtures/host/flow.yaml"], data.path(), |_| {})
+            .await;
+    let first = Client::connect(&host.addr, "capped", &[], None).await.unwrap();
+    let second = Client::connect(&host.addr, "capped", &[], None).await.unwrap();
+    match Client::connect(&host.addr, "capped", &[], None).await {
+        Err(ClientError::Connect { source, .. }) => assert!(source.to_string().contains("503"), "{source}"),
+        other => panic!("a third connection was admitted: {:?}", other.map(|c| c.welcome)),
+    }
+    assert!(Client::connect(&host.addr, "flow", &[], None).await.is_ok(), "another experiment is not affected");
+    drop(second);
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while Client::connect(&host.addr, "capped", &[], None).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "a closed connection frees its place");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    host.stop().await;
 }
