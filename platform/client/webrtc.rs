@@ -34,6 +34,7 @@ pub fn local_addresses() -> Vec<IpAddr> {
 pub struct Prober {
     addrs: Vec<IpAddr>,
     probes: HashMap<ProbeId, Peer>,
+    echo_skew_ms: Option<f64>,
 }
 
 impl Default for Prober {
@@ -45,7 +46,14 @@ impl Default for Prober {
 impl Prober {
     /// A prober offering host candidates on `addrs`.
     pub fn new(addrs: Vec<IpAddr>) -> Self {
-        Self { addrs, probes: HashMap::new() }
+        Self { addrs, probes: HashMap::new(), echo_skew_ms: None }
+    }
+
+    /// A doctored peer, for tests of measurement integrity: it answers every ping
+    /// with the ping's `ts` shifted by `skew_ms` (an honest peer must not be fooled).
+    pub fn with_echo_skew(mut self, skew_ms: f64) -> Self {
+        self.echo_skew_ms = Some(skew_ms);
+        self
     }
 
     /// Handles a probe message from the host; returns what to send back. Other
@@ -55,7 +63,8 @@ impl Prober {
         let out = match msg {
             ServerMsg::ProbePrepare { probe, role, pings, ping_timeout_ms, .. } => {
                 match Peer::new(probe.clone(), *role, &self.addrs, *pings, *ping_timeout_ms, now).await {
-                    Ok(peer) => {
+                    Ok(mut peer) => {
+                        peer.echo_skew_ms = self.echo_skew_ms;
                         self.probes.insert(probe.clone(), peer);
                         vec![ClientMsg::ProbeReady { probe: probe.clone(), seq: None }]
                     }
@@ -144,6 +153,9 @@ fn result(probe: &ProbeId, rtt_ms: Option<f64>, error: Option<String>) -> Client
 /// A ping in flight.
 struct InFlight {
     n: u32,
+    /// When it left: the RTT is measured from here, never from the `ts` the peer
+    /// echoes (which a doctored peer could shift).
+    sent_at: Instant,
     deadline: Instant,
 }
 
@@ -165,6 +177,8 @@ struct Peer {
     /// After reporting, the peer stays to answer the other side's pings until then.
     close_at: Option<Instant>,
     next_timeout: Instant,
+    /// Doctored echo (tests only): added to every echoed `ts`.
+    echo_skew_ms: Option<f64>,
 }
 
 impl Peer {
@@ -201,6 +215,7 @@ impl Peer {
             reported: false,
             close_at: None,
             next_timeout: now,
+            echo_skew_ms: None,
         })
     }
 
@@ -343,7 +358,7 @@ impl Peer {
         if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id))
             && channel.write(false, ping.as_bytes()).is_ok()
         {
-            self.in_flight = Some(InFlight { n: self.sent, deadline: now + self.ping_timeout });
+            self.in_flight = Some(InFlight { n: self.sent, sent_at: now, deadline: now + self.ping_timeout });
         }
     }
 
@@ -351,19 +366,21 @@ impl Peer {
         let Ok(msg) = serde_json::from_slice::<serde_json::Value>(data) else { return };
         match msg.get("t").and_then(|t| t.as_str()) {
             Some("ping") => {
-                let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": msg["ts"]}).to_string();
+                let ts = match (msg["ts"].as_f64(), self.echo_skew_ms) {
+                    (Some(ts), Some(skew)) => serde_json::json!(ts + skew),
+                    _ => msg["ts"].clone(),
+                };
+                let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": ts}).to_string();
                 if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
                     let _ = channel.write(false, pong.as_bytes());
                 }
             }
             Some("pong") => {
                 let n = msg.get("n").and_then(|n| n.as_u64()).unwrap_or(0);
-                let ts = msg.get("ts").and_then(|t| t.as_f64());
-                if let (Some(flight), Some(ts)) = (&self.in_flight, ts)
+                if let Some(flight) = &self.in_flight
                     && u64::from(flight.n) == n
                 {
-                    let rtt = now.duration_since(self.epoch).as_secs_f64() * 1000.0 - ts;
-                    self.rtts.push(rtt.max(0.0));
+                    self.rtts.push(now.duration_since(flight.sent_at).as_secs_f64() * 1000.0);
                     self.in_flight = None;
                 }
             }

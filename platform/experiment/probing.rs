@@ -156,7 +156,40 @@ impl State {
 
     /// Decides a probe with the policy's RTT rule and moves its pending match on.
     fn decide_probe(&mut self, id: &ProbeId, rtt: Option<f64>, timed_out: bool, now: Duration) {
-        let Some((scene, probe)) = self.probes.remove(id) else { return };
+        let Some((scene, match_id, accepted)) = self.judge_probe(id, rtt, timed_out, now) else { return };
+        if !accepted {
+            // The group's other probes that are past their deadline too are judged
+            // now (every silent pair of a trio is remembered), not dropped with it.
+            let overdue: Vec<(ProbeId, bool)> = self.rooms[&scene].pending[&match_id]
+                .open_probes
+                .iter()
+                .filter_map(|p| self.probes.get(p).map(|(_, probe)| (p, probe)))
+                .filter(|(_, probe)| probe.deadline <= now)
+                .map(|(p, probe)| (p.clone(), !probe.any_report()))
+                .collect();
+            for (other, silent) in overdue {
+                self.judge_probe(&other, None, silent, now);
+            }
+            return self.resolve_pending(scene, match_id, false, now);
+        }
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let pending = room.pending.get_mut(&match_id).expect("pending exists");
+        if pending.open_probes.is_empty() {
+            self.resolve_pending(scene, match_id, true, now);
+        }
+    }
+
+    /// Judges one probe: logs it, takes it out of its pending match, and on failure
+    /// tells both peers and remembers the pair. Returns the scene, the pending match
+    /// and whether the pair was accepted (`None` if the probe or its match is gone).
+    fn judge_probe(
+        &mut self,
+        id: &ProbeId,
+        rtt: Option<f64>,
+        timed_out: bool,
+        now: Duration,
+    ) -> Option<(usize, uuid::Uuid, bool)> {
+        let (scene, probe) = self.probes.remove(id)?;
         let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
         let outcome = if timed_out {
             ProbeOutcome::TimedOut
@@ -166,29 +199,27 @@ impl State {
             ProbeOutcome::Accepted
         };
         self.record_probe(&probe, rtt, threshold, outcome, now);
-        let Some(match_id) = self.pending_of(scene, &probe) else { return };
-        if outcome != ProbeOutcome::Accepted {
+        let match_id = self.pending_of(scene, &probe)?;
+        let accepted = outcome == ProbeOutcome::Accepted;
+        if !accepted {
             for peer in probe.peers {
-                self.send_to(
-                    peer,
-                    ServerMsg::ProbeAbort { probe: probe.id.clone(), reason: outcome.as_str().to_owned() },
-                );
+                let reason = outcome.as_str().to_owned();
+                self.send_to(peer, ServerMsg::ProbeAbort { probe: probe.id.clone(), reason });
             }
             let memory = Duration::from_secs_f64(self.multiplayer(scene).probe.failed_pair_memory_secs);
-            let room = self.rooms.get_mut(&scene).expect("room exists");
             if !memory.is_zero() {
+                let room = self.rooms.get_mut(&scene).expect("room exists");
                 room.remember_failure(probe.peers[0], probe.peers[1], now + memory);
                 self.timers.schedule(now + memory, Timer::Forget(scene));
             }
-            return self.resolve_pending(scene, match_id, false, now);
         }
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let pending = room.pending.get_mut(&match_id).expect("pending exists");
         pending.open_probes.retain(|p| p != id);
-        pending.rtts.push((probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
-        if pending.open_probes.is_empty() {
-            self.resolve_pending(scene, match_id, true, now);
+        if accepted {
+            pending.rtts.push((probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
         }
+        Some((scene, match_id, accepted))
     }
 
     /// The policy's verdict on a pair's RTT; a policy fault falls back to the default rule.

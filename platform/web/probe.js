@@ -5,7 +5,8 @@
 // `probe` and sends its offer. Signaling goes through the host (`probe_signal`), which
 // relays it only to the other peer of that probe. Once the channel is open, each side
 // sends N pings one after another — `{"t":"ping","n":k,"ts":<ms>}`, answered by
-// `{"t":"pong","n":k,"ts":<same ms>}` — each with its own timeout, and reports the
+// `{"t":"pong","n":k,"ts":<same ms>}` — each with its own timeout, timed from its own
+// send time (never from the echoed `ts`), and reports the
 // median RTT of the pings that came back (`probe_result`), or an error if none did.
 // The connection is closed when the host aborts the probe or the group starts, or
 // after the peer has had time to finish its own pings. This module is reused for a
@@ -22,6 +23,7 @@ export function measure(channel, pings, pingTimeoutMs) {
     const rtts = [];
     let n = 0;
     let timer = null;
+    let sentAt = 0;
     const next = () => {
       if (n >= pings) {
         channel.removeEventListener("message", onPong);
@@ -31,7 +33,10 @@ export function measure(channel, pings, pingTimeoutMs) {
       n += 1;
       const sent = n;
       timer = setTimeout(() => { timer = null; next(); }, pingTimeoutMs);
-      channel.send(JSON.stringify({ t: "ping", n: sent, ts: performance.now() }));
+      // The RTT is measured from this page's own send time: the `ts` the peer echoes
+      // is never trusted (a doctored peer could shift it to make the pair look close).
+      sentAt = performance.now();
+      channel.send(JSON.stringify({ t: "ping", n: sent, ts: sentAt }));
     };
     const onPong = (event) => {
       let msg;
@@ -39,7 +44,7 @@ export function measure(channel, pings, pingTimeoutMs) {
       if (msg.t !== "pong" || msg.n !== n || timer === null) return;
       clearTimeout(timer);
       timer = null;
-      rtts.push(performance.now() - msg.ts);
+      rtts.push(performance.now() - sentAt);
       next();
     };
     channel.addEventListener("message", onPong);

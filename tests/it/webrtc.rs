@@ -55,6 +55,28 @@ async fn two_bots_are_probed_over_a_real_datachannel_and_matched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doctored_echo_does_not_fool_an_honest_peer() {
+    // The doctored bot echoes every ping's timestamp 500 ms early: a peer that timed
+    // its pings by the echoed value would measure ~500 ms (and the pair would be
+    // rejected at 80 ms); timed by its own clock, it measures the loopback.
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/probed.yaml"], data.path(), |_| {}).await;
+    let (mut honest, mut ph) = bot(&host, "probed", "honest").await;
+    let (mut doctored, _) = bot(&host, "probed", "doctored").await;
+    let mut pd = Prober::default().with_echo_skew(-500.0);
+    let (gh, gd) = tokio::join!(
+        until_started(&mut honest, &mut ph, DEFAULT_WAIT),
+        until_started(&mut doctored, &mut pd, DEFAULT_WAIT)
+    );
+    assert_eq!(gh, gd, "the pair was accepted");
+    let (reported, rtt, outcome) = first_probe(&host, "probed");
+    assert_eq!(outcome, "accepted", "{reported:?}");
+    assert!(reported.iter().all(|r| r.is_some_and(|ms| ms < 50.0)), "both measured the loopback: {reported:?}");
+    assert!(rtt.is_some_and(|ms| ms < 50.0));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_and_a_browser_page_probe_each_other() {
     let data = tempfile::tempdir().unwrap();
     let host = TestHost::start(&["tests/fixtures/host/probed-demo.yaml"], data.path(), |_| {}).await;
@@ -74,13 +96,19 @@ async fn a_bot_and_a_browser_page_probe_each_other() {
         assert!(out.is_none(), "the page script ended early: {out:?}");
         return;
     }
-    let (mut bot, mut prober) = bot(&host, "probed-demo", "bot-vs-browser").await;
+    // The bot is doctored (echoes timestamps 500 ms early): the page must time its
+    // pings by its own clock, or it would report ~500 ms and the pair be rejected.
+    let (mut bot, _) = bot(&host, "probed-demo", "bot-vs-browser").await;
+    let mut prober = Prober::default().with_echo_skew(-500.0);
     until_started(&mut bot, &mut prober, Duration::from_secs(30)).await;
     let out = page.await.unwrap().expect("the page script ran");
     assert!(out.contains("PASS"), "{out}");
     let (reported, rtt, outcome) = first_probe(&host, "probed-demo");
     assert_eq!(outcome, "accepted", "{reported:?}");
-    assert!(reported.iter().all(Option::is_some), "both the bot and the browser measured: {reported:?}");
+    assert!(
+        reported.iter().all(|r| r.is_some_and(|ms| ms < 50.0)),
+        "both the bot and the browser measured the loopback: {reported:?}"
+    );
     eprintln!("bot-to-browser loopback probe: reports {reported:?}, decided {rtt:?} ms");
     host.stop().await;
 }

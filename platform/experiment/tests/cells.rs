@@ -240,6 +240,22 @@ fn probing_then_timed_out_remembers_the_pair_and_tells_both() {
 }
 
 #[test]
+fn probing_a_trio_then_every_silent_pair_is_timed_out_and_remembered() {
+    let mut h = Harness::new(&PAIR.replace("group_size: 2", "group_size: 3"));
+    let (a, b, c) = (h.arrive(), h.arrive(), h.arrive());
+    assert_eq!(h.probes_of(a).len(), 2, "a trio: every pair probed");
+    // One pair measures in time; the two pairs with c stay silent.
+    let ab = h.probes_of(a).into_iter().find(|p| h.peers(p).contains(&b)).unwrap();
+    h.measure(&ab, Some(10.0));
+    h.wait(secs(15));
+    let mut outcomes = h.probe_outcomes();
+    outcomes.sort();
+    assert_eq!(outcomes, ["accepted", "timed_out", "timed_out"], "no silent pair is merely aborted");
+    assert!(h.avoids(a, c) && h.avoids(b, c), "both silent pairs are remembered");
+    assert!(!h.avoids(a, b), "the pair that measured is not held against anyone");
+}
+
+#[test]
 fn the_memory_of_a_failed_pair_expires() {
     let yaml = PAIR
         .replace("failed_pair_memory_secs: 600", "failed_pair_memory_secs: 60")
