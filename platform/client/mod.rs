@@ -97,6 +97,7 @@ impl Client {
                 protocol: PROTOCOL_VERSION,
                 params,
                 resume_token: resume_token.map(str::to_owned),
+                takeover: false,
                 seq: None,
             })
             .await?;

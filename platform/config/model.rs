@@ -46,6 +46,13 @@ pub struct SessionSettings {
     #[serde(default = "default_grace")]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 3600))]
     pub reconnect_grace_secs: f64,
+    /// How long a session may last while its participant is away on a consent,
+    /// instructions or survey page (a laptop asleep, a closed tab): such a session is
+    /// not ended by the reconnect grace (nobody waits for them there) but once this
+    /// long has passed since it started, if they are still away. Default 3 hours.
+    #[serde(default = "default_max_duration")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 604800))]
+    pub max_duration_secs: f64,
     /// Most participant connections this experiment holds at once; beyond it a new
     /// connection is refused (HTTP 503) while other experiments of the host go on. The
     /// host-wide cap (50,000) applies as well. Default: only the host-wide cap.
@@ -56,6 +63,10 @@ pub struct SessionSettings {
 
 fn default_grace() -> f64 {
     30.0
+}
+
+fn default_max_duration() -> f64 {
+    3.0 * 3600.0
 }
 
 defaults_from_empty!(SessionSettings);

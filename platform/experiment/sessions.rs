@@ -27,7 +27,7 @@ impl State {
         conn: ConnId,
         protocol: u32,
         params: BTreeMap<String, String>,
-        resume_token: Option<String>,
+        (resume_token, takeover): (Option<String>, bool),
         seq: Option<u64>,
         now: Duration,
     ) {
@@ -41,17 +41,18 @@ impl State {
         let recruitment_id = params.get(&self.experiment.recruitment.id_param).cloned();
         // The token proves the same browser tab (it lives in that tab's sessionStorage)
         // and may take the session over from a stale socket; the recruitment id alone
-        // resumes only a session nobody holds (a second tab is refused).
+        // resumes only a session nobody holds (a second tab is refused), unless the
+        // participant asked to continue in this tab instead (`takeover`).
         let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(t)).copied();
         let by_id = recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)).copied();
         for pid in by_token.iter().chain(&by_id) {
             self.restore_ended(*pid);
         }
-        match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, false))) {
+        match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, takeover))) {
             Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
             None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
                 Some(earlier) => {
-                    let pid = self.create(earlier.participant, recruitment_id, params, earlier.place);
+                    let pid = self.create(earlier.participant, recruitment_id, params, earlier.place, now);
                     self.attach(pid, conn, false, now);
                 }
                 None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
@@ -60,7 +61,7 @@ impl State {
                 }
                 None => {
                     let pid = ParticipantId(self.new_uuid());
-                    let pid = self.create(pid, recruitment_id.clone(), params.clone(), Place::Scene(0));
+                    let pid = self.create(pid, recruitment_id.clone(), params.clone(), Place::Scene(0), now);
                     self.log(Event::SessionStarted { participant: pid, recruitment_id, params });
                     self.bind(pid, conn, false);
                     self.enter_scene(pid, 0, now);
@@ -103,6 +104,7 @@ impl State {
         recruitment_id: Option<String>,
         params: BTreeMap<String, String>,
         place: Place,
+        now: Duration,
     ) -> ParticipantId {
         let token = self.new_secret();
         self.by_token.insert(token.clone(), pid);
@@ -114,6 +116,7 @@ impl State {
             recruitment_id,
             token,
             place,
+            started_at: now,
             conn: None,
             away_since: None,
             server_rtt_ms: None,
@@ -207,8 +210,8 @@ impl State {
         p.server_rtt_ms = None;
         let place = p.place;
         self.touched.push(pid);
-        if place.active() {
-            self.timers.schedule(now + self.grace, Timer::Away(pid));
+        if let Some(at) = self.expires_at(pid) {
+            self.timers.schedule(at, Timer::Away(pid));
         }
         self.log(Event::Disconnected { participant: pid });
         if let Place::Waiting(scene) = place {
@@ -219,14 +222,13 @@ impl State {
     /// Participants away longer than the grace period leave everywhere; their session
     /// is over. `due` are the participants whose grace timer fired.
     pub(super) fn expire_away(&mut self, due: Vec<ParticipantId>, now: Duration) {
-        let grace = self.grace;
         for pid in due {
             // Back in the meantime, or moved by an earlier expiry in this loop (a game
             // ended): the timer no longer applies.
-            let Some(p) = self.participants.get(&pid) else { continue };
-            if !p.place.active() || p.conn.is_some() || p.away_since.is_none_or(|t| t + grace > now) {
+            if self.expires_at(pid).is_none_or(|at| at > now) {
                 continue;
             }
+            let p = &self.participants[&pid];
             let place = p.place;
             match place {
                 Place::Waiting(scene) => self.leave_room(pid, scene, "expired", now),
@@ -235,6 +237,20 @@ impl State {
             }
             self.end_early(pid, place.scene(), OutcomeReason::Expired, now);
         }
+    }
+
+    /// When an away participant's session ends: after the reconnect grace where
+    /// partners wait for them (waitroom, probes, games); on a solo scene (consent,
+    /// instructions, survey) nobody waits, so not before `session.max_duration_secs`
+    /// from its start. `None` when connected or over.
+    fn expires_at(&self, pid: ParticipantId) -> Option<Duration> {
+        let p = self.participants.get(&pid)?;
+        let away = p.away_since.filter(|_| p.place.active() && p.conn.is_none())?;
+        let after_grace = away + self.grace;
+        Some(match p.place {
+            Place::Scene(_) => after_grace.max(p.started_at + self.max_duration),
+            _ => after_grace,
+        })
     }
 
     /// Sessions that ended and have no connection keep only what a return needs (who,
@@ -259,6 +275,7 @@ impl State {
             recruitment_id: ended.recruitment_id,
             token: ended.token,
             place: ended.place,
+            started_at: Duration::ZERO,
             conn: None,
             away_since: None,
             server_rtt_ms: None,

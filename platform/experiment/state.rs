@@ -95,6 +95,8 @@ pub struct Participant {
     /// Secret that resumes this session.
     pub token: String,
     pub place: Place,
+    /// When the session started (experiment time).
+    pub started_at: Duration,
     /// The connection currently bound, if any.
     pub conn: Option<ConnId>,
     /// When the participant last went away (grace period running), if away.
@@ -133,6 +135,8 @@ pub struct State {
     pub(super) experiment: Arc<Experiment>,
     pub(super) views: Arc<Views>,
     pub(super) grace: Duration,
+    /// `session.max_duration_secs`: how long a session away on a solo scene lasts.
+    pub(super) max_duration: Duration,
     rng: StdRng,
     /// Sessions that are running, or ended with a connection still open.
     pub(super) participants: HashMap<ParticipantId, Participant>,
@@ -175,6 +179,7 @@ impl State {
             None => StdRng::from_os_rng(),
         };
         let grace = Duration::from_secs_f64(experiment.session.reconnect_grace_secs);
+        let max_duration = Duration::from_secs_f64(experiment.session.max_duration_secs);
         let rooms = experiment
             .scenes
             .iter()
@@ -190,6 +195,7 @@ impl State {
             experiment,
             views,
             grace,
+            max_duration,
             rng,
             participants: HashMap::new(),
             ended: HashMap::new(),
@@ -304,8 +310,8 @@ impl State {
 
     fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now: Duration) {
         let seq = msg.seq();
-        if let ClientMsg::Hello { protocol, params, resume_token, .. } = msg {
-            return self.on_hello(conn, protocol, params, resume_token, seq, now);
+        if let ClientMsg::Hello { protocol, params, resume_token, takeover, .. } = msg {
+            return self.on_hello(conn, protocol, params, (resume_token, takeover), seq, now);
         }
         let Some(&pid) = self.by_conn.get(&conn) else {
             return self.refuse(conn, ErrorCode::HelloFirst, "the first message must be `hello`", seq);

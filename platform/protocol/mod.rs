@@ -77,6 +77,10 @@ pub enum ClientMsg {
         /// The secret from an earlier `welcome`, to continue that session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_token: Option<String>,
+        /// Take the session of this recruitment id over from another open tab (sent
+        /// after the participant chose "continue here" on a `duplicate_session`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        takeover: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },

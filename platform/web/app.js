@@ -2,7 +2,7 @@
 
 import { Connection } from "./connection.js";
 import { Prober } from "./probe.js";
-import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound } from "./scenes.js";
+import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
 import * as demo from "./games/demo.js";
 
 /** Games shipped with the host, by the experiment's `game.name`. */
@@ -86,7 +86,8 @@ function onMessage(msg) {
       renderOutcome(app, msg);
       break;
     case "duplicate_session":
-      renderNotice(app, "Already open", msg.message);
+      // Never automatic: the participant chooses which tab goes on.
+      renderDuplicate(app, msg.message, () => connection.takeOver());
       break;
     case "error":
       // A signal or result for a probe or game that has just ended is refused as

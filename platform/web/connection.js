@@ -29,6 +29,7 @@ export class Connection {
       const hello = { type: "hello", protocol: PROTOCOL, params: this.params };
       const token = sessionStorage.getItem(this.tokenKey);
       if (token) hello.resume_token = token;
+      if (this.takeover) hello.takeover = true;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));
@@ -47,6 +48,7 @@ export class Connection {
     switch (msg.type) {
       case "welcome":
         this.attempt = 0;
+        this.takeover = false;
         sessionStorage.setItem(this.tokenKey, msg.resume_token);
         this.onState("connected");
         break;
@@ -79,6 +81,20 @@ export class Connection {
     this.waiting.delete(seq);
     if (error) pending.reject(Object.assign(new Error(error.message), { reply: error }));
     else pending.resolve();
+  }
+
+  /** Continues the session in this tab, taking it over from the other one (after the
+   * participant chose to, on `duplicate_session`). */
+  takeOver() {
+    this.finished = false;
+    this.takeover = true;
+    this.attempt = 0;
+    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.onclose = () => this.start();
+      this.ws.close();
+    } else {
+      this.start();
+    }
   }
 
   /** Sends a message without waiting for its acknowledgement. */

@@ -236,3 +236,14 @@ export function renderNotice(app, title, message) {
   clearInterval(countdown);
   show(app, h("h1", {}, title), h("p", {}, message));
 }
+
+/** The study is open in another tab: say so, and offer to continue here instead. */
+export function renderDuplicate(app, message, onContinue) {
+  clearInterval(countdown);
+  const button = h("button", { type: "button" }, "Continue here instead");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    onContinue();
+  });
+  show(app, h("h1", {}, "Already open"), h("p", {}, message), button);
+}

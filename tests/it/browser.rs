@@ -61,6 +61,23 @@ async fn a_browser_walks_the_demo_from_consent_to_the_waitroom_by_keyboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_offers_to_continue_there_and_takes_over_only_when_asked() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["experiments/demo.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("second_tab.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    let events = host.events("demo");
+    let sessions = events.iter().filter(|e| matches!(e, Event::SessionStarted { .. })).count();
+    assert_eq!(sessions, 1, "one session, continued in the second tab");
+    let refused = events.iter().filter(|e| matches!(e, Event::DuplicateRefused { .. })).count();
+    assert_eq!(refused, 2, "the second tab refused, then the first one taken over");
+    assert!(events.iter().any(|e| matches!(e, Event::ConsentGiven { .. })), "the second tab went on");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browser_pages_are_probed_over_webrtc_matched_and_play() {
     use cohort::eventlog::Event;
     let data = tempfile::tempdir().unwrap();

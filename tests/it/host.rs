@@ -134,14 +134,15 @@ async fn reconnecting_within_the_grace_period_continues_where_the_participant_wa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_the_grace_period_the_session_is_over() {
+async fn a_session_away_on_a_solo_scene_ends_at_its_max_duration() {
     let data = tempfile::tempdir().unwrap();
     let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], data.path(), |_| {}).await;
     let mut c = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "slow-1")], None).await.unwrap();
     c.next_scene().await.unwrap();
     let (pid, token) = (c.welcome.participant, c.welcome.resume_token.clone());
     c.close().await;
-    // Wait for the host's decision (the grace period is 0.5 s), not for a guessed time.
+    // Wait for the host's decision (max_duration_secs is 1 s here: on a solo scene the
+    // 0.5 s grace does not end the session), not for a guessed time.
     let expired = Event::Outcome { participant: pid, scene: "consent".into(), reason: OutcomeReason::Expired };
     host.wait_for_event("flow", "the session to expire", |e| *e == expired).await;
     for resume in [Some(token.as_str()), None] {
@@ -420,8 +421,13 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
     let out = ConnOut { tx, cancel: tokio_util::sync::CancellationToken::new() };
     let waiting = handle.new_conn();
     assert!(handle.send(ActorMsg::Open { conn: waiting, out }).await);
-    let hello =
-        ClientMsg::Hello { protocol: PROTOCOL_VERSION, params: Default::default(), resume_token: None, seq: None };
+    let hello = ClientMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        params: Default::default(),
+        resume_token: None,
+        takeover: false,
+        seq: None,
+    };
     assert!(handle.send(ActorMsg::Input(Input::Message { conn: waiting, msg: hello })).await);
     // ...while the inbox never empties.
     let flooder = handle.clone();

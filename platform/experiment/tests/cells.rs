@@ -256,6 +256,28 @@ fn probing_a_trio_then_every_silent_pair_is_timed_out_and_remembered() {
 }
 
 #[test]
+fn away_on_a_solo_scene_then_the_grace_passes_the_session_waits_until_its_max_duration() {
+    let yaml = r#"
+id: t
+title: T
+session: {reconnect_grace_secs: 30, max_duration_secs: 3600}
+scenes:
+  - {id: consent, kind: consent, body: Agree?}
+  - {id: end, kind: end}
+"#;
+    let mut h = Harness::new(yaml);
+    let p = h.arrive();
+    h.wait(secs(60));
+    h.disconnect(p);
+    h.wait(secs(600)); // a laptop asleep for ten minutes
+    assert_eq!(h.place(p), Place::Scene(0), "nobody waits on a consent page: no expiry after the grace");
+    h.reconnect(p);
+    h.disconnect(p);
+    h.wait(secs(3000)); // past an hour since the session started
+    assert_eq!(h.place(p), Place::Over(0, OutcomeReason::Expired));
+}
+
+#[test]
 fn the_memory_of_a_failed_pair_expires() {
     let yaml = PAIR
         .replace("failed_pair_memory_secs: 600", "failed_pair_memory_secs: 60")

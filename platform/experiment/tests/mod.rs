@@ -77,8 +77,13 @@ impl Harness {
     fn hello(&mut self, token: Option<String>) -> (ConnId, Option<ParticipantId>) {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
-        let msg =
-            ClientMsg::Hello { protocol: PROTOCOL_VERSION, params: Default::default(), resume_token: token, seq: None };
+        let msg = ClientMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            params: Default::default(),
+            resume_token: token,
+            takeover: false,
+            seq: None,
+        };
         self.step(Input::Message { conn, msg });
         let welcome = self.out.iter().find_map(|e| match e {
             Effect::Send { conn: c, msg: ServerMsg::Welcome { participant, resume_token, .. } } if *c == conn => {
