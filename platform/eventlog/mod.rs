@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -200,49 +200,67 @@ pub enum LogError {
     Write { path: PathBuf, source: io::Error },
 }
 
-/// An open, append-only log file.
+/// An open, append-only log file. Appended records wait in memory until
+/// [`LogFile::sync`] writes and fsyncs them together; a sync that fails (disk full,
+/// read-only) leaves the file as it was and keeps the records, so that the same sync
+/// can be retried until it succeeds. Nothing is ever half in the log.
 pub struct LogFile {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    /// Length of the file up to the last successful sync.
+    durable_len: u64,
+    /// Serialized records not yet durable.
+    pending: Vec<u8>,
     seq: u64,
-    dirty: bool,
 }
 
 impl LogFile {
     /// Creates `dir/events.jsonl` (and `dir`); fails if the file already exists, so a
-    /// run never appends to another run's log.
+    /// run never appends to another run's log. The directory entry is made durable.
     pub fn create(dir: &Path) -> Result<Self, LogError> {
         let path = dir.join("events.jsonl");
         let create = |source| LogError::Create { path: path.clone(), source };
         std::fs::create_dir_all(dir).map_err(create)?;
         let file = OpenOptions::new().append(true).create_new(true).open(&path).map_err(create)?;
-        Ok(Self { path, out: BufWriter::new(file), seq: 0, dirty: false })
+        // The new file's name must survive a crash too.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(create)?;
+        Ok(Self { path, file, durable_len: 0, pending: Vec::new(), seq: 0 })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Buffers one record; call [`LogFile::sync`] to make it durable.
+    /// Queues one record; call [`LogFile::sync`] to make it durable.
     pub fn append(&mut self, ts_ms: u64, event: Event) -> Result<(), LogError> {
         self.seq += 1;
         let record = Record { seq: self.seq, ts_ms, event };
-        let mut line = serde_json::to_vec(&record).expect("events serialize");
-        line.push(b'\n');
-        self.dirty = true;
-        self.out.write_all(&line).map_err(|source| LogError::Write { path: self.path.clone(), source })
+        serde_json::to_writer(&mut self.pending, &record).expect("events serialize");
+        self.pending.push(b'\n');
+        Ok(())
     }
 
-    /// Flushes and fsyncs everything appended so far (no-op when nothing is pending).
+    /// Writes and fsyncs everything appended so far (no-op when nothing is pending).
+    /// On failure the file is cut back to what was durable and the records stay
+    /// pending: call again to retry.
     pub fn sync(&mut self) -> Result<(), LogError> {
-        if !self.dirty {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let wrap = |source| LogError::Write { path: self.path.clone(), source };
-        self.out.flush().map_err(wrap)?;
-        self.out.get_ref().sync_data().map_err(wrap)?;
-        self.dirty = false;
+        let written = self.file.write_all(&self.pending).and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            // A partial write must not stay in front of the retry.
+            let _ = self.file.set_len(self.durable_len);
+            return Err(LogError::Write { path: self.path.clone(), source });
+        }
+        self.durable_len += self.pending.len() as u64;
+        self.pending.clear();
         Ok(())
+    }
+
+    /// Records waiting for a successful sync, in bytes.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.len()
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::outbox::{Batch, ConnOut, Delivery, Outbox, Outgoing};
+use super::outbox::{Batch, ConnOut, Delivery, LogHealth, Outbox, Outgoing};
 use super::state::{ConnId, Effect, Input, Place, Recovered, State};
 use super::view::{ViewError, Views};
 use crate::config::{Experiment, Loaded, Scene};
@@ -44,6 +44,8 @@ pub struct ExperimentHandle {
     pub open: Arc<std::sync::atomic::AtomicUsize>,
     /// `session.max_connections`, if set.
     pub max_connections: Option<usize>,
+    /// Whether the experiment's event log can be written (for `/healthz`).
+    pub log_health: Arc<LogHealth>,
 }
 
 impl ExperimentHandle {
@@ -105,7 +107,9 @@ pub fn start(
     }
     state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
     let (tx, rx) = mpsc::channel(INBOX);
-    let outbox = Outbox::start(log);
+    let log_health = Arc::new(LogHealth::default());
+    let outbox = Outbox::start(log, log_health.clone());
+    let health = log_health.clone();
     // The actor gets a thread of its own: policy calls are synchronous (bounded by
     // their deadline), and a slow one must not stall the runtime that drives sockets.
     let span = tracing::info_span!("experiment", id = %id);
@@ -115,7 +119,10 @@ pub fn start(
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
-                Ok(rt) => rt.block_on(tracing::Instrument::instrument(run_actor(state, rx, outbox, shutdown), span)),
+                Ok(rt) => {
+                    let actor = run_actor(state, rx, outbox, health, shutdown);
+                    rt.block_on(tracing::Instrument::instrument(actor, span))
+                }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
             }
             let _ = done.send(());
@@ -130,6 +137,7 @@ pub fn start(
         next_conn: Arc::new(AtomicU64::new(1)),
         open: Arc::default(),
         max_connections: loaded.experiment.session.max_connections.map(|n| n as usize),
+        log_health,
     })
 }
 
@@ -201,10 +209,20 @@ struct Shell {
     outbox: Outbox,
     conns: HashMap<ConnId, ConnOut>,
     epoch: Instant,
+    health: Arc<LogHealth>,
 }
 
-async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbox, shutdown: CancellationToken) {
-    let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now() };
+/// How often deadlines are looked at again while the event log cannot be written.
+const PAUSED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+async fn run_actor(
+    state: State,
+    mut rx: mpsc::Receiver<ActorMsg>,
+    outbox: Outbox,
+    health: Arc<LogHealth>,
+    shutdown: CancellationToken,
+) {
+    let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now(), health };
     let mut last_tick: Option<Instant> = None;
     loop {
         // A deadline that a tick did not consume must not spin the thread.
@@ -215,14 +233,22 @@ async fn run_actor(state: State, mut rx: mpsc::Receiver<ActorMsg>, outbox: Outbo
                 _ => at,
             }
         });
+        // While the log cannot be written, time stands still for the state machine:
+        // deadlines wait (no timeout or game start that could not be recorded).
+        let deadline = match deadline {
+            Some(at) if shell.health.failing() => Some(at.max(Instant::now() + PAUSED_POLL)),
+            other => other,
+        };
         // Due deadlines come before the inbox: a saturated inbox must not keep a
         // waitroom timeout, a game start or a probe deadline from firing.
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             () = sleep_until_opt(deadline) => {
-                last_tick = Some(Instant::now());
-                shell.handle(Input::Tick).await;
+                if !shell.health.failing() {
+                    last_tick = Some(Instant::now());
+                    shell.handle(Input::Tick).await;
+                }
             }
             msg = rx.recv() => match msg {
                 Some(ActorMsg::Open { conn, out }) => {
@@ -251,9 +277,31 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 
 impl Shell {
     async fn handle(&mut self, input: Input) {
+        if let Input::Message { conn, msg } = &input
+            && self.health.failing()
+        {
+            return self.refuse_paused(*conn, msg);
+        }
         let now = self.epoch.elapsed();
         let effects = self.state.handle(input, now);
         self.carry_out(effects).await;
+    }
+
+    /// A message while the event log cannot be written: refused at once (nothing it
+    /// would change could be recorded), with an error the client retries; a `hello`
+    /// also closes the socket, so that the page reconnects later.
+    fn refuse_paused(&self, conn: ConnId, msg: &crate::protocol::ClientMsg) {
+        let Some(out) = self.conns.get(&conn) else { return };
+        let message =
+            "The study server cannot save data at the moment. Please keep this page open; it retries by itself.";
+        let error = ServerMsg::error(crate::protocol::ErrorCode::Unavailable, message, msg.seq());
+        let text: Arc<str> = serde_json::to_string(&error).expect("server messages serialize").into();
+        // Straight to the socket: it depends on no event (it may overtake messages
+        // the outbox withholds until the log is written).
+        let _ = out.tx.try_send(Outgoing::Text(text));
+        if matches!(msg, crate::protocol::ClientMsg::Hello { .. }) {
+            let _ = out.tx.try_send(Outgoing::Close);
+        }
     }
 
     /// Turns effects into one outbox batch, serializing each message once.

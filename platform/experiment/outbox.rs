@@ -6,9 +6,17 @@
 //! depends on an event (an `ack`, the next scene) reaches a client before that event
 //! is durable, messages keep their order per connection, and the actor never waits
 //! for the disk.
+//!
+//! A commit that fails (disk full, read-only) is retried, with backoff, until it
+//! succeeds: its events stay queued and its messages withheld, later batches wait
+//! behind it, and [`LogHealth`] says so (the actor refuses new input meanwhile and
+//! `/healthz` reports it). Nothing is dropped while the host runs; only a shutdown
+//! during the outage gives up, closing the connections whose messages were withheld.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +27,37 @@ use crate::eventlog::{Event, LogFile};
 const MAX_GROUP: usize = 256;
 /// Batches queued before the actor waits.
 const QUEUE: usize = 1024;
+
+/// Whether the event log can be written now, shared by the outbox thread (which sets
+/// it), the actor and `/healthz` (which read it).
+#[derive(Debug, Default)]
+pub struct LogHealth {
+    failing: AtomicBool,
+    error: Mutex<Option<String>>,
+    /// Set at shutdown: stop retrying.
+    giving_up: AtomicBool,
+}
+
+impl LogHealth {
+    /// Whether a commit is failing (and being retried).
+    pub fn failing(&self) -> bool {
+        self.failing.load(Ordering::Acquire)
+    }
+
+    /// The error of the failing commit.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, error: Option<String>) {
+        self.failing.store(error.is_some(), Ordering::Release);
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+}
+
+/// First and longest pause between retries of a failed commit.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// What a connection's socket task receives.
 #[derive(Debug, Clone)]
@@ -58,17 +97,19 @@ pub struct Batch {
 pub struct Outbox {
     tx: mpsc::Sender<Batch>,
     thread: Option<JoinHandle<()>>,
+    health: Arc<LogHealth>,
 }
 
 impl Outbox {
-    /// Starts the outbox thread, owning `log`.
-    pub fn start(log: LogFile) -> Self {
+    /// Starts the outbox thread, owning `log`; it reports into `health`.
+    pub fn start(log: LogFile, health: Arc<LogHealth>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let reporting = health.clone();
         let thread = std::thread::Builder::new()
             .name("cohort-outbox".into())
-            .spawn(move || run(log, rx))
+            .spawn(move || run(log, rx, &reporting))
             .expect("the outbox thread starts");
-        Self { tx, thread: Some(thread) }
+        Self { tx, thread: Some(thread), health }
     }
 
     /// Queues a batch (waits only when the queue is full, i.e. the disk is behind).
@@ -78,8 +119,11 @@ impl Outbox {
         }
     }
 
-    /// Waits until everything queued so far is durable and delivered, then stops.
+    /// Waits until everything queued so far is durable and delivered, then stops. If
+    /// the log is failing, it stops retrying: what could not be written is reported
+    /// and its messages are withheld.
     pub async fn close(mut self) {
+        self.health.giving_up.store(true, Ordering::Release);
         let (done, wait) = oneshot::channel();
         self.push(Batch { done: Some(done), ..Batch::default() }).await;
         let _ = wait.await;
@@ -90,7 +134,7 @@ impl Outbox {
     }
 }
 
-fn run(mut log: LogFile, mut rx: mpsc::Receiver<Batch>) {
+fn run(mut log: LogFile, mut rx: mpsc::Receiver<Batch>, health: &LogHealth) {
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -99,14 +143,13 @@ fn run(mut log: LogFile, mut rx: mpsc::Receiver<Batch>) {
                 Err(_) => break,
             }
         }
-        let durable = commit(&mut log, &mut group);
+        let durable = commit(&mut log, &mut group, health);
         for batch in group {
             for d in batch.deliveries {
                 if durable {
                     deliver(d);
                 } else {
-                    // What was not recorded must not be shown as done: the connection
-                    // closes, and the participant's reconnect meets the state anew.
+                    // What was not recorded must not be shown as done.
                     d.to.cancel.cancel();
                 }
             }
@@ -117,21 +160,38 @@ fn run(mut log: LogFile, mut rx: mpsc::Receiver<Batch>) {
     }
 }
 
-/// Appends every event of the group and syncs once; false if the log failed.
-fn commit(log: &mut LogFile, group: &mut [Batch]) -> bool {
-    let mut result = Ok(());
+/// Appends every event of the group and syncs once, retrying a failed sync until it
+/// succeeds (or the host shuts down: then false).
+fn commit(log: &mut LogFile, group: &mut [Batch], health: &LogHealth) -> bool {
     for batch in group.iter_mut() {
         for (ts, event) in batch.events.drain(..) {
-            if result.is_ok() {
-                result = log.append(ts, event);
+            let _ = log.append(ts, event); // queued in memory; the sync is what can fail
+        }
+    }
+    let mut pause = RETRY_FIRST;
+    loop {
+        match log.sync() {
+            Ok(()) => {
+                if health.failing() {
+                    tracing::warn!("the event log is writable again; going on");
+                    health.set(None);
+                }
+                return true;
+            }
+            Err(e) => {
+                if !health.failing() {
+                    tracing::error!(error = %e, "cannot write the event log; input refused and retried until it can");
+                }
+                health.set(Some(e.to_string()));
+                if health.giving_up.load(Ordering::Acquire) {
+                    tracing::error!(bytes = log.pending_bytes(), "shutting down with events the log could not take");
+                    return false;
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(RETRY_MAX);
             }
         }
     }
-    let result = result.and_then(|()| log.sync());
-    if let Err(e) = &result {
-        tracing::error!(error = %e, "event log write failed; deliveries withheld, connections closed");
-    }
-    result.is_ok()
 }
 
 fn deliver(d: Delivery) {

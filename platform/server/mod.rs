@@ -3,7 +3,8 @@
 //! shutdown.
 //!
 //! Routes (warp, except the WebSocket upgrade, see [`upgrade`]):
-//! - `GET /healthz` → 200 `ok` once every experiment is running;
+//! - `GET /healthz` → 200 `ok` once every experiment is running; 503 while an
+//!   experiment's event log cannot be written (naming it and the error);
 //! - `GET /x/<id>` → the participant page (query parameters carry the recruitment id);
 //! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
 //! - `GET /static/<file>` → the browser client.
@@ -127,7 +128,21 @@ type Experiments = Arc<HashMap<String, ExperimentHandle>>;
 fn routes(
     experiments: Experiments,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
-    let health = warp::path!("healthz").and(warp::get()).map(|| boxed("ok"));
+    let logs = experiments.clone();
+    let health = warp::path!("healthz").and(warp::get()).map(move || {
+        // Not ok while an experiment's event log cannot be written (input is refused
+        // and the write retried until it succeeds).
+        let failing: Vec<String> = logs
+            .values()
+            .filter_map(|h| h.log_health.error().filter(|_| h.log_health.failing()).map(|e| format!("{}: {e}", h.id)))
+            .collect();
+        if failing.is_empty() {
+            boxed("ok")
+        } else {
+            let body = format!("event log cannot be written, retrying: {}", failing.join("; "));
+            boxed(warp::reply::with_status(body, StatusCode::SERVICE_UNAVAILABLE))
+        }
+    });
     let page = warp::path!("x" / String).and(warp::get()).map(move |id: String| {
         boxed(if experiments.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() })
     });

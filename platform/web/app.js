@@ -24,6 +24,7 @@ const connection = new Connection(experiment, params, onMessage, (state) => {
   if (state === "connected") setStatus("");
   if (state === "reconnecting") setStatus("Connection lost. Reconnecting…", true);
   if (state === "restarting") setStatus("The study server is restarting. Reconnecting…", true);
+  if (state === "saving") setStatus("The study server cannot save right now. Retrying…", true);
 });
 
 let currentScene = null;

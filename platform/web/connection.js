@@ -54,6 +54,7 @@ export class Connection {
         break;
       case "ack":
         this.settle(msg.seq, null);
+        this.onState("connected");
         return;
       case "error":
         if (msg.seq !== undefined && this.waiting.has(msg.seq)) {
@@ -102,8 +103,23 @@ export class Connection {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  /** Sends a message with a fresh seq; resolves on `ack`, rejects with the `error`. */
-  request(msg) {
+  /** Sends a message with a fresh seq; resolves on `ack`, rejects with the `error`.
+   * While the host cannot save data (`unavailable`), the message is sent again every
+   * 2 s for up to 10 minutes, without bothering the participant. */
+  async request(msg, attempts = 300) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.requestOnce(msg);
+      } catch (err) {
+        const paused = err.reply && err.reply.code === "unavailable";
+        if (!paused || attempt >= attempts) throw err;
+        this.onState("saving");
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+
+  requestOnce(msg) {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {

@@ -3,6 +3,7 @@
 
 mod bots;
 mod browser;
+mod disk;
 mod host;
 mod ice;
 #[cfg(all(feature = "webrtc", target_os = "linux"))]
