@@ -44,7 +44,9 @@ pub struct MultiplayerScene {
     #[serde(default)]
     #[schemars(length(max = 10))]
     pub ice_servers: Vec<IceServer>,
-    /// What remaining players see when a partner leaves the game.
+    /// What remaining players see when a partner leaves the game; also what those
+    /// waiting or playing see when a restart of the host ended their group (reason
+    /// `host_restarted`).
     #[serde(default = "default_partner_leave")]
     pub on_partner_leave: Outcome,
 }

@@ -5,7 +5,8 @@
 //! [`Event`] is the typed vocabulary; each later feature adds its variants here.
 //! [`LogFile`] appends and syncs (the caller decides when: the experiment's outbox
 //! syncs in small groups before sending anything that depends on the events);
-//! [`read`] reads a log back, skipping a torn last line left by a crash.
+//! [`Records`] streams a log back, skipping (and counting) lines it cannot read, such
+//! as a torn last line left by a crash.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -27,6 +28,11 @@ pub enum Event {
         experiment: String,
         run: String,
         host_version: String,
+        /// SHA-256 (hex) of each file the run serves, by path relative to the
+        /// experiment file (the experiment file itself, each policy); copies are kept
+        /// in the run directory under `files/`.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        files: BTreeMap<String, String>,
     },
     /// The host stopped serving it cleanly (last line of a clean run).
     RunStopped,
@@ -36,6 +42,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recruitment_id: Option<String>,
         params: BTreeMap<String, String>,
+        /// SHA-256 (hex) of the session's resume token, so that a restarted host
+        /// recognises the tab (the token itself is never logged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_sha256: Option<String>,
+    },
+    /// An unfinished session of an earlier run, brought back at the start of this run
+    /// where it was (`scene`).
+    SessionRestored {
+        participant: ParticipantId,
+        scene: String,
     },
     /// A participant's socket attached (`resumed`: to an existing session).
     Connected {
@@ -264,29 +280,59 @@ impl LogFile {
     }
 }
 
-/// Reads a log: every complete record, in order. A torn or corrupt *last* line (a
-/// crash mid-write) is skipped; a corrupt line elsewhere is an error naming it.
+/// Reads a log: every readable record, in order. A line that cannot be read (a torn
+/// last line after a crash, or damage inside) is skipped with a warning; the rest of
+/// the run still counts.
 pub fn read(path: &Path) -> io::Result<Vec<Record>> {
-    let reader = BufReader::new(File::open(path)?);
-    let mut records = Vec::new();
-    let mut bad: Option<(usize, String)> = None;
-    for (number, line) in reader.split(b'\n').enumerate() {
-        let line = line?;
-        if line.is_empty() {
-            continue;
-        }
-        if let Some((at, why)) = bad.take() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}:{at}: {why}", path.display())));
-        }
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(record) => records.push(record),
-            Err(e) => bad = Some((number + 1, e.to_string())),
+    Ok(Records::open(path)?.collect())
+}
+
+/// The records of a log, streamed one line at a time (recovery, export and replay read
+/// logs of any size this way).
+pub struct Records {
+    path: PathBuf,
+    lines: io::Split<BufReader<File>>,
+    number: usize,
+    skipped: usize,
+}
+
+impl Records {
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let lines = BufReader::new(File::open(path)?).split(b'\n');
+        Ok(Self { path: path.to_path_buf(), lines, number: 0, skipped: 0 })
+    }
+
+    /// Lines skipped so far because they could not be read.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+}
+
+impl Iterator for Records {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            let line = match self.lines.next()? {
+                Ok(line) => line,
+                Err(e) => {
+                    tracing::warn!(file = %self.path.display(), error = %e, "cannot read on in the event log");
+                    return None;
+                }
+            };
+            self.number += 1;
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Record>(&line) {
+                Ok(record) => return Some(record),
+                Err(e) => {
+                    self.skipped += 1;
+                    tracing::warn!(file = %self.path.display(), line = self.number, error = %e, "skipping an unreadable line of the event log");
+                }
+            }
         }
     }
-    if let Some((at, _)) = bad {
-        tracing::warn!(file = %path.display(), line = at, "skipping a torn last line of the event log");
-    }
-    Ok(records)
 }
 
 /// The directory of a new run: `data/<experiment>/<run>` where `run` sorts by start time.
@@ -327,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn torn_last_line_is_skipped_but_corruption_inside_is_an_error() {
+    fn unreadable_lines_are_skipped_and_counted_and_the_rest_still_counts() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = LogFile::create(dir.path()).unwrap();
         log.append(1, Event::RunStopped).unwrap();
@@ -338,7 +384,9 @@ mod tests {
         file.write_all(b"{\"seq\":2,\"ts_ms\":5,\"event\":\"disc").unwrap();
         assert_eq!(read(&path).unwrap().len(), 1);
         file.write_all(b"\n{\"seq\":3,\"ts_ms\":6,\"event\":\"run_stopped\"}\n").unwrap();
-        let err = read(&path).unwrap_err();
-        assert!(err.to_string().contains("events.jsonl:2:"), "{err}");
+        let mut records = Records::open(&path).unwrap();
+        let seqs: Vec<u64> = records.by_ref().map(|r| r.seq).collect();
+        assert_eq!(seqs, [1, 3], "the damaged line is skipped, the one after it read");
+        assert_eq!(records.skipped(), 1);
     }
 }

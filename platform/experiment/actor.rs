@@ -12,13 +12,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::{Batch, ConnOut, Delivery, LogHealth, Outbox, Outgoing};
-use super::state::{ConnId, Effect, Input, Place, Recovered, State};
+use super::state::{ConnId, Effect, Input, State};
 use super::view::{ViewError, Views};
 use crate::config::{Experiment, Loaded, Scene};
 use crate::eventlog::{self, Event, LogError, LogFile};
 use crate::matchmaking::Matchmaker;
 use crate::plugin::{Limits, PluginMatchmaker};
-use crate::protocol::{ParticipantId, ServerMsg};
+use crate::protocol::ServerMsg;
 
 /// Inputs queued per experiment before socket tasks wait.
 const INBOX: usize = 4096;
@@ -88,24 +88,33 @@ pub fn start(
     let views = Arc::new(Views::render(&experiment, &loaded.base_dir)?);
     let id = experiment.id.to_string();
     let secrets = crate::probe::ice::load_secrets(&experiment, &loaded.base_dir)?;
-    let recovered = recover(&experiment, data);
-    let mut log = LogFile::create(&eventlog::run_dir(data, &id, run))?;
+    let restored = super::recovery::restore(&experiment, data);
+    let run_dir = eventlog::run_dir(data, &id, run);
+    let mut log = LogFile::create(&run_dir)?;
+    let files = keep_files(loaded, &run_dir).map_err(|source| LogError::Create { path: run_dir.clone(), source })?;
     log.append(
         wall_ms(),
         Event::RunStarted {
             experiment: id.clone(),
             run: run.to_owned(),
             host_version: env!("CARGO_PKG_VERSION").to_owned(),
+            files,
         },
     )?;
-    log.sync()?;
-    tracing::info!(experiment = %id, log = %log.path().display(), recovered = recovered.len(), "experiment ready");
     let policies = load_policies(&experiment, &loaded.base_dir)?;
-    let mut state = State::new(experiment.clone(), views, None, recovered);
+    let mut state = State::new(experiment.clone(), views, None);
     for (scene, policy) in policies {
         state.set_policy(scene, policy);
     }
     state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
+    let restored_count = restored.len();
+    for effect in state.restore(restored, std::time::Duration::ZERO) {
+        if let Effect::Log(event) = effect {
+            log.append(wall_ms(), event)?;
+        }
+    }
+    log.sync()?;
+    tracing::info!(experiment = %id, log = %log.path().display(), restored = restored_count, "experiment ready");
     let (tx, rx) = mpsc::channel(INBOX);
     let log_health = Arc::new(LogHealth::default());
     let outbox = Outbox::start(log, log_health.clone());
@@ -162,42 +171,32 @@ fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, S
     Ok(policies)
 }
 
-/// Participants whose part ended in earlier runs (finished, or over early), by
-/// recruitment id.
-fn recover(experiment: &Experiment, data: &Path) -> HashMap<String, Recovered> {
-    let mut recovered = HashMap::new();
-    let scene = |id: &str| experiment.scenes.iter().position(|s| s.id().as_str() == id);
-    for path in eventlog::previous_logs(data, experiment.id.as_str()) {
-        let records = match eventlog::read(&path) {
-            Ok(records) => records,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read an earlier run's log");
-                continue;
-            }
-        };
-        let mut recruitment: HashMap<ParticipantId, String> = HashMap::new();
-        for record in records {
-            let (participant, place) = match record.event {
-                Event::SessionStarted { participant, recruitment_id: Some(rid), .. } => {
-                    recruitment.insert(participant, rid);
-                    continue;
-                }
-                Event::Finished { participant, scene: s, .. } => match scene(&s) {
-                    Some(i) if matches!(experiment.scenes[i], Scene::End(_)) => (participant, Place::Finished(i)),
-                    _ => continue,
-                },
-                Event::Outcome { participant, scene: s, reason } => match scene(&s) {
-                    Some(i) => (participant, Place::Over(i, reason)),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            if let Some(rid) = recruitment.get(&participant) {
-                recovered.insert(rid.clone(), Recovered { participant, place });
-            }
+/// Copies the files this run serves (the experiment file and its policies) into
+/// `run_dir/files/`, and returns their SHA-256 by path relative to the experiment file,
+/// so that the data says exactly what ran.
+fn keep_files(loaded: &Loaded, run_dir: &Path) -> std::io::Result<std::collections::BTreeMap<String, String>> {
+    use sha2::Digest;
+    let mut files =
+        vec![(loaded.path.file_name().map(std::path::PathBuf::from).unwrap_or_default(), loaded.path.clone())];
+    for scene in &loaded.experiment.scenes {
+        if let Scene::Multiplayer(m) = scene
+            && let Some(plugin) = &m.matchmaker.plugin
+        {
+            files.push((plugin.clone(), loaded.base_dir.join(plugin)));
         }
     }
-    recovered
+    let mut hashes = std::collections::BTreeMap::new();
+    for (name, source) in files {
+        let bytes = std::fs::read(&source)?;
+        let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        // Kept under a flat name: no path of the experiment's may leave the run dir.
+        let flat = name.to_string_lossy().replace(['/', '\\'], "__").replace("..", "_");
+        let target = run_dir.join("files").join(&flat);
+        std::fs::create_dir_all(run_dir.join("files"))?;
+        std::fs::write(&target, &bytes)?;
+        hashes.insert(name.to_string_lossy().into_owned(), hash);
+    }
+    Ok(hashes)
 }
 
 fn wall_ms() -> u64 {

@@ -12,6 +12,7 @@ mod games;
 mod matching;
 pub mod outbox;
 mod probing;
+pub mod recovery;
 mod rooms;
 mod sessions;
 mod state;
@@ -21,4 +22,4 @@ mod timers;
 pub mod view;
 mod waitroom;
 
-pub use state::{ConnId, Effect, IceProvider, Input, Place, Recovered, State};
+pub use state::{ConnId, Effect, IceProvider, Input, Place, State};

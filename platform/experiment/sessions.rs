@@ -16,6 +16,13 @@ pub const MAX_PARAM_VALUE: usize = 512;
 /// Most sessions one experiment holds in a run.
 pub const MAX_SESSIONS: usize = 100_000;
 
+/// The key under which a resume token is found: its SHA-256, hex. Only this is logged
+/// (so that a restarted host recognises the tab), never the token.
+pub(super) fn token_key(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A recruitment id must look like one: 1-128 of letters, digits and `_-.@:`.
 fn valid_recruitment_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@:".contains(c))
@@ -43,30 +50,25 @@ impl State {
         // and may take the session over from a stale socket; the recruitment id alone
         // resumes only a session nobody holds (a second tab is refused), unless the
         // participant asked to continue in this tab instead (`takeover`).
-        let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(t)).copied();
+        let by_token = resume_token.as_ref().and_then(|t| self.by_token.get(&token_key(t))).copied();
         let by_id = recruitment_id.as_ref().and_then(|r| self.by_recruitment.get(r)).copied();
         for pid in by_token.iter().chain(&by_id) {
             self.restore_ended(*pid);
         }
         match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, takeover))) {
             Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
-            None => match recruitment_id.as_ref().and_then(|r| self.recovered.get(r)).cloned() {
-                Some(earlier) => {
-                    let pid = self.create(earlier.participant, recruitment_id, params, earlier.place, now);
-                    self.attach(pid, conn, false, now);
-                }
-                None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
-                    self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
-                    self.close(conn);
-                }
-                None => {
-                    let pid = ParticipantId(self.new_uuid());
-                    let pid = self.create(pid, recruitment_id.clone(), params.clone(), Place::Scene(0), now);
-                    self.log(Event::SessionStarted { participant: pid, recruitment_id, params });
-                    self.bind(pid, conn, false);
-                    self.enter_scene(pid, 0, now);
-                }
-            },
+            None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
+                self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
+                self.close(conn);
+            }
+            None => {
+                let pid = ParticipantId(self.new_uuid());
+                let pid = self.create(pid, recruitment_id.clone(), params.clone(), Place::Scene(0), now);
+                let token_sha256 = Some(token_key(&self.participants[&pid].token));
+                self.log(Event::SessionStarted { participant: pid, recruitment_id, params, token_sha256 });
+                self.bind(pid, conn, false);
+                self.enter_scene(pid, 0, now);
+            }
         }
     }
 
@@ -107,7 +109,7 @@ impl State {
         now: Duration,
     ) -> ParticipantId {
         let token = self.new_secret();
-        self.by_token.insert(token.clone(), pid);
+        self.by_token.insert(token_key(&token), pid);
         if let Some(r) = &recruitment_id {
             self.by_recruitment.insert(r.clone(), pid);
         }

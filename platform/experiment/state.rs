@@ -120,16 +120,6 @@ pub struct Ended {
     pub place: Place,
 }
 
-/// A participant whose part ended in an earlier run of the host (read from the data
-/// directory): finished, or over early. A return shows the same end page or outcome
-/// instead of a new run.
-#[derive(Debug, Clone)]
-pub struct Recovered {
-    pub participant: ParticipantId,
-    /// `Place::Finished` or `Place::Over`.
-    pub place: Place,
-}
-
 /// The experiment's state.
 pub struct State {
     pub(super) experiment: Arc<Experiment>,
@@ -142,11 +132,10 @@ pub struct State {
     pub(super) participants: HashMap<ParticipantId, Participant>,
     /// Sessions that ended, with no connection: the compact record.
     pub(super) ended: HashMap<ParticipantId, Ended>,
+    /// SHA-256 of a resume token (hex) → its session.
     pub(super) by_token: HashMap<String, ParticipantId>,
     pub(super) by_recruitment: HashMap<String, ParticipantId>,
     pub(super) by_conn: HashMap<ConnId, ParticipantId>,
-    /// Recruitment id → finished in an earlier run.
-    pub(super) recovered: HashMap<String, Recovered>,
     /// One room per multiplayer scene, by scene index.
     pub(super) rooms: BTreeMap<usize, Room>,
     /// Running probes, with the scene of their room.
@@ -168,12 +157,7 @@ pub type IceProvider = Arc<dyn Fn(usize, ParticipantId) -> Vec<IceServerView> + 
 impl State {
     /// A fresh state. `seed` feeds the RNG behind ids and tokens: use OS entropy in
     /// production (`None`), a fixed seed in tests and simulation.
-    pub fn new(
-        experiment: Arc<Experiment>,
-        views: Arc<Views>,
-        seed: Option<u64>,
-        recovered: HashMap<String, Recovered>,
-    ) -> Self {
+    pub fn new(experiment: Arc<Experiment>, views: Arc<Views>, seed: Option<u64>) -> Self {
         let rng = match seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -202,7 +186,6 @@ impl State {
             by_token: HashMap::new(),
             by_recruitment: HashMap::new(),
             by_conn: HashMap::new(),
-            recovered,
             rooms,
             probes: HashMap::new(),
             ice,
@@ -330,6 +313,11 @@ impl State {
             ClientMsg::GameSignal { game, to, signal, .. } => self.on_game_signal(pid, conn, game, to, signal, seq),
             ClientMsg::GameComplete { game, result, .. } => self.on_game_complete(pid, conn, game, result, seq, now),
         }
+    }
+
+    /// The effects gathered outside [`State::handle`] (restoring earlier runs).
+    pub(super) fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
     }
 
     // ---- helpers for the submodules ----

@@ -233,7 +233,8 @@ impl State {
         match reason {
             OutcomeReason::WaitroomTimeout => Some(&m.waitroom.on_timeout),
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
-            OutcomeReason::PartnerLeft => Some(&m.on_partner_leave),
+            // A group lost to a restart ends as if the partners had left.
+            OutcomeReason::PartnerLeft | OutcomeReason::HostRestarted => Some(&m.on_partner_leave),
             OutcomeReason::Expired => None,
         }
     }
@@ -251,7 +252,14 @@ impl State {
             .redirect_url
             .as_ref()
             .map(|u| fill_redirect(u.as_str(), code.as_deref(), &recruitment.id_param, rid));
-        ServerMsg::Outcome { reason, message: outcome.message.clone(), completion_code: code, redirect_url: redirect }
+        let message = outcome.message.clone().or_else(|| {
+            (reason == OutcomeReason::HostRestarted).then(|| {
+                "The study server restarted while you were waiting or playing, so your group could not go on. \
+                 Thank you for your time."
+                    .to_owned()
+            })
+        });
+        ServerMsg::Outcome { reason, message, completion_code: code, redirect_url: redirect }
     }
 }
 

@@ -124,4 +124,7 @@ pub enum OutcomeReason {
     LeftWaitroom,
     /// The participant was away longer than the reconnect grace period.
     Expired,
+    /// The host restarted while the participant was waiting or playing (their group
+    /// did not survive it).
+    HostRestarted,
 }

@@ -411,9 +411,11 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
     use cohort::protocol::{ClientMsg, PROTOCOL_VERSION};
     let yaml = "id: busy\ntitle: Busy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    \
                 waitroom: {timeout_secs: 1}\n    game: {name: demo}\n  - id: end\n    kind: end\n";
-    let experiment = cohort::config::parse(yaml.as_bytes(), std::path::Path::new(".")).expect("valid");
-    let loaded = cohort::config::Loaded { experiment, path: "busy.yaml".into(), base_dir: ".".into() };
     let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("busy.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let experiment = cohort::config::parse(yaml.as_bytes(), data.path()).expect("valid");
+    let loaded = cohort::config::Loaded { experiment, path: file, base_dir: data.path().into() };
     let (shutdown, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
     let handle = actor::start(&loaded, data.path(), "run", shutdown.clone(), &tracker).unwrap();
     // One participant waits (1 s timeout)...

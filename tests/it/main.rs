@@ -12,6 +12,7 @@ mod matching;
 mod plugins;
 mod policies;
 mod proxy;
+mod restart;
 mod schemas;
 mod support;
 mod validate;

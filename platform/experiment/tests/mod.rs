@@ -48,7 +48,7 @@ impl Harness {
     pub fn new(yaml: &str) -> Self {
         let experiment = crate::config::parse(yaml.as_bytes(), Path::new(".")).expect("test experiment is valid");
         let views = Views::render(&experiment, Path::new(".")).expect("views render");
-        let state = State::new(Arc::new(experiment), Arc::new(views), Some(7), HashMap::new());
+        let state = State::new(Arc::new(experiment), Arc::new(views), Some(7));
         Self {
             state,
             now: Duration::ZERO,
