@@ -49,6 +49,11 @@ enum Command {
         data: PathBuf,
         #[command(flatten)]
         admission: AdmissionArgs,
+        /// Below this much free space (MiB) on the data directory's disk, new
+        /// participants are turned away (running sessions go on); above twice that
+        /// they are admitted again.
+        #[arg(long, default_value_t = 100)]
+        min_free_disk_mb: u64,
     },
 }
 
@@ -158,7 +163,9 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { files, addr, data, admission } => serve(files, &addr, data, admission),
+        Command::Serve { files, addr, data, admission, min_free_disk_mb } => {
+            serve(files, &addr, data, admission, min_free_disk_mb)
+        }
         Command::Bots(args) => bots(args),
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
             plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
@@ -168,7 +175,13 @@ fn main() -> ExitCode {
 
 /// Loads and validates every file (refusing to start on any problem), binds, and
 /// serves until SIGINT/SIGTERM.
-fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf, admission: AdmissionArgs) -> ExitCode {
+fn serve(
+    mut files: Vec<PathBuf>,
+    addr: &str,
+    data: PathBuf,
+    admission: AdmissionArgs,
+    min_free_disk_mb: u64,
+) -> ExitCode {
     if !(admission.admission_burst >= 1.0 && admission.admission_per_sec > 0.0) {
         eprintln!("error: --admission-burst must be at least 1 and --admission-per-sec above 0");
         return ExitCode::from(2);
@@ -216,6 +229,7 @@ fn serve(mut files: Vec<PathBuf>, addr: &str, data: PathBuf, admission: Admissio
             println!("serving `{}` at http://{local}/x/{}?{param}=<participant id>", l.experiment.id, l.experiment.id);
         }
         let mut opts = cohort::server::ServeOptions::new(data);
+        opts.disk_guard.min_free_bytes = min_free_disk_mb << 20;
         opts.admission = cohort::server::AdmissionOptions {
             burst: admission.admission_burst,
             per_sec: admission.admission_per_sec,

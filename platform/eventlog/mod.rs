@@ -36,6 +36,14 @@ pub enum Event {
     },
     /// The host stopped serving it cleanly (last line of a clean run).
     RunStopped,
+    /// New participants are turned away from now on (`reason`: `disk_space`, ...),
+    /// with `message`; running sessions go on.
+    ArrivalsClosed {
+        reason: String,
+        message: String,
+    },
+    /// New participants are admitted again.
+    ArrivalsOpened,
     /// A new participant. `recruitment_id` and `params` stay in the data only.
     SessionStarted {
         participant: ParticipantId,

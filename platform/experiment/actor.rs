@@ -60,6 +60,56 @@ impl ExperimentHandle {
     }
 }
 
+/// Closes arrivals before the disk holding the event log is full: below
+/// `min_free_bytes` new participants are turned away (running sessions go on, so that
+/// what they do can still be written); above twice that they are admitted again.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskGuard {
+    pub min_free_bytes: u64,
+    /// How often free space is looked at.
+    pub every: std::time::Duration,
+}
+
+impl Default for DiskGuard {
+    fn default() -> Self {
+        Self { min_free_bytes: 100 << 20, every: std::time::Duration::from_secs(5) }
+    }
+}
+
+impl DiskGuard {
+    /// What arrivals should be with `free` bytes left, given what they are now.
+    fn arrivals(&self, free: u64, now: &super::Arrivals) -> super::Arrivals {
+        let closed = !matches!(now, super::Arrivals::Open);
+        if free < self.min_free_bytes || (closed && free < self.min_free_bytes.saturating_mul(2)) {
+            super::Arrivals::Closed {
+                reason: "disk_space".to_owned(),
+                message: "This study is not taking new participants at the moment. Please try again later.".to_owned(),
+            }
+        } else {
+            super::Arrivals::Open
+        }
+    }
+}
+
+/// Free bytes for unprivileged writers on the filesystem holding `dir`.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes only into the struct passed, and the path is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
 /// Why an experiment could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -81,6 +131,7 @@ pub fn start(
     loaded: &Loaded,
     data: &Path,
     run: &str,
+    guard: DiskGuard,
     shutdown: CancellationToken,
     tracker: &tokio_util::task::TaskTracker,
 ) -> Result<ExperimentHandle, StartError> {
@@ -129,7 +180,7 @@ pub fn start(
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => {
-                    let actor = run_actor(state, rx, outbox, health, shutdown);
+                    let actor = run_actor(state, rx, outbox, health, (guard, run_dir), shutdown);
                     rt.block_on(tracing::Instrument::instrument(actor, span))
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
@@ -219,10 +270,13 @@ async fn run_actor(
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
     health: Arc<LogHealth>,
+    (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
 ) {
     let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now(), health };
     let mut last_tick: Option<Instant> = None;
+    let mut disk_check = tokio::time::interval(guard.every);
+    disk_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // A deadline that a tick did not consume must not spin the thread.
         let deadline = shell.state.next_deadline().map(|d| {
@@ -247,6 +301,15 @@ async fn run_actor(
                 if !shell.health.failing() {
                     last_tick = Some(Instant::now());
                     shell.handle(Input::Tick).await;
+                }
+            }
+            _ = disk_check.tick() => {
+                if let Some(free) = free_bytes(&log_dir) {
+                    let arrivals = guard.arrivals(free, shell.state.arrivals());
+                    if &arrivals != shell.state.arrivals() && !shell.health.failing() {
+                        tracing::warn!(free_bytes = free, ?arrivals, "disk space guard");
+                        shell.handle(Input::Arrivals(arrivals)).await;
+                    }
                 }
             }
             msg = rx.recv() => match msg {

@@ -22,4 +22,4 @@ mod timers;
 pub mod view;
 mod waitroom;
 
-pub use state::{ConnId, Effect, IceProvider, Input, Place, State};
+pub use state::{Arrivals, ConnId, Effect, IceProvider, Input, Place, State};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::state::{ConnId, Ended, Participant, Place, State};
+use super::state::{Arrivals, ConnId, Ended, Participant, Place, State};
 use super::timers::Timer;
 use crate::eventlog::Event;
 use crate::protocol::{ErrorCode, OutcomeReason, PROTOCOL_VERSION, ParticipantId, ServerMsg};
@@ -59,6 +59,11 @@ impl State {
             Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
             None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
                 self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
+                self.close(conn);
+            }
+            None if self.arrivals != Arrivals::Open => {
+                let Arrivals::Closed { message, .. } = self.arrivals.clone() else { unreachable!("not open") };
+                self.refuse(conn, ErrorCode::Unavailable, message, seq);
                 self.close(conn);
             }
             None => {

@@ -38,6 +38,22 @@ pub enum Input {
     ServerRtt { conn: ConnId, rtt_ms: f64 },
     /// Time passed; due deadlines fire.
     Tick,
+    /// New participants are admitted, or turned away with a message (disk nearly full;
+    /// later: an administrator, a shutdown drain). Running sessions go on either way.
+    Arrivals(Arrivals),
+}
+
+/// Whether new participants are admitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    #[default]
+    Open,
+    Closed {
+        /// Why, for the data (`disk_space`, ...).
+        reason: String,
+        /// What a newcomer is told.
+        message: String,
+    },
 }
 
 /// What the state machine asks the shell to do, in order.
@@ -144,6 +160,8 @@ pub struct State {
     pub(super) ice: IceProvider,
     /// Every deadline: grace periods, waitroom timeouts, probes, games, room ticks.
     pub(super) timers: Timers,
+    /// Whether new sessions may start.
+    pub(super) arrivals: Arrivals,
     /// Participants whose place or connection changed in this input: sessions that
     /// ended and have no connection are evicted to a compact record afterwards.
     pub(super) touched: Vec<ParticipantId>,
@@ -190,6 +208,7 @@ impl State {
             probes: HashMap::new(),
             ice,
             timers: Timers::default(),
+            arrivals: Arrivals::Open,
             touched: Vec::new(),
             effects: Vec::new(),
         }
@@ -215,6 +234,7 @@ impl State {
             Input::Closed { conn } => self.on_closed(conn, now),
             Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
             Input::Tick => self.on_tick(now),
+            Input::Arrivals(arrivals) => self.on_arrivals(arrivals),
         }
         self.schedule_status(now);
         self.evict_ended();
@@ -256,6 +276,25 @@ impl State {
         for scene in statuses {
             self.flush_status(scene, now);
         }
+    }
+
+    /// Opens or closes arrivals (logged when it changes).
+    fn on_arrivals(&mut self, arrivals: Arrivals) {
+        if arrivals == self.arrivals {
+            return;
+        }
+        self.log(match &arrivals {
+            Arrivals::Open => Event::ArrivalsOpened,
+            Arrivals::Closed { reason, message } => {
+                Event::ArrivalsClosed { reason: reason.clone(), message: message.clone() }
+            }
+        });
+        self.arrivals = arrivals;
+    }
+
+    /// Whether new sessions may start now.
+    pub fn arrivals(&self) -> &Arrivals {
+        &self.arrivals
     }
 
     /// A new server RTT: kept on the participant and in what policies see of them.

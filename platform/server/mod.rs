@@ -50,6 +50,8 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// New connections per client address.
     pub admission: AdmissionOptions,
+    /// Arrivals close while the data directory's disk is nearly full.
+    pub disk_guard: actor::DiskGuard,
 }
 
 impl ServeOptions {
@@ -60,6 +62,7 @@ impl ServeOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: Duration::from_secs(5),
             admission: AdmissionOptions::default(),
+            disk_guard: actor::DiskGuard::default(),
         }
     }
 }
@@ -83,7 +86,7 @@ pub async fn run(
     let run = run_id();
     let mut handles = HashMap::new();
     for loaded in &experiments {
-        let handle = actor::start(loaded, &opts.data, &run, shutdown.child_token(), &tracker)?;
+        let handle = actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker)?;
         handles.insert(handle.id.clone(), handle);
     }
     let experiments: Experiments = Arc::new(handles);

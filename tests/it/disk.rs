@@ -104,7 +104,9 @@ fn contiguous(disk: &Tmpfs) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_pauses_the_experiment_and_nothing_is_lost() {
     let Some(disk) = Tmpfs::mount("1m") else { return };
-    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], disk.path(), |_| {}).await;
+    // No guard: this is what happens when the disk fills up anyway.
+    let host =
+        TestHost::start(&["tests/fixtures/host/flow.yaml"], disk.path(), |o| o.disk_guard.min_free_bytes = 0).await;
     // Someone is on the survey when the disk fills up.
     let mut c = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "writer")], None).await.unwrap();
     c.next_scene().await.unwrap();
@@ -165,5 +167,39 @@ async fn a_full_disk_pauses_the_experiment_and_nothing_is_lost() {
     assert!(matches!(c.next_scene().await.unwrap().1, SceneView::End { .. }));
     assert!(answered(&host), "the answers are in the log");
     contiguous(&disk);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_close_before_the_disk_is_full_and_reopen_when_space_is_back() {
+    let Some(disk) = Tmpfs::mount("4m") else { return };
+    let host = TestHost::start(&["tests/fixtures/host/flow.yaml"], disk.path(), |o| {
+        o.disk_guard.min_free_bytes = 1 << 20;
+        o.disk_guard.every = Duration::from_millis(50);
+    })
+    .await;
+    let mut inside = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "inside")], None).await.unwrap();
+    inside.next_scene().await.unwrap();
+    // Leave less than the 1 MiB margin (but room for the log).
+    let filler = disk.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 3 << 20]).unwrap();
+    host.wait_for_event(
+        "flow",
+        "arrivals to close",
+        |e| matches!(e, Event::ArrivalsClosed { reason, .. } if reason == "disk_space"),
+    )
+    .await;
+    match Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "newcomer")], None).await {
+        Err(ClientError::Refused { code: ErrorCode::Unavailable, message, .. }) => {
+            assert!(message.contains("not taking new participants"), "{message}")
+        }
+        other => panic!("a newcomer was let in: {:?}", other.map(|c| c.welcome)),
+    }
+    // Those inside go on, and what they do is recorded.
+    inside.advance("consent").await.expect("a running session goes on");
+    std::fs::remove_file(filler).unwrap();
+    host.wait_for_event("flow", "arrivals to reopen", |e| matches!(e, Event::ArrivalsOpened)).await;
+    let newcomer = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "newcomer")], None).await;
+    assert!(newcomer.is_ok(), "admitted again: {:?}", newcomer.err());
     host.stop().await;
 }

@@ -417,7 +417,7 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
     let experiment = cohort::config::parse(yaml.as_bytes(), data.path()).expect("valid");
     let loaded = cohort::config::Loaded { experiment, path: file, base_dir: data.path().into() };
     let (shutdown, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
-    let handle = actor::start(&loaded, data.path(), "run", shutdown.clone(), &tracker).unwrap();
+    let handle = actor::start(&loaded, data.path(), "run", Default::default(), shutdown.clone(), &tracker).unwrap();
     // One participant waits (1 s timeout)...
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let out = ConnOut { tx, cancel: tokio_util::sync::CancellationToken::new() };
