@@ -212,6 +212,16 @@ pub struct Game {
     #[serde(default = "default_countdown")]
     #[schemars(range(min = 0, max = 60))]
     pub countdown_secs: f64,
+    /// Game input one player may send per minute, in bytes of `game_action` payload
+    /// (every input is logged). A player over it leaves the game (outcome
+    /// `input_limit`); the others see a partner who left.
+    #[serde(default = "default_input_budget")]
+    #[schemars(range(min = 1024, max = 1073741824))]
+    pub max_input_bytes_per_min: u64,
+}
+
+fn default_input_budget() -> u64 {
+    2 * 1024 * 1024
 }
 
 fn default_countdown() -> f64 {

@@ -44,6 +44,17 @@ pub enum Event {
     },
     /// New participants are admitted again.
     ArrivalsOpened,
+    /// `count` events of kind `what` (`refused`, `policy_log`) of one participant or
+    /// one scene's policy were not logged one by one: over the log budget for the
+    /// minute that just ended.
+    LogSuppressed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scene: Option<String>,
+        what: String,
+        count: u64,
+    },
     /// A new participant. `recruitment_id` and `params` stay in the data only.
     SessionStarted {
         participant: ParticipantId,

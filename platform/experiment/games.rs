@@ -126,8 +126,18 @@ impl State {
         action: serde_json::Value,
         seq: Option<u64>,
     ) {
-        let Some((_, game)) = self.my_game(pid, conn, id, "game_action", seq) else { return };
+        let Some((scene, game)) = self.my_game(pid, conn, id, "game_action", seq) else { return };
         let others: Vec<ParticipantId> = game.players.iter().filter(|p| **p != pid).copied().collect();
+        // Every input is logged, so a player over the game's input budget leaves the
+        // game (records are never dropped); the others see a partner who left.
+        let bytes = serde_json::to_string(&action).map_or(0, |s| s.len() as u64);
+        let budget = self.multiplayer(scene).game.max_input_bytes_per_min;
+        if !self.game_input_fits(pid, bytes, budget) {
+            let now = self.now;
+            self.refuse(conn, ErrorCode::InvalidState, "too much game input: you left the game", seq);
+            self.player_left_game(pid, scene, id, now);
+            return self.end_early(pid, scene, OutcomeReason::InputLimit, now);
+        }
         self.log(Event::GameAction { game: id, participant: pid, action: action.clone() });
         for other in others {
             self.send_to(other, ServerMsg::GameState { game: id, from: Some(pid), state: action.clone() });

@@ -97,7 +97,8 @@ impl State {
         drop(view); // it borrows the room
         let scene_id = self.experiment.scenes[scene].id().to_string();
         if !lines.is_empty() {
-            self.log(Event::PolicyLog { scene: scene_id, policy: name, arriving, lines });
+            let event = Event::PolicyLog { scene: scene_id, policy: name, arriving, lines: lines.clone() };
+            self.log_policy_lines(scene, event, &lines);
         }
         if let Err(fault) = checked {
             self.policy_fault(scene, arriving, fault);
@@ -116,8 +117,9 @@ impl State {
             return;
         }
         let policy = room.policy.name().to_owned();
-        let scene = self.experiment.scenes[scene].id().to_string();
-        self.log(Event::PolicyLog { scene, policy, arriving: about, lines });
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        let event = Event::PolicyLog { scene: scene_id, policy, arriving: about, lines: lines.clone() };
+        self.log_policy_lines(scene, event, &lines);
     }
 
     /// Logs and counts a policy fault.

@@ -7,6 +7,7 @@
 
 pub mod actor;
 mod answers;
+mod budget;
 mod flow;
 mod games;
 mod matching;

@@ -56,7 +56,8 @@ impl State {
     /// Refuses a probe or game message that names someone else's session; recorded
     /// because it is either a stale client or an attempt to reach a stranger.
     pub(super) fn refuse_peer(&mut self, pid: ParticipantId, conn: ConnId, what: &str, why: &str, seq: Option<u64>) {
-        self.log(Event::Refused { participant: pid, message: what.to_owned(), reason: why.to_owned() });
+        let event = Event::Refused { participant: pid, message: what.to_owned(), reason: why.to_owned() };
+        self.log_refusal(pid, event);
         self.refuse(conn, ErrorCode::NotAPeer, format!("`{what}` refused: {why}"), seq);
     }
 
@@ -64,11 +65,9 @@ impl State {
         match refusal {
             Refusal::NotAPeer => self.refuse_peer(pid, conn, what, "not a probe of yours", seq),
             Refusal::WrongPhase => {
-                self.log(Event::Refused {
-                    participant: pid,
-                    message: what.to_owned(),
-                    reason: "wrong phase".to_owned(),
-                });
+                let event =
+                    Event::Refused { participant: pid, message: what.to_owned(), reason: "wrong phase".to_owned() };
+                self.log_refusal(pid, event);
                 self.refuse(conn, ErrorCode::InvalidState, format!("`{what}` does not fit the probe's phase"), seq);
             }
             Refusal::BadRtt => {

@@ -271,6 +271,9 @@ impl State {
             }
             let p = self.participants.remove(&pid).expect("checked above");
             self.ended.insert(pid, Ended { recruitment_id: p.recruitment_id, token: p.token, place: p.place });
+            for (source, count) in self.budgets.forget(pid) {
+                self.log_suppressed(source, count);
+            }
         }
     }
 

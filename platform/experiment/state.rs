@@ -162,6 +162,10 @@ pub struct State {
     pub(super) timers: Timers,
     /// Whether new sessions may start.
     pub(super) arrivals: Arrivals,
+    /// What each participant and policy may still log this minute.
+    pub(super) budgets: super::budget::Budgets,
+    /// The time of the input being handled.
+    pub(super) now: Duration,
     /// Participants whose place or connection changed in this input: sessions that
     /// ended and have no connection are evicted to a compact record afterwards.
     pub(super) touched: Vec<ParticipantId>,
@@ -209,6 +213,8 @@ impl State {
             ice,
             timers: Timers::default(),
             arrivals: Arrivals::Open,
+            budgets: Default::default(),
+            now: Duration::ZERO,
             touched: Vec::new(),
             effects: Vec::new(),
         }
@@ -229,6 +235,7 @@ impl State {
     /// Handles one input at time `now` (since the actor started) and returns the
     /// effects to carry out, in order.
     pub fn handle(&mut self, input: Input, now: Duration) -> Vec<Effect> {
+        self.now = now;
         match input {
             Input::Message { conn, msg } => self.on_message(conn, msg, now),
             Input::Closed { conn } => self.on_closed(conn, now),
@@ -257,6 +264,7 @@ impl State {
     fn on_tick(&mut self, now: Duration) {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut suppressed = Vec::new();
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
@@ -266,7 +274,11 @@ impl State {
                 Timer::RoomTick(scene) => ticks.push((scene, false)),
                 Timer::Forget(scene) => ticks.push((scene, true)),
                 Timer::Status(scene) => statuses.push(scene),
+                Timer::Suppressed(source) => suppressed.push(source),
             }
+        }
+        for source in suppressed {
+            self.flush_suppressed(source);
         }
         self.expire_away(away, now);
         self.probe_deadlines(probes, now);

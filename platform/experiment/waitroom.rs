@@ -235,15 +235,24 @@ impl State {
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
             // A group lost to a restart ends as if the partners had left.
             OutcomeReason::PartnerLeft | OutcomeReason::HostRestarted => Some(&m.on_partner_leave),
-            OutcomeReason::Expired => None,
+            OutcomeReason::Expired | OutcomeReason::InputLimit => None,
         }
     }
 
     /// The `outcome` message for `pid` (sent when it happens and again on return).
     pub(super) fn outcome_msg(&self, pid: ParticipantId, scene: usize, reason: OutcomeReason) -> ServerMsg {
         let Some(outcome) = self.outcome_config(scene, reason) else {
-            let message = "Your session ended because you were away for too long.".to_owned();
-            return ServerMsg::Outcome { reason, message: Some(message), completion_code: None, redirect_url: None };
+            let message = if reason == OutcomeReason::InputLimit {
+                "Your game ended because your browser sent more game input than this study allows."
+            } else {
+                "Your session ended because you were away for too long."
+            };
+            return ServerMsg::Outcome {
+                reason,
+                message: Some(message.to_owned()),
+                completion_code: None,
+                redirect_url: None,
+            };
         };
         let code = outcome.completion_code.as_ref().map(|c| c.to_string());
         let recruitment = &self.experiment.recruitment;

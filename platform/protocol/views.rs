@@ -127,4 +127,7 @@ pub enum OutcomeReason {
     /// The host restarted while the participant was waiting or playing (their group
     /// did not survive it).
     HostRestarted,
+    /// The participant's browser sent more game input than the game allows
+    /// (`game.max_input_bytes_per_min`); they left the game.
+    InputLimit,
 }

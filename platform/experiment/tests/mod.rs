@@ -1,6 +1,7 @@
 //! State-machine tests without sockets: a harness that plays participants' messages
 //! and time into [`State`] and reads back what it decided.
 
+mod budget;
 mod cells;
 mod games;
 mod props;
