@@ -153,6 +153,8 @@ fn result(probe: &ProbeId, rtt_ms: Option<f64>, error: Option<String>) -> Client
 /// A ping in flight.
 struct InFlight {
     n: u32,
+    /// The random tag its pong must echo (ping numbers alone are predictable).
+    nonce: String,
     /// When it left: the RTT is measured from here, never from the `ts` the peer
     /// echoes (which a doctored peer could shift).
     sent_at: Instant,
@@ -354,11 +356,12 @@ impl Peer {
         let now = Instant::now();
         self.sent += 1;
         let ts = now.duration_since(self.epoch).as_secs_f64() * 1000.0;
-        let ping = serde_json::json!({"t": "ping", "n": self.sent, "ts": ts}).to_string();
+        let nonce = format!("{:016x}", rand::random::<u64>());
+        let ping = serde_json::json!({"t": "ping", "n": self.sent, "ts": ts, "r": nonce}).to_string();
         if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id))
             && channel.write(false, ping.as_bytes()).is_ok()
         {
-            self.in_flight = Some(InFlight { n: self.sent, sent_at: now, deadline: now + self.ping_timeout });
+            self.in_flight = Some(InFlight { n: self.sent, nonce, sent_at: now, deadline: now + self.ping_timeout });
         }
     }
 
@@ -370,15 +373,17 @@ impl Peer {
                     (Some(ts), Some(skew)) => serde_json::json!(ts + skew),
                     _ => msg["ts"].clone(),
                 };
-                let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": ts}).to_string();
+                let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": ts, "r": msg["r"]}).to_string();
                 if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
                     let _ = channel.write(false, pong.as_bytes());
                 }
             }
             Some("pong") => {
                 let n = msg.get("n").and_then(|n| n.as_u64()).unwrap_or(0);
+                let nonce = msg.get("r").and_then(|r| r.as_str());
                 if let Some(flight) = &self.in_flight
                     && u64::from(flight.n) == n
+                    && nonce == Some(flight.nonce.as_str())
                 {
                     self.rtts.push(now.duration_since(flight.sent_at).as_secs_f64() * 1000.0);
                     self.in_flight = None;

@@ -81,9 +81,14 @@ pub enum Event {
     Disconnected {
         participant: ParticipantId,
     },
-    /// A second connection for a connected participant was refused.
+    /// A second connection for a connected participant was refused, or (`took_over`)
+    /// a new connection took the session over from the old one.
     DuplicateRefused {
         participant: ParticipantId,
+        /// By recruitment id after the participant chose "continue here" (`takeover`),
+        /// rather than by the tab's own token.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        took_over: bool,
     },
     /// The participant's part ended early (waitroom timeout, left the waitroom, a
     /// partner left, away past the grace period).
@@ -281,6 +286,12 @@ impl LogFile {
     pub fn sync(&mut self) -> Result<(), LogError> {
         if self.pending.is_empty() {
             return Ok(());
+        }
+        let wrap = |source| LogError::Write { path: self.path.clone(), source };
+        // A partial write that could not be cut back before is cut back now, or nothing
+        // is written (the retry must start on a line of its own).
+        if self.file.metadata().map_err(wrap)?.len() != self.durable_len {
+            self.file.set_len(self.durable_len).map_err(wrap)?;
         }
         let written = self.file.write_all(&self.pending).and_then(|()| self.file.sync_data());
         if let Err(source) = written {

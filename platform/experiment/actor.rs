@@ -159,7 +159,7 @@ pub fn start(
     }
     state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
     let restored_count = restored.len();
-    for effect in state.restore(restored, std::time::Duration::ZERO) {
+    for effect in state.restore(restored, std::time::Duration::ZERO, wall_ms()) {
         if let Effect::Log(event) = effect {
             log.append(wall_ms(), event)?;
         }
@@ -222,6 +222,9 @@ fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, S
     Ok(policies)
 }
 
+/// Files larger than this are recorded by their hash only.
+const KEEP_FILES_UP_TO: usize = 4 << 20;
+
 /// Copies the files this run serves (the experiment file and its policies) into
 /// `run_dir/files/`, and returns their SHA-256 by path relative to the experiment file,
 /// so that the data says exactly what ran.
@@ -240,11 +243,13 @@ fn keep_files(loaded: &Loaded, run_dir: &Path) -> std::io::Result<std::collectio
     for (name, source) in files {
         let bytes = std::fs::read(&source)?;
         let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        // Kept under a flat name: no path of the experiment's may leave the run dir.
-        let flat = name.to_string_lossy().replace(['/', '\\'], "__").replace("..", "_");
-        let target = run_dir.join("files").join(&flat);
-        std::fs::create_dir_all(run_dir.join("files"))?;
-        std::fs::write(&target, &bytes)?;
+        // Kept under its hash (no name of the experiment's may leave the run dir, or
+        // collide); large files (a Python policy is tens of MB) only by their hash.
+        if bytes.len() <= KEEP_FILES_UP_TO {
+            let base = name.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            std::fs::create_dir_all(run_dir.join("files"))?;
+            std::fs::write(run_dir.join("files").join(format!("{}-{base}", &hash[..16])), &bytes)?;
+        }
         hashes.insert(name.to_string_lossy().into_owned(), hash);
     }
     Ok(hashes)
@@ -258,8 +263,13 @@ struct Shell {
     state: State,
     outbox: Outbox,
     conns: HashMap<ConnId, ConnOut>,
+    /// Experiment time 0. Moved forward by the length of every log outage, so that the
+    /// state machine's clock stands still while nothing can be recorded.
     epoch: Instant,
+    /// When the current log outage began, if one is going on.
+    paused_since: Option<Instant>,
     health: Arc<LogHealth>,
+    shutdown: CancellationToken,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -273,11 +283,20 @@ async fn run_actor(
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
 ) {
-    let mut shell = Shell { state, outbox, conns: HashMap::new(), epoch: Instant::now(), health };
+    let mut shell = Shell {
+        state,
+        outbox,
+        conns: HashMap::new(),
+        epoch: Instant::now(),
+        paused_since: None,
+        health,
+        shutdown: shutdown.clone(),
+    };
     let mut last_tick: Option<Instant> = None;
     let mut disk_check = tokio::time::interval(guard.every);
     disk_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        shell.follow_log_health();
         // A deadline that a tick did not consume must not spin the thread.
         let deadline = shell.state.next_deadline().map(|d| {
             let at = shell.epoch + d;
@@ -339,14 +358,32 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 
 impl Shell {
     async fn handle(&mut self, input: Input) {
+        self.follow_log_health();
         if let Input::Message { conn, msg } = &input
             && self.health.failing()
         {
             return self.refuse_paused(*conn, msg);
         }
-        let now = self.epoch.elapsed();
+        let now = self.now();
         let effects = self.state.handle(input, now);
         self.carry_out(effects).await;
+    }
+
+    /// Experiment time: stands still during a log outage.
+    fn now(&self) -> std::time::Duration {
+        self.paused_since.unwrap_or_else(Instant::now).saturating_duration_since(self.epoch)
+    }
+
+    /// Starts or ends the pause of the clock as the log fails or recovers.
+    fn follow_log_health(&mut self) {
+        match (self.health.failing(), self.paused_since) {
+            (true, None) => self.paused_since = Some(Instant::now()),
+            (false, Some(since)) => {
+                self.epoch += since.elapsed();
+                self.paused_since = None;
+            }
+            _ => {}
+        }
     }
 
     /// A message while the event log cannot be written: refused at once (nothing it
@@ -389,11 +426,20 @@ impl Shell {
                 }
             }
         }
-        self.outbox.push(batch).await;
+        // A log outage can fill the outbox's queue: then this waits, but never past a
+        // shutdown (whose connections are closed; nothing of this batch was shown).
+        let shutdown = self.shutdown.clone();
+        tokio::select! {
+            biased;
+            () = self.outbox.push(batch) => {}
+            () = shutdown.cancelled() => {}
+        }
     }
 
     /// Tells every connected participant, logs the stop, and waits for the outbox.
     async fn stop(self) {
+        // During a log outage, stop retrying: what could not be written is given up.
+        self.outbox.give_up();
         let bye: Arc<str> = serde_json::to_string(&ServerMsg::Shutdown {
             message: "The study server is restarting. Please keep this tab open; it reconnects by itself when the server is back."
                 .to_owned(),
@@ -405,7 +451,12 @@ impl Shell {
             batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(bye.clone()) });
             batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close });
         }
-        self.outbox.push(batch).await;
+        if self.outbox.try_push(batch).is_err() {
+            // The queue is full (a log outage): close the connections directly.
+            for out in self.conns.values() {
+                out.cancel.cancel();
+            }
+        }
         self.outbox.close().await;
         tracing::info!("experiment stopped; event log synced");
     }

@@ -81,13 +81,11 @@ impl Budgets {
     /// Forgets a participant's budgets (their session is over), with what is still to
     /// be reported.
     pub fn forget(&mut self, pid: ParticipantId) -> Vec<(Source, u64)> {
-        let mine: Vec<Source> = self
-            .uses
-            .keys()
-            .filter(|s| matches!(s, Source::Refusals(p) | Source::GameInput(p) if *p == pid))
-            .copied()
-            .collect();
-        mine.into_iter().map(|s| (s, self.close_window(s))).filter(|(_, n)| *n > 0).collect()
+        [Source::Refusals(pid), Source::GameInput(pid)]
+            .into_iter()
+            .map(|s| (s, self.close_window(s)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 }
 

@@ -119,11 +119,24 @@ impl Outbox {
         }
     }
 
+    /// Queues a batch if there is room now.
+    pub fn try_push(&self, batch: Batch) -> Result<(), Batch> {
+        self.tx.try_send(batch).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(b) | mpsc::error::TrySendError::Closed(b) => b,
+        })
+    }
+
+    /// Stops retrying a failing commit (shutdown): what could not be written is
+    /// reported and its messages withheld.
+    pub fn give_up(&self) {
+        self.health.giving_up.store(true, Ordering::Release);
+    }
+
     /// Waits until everything queued so far is durable and delivered, then stops. If
     /// the log is failing, it stops retrying: what could not be written is reported
     /// and its messages are withheld.
     pub async fn close(mut self) {
-        self.health.giving_up.store(true, Ordering::Release);
+        self.give_up();
         let (done, wait) = oneshot::channel();
         self.push(Batch { done: Some(done), ..Batch::default() }).await;
         let _ = wait.await;

@@ -41,6 +41,8 @@ pub struct Restored {
     pub reached: Reached,
     pub answers: BTreeMap<String, BTreeMap<String, Answer>>,
     pub partners: Vec<ParticipantId>,
+    /// When the session started (wall clock, ms since the epoch).
+    pub started_ms: u64,
 }
 
 /// Folds every earlier run's log of `experiment` under `data`.
@@ -55,7 +57,7 @@ pub fn restore(experiment: &Experiment, data: &Path) -> Vec<Restored> {
             }
         };
         for record in records.by_ref() {
-            fold.apply(record.event);
+            fold.apply(record.ts_ms, record.event);
         }
         if records.skipped() > 0 {
             tracing::warn!(file = %path.display(), skipped = records.skipped(), "unreadable lines skipped");
@@ -82,7 +84,7 @@ impl Fold<'_> {
             .or_else(|| scenes.iter().position(|s| s.id().as_str() == id))
     }
 
-    fn apply(&mut self, event: Event) {
+    fn apply(&mut self, ts_ms: u64, event: Event) {
         match event {
             Event::SessionStarted { participant, recruitment_id, params, token_sha256 } => {
                 if !self.people.contains_key(&participant) {
@@ -96,11 +98,13 @@ impl Fold<'_> {
                     reached: Reached::Scene(0),
                     answers: BTreeMap::new(),
                     partners: Vec::new(),
+                    started_ms: ts_ms,
                 };
                 self.people.insert(participant, restored);
             }
             Event::SceneEntered { participant, scene, index } => {
-                let Some(i) = self.scene(&scene, Some(index)) else { return self.forget(participant) };
+                // A scene the experiment no longer has: they stay where they were.
+                let Some(i) = self.scene(&scene, Some(index)) else { return };
                 let reached = match &self.experiment.scenes[i] {
                     Scene::Multiplayer(_) => Reached::Multiplayer(i),
                     Scene::End(_) => Reached::Finished(i),
@@ -113,14 +117,23 @@ impl Fold<'_> {
                     p.answers.insert(scene, answers);
                 }
             }
-            Event::Outcome { participant, scene, reason } => match self.scene(&scene, None) {
-                Some(i) => self.set(participant, Reached::Over(i, reason)),
-                None => self.forget(participant),
-            },
-            Event::Finished { participant, scene, .. } => match self.scene(&scene, None) {
-                Some(i) => self.set(participant, Reached::Finished(i)),
-                None => self.forget(participant),
-            },
+            // What has ended stays ended, even if its scene was renamed since: an end
+            // is never lost (nobody takes the study twice).
+            Event::Outcome { participant, scene, reason } => {
+                let i = self.scene(&scene, None).unwrap_or(0);
+                self.set(participant, Reached::Over(i, reason));
+            }
+            Event::Finished { participant, scene, .. } => {
+                let is_end = |i: &usize| matches!(self.experiment.scenes[*i], Scene::End(_));
+                let end = self
+                    .scene(&scene, None)
+                    .filter(is_end)
+                    .or_else(|| self.experiment.scenes.iter().rposition(|s| matches!(s, Scene::End(_))));
+                match end {
+                    Some(i) => self.set(participant, Reached::Finished(i)),
+                    None => self.set(participant, Reached::Over(0, OutcomeReason::Expired)),
+                }
+            }
             Event::GameCreated { game, players, .. } => {
                 for p in &players {
                     if let Some(person) = self.people.get_mut(p) {
@@ -148,18 +161,13 @@ impl Fold<'_> {
             }
         }
     }
-
-    /// A participant whose scene no longer exists in the experiment: not restored
-    /// (they start afresh if they come back).
-    fn forget(&mut self, participant: ParticipantId) {
-        self.people.remove(&participant);
-    }
 }
 
 impl State {
-    /// Brings the participants of earlier runs back (see the module doc). Returns the
-    /// effects to carry out: the log lines of this run that say so.
-    pub fn restore(&mut self, sessions: Vec<Restored>, now: Duration) -> Vec<super::state::Effect> {
+    /// Brings the participants of earlier runs back (see the module doc), at `now`
+    /// (experiment time) and `wall_ms` (the wall clock). Returns the effects to carry
+    /// out: the log lines of this run that say so.
+    pub fn restore(&mut self, sessions: Vec<Restored>, now: Duration, wall_ms: u64) -> Vec<super::state::Effect> {
         for s in sessions {
             let pid = s.participant;
             let token = self.new_secret();
@@ -179,12 +187,14 @@ impl State {
                 self.ended.insert(pid, Ended { recruitment_id: s.recruitment_id, token, place });
                 continue;
             }
+            // How long the session has lasted already (its limit counts from its start).
+            let age = Duration::from_millis(wall_ms.saturating_sub(s.started_ms));
             let participant = Participant {
                 id: pid,
                 recruitment_id: s.recruitment_id,
                 token,
                 place,
-                started_at: now,
+                lasts_until: now + self.max_duration.saturating_sub(age),
                 conn: None,
                 away_since: Some(now),
                 server_rtt_ms: None,
@@ -195,18 +205,74 @@ impl State {
             self.participants.insert(pid, participant);
             let scene = self.experiment.scenes[place.scene()].id().to_string();
             self.log(crate::eventlog::Event::SessionRestored { participant: pid, scene });
-            if let Reached::Multiplayer(i) = s.reached {
+            match s.reached {
                 // Their group went with the old run.
-                self.end_early(pid, i, OutcomeReason::HostRestarted, now);
-            }
-            if let Some(p) = self.participants.get(&pid)
-                && p.place.active()
-            {
-                self.timers.schedule(now + self.max_duration.max(self.grace), Timer::Away(pid));
+                Reached::Multiplayer(i) => self.end_early(pid, i, OutcomeReason::HostRestarted, now),
+                Reached::Scene(i) if age >= self.max_duration => self.end_early(pid, i, OutcomeReason::Expired, now),
+                _ => {
+                    if let Some(at) = self.expires_at(pid) {
+                        self.timers.schedule(at, Timer::Away(pid));
+                    }
+                }
             }
             self.touched.push(pid);
         }
         self.evict_ended();
         self.take_effects()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::eventlog::LogFile;
+
+    fn experiment(yaml: &str) -> Experiment {
+        crate::config::parse(yaml.as_bytes(), Path::new(".")).expect("valid")
+    }
+
+    const NOW: &str = "id: t\ntitle: T\nscenes:\n  - {id: consent, kind: consent, body: Agree?}\n  \
+                       - {id: instructions, kind: instructions, body: Hi}\n  - {id: done, kind: end}\n";
+
+    #[test]
+    fn an_end_is_never_lost_even_when_scenes_were_renamed_since() {
+        let data = tempfile::tempdir().unwrap();
+        let mut log = LogFile::create(&data.path().join("t").join("20260101T000000Z-0001")).unwrap();
+        let p = ParticipantId(uuid::Uuid::from_u128(1));
+        let q = ParticipantId(uuid::Uuid::from_u128(2));
+        let events = [
+            Event::SessionStarted {
+                participant: p,
+                recruitment_id: Some("fin".into()),
+                params: BTreeMap::new(),
+                token_sha256: None,
+            },
+            Event::SceneEntered { participant: p, scene: "intro".into(), index: 1 }, // since renamed
+            Event::Finished {
+                participant: p,
+                recruitment_id: Some("fin".into()),
+                scene: "the-end".into(),
+                completion_code: None,
+            },
+            Event::SessionStarted {
+                participant: q,
+                recruitment_id: Some("mid".into()),
+                params: BTreeMap::new(),
+                token_sha256: None,
+            },
+            Event::SceneEntered { participant: q, scene: "instructions".into(), index: 1 },
+            Event::SceneEntered { participant: q, scene: "intro".into(), index: 1 }, // gone: stays where it was
+        ];
+        for e in events {
+            log.append(1, e).unwrap();
+        }
+        log.sync().unwrap();
+        let restored = restore(&experiment(NOW), data.path());
+        let reached: Vec<(ParticipantId, Reached)> =
+            restored.iter().map(|r| (r.participant, r.reached.clone())).collect();
+        assert_eq!(reached, [(p, Reached::Finished(2)), (q, Reached::Scene(1))]);
     }
 }

@@ -55,8 +55,15 @@ impl State {
         for pid in by_token.iter().chain(&by_id) {
             self.restore_ended(*pid);
         }
-        match by_token.map(|p| (p, true)).or(by_id.map(|p| (p, takeover))) {
-            Some((pid, takeover)) => self.attach(pid, conn, takeover, now),
+        // The tab keeps the token it has (its hash is in the log since the session
+        // started), also when a restart had to issue the session another one.
+        if let (Some(pid), Some(token)) = (by_token, &resume_token)
+            && let Some(p) = self.participants.get_mut(&pid)
+        {
+            p.token.clone_from(token);
+        }
+        match by_token.map(|p| (p, true, false)).or(by_id.map(|p| (p, takeover, takeover))) {
+            Some((pid, takeover, by_id)) => self.attach(pid, conn, (takeover, by_id), now),
             None if self.participants.len() + self.ended.len() >= MAX_SESSIONS => {
                 self.refuse(conn, ErrorCode::Unavailable, "this experiment is full", seq);
                 self.close(conn);
@@ -123,7 +130,7 @@ impl State {
             recruitment_id,
             token,
             place,
-            started_at: now,
+            lasts_until: now + self.max_duration,
             conn: None,
             away_since: None,
             server_rtt_ms: None,
@@ -136,13 +143,14 @@ impl State {
     }
 
     /// Binds `conn` to an existing session. If another connection holds it, `takeover`
-    /// (the tab's own token) moves the session to `conn` and tells the old one;
+    /// (the tab's own token, or `took_over`: the recruitment id after the participant
+    /// chose to continue here) moves the session to `conn` and tells the old one;
     /// otherwise `conn` is refused as a second tab.
-    fn attach(&mut self, pid: ParticipantId, conn: ConnId, takeover: bool, now: Duration) {
+    fn attach(&mut self, pid: ParticipantId, conn: ConnId, (takeover, took_over): (bool, bool), now: Duration) {
         if let Some(old) = self.participants[&pid].conn {
             let message = "This study is already open in another tab or window. Please continue there.".to_owned();
             let refused = if takeover { old } else { conn };
-            self.log(Event::DuplicateRefused { participant: pid });
+            self.log(Event::DuplicateRefused { participant: pid, took_over });
             self.send(refused, ServerMsg::DuplicateSession { message });
             self.close(refused);
             if !takeover {
@@ -250,12 +258,12 @@ impl State {
     /// partners wait for them (waitroom, probes, games); on a solo scene (consent,
     /// instructions, survey) nobody waits, so not before `session.max_duration_secs`
     /// from its start. `None` when connected or over.
-    fn expires_at(&self, pid: ParticipantId) -> Option<Duration> {
+    pub(super) fn expires_at(&self, pid: ParticipantId) -> Option<Duration> {
         let p = self.participants.get(&pid)?;
         let away = p.away_since.filter(|_| p.place.active() && p.conn.is_none())?;
         let after_grace = away + self.grace;
         Some(match p.place {
-            Place::Scene(_) => after_grace.max(p.started_at + self.max_duration),
+            Place::Scene(_) => after_grace.max(p.lasts_until),
             _ => after_grace,
         })
     }
@@ -285,7 +293,7 @@ impl State {
             recruitment_id: ended.recruitment_id,
             token: ended.token,
             place: ended.place,
-            started_at: Duration::ZERO,
+            lasts_until: Duration::ZERO,
             conn: None,
             away_since: None,
             server_rtt_ms: None,

@@ -111,8 +111,9 @@ pub struct Participant {
     /// Secret that resumes this session.
     pub token: String,
     pub place: Place,
-    /// When the session started (experiment time).
-    pub started_at: Duration,
+    /// When the session reaches `session.max_duration_secs` (experiment time): away on
+    /// a solo scene, it lasts until then.
+    pub lasts_until: Duration,
     /// The connection currently bound, if any.
     pub conn: Option<ConnId>,
     /// When the participant last went away (grace period running), if away.

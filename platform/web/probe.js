@@ -4,9 +4,9 @@
 // answers `probe_ready`, and on `probe_start` the offerer opens the DataChannel
 // `probe` and sends its offer. Signaling goes through the host (`probe_signal`), which
 // relays it only to the other peer of that probe. Once the channel is open, each side
-// sends N pings one after another — `{"t":"ping","n":k,"ts":<ms>}`, answered by
-// `{"t":"pong","n":k,"ts":<same ms>}` — each with its own timeout, timed from its own
-// send time (never from the echoed `ts`), and reports the
+// sends N pings one after another — `{"t":"ping","n":k,"ts":<ms>,"r":<random tag>}`,
+// answered by `{"t":"pong","n":k,"ts":<same>,"r":<same>}` — each with its own timeout,
+// timed from its own send time (never from the echoed `ts`), and reports the
 // median RTT of the pings that came back (`probe_result`), or an error if none did.
 // The connection is closed when the host aborts the probe or the group starts, or
 // after the peer has had time to finish its own pings. This module is reused for a
@@ -24,6 +24,7 @@ export function measure(channel, pings, pingTimeoutMs) {
     let n = 0;
     let timer = null;
     let sentAt = 0;
+    let nonce = "";
     const next = () => {
       if (n >= pings) {
         channel.removeEventListener("message", onPong);
@@ -35,13 +36,16 @@ export function measure(channel, pings, pingTimeoutMs) {
       timer = setTimeout(() => { timer = null; next(); }, pingTimeoutMs);
       // The RTT is measured from this page's own send time: the `ts` the peer echoes
       // is never trusted (a doctored peer could shift it to make the pair look close).
+      // A random tag the pong must echo: ping numbers are predictable, so without it
+      // a peer could answer a ping before it arrives.
+      nonce = Array.from(crypto.getRandomValues(new Uint32Array(2)), (x) => x.toString(16)).join("");
       sentAt = performance.now();
-      channel.send(JSON.stringify({ t: "ping", n: sent, ts: sentAt }));
+      channel.send(JSON.stringify({ t: "ping", n: sent, ts: sentAt, r: nonce }));
     };
     const onPong = (event) => {
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; }
-      if (msg.t !== "pong" || msg.n !== n || timer === null) return;
+      if (msg.t !== "pong" || msg.n !== n || msg.r !== nonce || timer === null) return;
       clearTimeout(timer);
       timer = null;
       rtts.push(performance.now() - sentAt);
@@ -57,7 +61,7 @@ export function answerPings(channel) {
   channel.addEventListener("message", (event) => {
     let msg;
     try { msg = JSON.parse(event.data); } catch { return; }
-    if (msg.t === "ping") channel.send(JSON.stringify({ t: "pong", n: msg.n, ts: msg.ts }));
+    if (msg.t === "ping") channel.send(JSON.stringify({ t: "pong", n: msg.n, ts: msg.ts, r: msg.r }));
   });
 }
 

@@ -157,12 +157,20 @@ async fn a_full_disk_pauses_the_experiment_and_nothing_is_lost() {
     }
     let answered = |host: &TestHost| host.events("flow").iter().any(|e| matches!(e, Event::SurveyAnswered { .. }));
     assert!(!answered(&host), "nothing recorded of the refused answers");
-
+    // The writer's laptop sleeps through the outage, which lasts longer than the
+    // session may last away from a survey (1 s here): the clock stands still while
+    // nothing can be recorded, so their session must survive it.
+    let token = c.welcome.resume_token.clone();
+    c.close().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the outage's length
     // Space again: the withheld welcome goes out by itself, and the retry is taken.
     std::fs::remove_file(filler).unwrap();
     let welcomed = stuck.await.unwrap().expect("welcomed once the log could be written");
     assert!(!welcomed.welcome.resumed);
     assert_eq!(wait_health(&host.addr, 200).await, "ok");
+    let mut c = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "writer")], Some(&token)).await.unwrap();
+    assert!(c.welcome.resumed);
+    assert!(matches!(c.next_scene().await.unwrap().1, SceneView::Survey { .. }), "still on the survey");
     c.submit("questions", answers()).await.expect("the retried answers are taken");
     assert!(matches!(c.next_scene().await.unwrap().1, SceneView::End { .. }));
     assert!(answered(&host), "the answers are in the log");

@@ -89,6 +89,9 @@ async fn after_a_kill_the_restarted_host_continues_everyone_where_they_were() {
     let mut back = Client::connect(&addr, "flow", &[("PROLIFIC_PID", "mid")], Some(&mid_token)).await.unwrap();
     assert!(back.welcome.resumed);
     assert_eq!(back.welcome.participant, mid_pid);
+    // The tab keeps its token (whose hash the first run logged): a later restart
+    // recognises it again.
+    assert_eq!(back.welcome.resume_token, mid_token);
     assert!(matches!(back.next_scene().await.unwrap(), (2, SceneView::Survey { .. })), "continues mid-survey");
     back.submit("questions", answers.clone()).await.unwrap();
     assert!(matches!(back.next_scene().await.unwrap().1, SceneView::End { .. }));
