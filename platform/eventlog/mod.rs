@@ -66,6 +66,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token_sha256: Option<String>,
     },
+    /// A new resume token for a session of an earlier run that came back without its
+    /// old one (by recruitment id): its SHA-256, so that a later restart knows it.
+    TokenIssued {
+        participant: ParticipantId,
+        token_sha256: String,
+    },
     /// An unfinished session of an earlier run, brought back at the start of this run
     /// where it was (`scene`).
     SessionRestored {

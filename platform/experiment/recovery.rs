@@ -36,8 +36,8 @@ pub struct Restored {
     pub participant: ParticipantId,
     pub recruitment_id: Option<String>,
     pub params: BTreeMap<String, String>,
-    /// SHA-256 of their resume token (hex), when the log has it.
-    pub token_sha256: Option<String>,
+    /// SHA-256 (hex) of every resume token they were given.
+    pub token_hashes: Vec<String>,
     pub reached: Reached,
     pub answers: BTreeMap<String, BTreeMap<String, Answer>>,
     pub partners: Vec<ParticipantId>,
@@ -47,21 +47,22 @@ pub struct Restored {
 
 /// Folds every earlier run's log of `experiment` under `data`.
 pub fn restore(experiment: &Experiment, data: &Path) -> Vec<Restored> {
+    let logs = eventlog::previous_logs(data, experiment.id.as_str());
+    let records = logs.into_iter().flat_map(|path| {
+        let records = eventlog::Records::open(&path);
+        if let Err(e) = &records {
+            tracing::warn!(file = %path.display(), error = %e, "cannot read an earlier run's log");
+        }
+        records.into_iter().flatten().map(|r| (r.ts_ms, r.event))
+    });
+    fold(experiment, records)
+}
+
+/// Folds `(wall ms, event)` in log order into every participant's story.
+pub fn fold(experiment: &Experiment, events: impl IntoIterator<Item = (u64, Event)>) -> Vec<Restored> {
     let mut fold = Fold { experiment, people: HashMap::new(), order: Vec::new(), games: HashMap::new() };
-    for path in eventlog::previous_logs(data, experiment.id.as_str()) {
-        let mut records = match eventlog::Records::open(&path) {
-            Ok(records) => records,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read an earlier run's log");
-                continue;
-            }
-        };
-        for record in records.by_ref() {
-            fold.apply(record.ts_ms, record.event);
-        }
-        if records.skipped() > 0 {
-            tracing::warn!(file = %path.display(), skipped = records.skipped(), "unreadable lines skipped");
-        }
+    for (ts_ms, event) in events {
+        fold.apply(ts_ms, event);
     }
     let Fold { mut people, order, .. } = fold;
     order.into_iter().filter_map(|pid| people.remove(&pid)).collect()
@@ -94,7 +95,7 @@ impl Fold<'_> {
                     participant,
                     recruitment_id,
                     params,
-                    token_sha256,
+                    token_hashes: token_sha256.into_iter().collect(),
                     reached: Reached::Scene(0),
                     answers: BTreeMap::new(),
                     partners: Vec::new(),
@@ -111,6 +112,11 @@ impl Fold<'_> {
                     _ => Reached::Scene(i),
                 };
                 self.set(participant, reached);
+            }
+            Event::TokenIssued { participant, token_sha256 } => {
+                if let Some(p) = self.people.get_mut(&participant) {
+                    p.token_hashes.push(token_sha256);
+                }
             }
             Event::SurveyAnswered { participant, scene, answers } => {
                 if let Some(p) = self.people.get_mut(&participant) {
@@ -170,10 +176,11 @@ impl State {
     pub fn restore(&mut self, sessions: Vec<Restored>, now: Duration, wall_ms: u64) -> Vec<super::state::Effect> {
         for s in sessions {
             let pid = s.participant;
-            let token = self.new_secret();
-            for key in s.token_sha256.iter().cloned().chain([super::sessions::token_key(&token)]) {
+            for key in s.token_hashes {
                 self.by_token.insert(key, pid);
             }
+            // Unknown until the tab presents it (or a new one is issued on return).
+            let token = String::new();
             if let Some(rid) = &s.recruitment_id {
                 self.by_recruitment.insert(rid.clone(), pid);
             }

@@ -170,6 +170,15 @@ impl State {
     /// Marks `conn` as `pid`'s connection and sends `welcome`.
     fn bind(&mut self, pid: ParticipantId, conn: ConnId, resumed: bool) {
         self.by_conn.insert(conn, pid);
+        if self.participants[&pid].token.is_empty() {
+            // A session restored from an earlier run, resumed without its old token: a
+            // new one, whose hash is logged so that a later restart knows it too.
+            let token = self.new_secret();
+            let token_sha256 = token_key(&token);
+            self.by_token.insert(token_sha256.clone(), pid);
+            self.log(Event::TokenIssued { participant: pid, token_sha256 });
+            self.participants.get_mut(&pid).expect("bound participant exists").token = token;
+        }
         let p = self.participants.get_mut(&pid).expect("bound participant exists");
         p.conn = Some(conn);
         p.away_since = None;

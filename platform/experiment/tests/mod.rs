@@ -76,15 +76,15 @@ impl Harness {
     }
 
     fn hello(&mut self, token: Option<String>) -> (ConnId, Option<ParticipantId>) {
+        self.hello_as(token, None)
+    }
+
+    fn hello_as(&mut self, token: Option<String>, rid: Option<&str>) -> (ConnId, Option<ParticipantId>) {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
-        let msg = ClientMsg::Hello {
-            protocol: PROTOCOL_VERSION,
-            params: Default::default(),
-            resume_token: token,
-            takeover: false,
-            seq: None,
-        };
+        let params = rid.map(|r| [("PROLIFIC_PID".to_owned(), r.to_owned())].into()).unwrap_or_default();
+        let msg =
+            ClientMsg::Hello { protocol: PROTOCOL_VERSION, params, resume_token: token, takeover: false, seq: None };
         self.step(Input::Message { conn, msg });
         let welcome = self.out.iter().find_map(|e| match e {
             Effect::Send { conn: c, msg: ServerMsg::Welcome { participant, resume_token, .. } } if *c == conn => {
@@ -104,6 +104,23 @@ impl Harness {
         self.hello(None).1.expect("welcome")
     }
 
+    /// A new participant with a recruitment id arrives.
+    pub fn arrive_as(&mut self, rid: &str) -> ParticipantId {
+        self.hello_as(None, Some(rid)).1.expect("welcome")
+    }
+
+    /// A participant opens the study link again (no token, their recruitment id): the
+    /// same session if nobody holds it, refused as a second tab otherwise.
+    pub fn resume_by_id(&mut self, pid: ParticipantId, rid: &str) {
+        let held = self.conn_of.contains_key(&pid);
+        let (_, again) = self.hello_as(None, Some(rid));
+        if held {
+            assert_eq!(again, None, "a second tab is refused");
+        } else {
+            assert_eq!(again, Some(pid), "the same session by recruitment id");
+        }
+    }
+
     pub fn send(&mut self, pid: ParticipantId, msg: ClientMsg) {
         let conn = self.conn_of[&pid];
         self.step(Input::Message { conn, msg });
@@ -112,6 +129,25 @@ impl Harness {
     pub fn disconnect(&mut self, pid: ParticipantId) {
         let conn = self.conn_of.remove(&pid).expect("connected");
         self.step(Input::Closed { conn });
+    }
+
+    /// The host restarts: a new state rebuilt from the log so far, as the actor does
+    /// at start; every connection is gone.
+    pub fn restart(&mut self) {
+        let experiment = self.state.experiment.clone();
+        let views = self.state.views.clone();
+        let events: Vec<(u64, Event)> = self.log.iter().map(|(at, e)| (at.as_millis() as u64, e.clone())).collect();
+        let restored = super::recovery::fold(&experiment, events);
+        // A seed of its own: a restarted host draws fresh ids.
+        let mut state = State::new(experiment, views, Some(8 + self.log.len() as u64));
+        let effects = state.restore(restored, self.now, self.now.as_millis() as u64);
+        for e in &effects {
+            if let Effect::Log(event) = e {
+                self.log.push((self.now, event.clone()));
+            }
+        }
+        self.state = state;
+        self.conn_of.clear();
     }
 
     pub fn reconnect(&mut self, pid: ParticipantId) {

@@ -22,6 +22,12 @@ enum Op {
     Report(usize, Option<u16>),
     Complete(usize),
     Wait(u16),
+    /// A connected tab's own token opens a new socket (a reload racing the old one).
+    TakeOver(usize),
+    /// The host restarts from its log.
+    Restart,
+    /// The study link is opened again (recruitment id, no token).
+    ResumeById(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,19 +40,36 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<usize>(), proptest::option::weighted(0.8, 0u16..200)).prop_map(|(i, r)| Op::Report(i, r)),
         1 => any::<usize>().prop_map(Op::Complete),
         2 => (0u16..40).prop_map(Op::Wait),
+        1 => any::<usize>().prop_map(Op::TakeOver),
+        1 => Just(Op::Restart),
+        1 => any::<usize>().prop_map(Op::ResumeById),
     ]
 }
 
 fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
     let pick = |i: usize, people: &[ParticipantId]| (!people.is_empty()).then(|| people[i % people.len()]);
     match op {
-        Op::Arrive => people.push(h.arrive()),
+        Op::Arrive => {
+            let rid = format!("r{}", people.len());
+            people.push(h.arrive_as(&rid));
+        }
+        Op::ResumeById(i) => {
+            if let Some(at) = (!people.is_empty()).then(|| i % people.len()) {
+                h.resume_by_id(people[at], &format!("r{at}"));
+            }
+        }
         Op::Wait(s) => h.wait(Duration::from_secs(u64::from(s))),
         Op::Disconnect(i) => {
             if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
                 h.disconnect(p);
             }
         }
+        Op::TakeOver(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                h.reconnect(p); // the same participant, on the new socket
+            }
+        }
+        Op::Restart => h.restart(),
         Op::Reconnect(i) => {
             if let Some(p) = pick(i, people).filter(|p| !h.conn_of.contains_key(p)) {
                 h.reconnect(p);
@@ -171,6 +194,9 @@ fn run(yaml: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
         apply(&mut h, &mut people, op);
         one_place_each(&h, &people)?;
         probes_belong_to_waiting_peers(&h)?;
+        // Deadlines held are bounded by what is alive, not by history.
+        let alive = people.len() + h.state.probes.len() + h.state.rooms.len();
+        prop_assert!(h.state.timer_count() <= 8 * alive + 8, "{} timers for {alive}", h.state.timer_count());
     }
     no_group_with_a_failed_pair(&h, Duration::from_secs(600))?;
     // Whatever happened, everyone eventually leaves the waitroom (and games end).
@@ -193,5 +219,10 @@ proptest! {
     #[test]
     fn invariants_hold_for_trios(ops in proptest::collection::vec(op(), 1..60)) {
         run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_with_a_countdown(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&PAIR.replace("countdown_secs: 0", "countdown_secs: 3"), ops)?;
     }
 }
