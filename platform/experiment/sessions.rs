@@ -13,7 +13,11 @@ use crate::protocol::{ErrorCode, OutcomeReason, PROTOCOL_VERSION, ParticipantId,
 pub const MAX_PARAMS: usize = 32;
 pub const MAX_PARAM_KEY: usize = 64;
 pub const MAX_PARAM_VALUE: usize = 512;
-/// Most sessions one experiment holds in a run.
+/// How long the socket of a participant whose part ended stays open after they were
+/// shown it: then it is closed (the page keeps showing the end, and a return shows it
+/// again), so that end pages left open hold no connection slot.
+pub const LINGER: Duration = Duration::from_secs(60);
+/// Most sessions one experiment holds (earlier runs' included, since they are restored).
 pub const MAX_SESSIONS: usize = 100_000;
 
 /// The key under which a resume token is found: its SHA-256, hex. Only this is logged
@@ -283,13 +287,28 @@ impl State {
     pub(super) fn evict_ended(&mut self) {
         for pid in std::mem::take(&mut self.touched) {
             let Some(p) = self.participants.get(&pid) else { continue };
-            if p.place.active() || p.conn.is_some() {
+            if p.place.active() {
+                continue;
+            }
+            if p.conn.is_some() {
+                self.timers.schedule(self.now + LINGER, Timer::Linger(pid));
                 continue;
             }
             let p = self.participants.remove(&pid).expect("checked above");
             self.ended.insert(pid, Ended { recruitment_id: p.recruitment_id, token: p.token, place: p.place });
             for (source, count) in self.budgets.forget(pid) {
                 self.log_suppressed(source, count);
+            }
+        }
+    }
+
+    /// Closes the sockets of participants whose part ended and who were shown it long
+    /// enough (see [`LINGER`]).
+    pub(super) fn close_lingering(&mut self, due: Vec<ParticipantId>) {
+        for pid in due {
+            let Some(p) = self.participants.get(&pid) else { continue };
+            if let (false, Some(conn)) = (p.place.active(), p.conn) {
+                self.close(conn);
             }
         }
     }

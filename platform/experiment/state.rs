@@ -265,7 +265,7 @@ impl State {
     fn on_tick(&mut self, now: Duration) {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut suppressed = Vec::new();
+        let (mut suppressed, mut lingering) = (Vec::new(), Vec::new());
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
@@ -276,11 +276,13 @@ impl State {
                 Timer::Forget(scene) => ticks.push((scene, true)),
                 Timer::Status(scene) => statuses.push(scene),
                 Timer::Suppressed(source) => suppressed.push(source),
+                Timer::Linger(pid) => lingering.push(pid),
             }
         }
         for source in suppressed {
             self.flush_suppressed(source);
         }
+        self.close_lingering(lingering);
         self.expire_away(away, now);
         self.probe_deadlines(probes, now);
         self.game_deadlines(games, now);

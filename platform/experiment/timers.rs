@@ -31,6 +31,8 @@ pub enum Timer {
     Forget(usize),
     /// A room's coalesced `waiting_room` status goes out.
     Status(usize),
+    /// A participant whose part ended has been shown it long enough: close the socket.
+    Linger(ParticipantId),
     /// A log budget's window with suppressed events ended: count them.
     Suppressed(super::budget::Source),
 }

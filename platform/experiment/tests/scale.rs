@@ -160,3 +160,21 @@ fn timers_stay_bounded_under_reconnect_churn() {
     // and timeout periods scheduled, not the history.
     assert!(h.state.timer_count() < 200, "{} timers held", h.state.timer_count());
 }
+
+#[test]
+fn an_end_page_left_open_is_closed_after_a_while_and_the_end_shown_again_on_return() {
+    let mut h = Harness::new(PAIR);
+    let p = h.arrive();
+    h.send(p, ClientMsg::LeaveWaitroom { seq: None });
+    assert!(matches!(h.place(p), Place::Over(..)));
+    let conn = h.conn_of[&p];
+    h.take();
+    h.wait(crate::experiment::sessions::LINGER - Duration::from_secs(1));
+    assert!(!h.take().iter().any(|e| matches!(e, Effect::Close { .. })), "shown for a while first");
+    h.wait(Duration::from_secs(2));
+    assert!(h.take().contains(&Effect::Close { conn }), "then its socket is closed");
+    h.disconnect(p);
+    assert_eq!(h.state.live_session_count(), 0, "and the ended session evicted");
+    h.reconnect(p);
+    assert!(h.take().iter().any(|e| matches!(e, Effect::Send { msg: ServerMsg::Outcome { .. }, .. })));
+}
