@@ -34,6 +34,8 @@ pub fn local_addresses() -> Vec<IpAddr> {
 pub struct Prober {
     addrs: Vec<IpAddr>,
     probes: HashMap<ProbeId, Peer>,
+    /// Probes this peer could not set up, with why (reported after `probe_start`).
+    failed: HashMap<ProbeId, String>,
     echo_skew_ms: Option<f64>,
 }
 
@@ -46,7 +48,7 @@ impl Default for Prober {
 impl Prober {
     /// A prober offering host candidates on `addrs`.
     pub fn new(addrs: Vec<IpAddr>) -> Self {
-        Self { addrs, probes: HashMap::new(), echo_skew_ms: None }
+        Self { addrs, probes: HashMap::new(), failed: HashMap::new(), echo_skew_ms: None }
     }
 
     /// A doctored peer, for tests of measurement integrity: it answers every ping
@@ -68,12 +70,20 @@ impl Prober {
                         self.probes.insert(probe.clone(), peer);
                         vec![ClientMsg::ProbeReady { probe: probe.clone(), seq: None }]
                     }
-                    Err(e) => vec![result(probe, None, Some(format!("cannot open a socket: {e}")))],
+                    Err(e) => {
+                        // Ready all the same: the failure is reported in its phase, after
+                        // `probe_start` (a result before it would be refused).
+                        self.failed.insert(probe.clone(), format!("cannot open a socket: {e}"));
+                        vec![ClientMsg::ProbeReady { probe: probe.clone(), seq: None }]
+                    }
                 }
             }
             ServerMsg::ProbeStart { probe } => match self.probes.get_mut(probe) {
                 Some(peer) => peer.start(),
-                None => Vec::new(),
+                None => match self.failed.remove(probe) {
+                    Some(why) => vec![result(probe, None, Some(why))],
+                    None => Vec::new(),
+                },
             },
             ServerMsg::ProbeSignal { probe, signal } => match self.probes.get_mut(probe) {
                 Some(peer) => peer.on_signal(signal),
@@ -181,6 +191,10 @@ struct Peer {
     next_timeout: Instant,
     /// Doctored echo (tests only): added to every echoed `ts`.
     echo_skew_ms: Option<f64>,
+    /// `probe_start` came.
+    started: bool,
+    /// A failure before `probe_start`, reported when it comes.
+    failed_early: Option<String>,
 }
 
 impl Peer {
@@ -194,12 +208,24 @@ impl Peer {
     ) -> std::io::Result<Self> {
         let mut rtc = Rtc::builder().build(now);
         let mut sockets = Vec::new();
+        let mut last_error = None;
         for ip in addrs {
-            let socket = UdpSocket::bind(SocketAddr::new(*ip, 0)).await?;
+            // An address can vanish between listing and binding (an interface going
+            // down): use the others.
+            let socket = match UdpSocket::bind(SocketAddr::new(*ip, 0)).await {
+                Ok(socket) => socket,
+                Err(e) => {
+                    last_error = Some(e);
+                    continue;
+                }
+            };
             if let Ok(candidate) = Candidate::host(socket.local_addr()?, "udp") {
                 rtc.add_local_candidate(candidate);
             }
             sockets.push(socket);
+        }
+        if sockets.is_empty() {
+            return Err(last_error.unwrap_or_else(|| std::io::Error::other("no local address to probe from")));
         }
         Ok(Self {
             id,
@@ -218,11 +244,17 @@ impl Peer {
             close_at: None,
             next_timeout: now,
             echo_skew_ms: None,
+            started: false,
+            failed_early: None,
         })
     }
 
     /// `probe_start`: the offerer opens the channel and sends its offer.
     fn start(&mut self) -> Vec<ClientMsg> {
+        self.started = true;
+        if let Some(why) = self.failed_early.take() {
+            return self.fail(&why);
+        }
         if self.role != ProbeRole::Offerer {
             return Vec::new();
         }
@@ -273,6 +305,11 @@ impl Peer {
 
     fn fail(&mut self, why: &str) -> Vec<ClientMsg> {
         if self.reported {
+            return Vec::new();
+        }
+        if !self.started {
+            // A result before `probe_start` would be refused: it waits for the start.
+            self.failed_early.get_or_insert_with(|| why.to_owned());
             return Vec::new();
         }
         self.reported = true;
