@@ -195,7 +195,12 @@ fn commit(log: &mut LogFile, group: &mut [Batch], health: &LogHealth) -> bool {
                 if !health.failing() {
                     tracing::error!(error = %e, "cannot write the event log; input refused and retried until it can");
                 }
-                health.set(Some(e.to_string()));
+                // Public on /healthz: the cause, not the server's paths.
+                let cause = match &e {
+                    crate::eventlog::LogError::Write { source, .. }
+                    | crate::eventlog::LogError::Create { source, .. } => source.to_string(),
+                };
+                health.set(Some(cause));
                 if health.giving_up.load(Ordering::Acquire) {
                     tracing::error!(bytes = log.pending_bytes(), "shutting down with events the log could not take");
                     return false;
