@@ -237,6 +237,13 @@ pub struct Record {
     pub event: Event,
 }
 
+/// SHA-256 of `bytes`, hex: how the log names what it must not hold (resume tokens) or
+/// need not hold (the files a run served).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Errors of the event log, with the file concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -257,6 +264,8 @@ pub struct LogFile {
     durable_len: u64,
     /// Serialized records not yet durable.
     pending: Vec<u8>,
+    /// A failed write could not be cut back: the file may end past `durable_len`.
+    torn: bool,
     seq: u64,
 }
 
@@ -270,7 +279,7 @@ impl LogFile {
         let file = OpenOptions::new().append(true).create_new(true).open(&path).map_err(create)?;
         // The new file's name must survive a crash too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(create)?;
-        Ok(Self { path, file, durable_len: 0, pending: Vec::new(), seq: 0 })
+        Ok(Self { path, file, durable_len: 0, pending: Vec::new(), torn: false, seq: 0 })
     }
 
     pub fn path(&self) -> &Path {
@@ -296,13 +305,14 @@ impl LogFile {
         let wrap = |source| LogError::Write { path: self.path.clone(), source };
         // A partial write that could not be cut back before is cut back now, or nothing
         // is written (the retry must start on a line of its own).
-        if self.file.metadata().map_err(wrap)?.len() != self.durable_len {
+        if self.torn {
             self.file.set_len(self.durable_len).map_err(wrap)?;
+            self.torn = false;
         }
         let written = self.file.write_all(&self.pending).and_then(|()| self.file.sync_data());
         if let Err(source) = written {
             // A partial write must not stay in front of the retry.
-            let _ = self.file.set_len(self.durable_len);
+            self.torn = self.file.set_len(self.durable_len).is_err();
             return Err(LogError::Write { path: self.path.clone(), source });
         }
         self.durable_len += self.pending.len() as u64;

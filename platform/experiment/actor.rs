@@ -229,7 +229,6 @@ const KEEP_FILES_UP_TO: usize = 4 << 20;
 /// `run_dir/files/`, and returns their SHA-256 by path relative to the experiment file,
 /// so that the data says exactly what ran.
 fn keep_files(loaded: &Loaded, run_dir: &Path) -> std::io::Result<std::collections::BTreeMap<String, String>> {
-    use sha2::Digest;
     let mut files =
         vec![(loaded.path.file_name().map(std::path::PathBuf::from).unwrap_or_default(), loaded.path.clone())];
     for scene in &loaded.experiment.scenes {
@@ -242,7 +241,7 @@ fn keep_files(loaded: &Loaded, run_dir: &Path) -> std::io::Result<std::collectio
     let mut hashes = std::collections::BTreeMap::new();
     for (name, source) in files {
         let bytes = std::fs::read(&source)?;
-        let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let hash = eventlog::sha256_hex(&bytes);
         // Kept under its hash (no name of the experiment's may leave the run dir, or
         // collide); large files (a Python policy is tens of MB) only by their hash.
         if bytes.len() <= KEEP_FILES_UP_TO {

@@ -95,11 +95,7 @@ impl State {
             Ok(group) => group.clone(),
         };
         drop(view); // it borrows the room
-        let scene_id = self.experiment.scenes[scene].id().to_string();
-        if !lines.is_empty() {
-            let event = Event::PolicyLog { scene: scene_id, policy: name, arriving, lines: lines.clone() };
-            self.log_policy_lines(scene, event, &lines);
-        }
+        self.log_policy_lines(scene, name, arriving, lines);
         if let Err(fault) = checked {
             self.policy_fault(scene, arriving, fault);
         }
@@ -117,9 +113,7 @@ impl State {
             return;
         }
         let policy = room.policy.name().to_owned();
-        let scene_id = self.experiment.scenes[scene].id().to_string();
-        let event = Event::PolicyLog { scene: scene_id, policy, arriving: about, lines: lines.clone() };
-        self.log_policy_lines(scene, event, &lines);
+        self.log_policy_lines(scene, policy, about, lines);
     }
 
     /// Logs and counts a policy fault.

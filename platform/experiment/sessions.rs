@@ -23,8 +23,7 @@ pub const MAX_SESSIONS: usize = 100_000;
 /// The key under which a resume token is found: its SHA-256, hex. Only this is logged
 /// (so that a restarted host recognises the tab), never the token.
 pub(super) fn token_key(token: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::eventlog::sha256_hex(token.as_bytes())
 }
 
 /// A recruitment id must look like one: 1-128 of letters, digits and `_-.@:`.
