@@ -8,9 +8,10 @@
 //! [`Records`] streams a log back, skipping (and counting) lines it cannot read, such
 //! as a torn last line left by a crash.
 
+mod file;
+mod read;
+
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::game::EndReason;
 use crate::probe::Phase;
 use crate::protocol::{Answer, GameId, OutcomeReason, ParticipantId, ProbeId};
+
+pub use file::{LogError, LogFile};
+pub use read::{Records, read};
 
 /// Everything the host records. Tagged by `"event"` in the JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,143 +248,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Errors of the event log, with the file concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum LogError {
-    #[error("cannot create the event log {path}: {source}")]
-    Create { path: PathBuf, source: io::Error },
-    #[error("cannot write the event log {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-}
-
-/// An open, append-only log file. Appended records wait in memory until
-/// [`LogFile::sync`] writes and fsyncs them together; a sync that fails (disk full,
-/// read-only) leaves the file as it was and keeps the records, so that the same sync
-/// can be retried until it succeeds. Nothing is ever half in the log.
-pub struct LogFile {
-    path: PathBuf,
-    file: File,
-    /// Length of the file up to the last successful sync.
-    durable_len: u64,
-    /// Serialized records not yet durable.
-    pending: Vec<u8>,
-    /// A failed write could not be cut back: the file may end past `durable_len`.
-    torn: bool,
-    seq: u64,
-}
-
-impl LogFile {
-    /// Creates `dir/events.jsonl` (and `dir`); fails if the file already exists, so a
-    /// run never appends to another run's log. The directory entry is made durable.
-    pub fn create(dir: &Path) -> Result<Self, LogError> {
-        let path = dir.join("events.jsonl");
-        let create = |source| LogError::Create { path: path.clone(), source };
-        std::fs::create_dir_all(dir).map_err(create)?;
-        let file = OpenOptions::new().append(true).create_new(true).open(&path).map_err(create)?;
-        // The new file's name must survive a crash too.
-        File::open(dir).and_then(|d| d.sync_all()).map_err(create)?;
-        Ok(Self { path, file, durable_len: 0, pending: Vec::new(), torn: false, seq: 0 })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Queues one record; call [`LogFile::sync`] to make it durable.
-    pub fn append(&mut self, ts_ms: u64, event: Event) -> Result<(), LogError> {
-        self.seq += 1;
-        let record = Record { seq: self.seq, ts_ms, event };
-        serde_json::to_writer(&mut self.pending, &record).expect("events serialize");
-        self.pending.push(b'\n');
-        Ok(())
-    }
-
-    /// Writes and fsyncs everything appended so far (no-op when nothing is pending).
-    /// On failure the file is cut back to what was durable and the records stay
-    /// pending: call again to retry.
-    pub fn sync(&mut self) -> Result<(), LogError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let wrap = |source| LogError::Write { path: self.path.clone(), source };
-        // A partial write that could not be cut back before is cut back now, or nothing
-        // is written (the retry must start on a line of its own).
-        if self.torn {
-            self.file.set_len(self.durable_len).map_err(wrap)?;
-            self.torn = false;
-        }
-        let written = self.file.write_all(&self.pending).and_then(|()| self.file.sync_data());
-        if let Err(source) = written {
-            // A partial write must not stay in front of the retry.
-            self.torn = self.file.set_len(self.durable_len).is_err();
-            return Err(LogError::Write { path: self.path.clone(), source });
-        }
-        self.durable_len += self.pending.len() as u64;
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// Records waiting for a successful sync, in bytes.
-    pub fn pending_bytes(&self) -> usize {
-        self.pending.len()
-    }
-}
-
-/// Reads a log: every readable record, in order. A line that cannot be read (a torn
-/// last line after a crash, or damage inside) is skipped with a warning; the rest of
-/// the run still counts.
-pub fn read(path: &Path) -> io::Result<Vec<Record>> {
-    Ok(Records::open(path)?.collect())
-}
-
-/// The records of a log, streamed one line at a time (recovery, export and replay read
-/// logs of any size this way).
-pub struct Records {
-    path: PathBuf,
-    lines: io::Split<BufReader<File>>,
-    number: usize,
-    skipped: usize,
-}
-
-impl Records {
-    pub fn open(path: &Path) -> io::Result<Self> {
-        let lines = BufReader::new(File::open(path)?).split(b'\n');
-        Ok(Self { path: path.to_path_buf(), lines, number: 0, skipped: 0 })
-    }
-
-    /// Lines skipped so far because they could not be read.
-    pub fn skipped(&self) -> usize {
-        self.skipped
-    }
-}
-
-impl Iterator for Records {
-    type Item = Record;
-
-    fn next(&mut self) -> Option<Record> {
-        loop {
-            let line = match self.lines.next()? {
-                Ok(line) => line,
-                Err(e) => {
-                    tracing::warn!(file = %self.path.display(), error = %e, "cannot read on in the event log");
-                    return None;
-                }
-            };
-            self.number += 1;
-            if line.is_empty() {
-                continue;
-            }
-            match serde_json::from_slice::<Record>(&line) {
-                Ok(record) => return Some(record),
-                Err(e) => {
-                    self.skipped += 1;
-                    tracing::warn!(file = %self.path.display(), line = self.number, error = %e, "skipping an unreadable line of the event log");
-                }
-            }
-        }
-    }
-}
-
 /// The directory of a new run: `data/<experiment>/<run>` where `run` sorts by start time.
 pub fn run_dir(data: &Path, experiment: &str, run: &str) -> PathBuf {
     data.join(experiment).join(run)
@@ -395,44 +262,4 @@ pub fn previous_logs(data: &Path, experiment: &str) -> Vec<PathBuf> {
         entries.filter_map(|e| e.ok()).map(|e| e.path().join("events.jsonl")).filter(|p| p.is_file()).collect();
     logs.sort();
     logs
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pid() -> ParticipantId {
-        ParticipantId(uuid::Uuid::from_u128(7))
-    }
-
-    #[test]
-    fn appended_records_read_back_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogFile::create(dir.path()).unwrap();
-        log.append(1, Event::Connected { participant: pid(), resumed: false }).unwrap();
-        log.append(2, Event::Disconnected { participant: pid() }).unwrap();
-        log.sync().unwrap();
-        let records = read(log.path()).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[1], Record { seq: 2, ts_ms: 2, event: Event::Disconnected { participant: pid() } });
-        assert!(LogFile::create(dir.path()).is_err(), "a run must not reuse another run's log");
-    }
-
-    #[test]
-    fn unreadable_lines_are_skipped_and_counted_and_the_rest_still_counts() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogFile::create(dir.path()).unwrap();
-        log.append(1, Event::RunStopped).unwrap();
-        log.sync().unwrap();
-        let path = log.path().to_path_buf();
-        drop(log);
-        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(b"{\"seq\":2,\"ts_ms\":5,\"event\":\"disc").unwrap();
-        assert_eq!(read(&path).unwrap().len(), 1);
-        file.write_all(b"\n{\"seq\":3,\"ts_ms\":6,\"event\":\"run_stopped\"}\n").unwrap();
-        let mut records = Records::open(&path).unwrap();
-        let seqs: Vec<u64> = records.by_ref().map(|r| r.seq).collect();
-        assert_eq!(seqs, [1, 3], "the damaged line is skipped, the one after it read");
-        assert_eq!(records.skipped(), 1);
-    }
 }

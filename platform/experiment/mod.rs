@@ -8,9 +8,11 @@
 pub mod actor;
 mod answers;
 mod budget;
+mod disk;
 mod flow;
 mod games;
 mod matching;
+mod model;
 pub mod outbox;
 mod probing;
 pub mod recovery;

@@ -13,6 +13,7 @@ mod accept;
 pub mod admission;
 mod assets;
 pub mod client_addr;
+mod frames;
 pub mod socket;
 pub mod upgrade;
 

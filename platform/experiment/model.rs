@@ -1,0 +1,122 @@
+//! What the state machine is made of: its inputs and effects, where a participant can
+//! be, and what it keeps of each session.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::eventlog::Event;
+use crate::protocol::{Answer, ClientMsg, GameId, OutcomeReason, ParticipantId, ServerMsg};
+
+/// One WebSocket connection (assigned by the shell, never sent on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// What the shell feeds the state machine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A parsed message from a connection.
+    Message { conn: ConnId, msg: ClientMsg },
+    /// The connection is gone (closed, dead, or refused).
+    Closed { conn: ConnId },
+    /// A new median server round-trip time of a connection.
+    ServerRtt { conn: ConnId, rtt_ms: f64 },
+    /// Time passed; due deadlines fire.
+    Tick,
+    /// New participants are admitted, or turned away with a message (disk nearly full;
+    /// later: an administrator, a shutdown drain). Running sessions go on either way.
+    Arrivals(Arrivals),
+}
+
+/// Whether new participants are admitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    #[default]
+    Open,
+    Closed {
+        /// Why, for the data (`disk_space`, ...).
+        reason: String,
+        /// What a newcomer is told.
+        message: String,
+    },
+}
+
+/// What the state machine asks the shell to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send {
+        conn: ConnId,
+        msg: ServerMsg,
+    },
+    /// Close the connection after what was sent before.
+    Close {
+        conn: ConnId,
+    },
+    /// Append to the event log; later sends wait until it is durable.
+    Log(Event),
+}
+
+/// Where a participant is: exactly one place at a time. (Being probed is part of
+/// waiting: the participant stays in the waitroom while a proposed group is probed.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// In the solo scene (consent, instructions, survey) at this index.
+    Scene(usize),
+    /// In the waitroom of the multiplayer scene at this index.
+    Waiting(usize),
+    /// In a game of the multiplayer scene at this index.
+    Playing(usize, GameId),
+    /// Reached an `end` scene (at this index); shown again on return.
+    Finished(usize),
+    /// Ended early in the scene at this index (waitroom timeout, left, partner left,
+    /// expired); the same outcome is shown again on return.
+    Over(usize, OutcomeReason),
+}
+
+impl Place {
+    /// The scene index the participant is in (or ended in).
+    pub fn scene(self) -> usize {
+        match self {
+            Place::Scene(i) | Place::Waiting(i) | Place::Playing(i, _) | Place::Finished(i) | Place::Over(i, _) => i,
+        }
+    }
+
+    /// Whether the session is still running (not finished or over).
+    pub fn active(self) -> bool {
+        !matches!(self, Place::Finished(_) | Place::Over(..))
+    }
+}
+
+/// One participant's session.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: ParticipantId,
+    /// From the recruitment panel; server-side only.
+    pub recruitment_id: Option<String>,
+    /// Secret that resumes this session.
+    pub token: String,
+    pub place: Place,
+    /// When the session reaches `session.max_duration_secs` (experiment time): away on
+    /// a solo scene, it lasts until then.
+    pub lasts_until: Duration,
+    /// The connection currently bound, if any.
+    pub conn: Option<ConnId>,
+    /// When the participant last went away (grace period running), if away.
+    pub away_since: Option<Duration>,
+    /// Median server RTT of the current connection.
+    pub server_rtt_ms: Option<f64>,
+    /// Answers of earlier surveys: scene id → question id → answer.
+    pub answers: BTreeMap<String, BTreeMap<String, Answer>>,
+    /// The study link's query parameters.
+    pub params: BTreeMap<String, String>,
+    /// Everyone this participant has played with.
+    pub partners: Vec<ParticipantId>,
+}
+
+/// What is kept of a session that ended while nobody is connected to it.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub recruitment_id: Option<String>,
+    pub token: String,
+    /// `Place::Finished` or `Place::Over`.
+    pub place: Place,
+}
