@@ -14,18 +14,21 @@
 //!      ├─► warp routes: page, static files, /healthz            (server)
 //!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers; client_addr behind
 //!            │               trusted proxies), connection cap, handshake
-//!            └─► server::socket  one task per socket: parse, limits, heartbeats
+//!            └─► server::socket  one task per socket (server::frames: parse, limits,
+//!                                pongs), heartbeats, batched writes
 //!                  │ (ConnId, Input) over a bounded channel
 //!                  ▼
 //!  experiment::actor   one thread per experiment, owns the pure State:
 //!      State::handle(input, now) -> effects     (experiment::state and friends)
-//!        sessions · flow · answers · waitroom · matching · probing · games
-//!        timers (deadline heap) · rooms (waitroom, pending matches, games)
+//!        model (inputs, effects, places) · sessions · flow · answers · waitroom
+//!        matching · probing · games · timers (deadline heap) · rooms · budget (log
+//!        budgets) · recovery (sessions of earlier runs, at start)
 //!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
 //!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime)
 //!        ├─ probe: probe state machine, ICE servers, TURN credentials
 //!        └─ game: the game record
-//!      effects ─► experiment::outbox: group-committed event log (eventlog),
+//!      shell around it: outbox, disk (space guard, served-file copies)
+//!      effects ─► experiment::outbox: group-committed event log (eventlog: file, read),
 //!                 then messages to each socket, in order
 //!
 //!  bots: N Rust clients walking an experiment (load tests, dry runs); client::webrtc

@@ -204,7 +204,7 @@ fn serve(
             return ExitCode::from(1);
         }
     };
-    let files = raise_fd_limit();
+    let files = cohort::server::listen::raise_fd_limit();
     let max_connections = cohort::server::DEFAULT_MAX_CONNECTIONS as u64;
     if files > 0 && files < max_connections + 64 {
         tracing::warn!(
@@ -214,7 +214,7 @@ fn serve(
         );
     }
     runtime.block_on(async move {
-        let listener = match listen(addr).await {
+        let listener = match cohort::server::listen::listen(addr).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: cannot listen on {addr}: {e}");
@@ -256,7 +256,7 @@ fn bots(args: BotsArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rtt_ms = match parse_range(&args.rtt_ms) {
+    let rtt_ms = match cohort::bots::parse_range(&args.rtt_ms) {
         Some(r) => r,
         None => {
             eprintln!("error: --rtt-ms must be a number of ms (`40`) or a range (`20..120`), not `{}`", args.rtt_ms);
@@ -287,7 +287,7 @@ fn bots(args: BotsArgs) -> ExitCode {
     // A fresh stretch of source addresses per run: admission remembers recent ones.
     let first_address = usize::from(rand_suffix()) * 16;
     let opts = cohort::bots::RunOptions { count: args.count, rate: args.rate, spread: args.spread, first_address };
-    raise_fd_limit();
+    cohort::server::listen::raise_fd_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -297,7 +297,7 @@ fn bots(args: BotsArgs) -> ExitCode {
     };
     let summary = runtime.block_on(async move {
         let live = std::sync::Arc::new(cohort::bots::Live::default());
-        let progress = tokio::spawn(progress(live.clone(), args.count));
+        let progress = tokio::spawn(cohort::bots::progress(live.clone(), args.count));
         let end_hold = stop.clone();
         // Ctrl-C ends the run (held bots let go, walking bots stop) and prints the
         // summary so far; --hold-secs ends holding by itself.
@@ -327,67 +327,8 @@ fn bots(args: BotsArgs) -> ExitCode {
     if summary.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
-/// Rewrites one status line on a terminal while bots run.
-async fn progress(live: std::sync::Arc<cohort::bots::Live>, total: usize) {
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        return;
-    }
-    let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
-    loop {
-        every.tick().await;
-        eprint!("\r\x1b[2K{}", live.line(total));
-    }
-}
-
-/// `40` → (40, 40); `20..120` → (20, 120).
-fn parse_range(text: &str) -> Option<(f64, f64)> {
-    let (a, b) = text.split_once("..").unwrap_or((text, text));
-    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    (a.is_finite() && b.is_finite() && 0.0 <= a && a <= b && b <= 60_000.0).then_some((a, b))
-}
-
 fn rand_suffix() -> u16 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u16)
-}
-
-/// Binds `addr` with a listen backlog deep enough for a study's launch burst.
-async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
-    let mut last = None;
-    for a in tokio::net::lookup_host(addr).await? {
-        let socket = if a.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-        socket.set_reuseaddr(true)?;
-        match socket.bind(a).and_then(|()| socket.listen(4096)) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address to listen on")))
-}
-
-/// Raises the soft limit on open files to the hard limit: every participant holds a
-/// socket. Returns the limit now in force.
-#[cfg(unix)]
-#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every unix
-fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur as u64;
-            }
-        }
-    }
-    lim.rlim_cur as u64
-}
-
-#[cfg(not(unix))]
-fn raise_fd_limit() -> u64 {
-    0
 }
 
 async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {

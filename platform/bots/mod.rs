@@ -143,6 +143,25 @@ pub async fn run(plan: Plan, opts: RunOptions, live: Arc<Live>) -> Summary {
     Summary::of(&reports, arrivals, started.elapsed())
 }
 
+/// Rewrites one status line on a terminal while bots run.
+pub async fn progress(live: Arc<Live>, total: usize) {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return;
+    }
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        every.tick().await;
+        eprint!("\r\x1b[2K{}", live.line(total));
+    }
+}
+
+/// `40` → (40, 40); `20..120` → (20, 120).
+pub fn parse_range(text: &str) -> Option<(f64, f64)> {
+    let (a, b) = text.split_once("..").unwrap_or((text, text));
+    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a.is_finite() && b.is_finite() && 0.0 <= a && a <= b && b <= 60_000.0).then_some((a, b))
+}
+
 /// The source address of bot `i` when spread: 127.0.1.1, 127.0.1.2, ... with
 /// [`PER_ADDRESS`] bots each, over 127.0.0.0/8 (127.0.0.1 itself is left to
 /// everything else).

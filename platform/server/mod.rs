@@ -14,6 +14,7 @@ pub mod admission;
 mod assets;
 pub mod client_addr;
 mod frames;
+pub mod listen;
 pub mod socket;
 pub mod upgrade;
 
