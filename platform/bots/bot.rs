@@ -1,7 +1,8 @@
 //! One bot: walks a served experiment like a participant would. It agrees to consent,
 //! continues instructions, answers surveys with valid random answers, waits, takes
 //! part in probes (scripted RTTs, or a real WebRTC peer with the `webrtc` feature),
-//! completes games, and stops at the end scene or an outcome. It times the moments a
+//! plays games (the module's `bot`, in the host's engine, over the relay: see
+//! [`super::player`]), and stops at the end scene or an outcome. It times the moments a
 //! researcher cares about: joining the waitroom, the match, the game's start.
 
 use std::net::IpAddr;
@@ -13,6 +14,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
+use super::player::Player;
 use super::{Live, Plan};
 use crate::client::{Client, ClientError};
 use crate::protocol::{Answer, ClientMsg, GameId, OutcomeReason, QuestionView, SceneView, ServerMsg};
@@ -57,6 +59,7 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
         own_seq: None,
         join_to_match: None,
         join_to_start: None,
+        game: None,
         #[cfg(feature = "webrtc")]
         prober: plan.webrtc.then(crate::client::webrtc::Prober::default),
     };
@@ -99,6 +102,8 @@ struct Bot {
     /// The `seq` of the bot's last `advance` or `submit`: an error answering it
     /// ends the walk (an error about a probe or game message in flight does not).
     own_seq: Option<u64>,
+    /// The game being played.
+    game: Option<Player>,
     #[cfg(feature = "webrtc")]
     prober: Option<crate::client::webrtc::Prober>,
 }
@@ -121,14 +126,38 @@ impl Bot {
     async fn walk(&mut self, client: &mut Client) -> Ending {
         let mut next_seq = 1u64;
         let stop = self.plan.stop.clone();
+        // The tick clock of the game being played.
+        let mut clock: Option<tokio::time::Interval> = None;
         loop {
+            let playing = self.game.is_some() && clock.is_some();
             let msg = tokio::select! {
                 () = stop.cancelled(), if !self.plan.hold => return Ending::Error("interrupted".to_owned()),
+                _ = async { clock.as_mut().expect("playing").tick().await }, if playing => {
+                    let out = match self.game.as_mut().expect("playing").on_tick() {
+                        Ok(out) => out,
+                        Err(e) => return Ending::Error(format!("game: {e}")),
+                    };
+                    for m in out {
+                        if let Err(e) = client.send(m).await {
+                            return Ending::Error(error_kind(&e));
+                        }
+                    }
+                    continue;
+                }
                 msg = self.next_message(client) => match msg {
                     Ok(msg) => msg,
                     Err(ending) => return ending,
                 },
             };
+            match self.follow_game(&msg).await {
+                Ok(Some(rate)) => {
+                    let mut c = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+                    c.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    clock = Some(c);
+                }
+                Ok(None) => {}
+                Err(ending) => return ending,
+            }
             if self.plan.hold {
                 if matches!(msg, ServerMsg::Scene { .. }) {
                     return self.hold(client).await;
@@ -184,6 +213,33 @@ impl Bot {
         client.recv(limit).await.map_err(|e| Ending::Error(error_kind(&e)))
     }
 
+    /// Starts, feeds and ends the bot's copy of a game; the tick rate of a game that
+    /// starts.
+    async fn follow_game(&mut self, msg: &ServerMsg) -> Result<Option<u32>, Ending> {
+        match msg {
+            ServerMsg::StartGame { game, tick_rate, .. } => {
+                if self.game.as_ref().is_some_and(|p| p.game == *game) {
+                    return Ok(None); // the same game again (a resume): already playing
+                }
+                let (addr, msg, seed) = (self.plan.addr.clone(), msg.clone(), self.rng.random());
+                let player = tokio::task::spawn_blocking(move || Player::start(&addr, &msg, seed))
+                    .await
+                    .map_err(|e| Ending::Error(format!("game: {e}")))?
+                    .map_err(|e| Ending::Error(format!("game: {e}")))?;
+                self.game = Some(player);
+                return Ok(Some(*tick_rate));
+            }
+            ServerMsg::GameInputs { .. } => {
+                if let Some(player) = self.game.as_mut() {
+                    player.receive(msg);
+                }
+            }
+            ServerMsg::GameEnd { .. } | ServerMsg::Outcome { .. } => self.game = None,
+            _ => {}
+        }
+        Ok(None)
+    }
+
     /// Keeps the connection open (answering heartbeats) until the run ends.
     async fn hold(&mut self, client: &mut Client) -> Ending {
         let stop = self.plan.stop.clone();
@@ -229,13 +285,12 @@ impl Bot {
                 self.count(Counted::Playing);
                 (Vec::new(), Next::Continue)
             }
-            ServerMsg::StartGame { game, .. } => {
+            ServerMsg::StartGame { .. } => {
                 if self.join_to_start.is_none() {
                     self.join_to_start = self.joined.map(|j| now - j);
                 }
                 self.count(Counted::Playing);
-                let result = serde_json::json!({"bot": true});
-                (vec![ClientMsg::GameComplete { game, result: Some(result), seq: None }], Next::Continue)
+                (Vec::new(), Next::Continue)
             }
             ServerMsg::GameEnd { .. } => {
                 self.count(Counted::Elsewhere);

@@ -4,6 +4,7 @@
 //! progress line while they run and a summary at the end ([`report`]).
 
 pub mod bot;
+pub mod player;
 pub mod report;
 
 use std::net::{IpAddr, Ipv4Addr};

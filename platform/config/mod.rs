@@ -43,6 +43,27 @@ pub struct Loaded {
     pub path: PathBuf,
     /// Directory that relative paths in the file are resolved against.
     pub base_dir: PathBuf,
+    /// Each multiplayer scene's game folder (by scene id), read once and served from
+    /// memory.
+    pub games: HashMap<String, std::sync::Arc<crate::game::files::GameFolder>>,
+}
+
+impl Loaded {
+    /// An experiment checked elsewhere, with its game folders read from `base_dir`.
+    pub fn new(experiment: Experiment, path: PathBuf, base_dir: PathBuf) -> Result<Self, Report> {
+        let mut games = HashMap::new();
+        for (i, scene) in experiment.scenes.iter().enumerate() {
+            if let Scene::Multiplayer(m) = scene {
+                let secrets: Vec<PathBuf> = m.ice_servers.iter().filter_map(|s| s.secret_file.clone()).collect();
+                let folder = crate::game::files::GameFolder::read(&base_dir, &m.game.module, &secrets).map_err(|e| {
+                    let at = KeyPath::root().key("scenes").index(i).key("game").key("module");
+                    Report::new(path.display().to_string(), vec![Problem::new(Pos::NONE, at, e.to_string())])
+                })?;
+                games.insert(m.id.to_string(), std::sync::Arc::new(folder));
+            }
+        }
+        Ok(Self { experiment, path, base_dir, games })
+    }
 }
 
 /// Checks the bytes of one experiment file; `base_dir` resolves relative paths.
@@ -78,9 +99,8 @@ pub fn load(path: &Path) -> Result<Loaded, Report> {
     let bytes = read_bounded(path).map_err(|e| Report::new(&display, vec![Problem::at(Pos::NONE, e)]))?;
     let base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
-    parse(&bytes, &base_dir)
-        .map(|experiment| Loaded { experiment, path: path.to_path_buf(), base_dir })
-        .map_err(|problems| Report::new(display, problems))
+    let experiment = parse(&bytes, &base_dir).map_err(|problems| Report::new(display, problems))?;
+    Loaded::new(experiment, path.to_path_buf(), base_dir)
 }
 
 /// Reads at most one byte more than the YAML size limit, so a huge file costs nothing.

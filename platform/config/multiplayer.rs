@@ -194,16 +194,30 @@ fn default_wait_outcome() -> Outcome {
     }
 }
 
-/// The game a group plays.
+/// The game a group plays: a deterministic ES module stepped in lockstep by every
+/// player's page (`docs/games.md`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Game {
-    /// Which game (the name of a game shipped with the host, e.g. `demo`).
-    pub name: Slug,
-    /// How many episodes the group plays.
-    #[serde(default = "default_episodes")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub episodes: u32,
+    /// The game's ES module, relative to this file, in a folder of its own (e.g.
+    /// `games/demo.js`): the host serves that folder to participants.
+    pub module: PathBuf,
+    /// Free-form settings passed to the module's `init` as they are (rounds, layouts…).
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Game ticks per second: every page steps the game this often.
+    #[serde(default = "default_tick_rate")]
+    #[schemars(range(min = 1, max = 30))]
+    pub tick_rate: u32,
+    /// Ticks between an input and the tick it applies to. Absent: derived from the
+    /// group's probed round trip (or 100 ms when it was not probed).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 30))]
+    pub input_delay_ticks: Option<u32>,
+    /// What the group does while a player's tab is hidden: `continue` (that player's
+    /// inputs are empty) or `pause` (everyone waits for them).
+    #[serde(default)]
+    pub on_hidden: OnHidden,
     /// The game ends after this long, however far it got.
     #[serde(default = "default_game_duration")]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 14400))]
@@ -212,12 +226,27 @@ pub struct Game {
     #[serde(default = "default_countdown")]
     #[schemars(range(min = 0, max = 60))]
     pub countdown_secs: f64,
-    /// Game input one player may send per minute, in bytes of `game_action` payload
+    /// Game input one player may send per minute, in bytes of `game_inputs` payload
     /// (every input is logged). A player over it leaves the game (outcome
     /// `input_limit`); the others see a partner who left.
     #[serde(default = "default_input_budget")]
     #[schemars(range(min = 1024, max = 1073741824))]
     pub max_input_bytes_per_min: u64,
+}
+
+/// What a hidden tab (another window in front, a minimised browser) does to a game.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHidden {
+    /// The game goes on; the hidden player's inputs are empty until they return.
+    #[default]
+    Continue,
+    /// The game waits for everyone until the player returns (within the duration limit).
+    Pause,
+}
+
+fn default_tick_rate() -> u32 {
+    20
 }
 
 fn default_input_budget() -> u64 {
@@ -226,10 +255,6 @@ fn default_input_budget() -> u64 {
 
 fn default_countdown() -> f64 {
     3.0
-}
-
-fn default_episodes() -> u32 {
-    1
 }
 
 fn default_game_duration() -> f64 {

@@ -12,9 +12,6 @@ use super::multiplayer::{IceServer, MultiplayerScene};
 use super::survey::Question;
 use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
-/// The games the browser client ships (`platform/web/games/`).
-pub const KNOWN_GAMES: &[&str] = &["demo"];
-
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -199,21 +196,26 @@ impl<'a> Checker<'a> {
             }
             None => {}
         }
-        if !KNOWN_GAMES.contains(&m.game.name.as_str()) {
-            let near = super::diagnostic::did_you_mean(m.game.name.as_str(), KNOWN_GAMES.iter().copied())
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            let known = KNOWN_GAMES.join(", ");
-            self.report(
-                at.key("game").key("name"),
-                format!("no game `{}` ships with cohort{near}; known: {known}", m.game.name),
-            );
-        }
+        self.game(&at.key("game").key("module"), m);
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
         for (i, server) in m.ice_servers.iter().enumerate() {
             self.ice_server(&at.key("ice_servers").index(i), server);
+        }
+    }
+
+    /// The game's folder can be served and its module passes the engine's check
+    /// (exports, determinism) for this group size and config.
+    fn game(&mut self, at: &KeyPath, m: &MultiplayerScene) {
+        let secrets: Vec<std::path::PathBuf> = m.ice_servers.iter().filter_map(|s| s.secret_file.clone()).collect();
+        let folder = match crate::game::files::GameFolder::read(self.base, &m.game.module, &secrets) {
+            Ok(folder) => folder,
+            Err(e) => return self.report(at.clone(), e.to_string()),
+        };
+        let config = Value::Object(m.game.config.clone());
+        if let Err(e) = crate::game::check::check(&folder, &config, m.group_size as usize) {
+            self.report(at.clone(), format!("`{}`: {e}", m.game.module.display()));
         }
     }
 

@@ -193,20 +193,67 @@ pub enum Event {
         scene: String,
         players: Vec<ParticipantId>,
     },
+    /// Everything a replay needs besides the inputs: the module (its path in the run's
+    /// `files`), the seed, the timing and the config.
     GameStarted {
         game: GameId,
+        #[serde(default)]
+        module: String,
+        #[serde(default)]
+        seed: u32,
+        #[serde(default)]
+        players: usize,
+        #[serde(default)]
+        tick_rate: u32,
+        #[serde(default)]
+        input_delay: u32,
+        #[serde(default)]
+        config: serde_json::Value,
+        /// True when the group starts on the host relay.
+        #[serde(default)]
+        relay: bool,
     },
-    /// A player's game input (relayed to the group).
-    GameAction {
+    /// One player's inputs for ticks `from`… (and the state hashes it reported).
+    GameInputs {
         game: GameId,
         participant: ParticipantId,
-        action: serde_json::Value,
+        slot: usize,
+        from: u64,
+        inputs: Vec<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hashes: Vec<(u64, String)>,
+        /// Whether the host forwarded them to the group (relay path).
+        relayed: bool,
+    },
+    /// The group plays over the host relay from here (asked by `participant`, whose
+    /// copy needed tick `need`).
+    GameRelay {
+        game: GameId,
+        participant: ParticipantId,
+        need: u64,
+    },
+    /// A page was hidden or shown again.
+    Visibility {
+        participant: ParticipantId,
+        hidden: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        game: Option<GameId>,
+    },
+    /// Copies of a game disagree: the hashes reported for one tick, by slot.
+    GameDesync {
+        game: GameId,
+        tick: u64,
+        hashes: Vec<Option<String>>,
     },
     GameCompleted {
         game: GameId,
         participant: ParticipantId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tick: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<String>,
     },
     GameEnded {
         game: GameId,

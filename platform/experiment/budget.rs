@@ -147,7 +147,7 @@ impl State {
     pub(super) fn log_suppressed(&mut self, source: Source, count: u64) {
         let (participant, scene, what) = match source {
             Source::Refusals(p) => (Some(p), None, "refused"),
-            Source::GameInput(p) => (Some(p), None, "game_action"),
+            Source::GameInput(p) => (Some(p), None, "game_inputs"),
             Source::PolicyLog(scene) => (None, Some(self.experiment.scenes[scene].id().to_string()), "policy_log"),
         };
         self.log(Event::LogSuppressed { participant, scene, what: what.to_owned(), count });

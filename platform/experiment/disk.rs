@@ -59,7 +59,8 @@ pub(super) fn free_bytes(_dir: &Path) -> Option<u64> {
 /// Files larger than this are recorded by their hash only.
 const KEEP_FILES_UP_TO: usize = 4 << 20;
 
-/// Copies the files this run serves (the experiment file and its policies) into
+/// Copies the files this run serves (the experiment file, its policies, each game's
+/// folder) into
 /// `run_dir/files/`, and returns their SHA-256 by path relative to the experiment file,
 /// so that the data says exactly what ran.
 pub(super) fn keep_files(
@@ -73,6 +74,14 @@ pub(super) fn keep_files(
             && let Some(plugin) = &m.matchmaker.plugin
         {
             files.push((plugin.clone(), loaded.base_dir.join(plugin)));
+        }
+        if let Scene::Multiplayer(m) = scene
+            && let Some(folder) = loaded.games.get(m.id.as_str())
+        {
+            let prefix = m.game.module.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            for name in folder.files.keys() {
+                files.push((prefix.join(name), folder.dir.join(name)));
+            }
         }
     }
     let mut hashes = std::collections::BTreeMap::new();

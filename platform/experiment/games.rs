@@ -1,20 +1,26 @@
 //! Games: created from a confirmed group, started together after the countdown,
-//! relaying actions and WebRTC signaling only within the group, ended on completion,
-//! the duration limit, or a partner leaving; then each player moves on.
+//! relaying WebRTC signaling only within the group, ended when every copy is over
+//! (or disagrees), at the duration limit, or when a partner leaves; then each player
+//! moves on. Inputs, the relay and visibility are in [`super::game_inputs`].
 
 use std::time::Duration;
 
 use super::state::{ConnId, Place, State};
 use super::timers::Timer;
 use crate::eventlog::Event;
-use crate::game::{EndReason, Game, Seat};
+use crate::game::{EndReason, Game, Lockstep, Seat};
 use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg, Signal};
 
 impl State {
     /// Moves a confirmed group out of the waitroom into a new game.
-    pub(super) fn create_game(&mut self, scene: usize, players: Vec<ParticipantId>, now: Duration) {
+    /// `rtt_ms`: the group's worst probed round trip, if it was probed.
+    pub(super) fn create_game(&mut self, scene: usize, players: Vec<ParticipantId>, now: Duration, rtt_ms: Option<f64>) {
         let id = GameId(self.new_uuid());
-        let countdown = self.multiplayer(scene).game.countdown_secs;
+        let config = &self.multiplayer(scene).game;
+        let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
+        let delay = config.input_delay_ticks.unwrap_or_else(|| crate::game::lockstep::input_delay(rtt_ms, tick_rate));
+        let seed = self.new_seed();
+        let lockstep = Lockstep::new(players.len(), seed, tick_rate, delay, false);
         let room = &self.rooms[&scene];
         let seats: Vec<Seat> = players
             .iter()
@@ -36,7 +42,7 @@ impl State {
             }
         }
         let starts_at = now + Duration::from_secs_f64(countdown);
-        let game = Game::new(id, scene, players.clone(), seats, starts_at);
+        let game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
@@ -70,37 +76,60 @@ impl State {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return };
         game.start(now, Duration::from_secs_f64(config.max_duration_secs));
         let (players, ends_at) = (game.players.clone(), game.deadline());
+        let l = &game.lockstep;
+        let event = Event::GameStarted {
+            game: id,
+            module: config.module.to_string_lossy().replace('\\', "/"),
+            seed: l.seed,
+            players: players.len(),
+            tick_rate: l.tick_rate,
+            input_delay: l.input_delay,
+            config: serde_json::Value::Object(config.config.clone()),
+            relay: l.relay,
+        };
         self.timers.schedule(ends_at, Timer::Game(scene, id));
-        self.log(Event::GameStarted { game: id });
+        self.log(event);
         for pid in &players {
             let msg = self.start_msg(scene, id, *pid);
             self.send_to(*pid, msg);
         }
     }
 
-    /// `start_game` for one player (also re-sent when they reconnect).
+    /// `start_game` for one player (also re-sent when they reconnect, with every input
+    /// held so far for the catch-up).
     pub(super) fn start_msg(&self, scene: usize, id: GameId, pid: ParticipantId) -> ServerMsg {
         let game = &self.rooms[&scene].games[&id];
         let config = &self.multiplayer(scene).game;
+        let main = config.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let scene_id = self.experiment.scenes[scene].id();
+        let l = &game.lockstep;
         ServerMsg::StartGame {
             game: id,
             players: game.players.clone(),
             slot: game.slot(pid).unwrap_or_default(),
             ice_servers: (self.ice)(scene, pid),
-            name: config.name.to_string(),
-            episodes: config.episodes,
+            module: format!("/x/{}/game/{scene_id}/{main}", self.experiment.id),
+            config: serde_json::Value::Object(config.config.clone()),
+            seed: l.seed,
+            tick_rate: l.tick_rate,
+            input_delay: l.input_delay,
+            on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
+            relay: l.relay,
+            inputs: l.inputs.clone(),
         }
     }
 
-    /// The started game `id` if `pid` plays in it; otherwise refuses.
-    fn my_game(
+    /// The game `id` if `pid` plays in it (and it has started, unless `early`);
+    /// otherwise refuses.
+    pub(super) fn my_game(
         &mut self,
         pid: ParticipantId,
         conn: ConnId,
         id: GameId,
         what: &str,
         seq: Option<u64>,
+        early: bool,
     ) -> Option<(usize, &mut Game)> {
         let Place::Playing(scene, mine) = self.participants[&pid].place else {
             self.refuse(conn, ErrorCode::InvalidState, format!("`{what}`: you are not in a game"), seq);
@@ -111,38 +140,11 @@ impl State {
             return None;
         }
         let started = self.rooms[&scene].games.get(&id).is_some_and(Game::started);
-        if !started {
+        if !started && !early {
             self.refuse(conn, ErrorCode::InvalidState, format!("`{what}`: the game has not started"), seq);
             return None;
         }
         self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).map(|g| (scene, g))
-    }
-
-    pub(super) fn on_game_action(
-        &mut self,
-        pid: ParticipantId,
-        conn: ConnId,
-        id: GameId,
-        action: serde_json::Value,
-        seq: Option<u64>,
-    ) {
-        let Some((scene, game)) = self.my_game(pid, conn, id, "game_action", seq) else { return };
-        let others: Vec<ParticipantId> = game.players.iter().filter(|p| **p != pid).copied().collect();
-        // Every input is logged, so a player over the game's input budget leaves the
-        // game (records are never dropped); the others see a partner who left.
-        let bytes = serde_json::to_string(&action).map_or(0, |s| s.len() as u64);
-        let budget = self.multiplayer(scene).game.max_input_bytes_per_min;
-        if !self.game_input_fits(pid, bytes, budget) {
-            let now = self.now;
-            self.refuse(conn, ErrorCode::InvalidState, "too much game input: you left the game", seq);
-            self.player_left_game(pid, scene, id, now);
-            return self.end_early(pid, scene, OutcomeReason::InputLimit, now);
-        }
-        self.log(Event::GameAction { game: id, participant: pid, action: action.clone() });
-        for other in others {
-            self.send_to(other, ServerMsg::GameState { game: id, from: Some(pid), state: action.clone() });
-        }
-        self.ack(conn, seq);
     }
 
     pub(super) fn on_game_signal(
@@ -154,7 +156,8 @@ impl State {
         signal: Signal,
         seq: Option<u64>,
     ) {
-        let Some((_, game)) = self.my_game(pid, conn, id, "game_signal", seq) else { return };
+        // From `match_found` on: a group without a probe channel opens one meanwhile.
+        let Some((_, game)) = self.my_game(pid, conn, id, "game_signal", seq, true) else { return };
         if to == pid || !game.players.contains(&to) {
             return self.refuse_peer(pid, conn, "game_signal", "the recipient is not in your game", seq);
         }
@@ -162,26 +165,38 @@ impl State {
         self.ack(conn, seq);
     }
 
+    #[allow(clippy::too_many_arguments)] // one message's fields
     pub(super) fn on_game_complete(
         &mut self,
         pid: ParticipantId,
         conn: ConnId,
         id: GameId,
         result: Option<serde_json::Value>,
+        tick: Option<u64>,
+        hash: Option<String>,
         seq: Option<u64>,
         now: Duration,
     ) {
-        let Some((scene, game)) = self.my_game(pid, conn, id, "game_complete", seq) else { return };
-        let all_done = game.complete(pid, result.clone());
-        self.log(Event::GameCompleted { game: id, participant: pid, result });
+        if hash.as_ref().is_some_and(|h| h.is_empty() || h.len() > 64) {
+            return self.refuse(conn, ErrorCode::Malformed, "`hash` must be 1 to 64 characters", seq);
+        }
+        let Some((scene, game)) = self.my_game(pid, conn, id, "game_complete", seq, false) else { return };
+        let all_done = game.complete(pid, result.clone(), tick, hash.clone());
+        let disagree = all_done && game.finals_disagree();
+        let finals: Vec<Option<String>> =
+            game.players.iter().map(|p| game.finals.get(p).and_then(|(_, h)| h.clone())).collect();
+        self.log(Event::GameCompleted { game: id, participant: pid, result, tick, hash });
         self.ack(conn, seq);
-        if all_done {
+        if disagree {
+            self.log(Event::GameDesync { game: id, tick: tick.unwrap_or_default(), hashes: finals });
+            self.end_game(scene, id, EndReason::Desync, now);
+        } else if all_done {
             self.end_game(scene, id, EndReason::Completed, now);
         }
     }
 
     /// Ends a game for everyone in it: `game_end`, then the next scene.
-    fn end_game(&mut self, scene: usize, id: GameId, reason: EndReason, now: Duration) {
+    pub(super) fn end_game(&mut self, scene: usize, id: GameId, reason: EndReason, now: Duration) {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason });
         for pid in game.players {

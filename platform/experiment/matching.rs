@@ -135,7 +135,7 @@ impl State {
     fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
         let m = self.multiplayer(scene);
         if m.max_p2p_rtt_ms.is_none() {
-            return self.create_game(scene, group, now);
+            return self.create_game(scene, group, now, None);
         }
         let timeout = Duration::from_secs_f64(m.probe.timeout_secs);
         let (pings, ping_timeout_ms) = (m.probe.pings, m.probe.ping_timeout_ms);

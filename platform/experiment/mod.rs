@@ -10,6 +10,7 @@ mod answers;
 mod budget;
 mod disk;
 mod flow;
+mod game_inputs;
 mod games;
 mod matching;
 mod model;

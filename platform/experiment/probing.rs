@@ -216,7 +216,7 @@ impl State {
         let pending = room.pending.get_mut(&match_id).expect("pending exists");
         pending.open_probes.retain(|p| p != id);
         if accepted {
-            pending.rtts.push((probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
+            pending.rtts.push((probe.id.clone(), probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
         }
         Some((scene, match_id, accepted))
     }
@@ -303,8 +303,15 @@ impl State {
         // probes were already decided).
         let all_here = pending.members.iter().all(|m| self.rooms[&scene].entries.contains_key(m));
         if accepted && all_here {
-            self.create_game(scene, pending.members, now);
+            let rtt = pending.rtts.iter().map(|(_, _, _, r)| *r).reduce(f64::max);
+            self.create_game(scene, pending.members, now, rtt);
         } else {
+            // The pages keep an accepted pair's channel for the game: close it.
+            for (probe, a, b, _) in &pending.rtts {
+                for peer in [a, b] {
+                    self.send_to(*peer, ServerMsg::ProbeAbort { probe: probe.clone(), reason: "group_dropped".into() });
+                }
+            }
             self.retry_after_return(scene, &pending.members, now);
         }
     }

@@ -16,8 +16,9 @@ pub struct Pending {
     pub members: Vec<ParticipantId>,
     /// One probe per pair; removed as each is accepted.
     pub open_probes: Vec<ProbeId>,
-    /// Decided RTT of every accepted pair.
-    pub rtts: Vec<(ParticipantId, ParticipantId, f64)>,
+    /// Every accepted pair: its probe (whose channel the pages keep for the game),
+    /// the peers and the decided RTT.
+    pub rtts: Vec<(ProbeId, ParticipantId, ParticipantId, f64)>,
 }
 
 /// One waiting participant.

@@ -248,9 +248,15 @@ impl State {
             ClientMsg::ProbeResult { probe, rtt_ms, error, .. } => {
                 self.on_probe_result(pid, conn, &probe, rtt_ms, error, seq, now)
             }
-            ClientMsg::GameAction { game, action, .. } => self.on_game_action(pid, conn, game, action, seq),
+            ClientMsg::GameInputs { game, from, inputs, hashes, .. } => {
+                self.on_game_inputs(pid, conn, game, from, inputs, hashes, seq)
+            }
+            ClientMsg::GameRelay { game, need, .. } => self.on_game_relay(pid, conn, game, need, seq),
+            ClientMsg::Visibility { hidden, .. } => self.on_visibility(pid, conn, hidden, seq),
             ClientMsg::GameSignal { game, to, signal, .. } => self.on_game_signal(pid, conn, game, to, signal, seq),
-            ClientMsg::GameComplete { game, result, .. } => self.on_game_complete(pid, conn, game, result, seq, now),
+            ClientMsg::GameComplete { game, result, tick, hash, .. } => {
+                self.on_game_complete(pid, conn, game, result, tick, hash, seq, now)
+            }
         }
     }
 
@@ -293,6 +299,11 @@ impl State {
     }
 
     /// A fresh UUID v4 from the owned RNG.
+    /// A game's seed.
+    pub(super) fn new_seed(&mut self) -> u32 {
+        self.rng.random()
+    }
+
     pub(super) fn new_uuid(&mut self) -> uuid::Uuid {
         uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
     }

@@ -235,17 +235,19 @@ impl State {
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
             // A group lost to a restart ends as if the partners had left.
             OutcomeReason::PartnerLeft | OutcomeReason::HostRestarted => Some(&m.on_partner_leave),
-            OutcomeReason::Expired | OutcomeReason::InputLimit => None,
+            OutcomeReason::Expired | OutcomeReason::InputLimit | OutcomeReason::InvalidInput => None,
         }
     }
 
     /// The `outcome` message for `pid` (sent when it happens and again on return).
     pub(super) fn outcome_msg(&self, pid: ParticipantId, scene: usize, reason: OutcomeReason) -> ServerMsg {
         let Some(outcome) = self.outcome_config(scene, reason) else {
-            let message = if reason == OutcomeReason::InputLimit {
-                "Your game ended because your browser sent more game input than this study allows."
-            } else {
-                "Your session ended because you were away for too long."
+            let message = match reason {
+                OutcomeReason::InputLimit => {
+                    "Your game ended because your browser sent more game input than this study allows."
+                }
+                OutcomeReason::InvalidInput => "Your game ended because your browser sent game input it should not.",
+                _ => "Your session ended because you were away for too long.",
             };
             return ServerMsg::Outcome {
                 reason,

@@ -1,5 +1,16 @@
-//! A game's lifecycle as a pure record: players in slots, a synchronized start after a
-//! countdown, a duration limit, and completion when every player reports.
+//! Games: the lifecycle record the actor keeps (players in slots, a synchronized start
+//! after a countdown, a duration limit, completion when every copy reports), its
+//! lockstep inputs ([`lockstep`]), the game's folder ([`files`]), and the host's
+//! JavaScript engine that runs a module outside a browser ([`engine`]) for
+//! validation ([`check`]) and replay ([`replay`]).
+
+pub mod check;
+pub mod engine;
+pub mod files;
+pub mod lockstep;
+pub mod replay;
+
+pub use lockstep::{Lockstep, MAX_INPUT_BYTES};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -16,6 +27,8 @@ pub enum EndReason {
     TimeLimit,
     /// A player left for good.
     PartnerLeft,
+    /// The players' copies of the game disagree (their state hashes differ).
+    Desync,
 }
 
 impl EndReason {
@@ -24,6 +37,7 @@ impl EndReason {
             EndReason::Completed => "completed",
             EndReason::TimeLimit => "time_limit",
             EndReason::PartnerLeft => "partner_left",
+            EndReason::Desync => "desync",
         }
     }
 }
@@ -48,12 +62,23 @@ pub struct Game {
     pub starts_at: Duration,
     /// Set when the game starts.
     pub ends_at: Option<Duration>,
+    pub started_at: Option<Duration>,
     pub completed: BTreeSet<ParticipantId>,
     pub results: BTreeMap<ParticipantId, serde_json::Value>,
+    /// The tick and hash each copy reported when it was over.
+    pub finals: BTreeMap<ParticipantId, (Option<u64>, Option<String>)>,
+    pub lockstep: Lockstep,
 }
 
 impl Game {
-    pub fn new(id: GameId, scene: usize, players: Vec<ParticipantId>, seats: Vec<Seat>, starts_at: Duration) -> Self {
+    pub fn new(
+        id: GameId,
+        scene: usize,
+        players: Vec<ParticipantId>,
+        seats: Vec<Seat>,
+        starts_at: Duration,
+        lockstep: Lockstep,
+    ) -> Self {
         Self {
             id,
             scene,
@@ -61,8 +86,11 @@ impl Game {
             seats,
             starts_at,
             ends_at: None,
+            started_at: None,
             completed: BTreeSet::new(),
             results: BTreeMap::new(),
+            finals: BTreeMap::new(),
+            lockstep,
         }
     }
 
@@ -77,15 +105,39 @@ impl Game {
     /// Starts the game now; it ends at the latest after `limit`.
     pub fn start(&mut self, now: Duration, limit: Duration) {
         self.ends_at = Some(now + limit);
+        self.started_at = Some(now);
     }
 
     /// Records `who`'s completion; true when every player has completed.
-    pub fn complete(&mut self, who: ParticipantId, result: Option<serde_json::Value>) -> bool {
+    pub fn complete(
+        &mut self,
+        who: ParticipantId,
+        result: Option<serde_json::Value>,
+        tick: Option<u64>,
+        hash: Option<String>,
+    ) -> bool {
         self.completed.insert(who);
+        self.finals.insert(who, (tick, hash));
         if let Some(result) = result {
             self.results.insert(who, result);
         }
         self.players.iter().all(|p| self.completed.contains(p))
+    }
+
+    /// Whether the copies that reported their end disagree on its tick or hash.
+    pub fn finals_disagree(&self) -> bool {
+        let mut finals = self.finals.values().filter(|(t, h)| t.is_some() && h.is_some());
+        let first = finals.next();
+        finals.any(|f| Some(f) != first)
+    }
+
+    /// The tick the game is at by the host's clock (inputs beyond it are refused,
+    /// with room for the input delay and a hidden page's inputs committed ahead).
+    pub fn input_limit(&self, now: Duration) -> u64 {
+        let Some(started) = self.started_at else { return 0 };
+        let rate = u64::from(self.lockstep.tick_rate);
+        let elapsed = now.saturating_sub(started).as_secs_f64() * rate as f64;
+        elapsed as u64 + u64::from(self.lockstep.input_delay) + 5 * rate
     }
 
     /// The next time something is due: the start, or the duration limit.

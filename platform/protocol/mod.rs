@@ -20,10 +20,10 @@ mod views;
 pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
 
 /// Version of this protocol; a client speaking another one is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest WebSocket message the host accepts, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
-/// Largest game or probe message whose payload is relayed to others (`game_action`,
+/// Largest game or probe message whose payload is relayed or logged (`game_inputs`,
 /// `game_signal`, `game_complete`, `probe_signal`).
 pub const MAX_RELAYED_BYTES: usize = 16 * 1024;
 
@@ -128,10 +128,32 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// A game input, relayed by the host to the rest of the group.
-    GameAction {
+    /// This player's inputs for ticks `from`, `from + 1`, …, in order (each at most
+    /// [`crate::game::MAX_INPUT_BYTES`] of JSON; `null` is no input), with the state
+    /// hashes it computed at some ticks. Sent as inputs are committed, whichever path
+    /// carries the game; the host logs them, and forwards them while the group plays
+    /// over the relay. The slot is always the sender's own.
+    GameInputs {
         game: GameId,
-        action: serde_json::Value,
+        from: u64,
+        inputs: Vec<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = 64))]
+        hashes: Vec<(u64, String)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// The peer-to-peer path failed or stalls: play over the host relay from now on.
+    /// The host answers with every partner input it holds from tick `need`.
+    GameRelay {
+        game: GameId,
+        need: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// The page was hidden or shown again (tab switched, window minimised).
+    Visibility {
+        hidden: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
@@ -143,11 +165,16 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// This player finished the game (with an optional result for the data).
+    /// This player's copy of the game is over (the module's `done` gave `result`) after
+    /// tick `tick`, with the state's `hash` then.
     GameComplete {
         game: GameId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tick: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
@@ -164,7 +191,9 @@ impl ClientMsg {
             | ClientMsg::ProbeReady { seq, .. }
             | ClientMsg::ProbeSignal { seq, .. }
             | ClientMsg::ProbeResult { seq, .. }
-            | ClientMsg::GameAction { seq, .. }
+            | ClientMsg::GameInputs { seq, .. }
+            | ClientMsg::GameRelay { seq, .. }
+            | ClientMsg::Visibility { seq, .. }
             | ClientMsg::GameSignal { seq, .. }
             | ClientMsg::GameComplete { seq, .. } => *seq,
         }
@@ -180,7 +209,9 @@ impl ClientMsg {
             ClientMsg::ProbeReady { .. } => "probe_ready",
             ClientMsg::ProbeSignal { .. } => "probe_signal",
             ClientMsg::ProbeResult { .. } => "probe_result",
-            ClientMsg::GameAction { .. } => "game_action",
+            ClientMsg::GameInputs { .. } => "game_inputs",
+            ClientMsg::GameRelay { .. } => "game_relay",
+            ClientMsg::Visibility { .. } => "visibility",
             ClientMsg::GameSignal { .. } => "game_signal",
             ClientMsg::GameComplete { .. } => "game_complete",
         }
@@ -275,28 +306,41 @@ pub enum ServerMsg {
     },
     /// A group was found: the game starts after `countdown_secs`.
     MatchFound { game: GameId, players: Vec<ParticipantId>, countdown_secs: f64 },
-    /// The game starts now.
+    /// The game starts now (sent again on resume, with the inputs so far).
     StartGame {
         game: GameId,
         players: Vec<ParticipantId>,
         /// This participant's slot in `players`.
         slot: usize,
         ice_servers: Vec<IceServerView>,
-        /// Which game (the experiment's `game.name`), its episodes and duration limit.
-        name: String,
-        episodes: u32,
+        /// URL of the game's ES module (same origin).
+        module: String,
+        /// The experiment's `game.config`, passed to the module's `init`.
+        config: serde_json::Value,
+        /// Seed of this game, passed to `init`.
+        seed: u32,
+        /// Ticks per second.
+        tick_rate: u32,
+        /// An input committed at tick t applies at tick t + `input_delay`.
+        input_delay: u32,
+        /// `continue` or `pause` while a player's tab is hidden.
+        on_hidden: crate::config::multiplayer::OnHidden,
         max_duration_secs: f64,
+        /// True when the group plays over the host relay (no peer-to-peer path).
+        relay: bool,
+        /// Every input the host holds, per slot from tick 0 (empty at the start): a page
+        /// that reloaded replays them to catch up.
+        inputs: Vec<Vec<serde_json::Value>>,
     },
-    /// Game state or a partner's action, relayed by the host.
-    GameState {
-        game: GameId,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        from: Option<ParticipantId>,
-        state: serde_json::Value,
-    },
+    /// A partner's inputs for ticks `from`, `from + 1`, … (relay path, or catch-up).
+    GameInputs { game: GameId, slot: usize, from: u64, inputs: Vec<serde_json::Value> },
+    /// The group plays over the host relay from now on.
+    GameRelay { game: GameId },
+    /// A partner's page was hidden or shown again.
+    PartnerVisibility { game: GameId, slot: usize, hidden: bool },
     /// WebRTC signaling from a peer of the same game.
     GameSignal { game: GameId, from: ParticipantId, signal: Signal },
-    /// The game is over (`completed`, `time_limit` or `partner_left`); the next scene
+    /// The game is over (`completed`, `time_limit`, `partner_left` or `desync`); the next scene
     /// follows.
     GameEnd { game: GameId, reason: String },
     /// Prepare a probe with `peer`: set up a peer connection, then answer `probe_ready`.

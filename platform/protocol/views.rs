@@ -130,4 +130,7 @@ pub enum OutcomeReason {
     /// The participant's browser sent more game input than the game allows
     /// (`game.max_input_bytes_per_min`); they left the game.
     InputLimit,
+    /// The participant's browser sent game input the protocol does not allow (too
+    /// large, out of order, far ahead, rewriting a sent tick); they left the game.
+    InvalidInput,
 }

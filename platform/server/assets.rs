@@ -6,7 +6,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
     ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
     ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),
-    ("games/demo.js", "text/javascript; charset=utf-8", include_str!("../web/games/demo.js")),
+    ("hash.js", "text/javascript; charset=utf-8", include_str!("../web/hash.js")),
+    ("lockstep.js", "text/javascript; charset=utf-8", include_str!("../web/lockstep.js")),
     ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
 ];

@@ -160,7 +160,7 @@ impl SocketState {
 fn relayed(msg: &ClientMsg) -> bool {
     matches!(
         msg,
-        ClientMsg::GameAction { .. }
+        ClientMsg::GameInputs { .. }
             | ClientMsg::GameSignal { .. }
             | ClientMsg::GameComplete { .. }
             | ClientMsg::ProbeSignal { .. }

@@ -7,6 +7,7 @@
 //!   experiment's event log cannot be written (naming it and the error);
 //! - `GET /x/<id>` → the participant page (query parameters carry the recruitment id);
 //! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
+//! - `GET /x/<id>/game/<scene>/<path>` → a file of that scene's game folder;
 //! - `GET /static/<file>` → the browser client.
 
 mod accept;
@@ -91,6 +92,7 @@ pub async fn run(
         let handle = actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker)?;
         handles.insert(handle.id.clone(), handle);
     }
+    let games: GameFolders = Arc::new(experiments.iter().map(|l| (l.experiment.id.to_string(), l.games.clone())).collect());
     let experiments: Experiments = Arc::new(handles);
     let opts = Arc::new(opts);
     let endpoint = Arc::new(upgrade::Endpoint {
@@ -100,7 +102,7 @@ pub async fn run(
         open: Arc::new(AtomicUsize::new(0)),
         tracker: tracker.clone(),
     });
-    let pages = warp::service(routes(experiments));
+    let pages = warp::service(routes(experiments, games));
     let dispatch = move |req: warp::http::Request<hyper::body::Incoming>, peer: std::net::SocketAddr| {
         let (endpoint, mut pages) = (endpoint.clone(), pages.clone());
         async move {
@@ -129,9 +131,12 @@ fn run_id() -> String {
 }
 
 type Experiments = Arc<HashMap<String, ExperimentHandle>>;
+/// Game folders by experiment id, then scene id.
+type GameFolders = Arc<HashMap<String, HashMap<String, Arc<crate::game::files::GameFolder>>>>;
 
 fn routes(
     experiments: Experiments,
+    games: GameFolders,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
     let logs = experiments.clone();
     let health = warp::path!("healthz").and(warp::get()).map(move || {
@@ -162,11 +167,29 @@ fn routes(
             None => not_found(),
         })
     });
+    let game_files = warp::path!("x" / String / "game" / String / ..)
+        .and(warp::path::tail())
+        .and(warp::get())
+        .map(move |id: String, scene: String, rel: warp::path::Tail| {
+            let file = games.get(&id).and_then(|g| g.get(&scene)).and_then(|f| f.get(rel.as_str()));
+            boxed(match file {
+                Some(file) => Response::builder()
+                    .header("content-type", file.content_type)
+                    .header("cache-control", "no-cache")
+                    .header("etag", format!("\"{}\"", &file.sha256[..16]))
+                    .header("x-content-type-options", "nosniff")
+                    .body(file.bytes.to_vec())
+                    .expect("valid response"),
+                None => Response::builder().status(StatusCode::NOT_FOUND).body(b"not found".to_vec()).expect("valid"),
+            })
+        });
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));
     health
         .or(page)
+        .unify()
+        .or(game_files)
         .unify()
         .or(files)
         .unify()

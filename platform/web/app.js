@@ -3,10 +3,7 @@
 import { Connection } from "./connection.js";
 import { Prober } from "./probe.js";
 import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
-import * as demo from "./games/demo.js";
-
-/** Games shipped with the host, by the experiment's `game.name`. */
-const GAMES = { demo };
+import { GameRunner } from "./lockstep.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -32,21 +29,26 @@ let game = null;
 const prober = new Prober(connection, () => setStatus(""));
 
 function startGame(msg) {
-  const module = GAMES[msg.name];
-  if (!module) {
-    renderNotice(app, "Unknown game", `This page does not know the game "${msg.name}".`);
-    return;
-  }
-  game = {
-    id: msg.game,
-    instance: module.start(app, {
-      players: msg.players,
-      slot: msg.slot,
-      episodes: msg.episodes,
-      act: (action) => connection.send({ type: "game_action", game: msg.game, action }),
-      complete: (result) => connection.send({ type: "game_complete", game: msg.game, result }),
-    }),
-  };
+  if (game && game.msg.game === msg.game) return; // sent again on resume: already playing
+  if (game) game.stop();
+  const root = document.createElement("section");
+  root.className = "game";
+  root.tabIndex = 0;
+  app.replaceChildren(root);
+  root.focus();
+  game = new GameRunner(msg, {
+    connection,
+    prober,
+    root,
+    notice: (text) => setStatus(text, text !== ""),
+    onOver: () => setStatus("Waiting for the others to finish…"),
+  });
+  // Tests and researchers debugging a game read its progress here.
+  window.cohortGame = game;
+  game.start().catch((e) => {
+    console.error(e);
+    renderNotice(app, "The game could not start", String(e.message || e));
+  });
 }
 
 function onMessage(msg) {
@@ -60,6 +62,8 @@ function onMessage(msg) {
       document.getElementById("study-title").textContent = msg.title;
       break;
     case "scene":
+      // Sent again on a reconnect: a game in progress stays on screen.
+      if (game && msg.scene.kind === "multiplayer") break;
       currentScene = msg.scene;
       progress.textContent = `Step ${msg.index + 1} of ${msg.total}`;
       renderScene(app, msg.scene, connection);
@@ -68,21 +72,30 @@ function onMessage(msg) {
       if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg);
       break;
     case "match_found":
-      prober.closeAll();
+      prober.keepOnly(msg.players);
       setStatus("");
       renderMatchFound(app, msg);
       break;
     case "start_game":
       startGame(msg);
       break;
-    case "game_state":
-      if (game && game.id === msg.game) game.instance.onState(msg.from, msg.state);
+    case "game_inputs":
+    case "game_relay":
+    case "game_signal":
+    case "partner_visibility":
+      if (game && game.msg.game === msg.game) game.handle(msg);
       break;
     case "game_end":
+      if (game) game.stop();
+      window.cohortGameEnd = { reason: msg.reason, ...(game ? game.inspect() : {}) };
       game = null;
-      renderNotice(app, "Game over", "Thank you! Loading the next step…");
+      setStatus("");
+      renderNotice(app, "Game over", msg.reason === "desync"
+        ? "The game went out of step between players and had to stop. Loading the next step…"
+        : "Thank you! Loading the next step…");
       break;
     case "outcome":
+      if (game) { game.stop(); game = null; }
       progress.textContent = "";
       renderOutcome(app, msg);
       break;

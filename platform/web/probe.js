@@ -8,9 +8,10 @@
 // answered by `{"t":"pong","n":k,"ts":<same>,"r":<same>}` — each with its own timeout,
 // timed from its own send time (never from the echoed `ts`), and reports the
 // median RTT of the pings that came back (`probe_result`), or an error if none did.
-// The connection is closed when the host aborts the probe or the group starts, or
-// after the peer has had time to finish its own pings. This module is reused for a
-// game's own DataChannel.
+// The connection stays open: when the pair is grouped it becomes the game's channel
+// (`Prober.adopt`); it is closed on `probe_abort`, or when the group found does not
+// include that peer. `Link` is also how a game opens a channel of its own
+// (`game_signal`) when its pair has none.
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -65,35 +66,27 @@ export function answerPings(channel) {
   });
 }
 
-class Probe {
-  constructor(prober, msg) {
-    this.prober = prober;
-    this.id = msg.probe;
-    this.role = msg.role;
-    this.pings = msg.pings;
-    this.pingTimeoutMs = msg.ping_timeout_ms;
+/** One RTCPeerConnection with one DataChannel, signaled through the host by `send`. */
+export class Link {
+  constructor(iceServers, offerer, label, send) {
+    this.offerer = offerer;
+    this.label = label;
+    this.send = send;
     this.pendingCandidates = [];
-    this.reported = false;
-    this.pc = new RTCPeerConnection({ iceServers: msg.ice_servers });
+    this.pc = new RTCPeerConnection({ iceServers });
     this.pc.onicecandidate = (e) => {
-      if (e.candidate) this.signal({ candidate: e.candidate.toJSON() });
+      if (e.candidate) this.send({ candidate: e.candidate.toJSON() });
     };
-    this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === "failed") this.report(null, "the peer-to-peer connection failed");
-    };
-    if (this.role === "answerer") this.pc.ondatachannel = (e) => this.useChannel(e.channel);
-  }
-
-  signal(signal) {
-    this.prober.connection.send({ type: "probe_signal", probe: this.id, signal });
+    this.onChannel = () => {};
+    if (!offerer) this.pc.ondatachannel = (e) => this.useChannel(e.channel);
   }
 
   async start() {
-    if (this.role !== "offerer") return;
-    this.useChannel(this.pc.createDataChannel("probe", { ordered: true }));
+    if (!this.offerer) return;
+    this.useChannel(this.pc.createDataChannel(this.label, { ordered: true }));
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    this.signal({ sdp: { type: offer.type, sdp: offer.sdp } });
+    this.send({ sdp: { type: offer.type, sdp: offer.sdp } });
   }
 
   async onSignal(signal) {
@@ -103,7 +96,7 @@ class Probe {
       if (signal.sdp.type === "offer") {
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
-        this.signal({ sdp: { type: answer.type, sdp: answer.sdp } });
+        this.send({ sdp: { type: answer.type, sdp: answer.sdp } });
       }
     } else if (signal.candidate) {
       if (this.pc.remoteDescription) await this.pc.addIceCandidate(signal.candidate);
@@ -114,12 +107,36 @@ class Probe {
   useChannel(channel) {
     this.channel = channel;
     answerPings(channel);
-    channel.onopen = async () => {
-      const rtts = await measure(channel, this.pings, this.pingTimeoutMs);
-      if (rtts.length) this.report(median(rtts), null);
-      else this.report(null, "no ping came back");
-      // Stay open long enough for the peer to finish its own pings.
-      setTimeout(() => this.close(), this.pings * this.pingTimeoutMs);
+    this.onChannel(channel);
+  }
+
+  /** The channel if it is open now. */
+  open() {
+    return this.channel && this.channel.readyState === "open" ? this.channel : null;
+  }
+
+  close() {
+    try { this.pc.close(); } catch { /* already closed */ }
+  }
+}
+
+class Probe {
+  constructor(prober, msg) {
+    this.prober = prober;
+    this.id = msg.probe;
+    this.peer = msg.peer;
+    this.reported = false;
+    this.link = new Link(msg.ice_servers, msg.role === "offerer", "probe",
+      (signal) => prober.connection.send({ type: "probe_signal", probe: this.id, signal }));
+    this.link.pc.onconnectionstatechange = () => {
+      if (this.link.pc.connectionState === "failed") this.report(null, "the peer-to-peer connection failed");
+    };
+    this.link.onChannel = (channel) => {
+      channel.onopen = async () => {
+        const rtts = await measure(channel, msg.pings, msg.ping_timeout_ms);
+        if (rtts.length) this.report(median(rtts), null);
+        else this.report(null, "no ping came back");
+      };
     };
   }
 
@@ -134,7 +151,7 @@ class Probe {
   }
 
   close() {
-    try { this.pc.close(); } catch { /* already closed */ }
+    this.link.close();
     this.prober.probes.delete(this.id);
   }
 }
@@ -157,10 +174,10 @@ export class Prober {
         return true;
       }
       case "probe_start":
-        this.probes.get(msg.probe)?.start();
+        this.probes.get(msg.probe)?.link.start();
         return true;
       case "probe_signal":
-        this.probes.get(msg.probe)?.onSignal(msg.signal).catch(() => {});
+        this.probes.get(msg.probe)?.link.onSignal(msg.signal).catch(() => {});
         return true;
       case "probe_abort":
         this.probes.get(msg.probe)?.close();
@@ -168,6 +185,24 @@ export class Prober {
       default:
         return false;
     }
+  }
+
+  /** A group was found: keeps the probes with its `players`, closes the others. */
+  keepOnly(players) {
+    for (const probe of [...this.probes.values()]) {
+      if (!players.includes(probe.peer)) probe.close();
+    }
+  }
+
+  /** Hands the probe link with `peer` over to the game (the prober forgets it). */
+  adopt(peer) {
+    for (const probe of this.probes.values()) {
+      if (probe.peer === peer && probe.link.open()) {
+        this.probes.delete(probe.id);
+        return probe.link;
+      }
+    }
+    return null;
   }
 
   closeAll() {

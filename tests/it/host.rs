@@ -409,13 +409,16 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
     use cohort::experiment::outbox::{ConnOut, Outgoing};
     use cohort::experiment::{ConnId, Input};
     use cohort::protocol::{ClientMsg, PROTOCOL_VERSION};
-    let yaml = "id: busy\ntitle: Busy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    \
-                waitroom: {timeout_secs: 1}\n    game: {name: demo}\n  - id: end\n    kind: end\n";
+    let yaml = format!(
+        "id: busy\ntitle: Busy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    \
+         waitroom: {{timeout_secs: 1}}\n    game: {{module: {}/experiments/games/demo.js}}\n  - id: end\n    kind: end\n",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let data = tempfile::tempdir().unwrap();
     let file = data.path().join("busy.yaml");
-    std::fs::write(&file, yaml).unwrap();
+    std::fs::write(&file, &yaml).unwrap();
     let experiment = cohort::config::parse(yaml.as_bytes(), data.path()).expect("valid");
-    let loaded = cohort::config::Loaded { experiment, path: file, base_dir: data.path().into() };
+    let loaded = cohort::config::Loaded::new(experiment, file, data.path().into()).expect("game folder");
     let (shutdown, tracker) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
     let handle = actor::start(&loaded, data.path(), "run", Default::default(), shutdown.clone(), &tracker).unwrap();
     // One participant waits (1 s timeout)...

@@ -253,8 +253,9 @@ fn loading_names_what_is_wrong() {
 /// Writes an experiment using `policy` with `fallback`.
 fn experiment(dir: &Path, policy: &Path, fallback: &str) -> PathBuf {
     let yaml = format!(
-        "id: hostile\ntitle: Hostile policy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    matchmaker: {{plugin: {}, fallback: {fallback}, call_timeout_ms: 50}}\n    game: {{name: demo, countdown_secs: 0}}\n  - id: end\n    kind: end\n",
-        policy.display()
+        "id: hostile\ntitle: Hostile policy\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    matchmaker: {{plugin: {}, fallback: {fallback}, call_timeout_ms: 50}}\n    game: {{module: {}/experiments/games/demo.js, countdown_secs: 0}}\n  - id: end\n    kind: end\n",
+        policy.display(),
+        env!("CARGO_MANIFEST_DIR")
     );
     let path = dir.join("hostile.yaml");
     std::fs::write(&path, yaml).unwrap();

@@ -46,15 +46,17 @@ fn a_player_over_the_input_budget_leaves_the_game_and_nothing_is_dropped_silentl
     let probe = h.probes_of(a)[0].clone();
     h.measure(&probe, Some(10.0));
     let game = h.game_of(a).expect("playing");
-    let action = serde_json::json!({"move": "x".repeat(300)});
-    for _ in 0..4 {
-        h.send(a, ClientMsg::GameAction { game, action: action.clone(), seq: None });
+    h.send(b, ClientMsg::GameRelay { game, need: 0, seq: None });
+    let input = serde_json::json!("x".repeat(200));
+    for from in [0, 2, 4] {
+        let inputs = vec![input.clone(), input.clone()];
+        h.send(a, ClientMsg::GameInputs { game, from, inputs, hashes: Vec::new(), seq: None });
     }
     assert_eq!(h.place(a), Place::Over(0, OutcomeReason::InputLimit));
     assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::GameEnd { reason, .. } if reason == "partner_left")));
-    // What was relayed was logged: three inputs fit, the fourth ended the game.
-    assert_eq!(count(&h, |e| matches!(e, Event::GameAction { .. })), 3);
-    assert_eq!(h.sent(b).iter().filter(|m| matches!(m, ServerMsg::GameState { .. })).count(), 3);
+    // What was relayed was logged: two batches fit, the third ended the game.
+    assert_eq!(count(&h, |e| matches!(e, Event::GameInputs { .. })), 2);
+    assert_eq!(h.sent(b).iter().filter(|m| matches!(m, ServerMsg::GameInputs { .. })).count(), 2);
 }
 
 /// A policy that logs a line on every call and never groups anyone.

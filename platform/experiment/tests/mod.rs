@@ -28,7 +28,7 @@ scenes:
     max_p2p_rtt_ms: 80
     probe: {timeout_secs: 15, failed_pair_memory_secs: 600}
     waitroom: {timeout_secs: 60}
-    game: {name: demo, countdown_secs: 0, max_duration_secs: 100}
+    game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}
   - id: end
     kind: end
 "#;

@@ -97,7 +97,7 @@ fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
         Op::Complete(i) => {
             if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
                 if let Some(game) = h.game_of(p) {
-                    h.send(p, ClientMsg::GameComplete { game, result: None, seq: None });
+                    h.send(p, ClientMsg::GameComplete { game, result: None, tick: None, hash: None, seq: None });
                 }
             }
         }

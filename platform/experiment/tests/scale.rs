@@ -20,7 +20,7 @@ scenes:
     group_size: 5
     matchmaker: {tick_secs: 1}
     waitroom: {timeout_secs: 60, show_count: true}
-    game: {name: demo, countdown_secs: 0, max_duration_secs: 100}
+    game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}
   - id: end
     kind: end
 "#;

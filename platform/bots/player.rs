@@ -1,0 +1,212 @@
+//! A bot's copy of a game: the module fetched from the host and run in the host's
+//! engine, stepped in lockstep over the host relay at the game's tick rate. Its own
+//! seat plays the module's `bot` (or random inputs from the module's `inputs`); it
+//! reports state hashes and its end like a page does.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::game::engine::{Engine, GameError};
+use crate::protocol::{ClientMsg, GameId, ServerMsg};
+
+/// A hash is reported every this many ticks (and at the end).
+pub const HASH_EVERY: u64 = 20;
+/// Most ticks stepped in one tick interval (catching up after a stall).
+const CATCH_UP: usize = 8;
+
+/// One game as a bot plays it.
+pub struct Player {
+    pub game: GameId,
+    slot: usize,
+    engine: Engine,
+    delay: u64,
+    /// Every seat's inputs known so far, from tick 0.
+    inputs: Vec<Vec<Value>>,
+    /// The next tick to step.
+    tick: u64,
+    /// Own inputs up to here were sent to the host.
+    sent: u64,
+    hashes: Vec<(u64, String)>,
+    samples: Vec<Value>,
+    with_bot: bool,
+    rng: StdRng,
+    over: bool,
+    asked_relay: bool,
+}
+
+impl Player {
+    /// Starts (or, on resume, rejoins) the game of a `start_game`: fetches the module
+    /// from the host at `addr`.
+    pub fn start(addr: &str, msg: &ServerMsg, seed: u64) -> Result<Self, GameError> {
+        let ServerMsg::StartGame { game, players, slot, module, config, seed: game_seed, input_delay, inputs, .. } = msg
+        else {
+            return Err(GameError("not a start_game".into()));
+        };
+        let (dir, main) = module.rsplit_once('/').ok_or_else(|| GameError(format!("odd module URL {module}")))?;
+        let sources = fetch_sources(addr, dir, main)?;
+        let engine = Engine::load(Arc::new(sources), main)?;
+        engine.init(config, *game_seed, players.len())?;
+        let exports = engine.exports()?;
+        let mut inputs = inputs.clone();
+        inputs.resize(players.len(), Vec::new());
+        let mut player = Player {
+            game: *game,
+            slot: *slot,
+            engine,
+            delay: u64::from(*input_delay),
+            sent: inputs[*slot].len() as u64,
+            inputs,
+            tick: 0,
+            hashes: Vec::new(),
+            with_bot: exports.has("bot"),
+            samples: exports.inputs.unwrap_or_default(),
+            rng: StdRng::seed_from_u64(seed),
+            over: false,
+            asked_relay: false,
+        };
+        // Own inputs for the first `delay` ticks are empty by definition.
+        while (player.inputs[player.slot].len() as u64) < player.delay {
+            player.inputs[player.slot].push(Value::Null);
+        }
+        Ok(player)
+    }
+
+    /// A partner's inputs from the relay (or a catch-up).
+    pub fn receive(&mut self, msg: &ServerMsg) {
+        if let ServerMsg::GameInputs { game, slot, from, inputs } = msg
+            && *game == self.game
+            && *slot != self.slot
+            && let Some(held) = self.inputs.get_mut(*slot)
+        {
+            let have = held.len() as u64;
+            if *from <= have {
+                held.extend(inputs.iter().skip((have - from) as usize).cloned());
+            }
+        }
+    }
+
+    /// One tick interval: commit this seat's input, step what can be stepped, and say
+    /// what to send.
+    pub fn on_tick(&mut self) -> Result<Vec<ClientMsg>, GameError> {
+        let mut out = Vec::new();
+        if !self.asked_relay {
+            // A bot has no peer-to-peer channel: the group plays over the relay.
+            self.asked_relay = true;
+            out.push(ClientMsg::GameRelay { game: self.game, need: 0, seq: None });
+        }
+        if self.over {
+            return Ok(out);
+        }
+        for _ in 0..CATCH_UP {
+            if (self.inputs[self.slot].len() as u64) <= self.tick + self.delay {
+                let input = self.choose()?;
+                self.inputs[self.slot].push(input);
+            }
+            if !self.inputs.iter().all(|i| i.len() as u64 > self.tick) {
+                break;
+            }
+            let row: Vec<Value> = self.inputs.iter().map(|i| i[self.tick as usize].clone()).collect();
+            self.engine.step(&row)?;
+            let done = self.engine.done()?;
+            if self.tick % HASH_EVERY == HASH_EVERY - 1 {
+                self.hashes.push((self.tick, self.engine.hash()?));
+            }
+            if let Some(result) = done {
+                let hash = self.engine.hash()?;
+                self.over = true;
+                out.extend(self.flush());
+                let (game, tick) = (self.game, Some(self.tick));
+                out.push(ClientMsg::GameComplete { game, result: Some(result), tick, hash: Some(hash), seq: None });
+                return Ok(out);
+            }
+            self.tick += 1;
+        }
+        out.extend(self.flush());
+        Ok(out)
+    }
+
+    fn choose(&mut self) -> Result<Value, GameError> {
+        if self.with_bot {
+            return self.engine.bot(self.slot);
+        }
+        if self.samples.is_empty() || self.rng.random_bool(0.3) {
+            return Ok(Value::Null);
+        }
+        Ok(self.samples[self.rng.random_range(0..self.samples.len())].clone())
+    }
+
+    /// Own inputs (and hashes) the host has not had yet.
+    fn flush(&mut self) -> Option<ClientMsg> {
+        let own = &self.inputs[self.slot];
+        if own.len() as u64 <= self.sent && self.hashes.is_empty() {
+            return None;
+        }
+        let end = own.len().min(self.sent as usize + crate::game::lockstep::MAX_BATCH);
+        let inputs = own[self.sent as usize..end].to_vec();
+        let from = self.sent;
+        self.sent = end as u64;
+        let hashes = std::mem::take(&mut self.hashes);
+        Some(ClientMsg::GameInputs { game: self.game, from, inputs, hashes, seq: None })
+    }
+}
+
+/// The module at `dir/main` and the files it imports statically, relatively (what a
+/// bot needs; a page's browser resolves imports itself).
+fn fetch_sources(addr: &str, dir: &str, main: &str) -> Result<BTreeMap<String, String>, GameError> {
+    let mut sources = BTreeMap::new();
+    let mut todo = vec![main.to_owned()];
+    while let Some(rel) = todo.pop() {
+        if sources.contains_key(&rel) || sources.len() >= crate::game::files::MAX_FILES {
+            continue;
+        }
+        let text = http_get(addr, &format!("{dir}/{rel}"))?;
+        let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        for spec in relative_imports(&text) {
+            let joined = if base.is_empty() { spec.trim_start_matches("./").to_owned() } else { format!("{base}/{}", spec.trim_start_matches("./")) };
+            if !joined.contains("..") {
+                todo.push(joined);
+            }
+        }
+        sources.insert(rel, text);
+    }
+    Ok(sources)
+}
+
+/// Specifiers of `import … from "./x.js"` and `import "./x.js"`.
+fn relative_imports(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in source.lines().map(str::trim_start).filter(|l| l.starts_with("import ") || l.starts_with("export ")) {
+        for quote in ['"', '\''] {
+            let mut parts = line.split(quote);
+            parts.next();
+            if let Some(spec) = parts.next()
+                && spec.starts_with("./")
+            {
+                out.push(spec.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// A plain HTTP/1.1 GET of `path` from the host at `addr` (loopback or the host the
+/// bots were pointed at; no TLS, like the bots' WebSockets).
+fn http_get(addr: &str, path: &str) -> Result<String, GameError> {
+    let fail = |e: std::io::Error| GameError(format!("cannot fetch {path}: {e}"));
+    let mut stream = std::net::TcpStream::connect(addr).map_err(fail)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).map_err(fail)?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").map_err(fail)?;
+    let mut response = Vec::new();
+    stream.take(8 << 20).read_to_end(&mut response).map_err(fail)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| GameError(format!("{path}: no HTTP response")))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(GameError(format!("{path}: {}", head.lines().next().unwrap_or_default())));
+    }
+    Ok(body.to_owned())
+}

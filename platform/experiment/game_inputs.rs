@@ -1,0 +1,136 @@
+//! A game's inputs on the host: every player sends its own inputs (whichever path
+//! carries the game), the host keeps and logs them, compares the copies' state hashes,
+//! and forwards inputs to the group once it plays over the relay. Visibility changes
+//! are logged and told to partners.
+
+use std::time::Duration;
+
+use super::state::{ConnId, Place, State};
+use crate::eventlog::Event;
+use crate::game::EndReason;
+use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg};
+
+/// Most inputs per forwarded message (a catch-up after a long stall is split).
+const FORWARD_CHUNK: usize = 512;
+
+impl State {
+    #[allow(clippy::too_many_arguments)] // one message's fields
+    pub(super) fn on_game_inputs(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        id: GameId,
+        from: u64,
+        inputs: Vec<serde_json::Value>,
+        hashes: Vec<(u64, String)>,
+        seq: Option<u64>,
+    ) {
+        let now = self.now;
+        let Some((scene, game)) = self.my_game(pid, conn, id, "game_inputs", seq, false) else { return };
+        let slot = game.slot(pid).expect("a player of the game");
+        let limit = game.input_limit(now);
+        // Every input is logged, so a player over the game's input budget leaves the
+        // game (records are never dropped); the others see a partner who left.
+        let bytes = serde_json::to_string(&inputs).map_or(0, |s| s.len()) as u64 + 16 * hashes.len() as u64;
+        let budget = self.multiplayer(scene).game.max_input_bytes_per_min;
+        if !self.game_input_fits(pid, bytes, budget) {
+            self.refuse(conn, ErrorCode::InvalidState, "too much game input: you left the game", seq);
+            return self.leave_game_for(pid, scene, id, OutcomeReason::InputLimit, now);
+        }
+        let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("checked above");
+        let accepted = game.lockstep.accept(slot, from, inputs, limit);
+        let desync = accepted.as_ref().ok().map(|_| game.lockstep.report(slot, &hashes));
+        let (relay, others) = (game.lockstep.relay, game.players.clone());
+        let (first, fresh) = match accepted {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                let reason = e.to_string();
+                self.log_refusal(pid, Event::Refused { participant: pid, message: "game_inputs".into(), reason });
+                self.refuse(conn, ErrorCode::Malformed, format!("`game_inputs` refused: {e}; you left the game"), seq);
+                return self.leave_game_for(pid, scene, id, OutcomeReason::InvalidInput, now);
+            }
+        };
+        if !fresh.is_empty() || !hashes.is_empty() {
+            let event = Event::GameInputs {
+                game: id,
+                participant: pid,
+                slot,
+                from: first,
+                inputs: fresh.clone(),
+                hashes,
+                relayed: relay,
+            };
+            self.log(event);
+        }
+        if relay && !fresh.is_empty() {
+            for other in others.iter().filter(|o| **o != pid) {
+                let msg = ServerMsg::GameInputs { game: id, slot, from: first, inputs: fresh.clone() };
+                self.send_to(*other, msg);
+            }
+        }
+        self.ack(conn, seq);
+        match desync {
+            Some(Ok(Some(d))) => {
+                self.log(Event::GameDesync { game: id, tick: d.tick, hashes: d.hashes });
+                self.end_game(scene, id, EndReason::Desync, now);
+            }
+            Some(Err(e)) => self.refuse(conn, ErrorCode::Malformed, format!("`hashes` refused: {e}"), None),
+            _ => {}
+        }
+    }
+
+    /// A page's peer-to-peer path failed or stalls: the group plays over the relay
+    /// from now on, and the page gets every partner input the host holds from `need`.
+    pub(super) fn on_game_relay(&mut self, pid: ParticipantId, conn: ConnId, id: GameId, need: u64, seq: Option<u64>) {
+        let Some((_, game)) = self.my_game(pid, conn, id, "game_relay", seq, false) else { return };
+        let switched = !game.lockstep.relay;
+        game.lockstep.relay = true;
+        let slot = game.slot(pid).expect("a player of the game");
+        let players = game.players.clone();
+        let mut catch_up = Vec::new();
+        for (other, _) in players.iter().enumerate().filter(|(s, _)| *s != slot) {
+            let held = game.lockstep.since(other, need);
+            for (i, chunk) in held.chunks(FORWARD_CHUNK).enumerate() {
+                let from = need + (i * FORWARD_CHUNK) as u64;
+                catch_up.push(ServerMsg::GameInputs { game: id, slot: other, from, inputs: chunk.to_vec() });
+            }
+        }
+        if switched {
+            self.log(Event::GameRelay { game: id, participant: pid, need });
+            for p in &players {
+                self.send_to(*p, ServerMsg::GameRelay { game: id });
+            }
+        }
+        for msg in catch_up {
+            self.send_to(pid, msg);
+        }
+        self.ack(conn, seq);
+    }
+
+    /// The page was hidden or shown: logged, and told to partners in a running game.
+    pub(super) fn on_visibility(&mut self, pid: ParticipantId, conn: ConnId, hidden: bool, seq: Option<u64>) {
+        let game = match self.participants[&pid].place {
+            Place::Playing(scene, id) => self.rooms[&scene].games.get(&id).filter(|g| g.started()).map(|g| (id, g)),
+            _ => None,
+        };
+        let partners: Vec<(GameId, usize, ParticipantId)> = game
+            .map(|(id, g)| {
+                let slot = g.slot(pid).unwrap_or_default();
+                g.players.iter().filter(|p| **p != pid).map(|p| (id, slot, *p)).collect()
+            })
+            .unwrap_or_default();
+        // Within the participant's refusal budget: a page flipping its visibility
+        // cannot grow the log without bound.
+        self.log_refusal(pid, Event::Visibility { participant: pid, hidden, game: game.map(|(id, _)| id) });
+        for (game, slot, partner) in partners {
+            self.send_to(partner, ServerMsg::PartnerVisibility { game, slot, hidden });
+        }
+        self.ack(conn, seq);
+    }
+
+    /// `pid` leaves a running game with `reason`; the others see a partner who left.
+    fn leave_game_for(&mut self, pid: ParticipantId, scene: usize, id: GameId, reason: OutcomeReason, now: Duration) {
+        self.player_left_game(pid, scene, id, now);
+        self.end_early(pid, scene, reason, now);
+    }
+}

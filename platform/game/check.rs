@@ -1,0 +1,114 @@
+//! `cohort validate` for games: the module loads in the host's engine, exports the
+//! interface, and is deterministic — two copies with the same seed (one of them with
+//! an earlier game behind it), fed the same random inputs (and the module's `bot` for
+//! some seats), agree on every tick's hash.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rand::{Rng, SeedableRng};
+
+use super::engine::{Engine, Exports, GameError};
+use super::files::GameFolder;
+use super::MAX_INPUT_BYTES;
+
+/// The functions every game exports.
+pub const REQUIRED: &[&str] = &["init", "step", "render", "input", "done"];
+/// Ticks the two copies are run for.
+const TICKS: u64 = 300;
+
+/// Checks a game for a group of `players` with `config`; the module's exports when it
+/// passes. Results are remembered per module content, config and group size.
+pub fn check(folder: &GameFolder, config: &serde_json::Value, players: usize) -> Result<Exports, GameError> {
+    static SEEN: OnceLock<Mutex<HashMap<String, Result<Exports, GameError>>>> = OnceLock::new();
+    let mut key = String::new();
+    for (name, file) in &folder.files {
+        key.push_str(&format!("{name}={};", file.sha256));
+    }
+    key.push_str(&format!("main={};config={config};players={players}", folder.main));
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(known) = seen.lock().ok().and_then(|s| s.get(&key).cloned()) {
+        return known;
+    }
+    let outcome = run_check(folder, config, players);
+    if let Ok(mut s) = seen.lock() {
+        s.insert(key, outcome.clone());
+    }
+    outcome
+}
+
+fn run_check(folder: &GameFolder, config: &serde_json::Value, players: usize) -> Result<Exports, GameError> {
+    let sources: Arc<BTreeMap<String, String>> = Arc::new(folder.sources());
+    let a = Engine::load(sources.clone(), &folder.main)?;
+    let exports = a.exports()?;
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|f| !exports.has(f)).collect();
+    if !missing.is_empty() {
+        return Err(GameError(format!(
+            "the module does not export {} (a game exports the functions {})",
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            REQUIRED.join(", ")
+        )));
+    }
+    let b = Engine::load(sources, &folder.main)?;
+    let seed = 0x5eed;
+    a.init(config, seed, players)?;
+    // The second copy has a history: a game that keeps state outside its state object
+    // (a counter at module level) now differs, as a reloaded page would.
+    b.init(config, seed ^ 0xffff, players)?;
+    for _ in 0..3 {
+        b.step(&vec![serde_json::Value::Null; players])?;
+    }
+    b.init(config, seed, players)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let samples = exports.inputs.clone().unwrap_or_default();
+    let with_bot = exports.has("bot");
+    for tick in 0..TICKS {
+        let mut inputs = Vec::with_capacity(players);
+        for slot in 0..players {
+            let input = if with_bot && slot % 2 == 0 {
+                let (x, y) = (a.bot(slot)?, b.bot(slot)?);
+                if x != y {
+                    return Err(GameError(format!(
+                        "bot() chose differently in two copies of the same state at tick {tick} ({x} vs {y}): it must depend only on the state and the slot"
+                    )));
+                }
+                check_size(&x, "bot()")?;
+                x
+            } else if samples.is_empty() || rng.random_bool(0.3) {
+                serde_json::Value::Null
+            } else {
+                samples[rng.random_range(0..samples.len())].clone()
+            };
+            inputs.push(input);
+        }
+        a.step(&inputs).map_err(|e| at_tick(e, tick))?;
+        b.step(&inputs).map_err(|e| at_tick(e, tick))?;
+        let (ha, hb) = (a.hash()?, b.hash()?);
+        if ha != hb {
+            return Err(GameError(format!(
+                "two copies with the same seed and inputs differ after tick {tick} (hash {ha} vs {hb}): step() must depend only on the state and the inputs"
+            )));
+        }
+        let (da, db) = (a.done()?, b.done()?);
+        if da != db {
+            return Err(GameError(format!("two copies disagree whether the game is over after tick {tick}")));
+        }
+        if da.is_some() {
+            break;
+        }
+    }
+    Ok(exports)
+}
+
+fn at_tick(e: GameError, tick: u64) -> GameError {
+    GameError(format!("at tick {tick}: {}", e.0))
+}
+
+/// An input must fit the protocol's cap once encoded.
+pub fn check_size(input: &serde_json::Value, what: &str) -> Result<(), GameError> {
+    let len = input.to_string().len();
+    if len > MAX_INPUT_BYTES {
+        return Err(GameError(format!("{what} returned an input of {len} bytes; inputs are at most {MAX_INPUT_BYTES}")));
+    }
+    Ok(())
+}

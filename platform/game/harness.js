@@ -1,0 +1,36 @@
+// The host's side of a game module (run by the host's JavaScript engine only): holds
+// the state between calls and passes values as JSON text, checking what the module
+// returns the way docs/games.md promises.
+
+import * as G from "game:main";
+import { hashState } from "cohort:hash";
+
+let state;
+
+globalThis.__cohort = {
+  exports() {
+    const functions = Object.keys(G).filter((k) => typeof G[k] === "function");
+    const inputs = Array.isArray(G.inputs) ? G.inputs : null;
+    return JSON.stringify({ functions, inputs });
+  },
+  init(config, seed, players) {
+    state = G.init(JSON.parse(config), seed, players);
+    if (state === undefined) throw new Error("init() returned nothing: return the initial state");
+  },
+  step(inputs) {
+    const next = G.step(state, JSON.parse(inputs));
+    if (next === undefined) throw new Error("step() returned nothing: return the next state");
+    state = next;
+  },
+  done() {
+    const result = G.done(state);
+    return result === undefined || result === null ? null : JSON.stringify(result);
+  },
+  hash() {
+    return typeof G.hash === "function" ? String(G.hash(state)) : hashState(state);
+  },
+  bot(slot) {
+    const input = G.bot(state, slot);
+    return input === undefined ? "null" : JSON.stringify(input);
+  },
+};

@@ -1,0 +1,305 @@
+// Runs one game in lockstep (docs/games.md): loads the game's module, steps it once per
+// tick with every player's input for that tick, and carries inputs over the
+// peer-to-peer channels the probe opened (or that the game opens through
+// `game_signal`), falling back to the host relay when a channel fails or stalls.
+//
+// An input sampled at tick t applies at tick t + input_delay. Every input goes to the
+// host too (`game_inputs`, with a state hash every HASH_EVERY ticks), so the host can
+// log, relay and replay the game. A reloaded page catches up from the inputs the host
+// sends with `start_game`.
+
+import { hashState } from "./hash.js";
+import { Link } from "./probe.js";
+
+/** A state hash is reported after every tick t with t % HASH_EVERY === HASH_EVERY - 1. */
+export const HASH_EVERY = 20;
+/** Largest input, in bytes of JSON (the host refuses larger ones). */
+const MAX_INPUT_BYTES = 256;
+/** Most inputs per message. */
+const MAX_BATCH = 64;
+/** Waiting this long for a partner's input switches the group to the relay. */
+const STALL_MS = 1000;
+/** Inputs from key presses waiting for their tick. */
+const MAX_QUEUED = 4;
+
+export class GameRunner {
+  /** @param {object} msg the `start_game` message */
+  constructor(msg, { connection, prober, root, notice, onOver }) {
+    this.msg = msg;
+    this.connection = connection;
+    this.root = root;
+    this.notice = notice;
+    this.onOver = onOver;
+    this.slot = msg.slot;
+    this.n = msg.players.length;
+    this.delay = msg.input_delay;
+    this.dt = 1000 / msg.tick_rate;
+    this.relay = msg.relay;
+    this.inputs = Array.from({ length: this.n }, (_, s) => [...(msg.inputs[s] || [])]);
+    this.sent = this.inputs[this.slot].length; // own inputs the host has
+    this.tick = 0;
+    this.hashes = [];
+    this.queue = [];
+    this.links = new Map(); // slot → Link
+    this.peerSent = new Map(); // slot → own inputs sent over that link
+    this.hiddenPartners = new Set();
+    this.hidden = document.hidden;
+    this.stalledSince = null;
+    this.over = false;
+    this.stopped = false;
+    this.noticeUntil = 0;
+    for (const [s, peer] of msg.players.entries()) {
+      if (s === this.slot) continue;
+      const link = prober.adopt(peer);
+      if (link) this.useLink(s, link);
+    }
+    // A pair without the probe's channel opens one now (a reloaded page plays over
+    // the relay at once: its partner is ahead and waiting).
+    const missing = msg.players.some((_, s) => s !== this.slot && !this.links.has(s));
+    this.resumed = msg.inputs.some((i) => i.length > 0);
+    if (missing && this.resumed) this.askRelay();
+    else if (missing) this.openLinks();
+  }
+
+  async start() {
+    this.game = await import(this.msg.module);
+    for (const f of ["init", "step", "render", "input", "done"]) {
+      if (typeof this.game[f] !== "function") throw new Error(`the game module does not export ${f}()`);
+    }
+    this.state = this.game.init(this.msg.config, this.msg.seed, this.n);
+    const own = this.inputs[this.slot];
+    while (own.length < this.delay) own.push(null);
+    this.catchUp(Infinity);
+    this.hashes = []; // reported before the reload
+    this.listen();
+    this.startedAt = performance.now() - this.tick * this.dt;
+    this.timer = setInterval(() => this.loop(), Math.max(4, this.dt / 2));
+    this.draw();
+  }
+
+  /** Opens the channels the probe did not leave (lower slot offers). */
+  openLinks() {
+    for (const [s, peer] of this.msg.players.entries()) {
+      if (s === this.slot || this.links.has(s)) continue;
+      const link = new Link(this.msg.ice_servers, this.slot < s, "game",
+        (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
+      this.useLink(s, link);
+      link.start().catch(() => {});
+    }
+  }
+
+  useLink(slot, link) {
+    this.links.set(slot, link);
+    this.peerSent.set(slot, 0);
+    const attach = (channel) => {
+      channel.addEventListener("message", (e) => this.onPeerMessage(slot, e.data));
+      channel.addEventListener("close", () => { if (!this.stopped && !this.over) this.askRelay(); });
+    };
+    if (link.channel) attach(link.channel);
+    else link.onChannel = attach;
+  }
+
+  /** Signaling for a channel this game opened. */
+  onSignal(from, signal) {
+    const slot = this.msg.players.indexOf(from);
+    this.links.get(slot)?.onSignal(signal).catch(() => {});
+  }
+
+  listen() {
+    this.onKey = (e) => this.onEvent(e);
+    this.onVisibility = () => {
+      this.hidden = document.hidden;
+      this.connection.send({ type: "visibility", hidden: this.hidden });
+      if (!this.hidden) this.loop();
+    };
+    window.addEventListener("keydown", this.onKey);
+    this.root.addEventListener("pointerdown", this.onKey);
+    this.root.addEventListener("click", this.onKey);
+    document.addEventListener("visibilitychange", this.onVisibility);
+  }
+
+  onEvent(event) {
+    if (this.over) return;
+    let input;
+    try { input = this.game.input(event, this.state, this.slot); } catch (e) { console.error(e); return; }
+    if (input === undefined || input === null) return;
+    if (JSON.stringify(input).length > MAX_INPUT_BYTES) { console.error("game input too large; dropped"); return; }
+    if (event.type === "keydown") event.preventDefault();
+    if (this.queue.length < MAX_QUEUED) this.queue.push(input);
+  }
+
+  /** The tick clock: commit, send, step what can be stepped. */
+  loop() {
+    if (this.stopped || this.over || this.state === undefined || this.startedAt === undefined) return;
+    const due = Math.floor((performance.now() - this.startedAt) / this.dt);
+    const own = this.inputs[this.slot];
+    const pause = this.hidden && this.msg.on_hidden === "pause";
+    if (!pause) {
+      // Commit this seat's inputs up to the tick the clock has reached (+ delay); a
+      // hidden page that continues commits empty inputs 2 s ahead, since its timers
+      // are throttled.
+      const ahead = this.hidden ? 2 * this.msg.tick_rate : 0;
+      while (own.length <= this.tick + this.delay + ahead) {
+        own.push(this.hidden ? null : (this.queue.shift() ?? null));
+      }
+    }
+    const before = this.tick;
+    this.catchUp(this.hidden ? 10 * this.msg.tick_rate : Math.max(1, due - this.tick + 1));
+    this.send();
+    if (this.tick > before) this.draw();
+    this.watchStall(due);
+  }
+
+  /** Steps while every seat's input is known (at most `max` ticks). */
+  catchUp(max) {
+    let steps = 0;
+    while (steps < max && !this.over && this.inputs.every((i) => i.length > this.tick)) {
+      const row = this.inputs.map((i) => i[this.tick]);
+      try {
+        this.state = this.game.step(this.state, row);
+      } catch (e) {
+        console.error(e);
+        this.finish(null, "the game failed");
+        return;
+      }
+      if (this.tick % HASH_EVERY === HASH_EVERY - 1) this.hashes.push([this.tick, this.hash()]);
+      const result = this.game.done(this.state);
+      if (result !== undefined && result !== null) {
+        this.send();
+        this.finish(result);
+        return;
+      }
+      this.tick += 1;
+      steps += 1;
+    }
+  }
+
+  hash() {
+    return typeof this.game.hash === "function" ? String(this.game.hash(this.state)) : hashState(this.state);
+  }
+
+  /** New own inputs to the host and to every open channel. */
+  send() {
+    const own = this.inputs[this.slot];
+    while (own.length > this.sent || this.hashes.length) {
+      const inputs = own.slice(this.sent, this.sent + MAX_BATCH);
+      const msg = { type: "game_inputs", game: this.msg.game, from: this.sent, inputs };
+      if (this.hashes.length) msg.hashes = this.hashes.splice(0, 64);
+      this.connection.send(msg);
+      this.sent += inputs.length;
+    }
+    for (const [slot, link] of this.links) {
+      const channel = link.open();
+      if (!channel) continue;
+      const from = this.peerSent.get(slot);
+      if (own.length <= from) continue;
+      try {
+        channel.send(JSON.stringify({ t: "in", k: from, v: own.slice(from, from + MAX_BATCH) }));
+        this.peerSent.set(slot, Math.min(own.length, from + MAX_BATCH));
+      } catch { /* the close handler switches to the relay */ }
+    }
+  }
+
+  onPeerMessage(slot, data) {
+    if (typeof data !== "string" || data.length > 32768) return;
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (msg.t === "in") this.merge(slot, msg.k, msg.v);
+  }
+
+  /** Inputs of `slot` from tick `from` (a channel or the host); anything odd is ignored. */
+  merge(slot, from, inputs) {
+    if (slot === this.slot || !Number.isInteger(from) || !Array.isArray(inputs) || inputs.length > 1024) return;
+    const held = this.inputs[slot];
+    if (!held || from > held.length || from < 0) return;
+    for (let i = held.length - from; i < inputs.length; i++) {
+      if (JSON.stringify(inputs[i] ?? null).length > MAX_INPUT_BYTES) return;
+      held.push(inputs[i] ?? null);
+    }
+    if (!this.hidden && this.state !== undefined) this.loop();
+  }
+
+  /** A partner's input has been missing too long: play over the relay. */
+  watchStall(due) {
+    const missing = due >= this.tick && !this.over && !this.inputs.every((i) => i.length > this.tick);
+    const partnerHidden = this.msg.on_hidden === "pause" && this.hiddenPartners.size > 0;
+    if (!missing || partnerHidden) {
+      this.stalledSince = null;
+      if (partnerHidden) this.say("Your partner's window is in the background — the game is paused.");
+      else if (performance.now() > this.noticeUntil) this.say("");
+      return;
+    }
+    this.stalledSince ??= performance.now();
+    const stalled = performance.now() - this.stalledSince;
+    if (stalled > STALL_MS && !this.relay) this.askRelay();
+    else if (stalled > STALL_MS && performance.now() > this.noticeUntil) this.say("Waiting for your partner…");
+    // Do not run ahead of the partner once inputs flow again: hold the clock.
+    if (stalled > this.dt) this.startedAt = performance.now() - (this.tick + 1) * this.dt;
+  }
+
+  say(text, forMs = 0) {
+    if (forMs) this.noticeUntil = performance.now() + forMs;
+    if (text !== this.said) this.notice(text);
+    this.said = text;
+  }
+
+  askRelay() {
+    if (this.asked) return;
+    this.asked = true;
+    this.relay = true;
+    const need = Math.min(...this.inputs.filter((_, s) => s !== this.slot).map((i) => i.length));
+    this.connection.send({ type: "game_relay", game: this.msg.game, need });
+    this.say("The connection to your partner is slow — continuing.", 5000);
+  }
+
+  /** Messages from the host about this game. */
+  handle(msg) {
+    switch (msg.type) {
+      case "game_inputs": this.merge(msg.slot, msg.from, msg.inputs); break;
+      case "game_relay":
+        if (!this.relay) this.say("The connection to your partner is slow — continuing.", 5000);
+        this.relay = true;
+        break;
+      case "partner_visibility":
+        if (msg.hidden) this.hiddenPartners.add(msg.slot); else this.hiddenPartners.delete(msg.slot);
+        break;
+      case "game_signal": this.onSignal(msg.from, msg.signal); break;
+      default: break;
+    }
+  }
+
+  draw() {
+    try {
+      this.game.render(this.state, { slot: this.slot, root: this.root, tick: this.tick, players: this.n });
+    } catch (e) {
+      console.error(e);
+    }
+  }
+
+  finish(result, failure) {
+    this.over = true;
+    this.draw();
+    if (failure) {
+      this.say(`Sorry — ${failure}.`);
+      return;
+    }
+    const msg = { type: "game_complete", game: this.msg.game, result, tick: this.tick, hash: this.hash() };
+    this.connection.send(msg);
+    this.onOver(result);
+  }
+
+  /** The game ended (host's `game_end`): stop the clock, close the channels. */
+  stop() {
+    this.stopped = true;
+    clearInterval(this.timer);
+    window.removeEventListener("keydown", this.onKey);
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    for (const link of this.links.values()) link.close();
+  }
+
+  /** What tests and researchers debugging a game may read (`window.cohortGame`). */
+  inspect() {
+    const paths = [...this.links.values()].map((l) => (l.open() ? "p2p" : "closed"));
+    return { tick: this.tick, hash: this.hash(), over: this.over, relay: this.relay, links: paths };
+  }
+}
