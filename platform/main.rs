@@ -32,6 +32,18 @@ enum Command {
     },
     /// Run N bots through a served experiment: a load test, or a dry run of a study.
     Bots(BotsArgs),
+    /// Replay the games of a run from its event log with the host's engine, and check
+    /// every state hash the players' pages reported.
+    Replay {
+        /// The run directory (`data/<experiment>/<run>`).
+        run: PathBuf,
+        /// Only this game.
+        #[arg(long)]
+        game: Option<uuid::Uuid>,
+        /// One JSON object per game instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with matchmaking policy components.
     Plugin {
         #[command(subcommand)]
@@ -167,6 +179,22 @@ fn main() -> ExitCode {
             serve(files, &addr, data, admission, min_free_disk_mb)
         }
         Command::Bots(args) => bots(args),
+        Command::Replay { run, game, json } => {
+            match cohort::game::replay::replay_run(&run, game.map(cohort::protocol::GameId)) {
+                Ok(games) => {
+                    print!("{}", cohort::game::replay::describe(&games, json));
+                    if games.iter().all(cohort::game::replay::Replayed::matches) {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
             plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
         }

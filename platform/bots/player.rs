@@ -16,8 +16,6 @@ use crate::protocol::{ClientMsg, GameId, ServerMsg};
 
 /// A hash is reported every this many ticks (and at the end).
 pub const HASH_EVERY: u64 = 20;
-/// Most ticks stepped in one tick interval (catching up after a stall).
-const CATCH_UP: usize = 8;
 
 /// One game as a bot plays it.
 pub struct Player {
@@ -29,6 +27,8 @@ pub struct Player {
     inputs: Vec<Vec<Value>>,
     /// The next tick to step.
     tick: u64,
+    /// Tick intervals so far: the game's clock (the bot never steps ahead of it).
+    clock: u64,
     /// Own inputs up to here were sent to the host.
     sent: u64,
     hashes: Vec<(u64, String)>,
@@ -43,7 +43,8 @@ impl Player {
     /// Starts (or, on resume, rejoins) the game of a `start_game`: fetches the module
     /// from the host at `addr`.
     pub fn start(addr: &str, msg: &ServerMsg, seed: u64) -> Result<Self, GameError> {
-        let ServerMsg::StartGame { game, players, slot, module, config, seed: game_seed, input_delay, inputs, .. } = msg
+        let ServerMsg::StartGame { game, players, slot, module, config, seed: game_seed, input_delay, inputs, .. } =
+            msg
         else {
             return Err(GameError("not a start_game".into()));
         };
@@ -62,6 +63,7 @@ impl Player {
             sent: inputs[*slot].len() as u64,
             inputs,
             tick: 0,
+            clock: 0,
             hashes: Vec::new(),
             with_bot: exports.has("bot"),
             samples: exports.inputs.unwrap_or_default(),
@@ -102,7 +104,12 @@ impl Player {
         if self.over {
             return Ok(out);
         }
-        for _ in 0..CATCH_UP {
+        self.clock += 1;
+        // Replayed inputs of a resumed game are stepped at once; then one tick per
+        // interval, catching up after a stall.
+        let known = self.inputs.iter().map(Vec::len).min().unwrap_or(0) as u64;
+        self.clock = self.clock.max(known.saturating_sub(self.delay));
+        while self.tick < self.clock {
             if (self.inputs[self.slot].len() as u64) <= self.tick + self.delay {
                 let input = self.choose()?;
                 self.inputs[self.slot].push(input);
@@ -167,7 +174,11 @@ fn fetch_sources(addr: &str, dir: &str, main: &str) -> Result<BTreeMap<String, S
         let text = http_get(addr, &format!("{dir}/{rel}"))?;
         let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
         for spec in relative_imports(&text) {
-            let joined = if base.is_empty() { spec.trim_start_matches("./").to_owned() } else { format!("{base}/{}", spec.trim_start_matches("./")) };
+            let joined = if base.is_empty() {
+                spec.trim_start_matches("./").to_owned()
+            } else {
+                format!("{base}/{}", spec.trim_start_matches("./"))
+            };
             if !joined.contains("..") {
                 todo.push(joined);
             }

@@ -55,10 +55,11 @@ impl Loaded {
         for (i, scene) in experiment.scenes.iter().enumerate() {
             if let Scene::Multiplayer(m) = scene {
                 let secrets: Vec<PathBuf> = m.ice_servers.iter().filter_map(|s| s.secret_file.clone()).collect();
-                let folder = crate::game::files::GameFolder::read(&base_dir, &m.game.module, &secrets).map_err(|e| {
-                    let at = KeyPath::root().key("scenes").index(i).key("game").key("module");
-                    Report::new(path.display().to_string(), vec![Problem::new(Pos::NONE, at, e.to_string())])
-                })?;
+                let folder =
+                    crate::game::files::GameFolder::read(&base_dir, &m.game.module, &secrets).map_err(|e| {
+                        let at = KeyPath::root().key("scenes").index(i).key("game").key("module");
+                        Report::new(path.display().to_string(), vec![Problem::new(Pos::NONE, at, e.to_string())])
+                    })?;
                 games.insert(m.id.to_string(), std::sync::Arc::new(folder));
             }
         }

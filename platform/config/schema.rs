@@ -213,6 +213,18 @@ fn known_keys(schema: &Value, keyword_location: &str) -> Vec<String> {
 }
 
 fn unknown_key(key: &str, known: &[String]) -> String {
+    // Keys of the game section before games were modules (protocol 1).
+    if known.iter().any(|k| k == "tick_rate") {
+        match key {
+            "name" => {
+                return "`game.name` is gone: a game is an ES module beside the experiment, e.g. `module: games/demo.js` (see docs/games.md)".to_owned();
+            }
+            "episodes" => {
+                return "`game.episodes` is gone: rounds are the game's own, e.g. `config: {rounds: 3}` read by its `init`".to_owned();
+            }
+            _ => {}
+        }
+    }
     match did_you_mean(key, known.iter().map(String::as_str)) {
         Some(near) => format!("unknown key `{key}` (did you mean `{near}`?)"),
         None if known.is_empty() => format!("unknown key `{key}`"),

@@ -14,7 +14,13 @@ use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg
 impl State {
     /// Moves a confirmed group out of the waitroom into a new game.
     /// `rtt_ms`: the group's worst probed round trip, if it was probed.
-    pub(super) fn create_game(&mut self, scene: usize, players: Vec<ParticipantId>, now: Duration, rtt_ms: Option<f64>) {
+    pub(super) fn create_game(
+        &mut self,
+        scene: usize,
+        players: Vec<ParticipantId>,
+        now: Duration,
+        rtt_ms: Option<f64>,
+    ) {
         let id = GameId(self.new_uuid());
         let config = &self.multiplayer(scene).game;
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);

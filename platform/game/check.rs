@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rand::{Rng, SeedableRng};
 
+use super::MAX_INPUT_BYTES;
 use super::engine::{Engine, Exports, GameError};
 use super::files::GameFolder;
-use super::MAX_INPUT_BYTES;
 
 /// The functions every game exports.
 pub const REQUIRED: &[&str] = &["init", "step", "render", "input", "done"];
@@ -108,7 +108,9 @@ fn at_tick(e: GameError, tick: u64) -> GameError {
 pub fn check_size(input: &serde_json::Value, what: &str) -> Result<(), GameError> {
     let len = input.to_string().len();
     if len > MAX_INPUT_BYTES {
-        return Err(GameError(format!("{what} returned an input of {len} bytes; inputs are at most {MAX_INPUT_BYTES}")));
+        return Err(GameError(format!(
+            "{what} returned an input of {len} bytes; inputs are at most {MAX_INPUT_BYTES}"
+        )));
     }
     Ok(())
 }

@@ -106,7 +106,10 @@ impl Loader for Files {
             HASH.to_owned()
         } else {
             let rel = name.strip_prefix("game/").unwrap_or(name);
-            self.sources.get(rel).cloned().ok_or_else(|| rquickjs::Error::new_loading_message(name, "no such file in the game's folder"))?
+            self.sources
+                .get(rel)
+                .cloned()
+                .ok_or_else(|| rquickjs::Error::new_loading_message(name, "no such file in the game's folder"))?
         };
         Module::declare(ctx.clone(), name, source)
     }
@@ -123,7 +126,10 @@ impl Engine {
         rt.set_interrupt_handler(Some(Box::new(move || {
             watch.lock().ok().and_then(|d| *d).is_some_and(|d| Instant::now() > d)
         })));
-        rt.set_loader(Files { main: main.to_owned(), sources: sources.clone() }, Files { main: main.to_owned(), sources });
+        rt.set_loader(
+            Files { main: main.to_owned(), sources: sources.clone() },
+            Files { main: main.to_owned(), sources },
+        );
         let ctx = Context::full(&rt).map_err(|e| GameError(format!("cannot start the JavaScript engine: {e}")))?;
         let engine = Engine { ctx, _rt: rt, deadline, call_limit: Duration::from_secs(2) };
         engine.timed(|ctx| {

@@ -17,7 +17,9 @@ const MAX_DEPTH: usize = 4;
 /// Why a game folder could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FolderError {
-    #[error("the game module must be in a folder of its own beside the experiment (e.g. `games/{0}`): the host serves that folder to participants")]
+    #[error(
+        "the game module must be in a folder of its own beside the experiment (e.g. `games/{0}`): the host serves that folder to participants"
+    )]
     NotInSubfolder(String),
     #[error("`{0}` must not contain `..`: the game's folder is served to participants")]
     ParentDir(String),

@@ -55,20 +55,19 @@ pub struct Lockstep {
 
 impl Lockstep {
     pub fn new(players: usize, seed: u32, tick_rate: u32, input_delay: u32, relay: bool) -> Self {
-        Self {
-            seed,
-            tick_rate,
-            input_delay,
-            inputs: vec![Vec::new(); players],
-            relay,
-            hashes: BTreeMap::new(),
-        }
+        Self { seed, tick_rate, input_delay, inputs: vec![Vec::new(); players], relay, hashes: BTreeMap::new() }
     }
 
     /// Takes `slot`'s inputs from tick `from` on. A batch may repeat inputs already
     /// held (a page resending after a reconnect) if they are the same; no tick may be
     /// beyond `limit`. Returns the tick of the first new input and the new inputs.
-    pub fn accept(&mut self, slot: usize, from: u64, inputs: Vec<Value>, limit: u64) -> Result<(u64, Vec<Value>), InputError> {
+    pub fn accept(
+        &mut self,
+        slot: usize,
+        from: u64,
+        inputs: Vec<Value>,
+        limit: u64,
+    ) -> Result<(u64, Vec<Value>), InputError> {
         if inputs.len() > MAX_BATCH {
             return Err(InputError::TooMany);
         }

@@ -108,7 +108,11 @@ pub fn replay_run(run_dir: &Path, only: Option<GameId>) -> Result<Vec<Replayed>,
 }
 
 /// The game folder's files the run kept, by path relative to the folder.
-fn kept_sources(run_dir: &Path, files: &BTreeMap<String, String>, module: &str) -> Result<Arc<BTreeMap<String, String>>, GameError> {
+fn kept_sources(
+    run_dir: &Path,
+    files: &BTreeMap<String, String>,
+    module: &str,
+) -> Result<Arc<BTreeMap<String, String>>, GameError> {
     let folder = module.rsplit_once('/').map_or("", |(d, _)| d);
     let mut sources = BTreeMap::new();
     for (name, hash) in files {
@@ -135,7 +139,16 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
         m.entry(*t).or_insert_with(Vec::new).push((slot, h.clone()));
         m
     });
-    let mut r = Replayed { game: id, ticks: 0, hash: engine.hash()?, result: None, compared: 0, agreed: 0, first_mismatch: None, ended: g.ended.clone() };
+    let mut r = Replayed {
+        game: id,
+        ticks: 0,
+        hash: engine.hash()?,
+        result: None,
+        compared: 0,
+        agreed: 0,
+        first_mismatch: None,
+        ended: g.ended.clone(),
+    };
     let compare = |tick: u64, hash: &str, reported: &[(usize, String)], r: &mut Replayed| {
         for (slot, h) in reported {
             r.compared += 1;
@@ -163,4 +176,32 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
     }
     r.hash = engine.hash()?;
     Ok(r)
+}
+
+/// What `cohort replay` prints: one line per game, or one JSON object per line.
+pub fn describe(games: &[Replayed], json: bool) -> String {
+    let mut out = String::new();
+    for g in games {
+        if json {
+            out.push_str(&serde_json::to_string(g).unwrap_or_default());
+        } else {
+            let verdict = match &g.first_mismatch {
+                None => format!("{}/{} reported hashes agree", g.agreed, g.compared),
+                Some((tick, slot, reported, replayed)) => {
+                    format!("MISMATCH at tick {tick}: slot {slot} reported {reported}, the replay has {replayed}")
+                }
+            };
+            let result = g.result.as_ref().map_or_else(|| "not over".to_owned(), |r| format!("result {r}"));
+            let ended = g.ended.as_deref().unwrap_or("running");
+            out.push_str(&format!(
+                "game {}: {} ticks, hash {}, {result}, ended {ended}; {verdict}",
+                g.game.0, g.ticks, g.hash
+            ));
+        }
+        out.push('\n');
+    }
+    if games.is_empty() && !json {
+        out.push_str("no game started in this run\n");
+    }
+    out
 }

@@ -27,7 +27,7 @@ pub fn sample_candidate(n: usize, now: Duration) -> Candidate {
         server_rtt_ms: Some(20.0 + (n % 7) as f64 * 10.0),
         attributes: BTreeMap::from([
             ("team".to_owned(), teams[n % teams.len()].to_owned()),
-            ("gender".to_owned(), if n % 2 == 0 { "f" } else { "m" }.to_owned()),
+            ("gender".to_owned(), if n.is_multiple_of(2) { "f" } else { "m" }.to_owned()),
         ]),
         previous_partners: Vec::new(),
         avoid: Vec::new(),

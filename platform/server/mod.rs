@@ -92,7 +92,8 @@ pub async fn run(
         let handle = actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker)?;
         handles.insert(handle.id.clone(), handle);
     }
-    let games: GameFolders = Arc::new(experiments.iter().map(|l| (l.experiment.id.to_string(), l.games.clone())).collect());
+    let games: GameFolders =
+        Arc::new(experiments.iter().map(|l| (l.experiment.id.to_string(), l.games.clone())).collect());
     let experiments: Experiments = Arc::new(handles);
     let opts = Arc::new(opts);
     let endpoint = Arc::new(upgrade::Endpoint {
@@ -167,10 +168,8 @@ fn routes(
             None => not_found(),
         })
     });
-    let game_files = warp::path!("x" / String / "game" / String / ..)
-        .and(warp::path::tail())
-        .and(warp::get())
-        .map(move |id: String, scene: String, rel: warp::path::Tail| {
+    let game_files = warp::path!("x" / String / "game" / String / ..).and(warp::path::tail()).and(warp::get()).map(
+        move |id: String, scene: String, rel: warp::path::Tail| {
             let file = games.get(&id).and_then(|g| g.get(&scene)).and_then(|f| f.get(rel.as_str()));
             boxed(match file {
                 Some(file) => Response::builder()
@@ -182,7 +181,8 @@ fn routes(
                     .expect("valid response"),
                 None => Response::builder().status(StatusCode::NOT_FOUND).body(b"not found".to_vec()).expect("valid"),
             })
-        });
+        },
+    );
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));

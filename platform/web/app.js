@@ -86,8 +86,8 @@ function onMessage(msg) {
       if (game && game.msg.game === msg.game) game.handle(msg);
       break;
     case "game_end":
-      if (game) game.stop();
       window.cohortGameEnd = { reason: msg.reason, ...(game ? game.inspect() : {}) };
+      if (game) game.stop();
       game = null;
       setStatus("");
       renderNotice(app, "Game over", msg.reason === "desync"

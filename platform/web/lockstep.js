@@ -41,6 +41,7 @@ export class GameRunner {
     this.hashes = [];
     this.queue = [];
     this.links = new Map(); // slot → Link
+    this.opened = new Set(); // slots whose channel was ever open
     this.peerSent = new Map(); // slot → own inputs sent over that link
     this.hiddenPartners = new Set();
     this.hidden = document.hidden;
@@ -92,8 +93,10 @@ export class GameRunner {
     this.links.set(slot, link);
     this.peerSent.set(slot, 0);
     const attach = (channel) => {
+      if (channel.readyState === "open") this.opened.add(slot);
+      channel.addEventListener("open", () => this.opened.add(slot));
       channel.addEventListener("message", (e) => this.onPeerMessage(slot, e.data));
-      channel.addEventListener("close", () => { if (!this.stopped && !this.over) this.askRelay(); });
+      channel.addEventListener("close", () => { if (!this.stopped && !this.over && !this.relay) this.askRelay(); });
     };
     if (link.channel) attach(link.channel);
     else link.onChannel = attach;
@@ -144,7 +147,8 @@ export class GameRunner {
       }
     }
     const before = this.tick;
-    this.catchUp(this.hidden ? 10 * this.msg.tick_rate : Math.max(1, due - this.tick + 1));
+    // Never ahead of the clock: tick t is stepped once t ticks' time has passed.
+    this.catchUp(Math.max(0, due - this.tick));
     this.send();
     if (this.tick > before) this.draw();
     this.watchStall(due);
@@ -221,7 +225,7 @@ export class GameRunner {
 
   /** A partner's input has been missing too long: play over the relay. */
   watchStall(due) {
-    const missing = due >= this.tick && !this.over && !this.inputs.every((i) => i.length > this.tick);
+    const missing = due > this.tick && !this.over && !this.inputs.every((i) => i.length > this.tick);
     const partnerHidden = this.msg.on_hidden === "pause" && this.hiddenPartners.size > 0;
     if (!missing || partnerHidden) {
       this.stalledSince = null;
@@ -231,7 +235,9 @@ export class GameRunner {
     }
     this.stalledSince ??= performance.now();
     const stalled = performance.now() - this.stalledSince;
-    if (stalled > STALL_MS && !this.relay) this.askRelay();
+    // Stalled: ask the host for the partners' inputs it holds (and to relay from now
+    // on), again every STALL_MS while the stall lasts.
+    if (stalled > STALL_MS && performance.now() - (this.askedAt ?? -Infinity) > STALL_MS) this.askRelay();
     else if (stalled > STALL_MS && performance.now() > this.noticeUntil) this.say("Waiting for your partner…");
     // Do not run ahead of the partner once inputs flow again: hold the clock.
     if (stalled > this.dt) this.startedAt = performance.now() - (this.tick + 1) * this.dt;
@@ -243,13 +249,13 @@ export class GameRunner {
     this.said = text;
   }
 
+  /** Asks the host to relay, with every partner input it holds that this page lacks. */
   askRelay() {
-    if (this.asked) return;
-    this.asked = true;
+    this.askedAt = performance.now();
+    if (!this.relay) this.say("The connection to your partner is slow — continuing.", 5000);
     this.relay = true;
     const need = Math.min(...this.inputs.filter((_, s) => s !== this.slot).map((i) => i.length));
     this.connection.send({ type: "game_relay", game: this.msg.game, need });
-    this.say("The connection to your partner is slow — continuing.", 5000);
   }
 
   /** Messages from the host about this game. */
@@ -257,7 +263,9 @@ export class GameRunner {
     switch (msg.type) {
       case "game_inputs": this.merge(msg.slot, msg.from, msg.inputs); break;
       case "game_relay":
-        if (!this.relay) this.say("The connection to your partner is slow — continuing.", 5000);
+        // Someone's path failed: inputs sent before the switch went only over the
+        // channels, so catch up from the host at once.
+        if (!this.relay && this.state !== undefined) this.askRelay();
         this.relay = true;
         break;
       case "partner_visibility":
@@ -297,9 +305,30 @@ export class GameRunner {
     for (const link of this.links.values()) link.close();
   }
 
+  /** The candidate pair each open channel uses (`host`, `srflx`, `relay` …). */
+  async pathStats() {
+    const out = [];
+    for (const link of this.links.values()) {
+      if (!link.open()) { out.push(null); continue; }
+      const stats = await link.pc.getStats();
+      const byId = new Map();
+      stats.forEach((s) => byId.set(s.id, s));
+      let pair = null;
+      stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId); });
+      if (!pair) stats.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
+      out.push(pair && {
+        local: byId.get(pair.localCandidateId)?.candidateType,
+        remote: byId.get(pair.remoteCandidateId)?.candidateType,
+        rtt_ms: (pair.currentRoundTripTime ?? 0) * 1000,
+      });
+    }
+    return out;
+  }
+
   /** What tests and researchers debugging a game may read (`window.cohortGame`). */
   inspect() {
     const paths = [...this.links.values()].map((l) => (l.open() ? "p2p" : "closed"));
-    return { tick: this.tick, hash: this.hash(), over: this.over, relay: this.relay, links: paths };
+    const opened = [...this.opened];
+    return { game: this.msg.game, tick: this.tick, hash: this.hash(), over: this.over, relay: this.relay, links: paths, opened };
   }
 }

@@ -7,15 +7,36 @@ import { join } from "node:path";
 
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-export async function launch() {
+const contexts = [];
+
+/** A fresh browser (its own profile); `extra` flags are added to the usual ones. */
+export async function launch(extra = []) {
   const profile = mkdtempSync(join(tmpdir(), "cohort-chromium-"));
-  return chromium.launchPersistentContext(profile, {
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ...extra,
     ],
   });
+  contexts.push(context);
+  return context;
+}
+
+/** Screenshots of every open page, for a failed test (`SCREENSHOTS` or the temp dir). */
+async function screenshots() {
+  const dir = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), "cohort-failure-"));
+  let n = 0;
+  for (const context of contexts) {
+    for (const page of context.pages()) {
+      try {
+        const path = join(dir, `page-${n++}.png`);
+        await page.screenshot({ path, timeout: 5000 });
+        console.error(`screenshot of ${page.url()}: ${path}`);
+      } catch { /* a closed page */ }
+    }
+  }
 }
 
 /** Fails the test with a message (and exit code 1). */
@@ -26,13 +47,17 @@ export function fail(message) {
 
 /** Runs `body`, failing the process on any error, with an overall timeout. */
 export async function run(name, body, timeoutMs = 60000) {
-  const timer = setTimeout(() => fail(`${name}: timed out after ${timeoutMs} ms`), timeoutMs);
+  const timer = setTimeout(async () => {
+    await screenshots();
+    fail(`${name}: timed out after ${timeoutMs} ms`);
+  }, timeoutMs);
   try {
     await body();
     console.log(`PASS: ${name}`);
     clearTimeout(timer);
     process.exit(0);
   } catch (err) {
+    await screenshots();
     fail(`${name}: ${err && err.stack ? err.stack : err}`);
   }
 }

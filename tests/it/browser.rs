@@ -78,28 +78,89 @@ async fn a_second_tab_offers_to_continue_there_and_takes_over_only_when_asked() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_browser_pages_are_probed_over_webrtc_matched_and_play() {
+async fn pairs_of_pages_play_the_demo_over_the_probed_channel_the_relay_and_through_faults() {
     use cohort::eventlog::Event;
+    use cohort::game::EndReason;
     let data = tempfile::tempdir().unwrap();
-    let host = TestHost::start(&["tests/fixtures/host/probed-demo.yaml"], data.path(), |_| {}).await;
+    let files = ["tests/fixtures/host/game-paths.yaml", "tests/fixtures/host/game-relay.yaml"];
+    let host = TestHost::start(&files, data.path(), |_| {}).await;
     let base = format!("http://{}", host.addr);
-    let Some(out) = run_script("probe_pair.mjs", &[&base]).await else { return };
-    assert!(out.contains("PASS"), "{out}");
-    let events = host.events("probed-demo");
-    let probe = events
-        .iter()
-        .find_map(|e| match e {
-            Event::ProbeFinished { reported_rtt_ms, rtt_ms, outcome, .. } => {
-                Some((*reported_rtt_ms, *rtt_ms, outcome.clone()))
-            }
-            _ => None,
-        })
-        .expect("a probe was recorded");
-    let ([Some(a), Some(b)], Some(rtt), outcome) = probe else { panic!("both peers must report an RTT: {probe:?}") };
-    assert_eq!(outcome, "accepted");
+    let Some(out) = run_script("game_paths.mjs", &[&base]).await else { return };
+    let results: std::collections::BTreeMap<String, serde_json::Value> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("result line"))
+        .map(|v| (v["name"].as_str().unwrap_or_default().to_owned(), v))
+        .collect();
+    eprintln!("{out}");
+    let mut events = host.events("game-paths");
+    events.extend(host.events("game-relay"));
+    host.stop().await;
+    let mut replays = Vec::new();
+    for experiment in ["game-paths", "game-relay"] {
+        let run = cohort::eventlog::previous_logs(data.path(), experiment)[0].parent().unwrap().to_path_buf();
+        replays.extend(cohort::game::replay::replay_run(&run, None).expect("replay"));
+    }
+    let game_of = |name: &str| -> cohort::protocol::GameId {
+        let id = results[name]["ends"][0]["game"].as_str().unwrap_or_else(|| panic!("{name}: {out}"));
+        cohort::protocol::GameId(id.parse().unwrap())
+    };
+    let ended = |g| events.iter().find(|e| matches!(e, Event::GameEnded { game, .. } if *game == g));
+    let relayed = |g| events.iter().any(|e| matches!(e, Event::GameRelay { game, .. } if *game == g));
+    for name in ["p2p", "cut", "reload", "hidden", "relay"] {
+        let g = game_of(name);
+        assert!(
+            matches!(ended(g), Some(Event::GameEnded { reason: EndReason::Completed, .. })),
+            "{name}: {:?}",
+            ended(g)
+        );
+        let replay = replays.iter().find(|r| r.game == g).expect("replayed");
+        assert!(
+            replay.matches() && replay.compared >= 2,
+            "{name}: the replay agrees with every reported hash: {replay:?}"
+        );
+        for end in results[name]["ends"].as_array().unwrap() {
+            assert_eq!(
+                end["hash"].as_str(),
+                Some(replay.hash.as_str()),
+                "{name}: each page ends on the replay's state"
+            );
+            assert_eq!(end["reason"], "completed");
+        }
+    }
+    // Peer-to-peer: a direct candidate pair, and not one input through the relay.
+    let p2p = game_of("p2p");
+    assert!(!relayed(p2p), "p2p: no switch to the relay");
+    assert!(!events.iter().any(|e| matches!(e, Event::GameInputs { game, relayed: true, .. } if *game == p2p)));
+    for path in results["p2p"]["paths"].as_array().unwrap() {
+        assert_eq!(path[0]["local"], "host", "direct path: {path}");
+        assert_eq!(path[0]["remote"], "host", "direct path: {path}");
+    }
+    assert!(relayed(game_of("cut")), "a cut channel moves the game to the relay");
+    assert!(events.iter().any(|e| matches!(e, Event::Connected { resumed: true, .. })), "the reloaded page resumed");
+    let hidden_game = game_of("hidden");
+    for h in [true, false] {
+        let seen = events
+            .iter()
+            .any(|e| matches!(e, Event::Visibility { hidden, game: Some(g), .. } if *hidden == h && *g == hidden_game));
+        assert!(seen, "visibility {h} logged");
+    }
+    assert!(events.iter().any(|e| matches!(e, Event::GameEnded { reason: EndReason::PartnerLeft, .. })));
+    // No UDP: the pair's own channel never opened, and the relay carried the game.
+    let relay = game_of("relay");
+    assert!(results["relay"]["ends"].as_array().unwrap().iter().all(|e| e["opened"].as_array().unwrap().is_empty()));
+    assert!(relayed(relay));
+    assert!(events.iter().any(|e| matches!(e, Event::GameInputs { game, relayed: true, .. } if *game == relay)));
+    // The probe measured the pair that then played over its channel.
+    let probe = events.iter().find_map(|e| match e {
+        Event::ProbeFinished { reported_rtt_ms: [Some(a), Some(b)], rtt_ms: Some(rtt), outcome, .. }
+            if outcome == "accepted" =>
+        {
+            Some((*a, *b, *rtt))
+        }
+        _ => None,
+    });
+    let (a, b, rtt) = probe.expect("an accepted probe with both reports");
     assert_eq!(rtt, a.max(b), "the larger report decides");
     assert!(rtt < 80.0, "loopback RTT {rtt} ms");
-    eprintln!("browser-to-browser loopback probe: reports {a:.2} / {b:.2} ms, decided {rtt:.2} ms");
-    assert!(events.iter().any(|e| matches!(e, Event::GameEnded { reason: cohort::game::EndReason::Completed, .. })));
-    host.stop().await;
 }

@@ -4,6 +4,7 @@
 mod bots;
 mod browser;
 mod disk;
+mod games;
 mod host;
 mod ice;
 #[cfg(all(feature = "webrtc", target_os = "linux"))]

@@ -59,16 +59,20 @@ async fn two_players_are_matched_first_come_first_served_and_play() {
     assert_eq!(players[slot_a], a.welcome.participant);
     assert_eq!(players[slot_b], b.welcome.participant);
 
-    // The relay path: a's action reaches b, marked as from a.
-    a.send(ClientMsg::GameAction { game, action: serde_json::json!({"x": 1}), seq: None }).await.unwrap();
+    // The relay path (b asked for it): a's inputs reach b, marked with a's slot.
+    b.request(|seq| ClientMsg::GameRelay { game, need: 0, seq }).await.unwrap();
+    let inputs = vec![serde_json::json!(null), serde_json::json!("up")];
+    a.send(ClientMsg::GameInputs { game, from: 0, inputs: inputs.clone(), hashes: Vec::new(), seq: None })
+        .await
+        .unwrap();
     let relayed = b
-        .wait_for("game_state", DEFAULT_WAIT, |m| match m {
-            ServerMsg::GameState { from, state, .. } => Some((*from, state.clone())),
+        .wait_for("game_inputs", DEFAULT_WAIT, |m| match m {
+            ServerMsg::GameInputs { slot, from, inputs, .. } => Some((*slot, *from, inputs.clone())),
             _ => None,
         })
         .await
         .unwrap();
-    assert_eq!(relayed, (Some(a.welcome.participant), serde_json::json!({"x": 1})));
+    assert_eq!(relayed, (slot_a, 0, inputs));
     // Game signaling goes only to the named partner.
     b.send(ClientMsg::GameSignal {
         game,
@@ -88,9 +92,16 @@ async fn two_players_are_matched_first_come_first_served_and_play() {
     assert_eq!(from, b.welcome.participant);
 
     for c in [&mut a, &mut b] {
-        c.request(|seq| ClientMsg::GameComplete { game, result: Some(serde_json::json!({"score": 1})), seq })
-            .await
-            .unwrap();
+        let result = Some(serde_json::json!({"score": 1}));
+        c.request(|seq| ClientMsg::GameComplete {
+            game,
+            result: result.clone(),
+            tick: Some(9),
+            hash: Some("h".into()),
+            seq,
+        })
+        .await
+        .unwrap();
     }
     for c in [&mut a, &mut b] {
         let end = c
@@ -107,7 +118,7 @@ async fn two_players_are_matched_first_come_first_served_and_play() {
     }
     let events = host.events("pair");
     assert!(events.iter().any(|e| matches!(e, Event::GameCreated { players: p, .. } if p.len() == 2)));
-    assert!(events.iter().any(|e| matches!(e, Event::GameAction { .. })));
+    assert!(events.iter().any(|e| matches!(e, Event::GameInputs { relayed: true, .. })));
     host.stop().await;
 }
 

@@ -92,6 +92,7 @@ fn experiment_ids_are_unique_across_files() {
     std::fs::create_dir_all(dir.path().join("text")).expect("mkdir");
     std::fs::copy(root().join("experiments/text/demo-consent.md"), dir.path().join("text/demo-consent.md"))
         .expect("copy");
+    std::os::unix::fs::symlink(root().join("experiments/games"), dir.path().join("games")).expect("symlink");
     let out = cohort(["validate".as_ref(), "experiments/demo.yaml".as_ref(), copy.as_os_str()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);

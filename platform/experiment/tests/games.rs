@@ -3,8 +3,8 @@
 
 use super::cells::{has, proposed};
 use super::{Harness, PAIR, secs};
-use crate::experiment::state::Place;
 use crate::eventlog::Event;
+use crate::experiment::state::Place;
 use crate::protocol::{ClientMsg, ErrorCode, GameId, OutcomeReason, ServerMsg};
 use serde_json::json;
 
@@ -53,8 +53,10 @@ fn in_game_then_disconnect_and_reconnect_resumes_the_game() {
     h.send(b, inputs(game, 0, &["up", "up"]));
     assert_eq!(h.game_of(a), Some(game), "the game waits through the grace period");
     h.reconnect(a);
-    let caught_up = |m: &ServerMsg| matches!(m, ServerMsg::StartGame { game: g, inputs, slot, .. }
-        if *g == game && inputs[1 - *slot] == vec![json!("up"), json!("up")]);
+    let caught_up = |m: &ServerMsg| {
+        matches!(m, ServerMsg::StartGame { game: g, inputs, slot, .. }
+        if *g == game && inputs[1 - *slot] == vec![json!("up"), json!("up")])
+    };
     assert!(has(&h.sent(a), caught_up), "start_game again, with the partner's inputs so far");
 }
 
@@ -184,7 +186,10 @@ fn inputs_are_logged_and_forwarded_only_once_the_group_plays_over_the_relay() {
     h.send(b, ClientMsg::GameRelay { game, need: 1, seq: None });
     let sent_b = h.sent(b);
     assert!(has(&sent_b, |m| matches!(m, ServerMsg::GameRelay { .. })));
-    assert!(has(&sent_b, |m| matches!(m, ServerMsg::GameInputs { from: 1, inputs, .. } if *inputs == vec![json!("up")])));
+    assert!(has(
+        &sent_b,
+        |m| matches!(m, ServerMsg::GameInputs { from: 1, inputs, .. } if *inputs == vec![json!("up")])
+    ));
     assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::GameRelay { .. })));
     h.send(b, ClientMsg::GameRelay { game, need: 2, seq: None });
     let switches = h.log.iter().filter(|(_, e)| matches!(e, Event::GameRelay { .. })).count();
@@ -192,8 +197,11 @@ fn inputs_are_logged_and_forwarded_only_once_the_group_plays_over_the_relay() {
     h.take();
     // A resend overlapping what the host holds forwards only what is new.
     h.send(a, inputs(game, 1, &["up", "left"]));
-    let forwarded: Vec<ServerMsg> = h.sent(b).into_iter().filter(|m| matches!(m, ServerMsg::GameInputs { .. })).collect();
-    assert!(matches!(&forwarded[..], [ServerMsg::GameInputs { from: 2, inputs, .. }] if *inputs == vec![json!("left")]));
+    let forwarded: Vec<ServerMsg> =
+        h.sent(b).into_iter().filter(|m| matches!(m, ServerMsg::GameInputs { .. })).collect();
+    assert!(
+        matches!(&forwarded[..], [ServerMsg::GameInputs { from: 2, inputs, .. }] if *inputs == vec![json!("left")])
+    );
     assert!(h.log.iter().any(|(_, e)| matches!(e, Event::GameInputs { relayed: true, from: 2, .. })));
 }
 
@@ -202,7 +210,9 @@ fn bad_inputs_end_the_senders_game_and_the_partner_moves_on() {
     for bad in [inputs(GameId(uuid::Uuid::nil()), 5, &["up"]), inputs(GameId(uuid::Uuid::nil()), 0, &["up"; 65])] {
         let (mut h, a, b, game) = playing();
         let bad = match bad {
-            ClientMsg::GameInputs { from, inputs, hashes, seq, .. } => ClientMsg::GameInputs { game, from, inputs, hashes, seq },
+            ClientMsg::GameInputs { from, inputs, hashes, seq, .. } => {
+                ClientMsg::GameInputs { game, from, inputs, hashes, seq }
+            }
             other => other,
         };
         h.send(a, bad);
@@ -263,7 +273,9 @@ fn a_hidden_page_is_logged_and_its_partner_told() {
     let (mut h, a, b, game) = playing();
     h.send(a, ClientMsg::Visibility { hidden: true, seq: None });
     assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::PartnerVisibility { hidden: true, game: g, .. } if *g == game)));
-    assert!(h.log.iter().any(|(_, e)| matches!(e, Event::Visibility { participant, hidden: true, game: Some(_) } if *participant == a)));
+    assert!(h.log.iter().any(
+        |(_, e)| matches!(e, Event::Visibility { participant, hidden: true, game: Some(_) } if *participant == a)
+    ));
 }
 
 #[test]
@@ -275,5 +287,8 @@ fn the_pair_may_signal_during_the_countdown() {
     h.send(a, ClientMsg::GameSignal { game, to: b, signal: json!({"sdp": "offer"}), seq: None });
     assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::GameSignal { from, .. } if *from == a)));
     h.send(a, inputs(game, 0, &["up"]));
-    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Error { code: ErrorCode::InvalidState, .. })), "inputs wait for the start");
+    assert!(
+        has(&h.sent(a), |m| matches!(m, ServerMsg::Error { code: ErrorCode::InvalidState, .. })),
+        "inputs wait for the start"
+    );
 }
