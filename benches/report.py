@@ -4,7 +4,8 @@
     python3 benches/report.py target/bench > docs/benchmarks.md
 
 Reads DIR/side.json (benches/side_by_side.py), DIR/scale.json (benches/scale.py) and
-DIR/decision.md (cargo bench --bench decision); any may be missing.
+DIR/decision.md (cargo bench --bench decision) and DIR/game.md (cargo bench --bench
+game); any may be missing.
 """
 
 import datetime
@@ -153,11 +154,12 @@ def main():
             shown = "not measured" if value is None else f"{num(value)} {unit}"
             out.append(f"- {text}: {shown} — {'met' if met else 'NOT met'}")
         out.append("")
-    try:
-        with open(os.path.join(d, "decision.md")) as f:
-            out.append(f.read().rstrip())
-    except FileNotFoundError:
-        pass
+    for name in ("decision.md", "game.md"):
+        try:
+            with open(os.path.join(d, name)) as f:
+                out += [f.read().rstrip(), ""]
+        except FileNotFoundError:
+            pass
     print("\n".join(out))
 
 

@@ -414,7 +414,7 @@ class CohortDriver(Driver):
             ws = await asyncio.wait_for(
                 session.ws_connect(url, autoping=True, heartbeat=None, max_msg_size=4 << 20),
                 self.args.connect_timeout)
-            hello = {"type": "hello", "protocol": 1, "params": {"PROLIFIC_PID": f"bot{self.tag}x{bot.i}"}}
+            hello = {"type": "hello", "protocol": 2, "params": {"PROLIFIC_PID": f"bot{self.tag}x{bot.i}"}}
             bot.t_join = now()
             await ws.send_str(json.dumps(hello))
 

@@ -118,7 +118,15 @@ impl Player {
                 break;
             }
             let row: Vec<Value> = self.inputs.iter().map(|i| i[self.tick as usize].clone()).collect();
-            self.engine.step(&row)?;
+            if let Err(e) = self.engine.step(&row) {
+                // As a page does: every copy fails alike, each reports the error.
+                self.over = true;
+                out.extend(self.flush());
+                let (game, tick, hash) = (self.game, Some(self.tick), self.engine.hash().ok());
+                let result = Some(serde_json::json!({ "error": e.0.chars().take(200).collect::<String>() }));
+                out.push(ClientMsg::GameComplete { game, result, tick, hash, seq: None });
+                return Ok(out);
+            }
             let done = self.engine.done()?;
             if self.tick % HASH_EVERY == HASH_EVERY - 1 {
                 self.hashes.push((self.tick, self.engine.hash()?));

@@ -228,10 +228,20 @@ pub struct Game {
     pub countdown_secs: f64,
     /// Game input one player may send per minute, in bytes of `game_inputs` payload
     /// (every input is logged). A player over it leaves the game (outcome
-    /// `input_limit`); the others see a partner who left.
-    #[serde(default = "default_input_budget")]
+    /// `input_limit`); the others see a partner who left. Absent: twice what a page
+    /// sending the largest input on every tick would send.
+    #[serde(default)]
     #[schemars(range(min = 1024, max = 1073741824))]
-    pub max_input_bytes_per_min: u64,
+    pub max_input_bytes_per_min: Option<u64>,
+}
+
+impl Game {
+    /// `max_input_bytes_per_min`, or its default for the tick rate: every tick's input
+    /// at the largest size, with a hash every second, twice over (resends).
+    pub fn input_budget(&self) -> u64 {
+        let per_tick = crate::game::MAX_INPUT_BYTES as u64 + 16;
+        self.max_input_bytes_per_min.unwrap_or(2 * 60 * (u64::from(self.tick_rate) * per_tick + 64))
+    }
 }
 
 /// What a hidden tab (another window in front, a minimised browser) does to a game.
@@ -247,10 +257,6 @@ pub enum OnHidden {
 
 fn default_tick_rate() -> u32 {
     20
-}
-
-fn default_input_budget() -> u64 {
-    2 * 1024 * 1024
 }
 
 fn default_countdown() -> f64 {

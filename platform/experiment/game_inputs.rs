@@ -32,7 +32,7 @@ impl State {
         // Every input is logged, so a player over the game's input budget leaves the
         // game (records are never dropped); the others see a partner who left.
         let bytes = serde_json::to_string(&inputs).map_or(0, |s| s.len()) as u64 + 16 * hashes.len() as u64;
-        let budget = self.multiplayer(scene).game.max_input_bytes_per_min;
+        let budget = self.multiplayer(scene).game.input_budget();
         if !self.game_input_fits(pid, bytes, budget) {
             self.refuse(conn, ErrorCode::InvalidState, "too much game input: you left the game", seq);
             return self.leave_game_for(pid, scene, id, OutcomeReason::InputLimit, now);

@@ -45,6 +45,8 @@ pub struct Replayed {
     pub first_mismatch: Option<(u64, usize, String, String)>,
     /// How the game ended in the log.
     pub ended: Option<String>,
+    /// The module failed at a tick (as every copy did, if it is deterministic).
+    pub error: Option<String>,
 }
 
 impl Replayed {
@@ -148,6 +150,7 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
         agreed: 0,
         first_mismatch: None,
         ended: g.ended.clone(),
+        error: None,
     };
     let compare = |tick: u64, hash: &str, reported: &[(usize, String)], r: &mut Replayed| {
         for (slot, h) in reported {
@@ -161,7 +164,13 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
     };
     for tick in 0..ticks {
         let inputs: Vec<Value> = g.inputs.iter().map(|slot| slot[tick as usize].clone()).collect();
-        engine.step(&inputs).map_err(|e| GameError(format!("game {}, tick {tick}: {}", id.0, e.0)))?;
+        if let Err(e) = engine.step(&inputs) {
+            // The pages failed here too: their last report is the state before it.
+            r.error = Some(format!("tick {tick}: {}", e.0));
+            let hash = engine.hash()?;
+            compare(tick, &hash, finals_at.get(&tick).map_or(&[][..], Vec::as_slice), &mut r);
+            break;
+        }
         r.ticks = tick + 1;
         let (hashes, finals) = (g.hashes.get(&tick), finals_at.get(&tick));
         if hashes.is_some() || finals.is_some() {
@@ -191,7 +200,11 @@ pub fn describe(games: &[Replayed], json: bool) -> String {
                     format!("MISMATCH at tick {tick}: slot {slot} reported {reported}, the replay has {replayed}")
                 }
             };
-            let result = g.result.as_ref().map_or_else(|| "not over".to_owned(), |r| format!("result {r}"));
+            let result = match (&g.result, &g.error) {
+                (_, Some(e)) => format!("the module failed at {e}"),
+                (Some(r), None) => format!("result {r}"),
+                (None, None) => "not over".to_owned(),
+            };
             let ended = g.ended.as_deref().unwrap_or("running");
             out.push_str(&format!(
                 "game {}: {} ticks, hash {}, {result}, ended {ended}; {verdict}",

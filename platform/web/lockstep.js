@@ -161,9 +161,13 @@ export class GameRunner {
       const row = this.inputs.map((i) => i[this.tick]);
       try {
         this.state = this.game.step(this.state, row);
+        if (this.state === undefined) throw new Error("step() returned nothing: return the next state");
       } catch (e) {
+        // Every copy fails alike (the game is deterministic): each reports it, and
+        // the game ends with the error as its result.
         console.error(e);
-        this.finish(null, "the game failed");
+        this.send();
+        this.finish({ error: String(e && e.message ? e.message : e).slice(0, 200) }, "the game failed");
         return;
       }
       if (this.tick % HASH_EVERY === HASH_EVERY - 1) this.hashes.push([this.tick, this.hash()]);
@@ -286,12 +290,11 @@ export class GameRunner {
 
   finish(result, failure) {
     this.over = true;
-    this.draw();
-    if (failure) {
-      this.say(`Sorry — ${failure}.`);
-      return;
-    }
-    const msg = { type: "game_complete", game: this.msg.game, result, tick: this.tick, hash: this.hash() };
+    if (failure) this.say(`Sorry — ${failure}.`);
+    else this.draw();
+    let hash;
+    try { hash = this.hash(); } catch { hash = "error"; }
+    const msg = { type: "game_complete", game: this.msg.game, result, tick: this.tick, hash };
     this.connection.send(msg);
     this.onOver(result);
   }
