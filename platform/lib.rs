@@ -5,13 +5,15 @@
 //! ```text
 //!  experiments/*.yaml ─► config ─(validated Experiment)─► cohort validate / serve / bots
 //!                         │  yaml → schema check → typed model → semantic checks
+//!                         │    └─ game::files (the module's folder) + game::check (loads
+//!                         │       it in game::engine, QuickJS: exports, two copies agree)
 //!                         └─► schemas: generated JSON Schemas for editors (schemas/)
 //!
 //!  browser (web/) or client (Rust; bots)
 //!      │ WebSocket, JSON messages (protocol)
 //!      ▼
 //!  server::accept   own accept loop: TCP_NODELAY, HTTP/1.1 (hyper), peer address
-//!      ├─► warp routes: page, static files, /healthz            (server)
+//!      ├─► warp routes: page, static files, game folders, /healthz   (server)
 //!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers; client_addr behind
 //!            │               trusted proxies), connection cap, handshake
 //!            └─► server::socket  one task per socket (server::frames: parse, limits,
@@ -21,17 +23,23 @@
 //!  experiment::actor   one thread per experiment, owns the pure State:
 //!      State::handle(input, now) -> effects     (experiment::state and friends)
 //!        model (inputs, effects, places) · sessions · flow · answers · waitroom
-//!        matching · probing · games · timers (deadline heap) · rooms · budget (log
-//!        budgets) · recovery (sessions of earlier runs, at start)
+//!        matching · probing · games · game_inputs (lockstep inputs, relay, hashes,
+//!        visibility) · timers (deadline heap) · rooms · budget (log budgets) ·
+//!        recovery (sessions of earlier runs, at start)
 //!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
 //!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime)
 //!        ├─ probe: probe state machine, ICE servers, TURN credentials
-//!        └─ game: the game record
+//!        └─ game: the game record and game::lockstep (every input, hash comparison)
 //!      shell around it: outbox, disk (space guard, served-file copies)
 //!      effects ─► experiment::outbox: group-committed event log (eventlog: file, read),
 //!                 then messages to each socket, in order
 //!
-//!  bots: N Rust clients walking an experiment (load tests, dry runs); client::webrtc
+//!  Games run in the pages (web/lockstep.js steps the module over the probe's channel
+//!  or the relay); the host keeps their inputs. game::replay recomputes a game from
+//!  a run's log with game::engine (`cohort replay`).
+//!
+//!  bots: N Rust clients walking an experiment (load tests, dry runs), playing games
+//!  with bots::player (the module in game::engine, over the relay); client::webrtc
 //!  is a real WebRTC peer for probes (feature `webrtc`).
 //! ```
 
