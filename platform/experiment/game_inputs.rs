@@ -82,13 +82,16 @@ impl State {
     /// A page's peer-to-peer path failed or stalls: the group plays over the relay
     /// from now on, and the page gets every partner input the host holds from `need`.
     pub(super) fn on_game_relay(&mut self, pid: ParticipantId, conn: ConnId, id: GameId, need: u64, seq: Option<u64>) {
+        let now = self.now;
         let Some((_, game)) = self.my_game(pid, conn, id, "game_relay", seq, false) else { return };
         let switched = !game.lockstep.relay;
         game.lockstep.relay = true;
         let slot = game.slot(pid).expect("a player of the game");
         let players = game.players.clone();
         let mut catch_up = Vec::new();
-        for (other, _) in players.iter().enumerate().filter(|(s, _)| *s != slot) {
+        let last = game.catch_ups.insert(pid, now);
+        let too_soon = last.is_some_and(|t| now.saturating_sub(t) < crate::game::CATCH_UP_EVERY);
+        for (other, _) in players.iter().enumerate().filter(|(s, _)| *s != slot && !too_soon) {
             let held = game.lockstep.since(other, need);
             for (i, chunk) in held.chunks(FORWARD_CHUNK).enumerate() {
                 let from = need + (i * FORWARD_CHUNK) as u64;

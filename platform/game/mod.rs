@@ -12,6 +12,9 @@ pub mod replay;
 
 pub use lockstep::{Lockstep, MAX_INPUT_BYTES};
 
+/// Shortest time between two catch-ups of one player (pages ask at most once a second).
+pub const CATCH_UP_EVERY: Duration = Duration::from_millis(250);
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -67,6 +70,9 @@ pub struct Game {
     pub results: BTreeMap<ParticipantId, serde_json::Value>,
     /// The tick and hash each copy reported when it was over.
     pub finals: BTreeMap<ParticipantId, (Option<u64>, Option<String>)>,
+    /// When each player last got a catch-up (`game_relay`): at most one per
+    /// [`CATCH_UP_EVERY`], since a catch-up can be the whole game so far.
+    pub catch_ups: BTreeMap<ParticipantId, Duration>,
     pub lockstep: Lockstep,
 }
 
@@ -90,6 +96,7 @@ impl Game {
             completed: BTreeSet::new(),
             results: BTreeMap::new(),
             finals: BTreeMap::new(),
+            catch_ups: BTreeMap::new(),
             lockstep,
         }
     }

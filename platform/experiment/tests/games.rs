@@ -292,3 +292,21 @@ fn the_pair_may_signal_during_the_countdown() {
         "inputs wait for the start"
     );
 }
+
+#[test]
+fn catch_ups_are_limited_so_a_page_cannot_make_the_host_resend_the_game_in_a_loop() {
+    let (mut h, a, b, game) = playing();
+    h.send(a, inputs(game, 0, &["up", "up", "up"]));
+    let catch_ups = |h: &mut Harness| h.sent(b).iter().filter(|m| matches!(m, ServerMsg::GameInputs { .. })).count();
+    h.send(b, ClientMsg::GameRelay { game, need: 0, seq: None });
+    assert_eq!(catch_ups(&mut h), 1);
+    h.take();
+    for _ in 0..10 {
+        h.send(b, ClientMsg::GameRelay { game, need: 0, seq: None });
+    }
+    assert_eq!(catch_ups(&mut h), 0, "asked again at once: nothing resent");
+    h.wait(secs(1));
+    h.take();
+    h.send(b, ClientMsg::GameRelay { game, need: 1, seq: None });
+    assert_eq!(catch_ups(&mut h), 1, "a second later, what is missing");
+}
