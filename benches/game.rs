@@ -18,7 +18,7 @@ fn engine() -> Engine {
     let source = std::fs::read_to_string("experiments/games/demo.js").expect("the demo game");
     let sources: BTreeMap<String, String> = [("demo.js".to_owned(), source)].into();
     let engine = Engine::load(Arc::new(sources), "demo.js").expect("loads");
-    engine.init(&json!({}), 7, 2).expect("init");
+    engine.init(&json!({}), 7, 2, 20).expect("init");
     engine
 }
 
@@ -75,7 +75,7 @@ fn main() {
     let mut hashes = Vec::new();
     for tick in 0..20_000usize {
         if tick % 1000 == 0 {
-            e.init(&json!({}), tick as u32, 2).expect("init");
+            e.init(&json!({}), tick as u32, 2, 20).expect("init");
         }
         let inputs = [Value::from(moves[tick % 4]), Value::from(moves[(tick / 3) % 4])];
         let t = Instant::now();
@@ -95,7 +95,7 @@ fn main() {
     for round in 0..20u32 {
         let t = Instant::now();
         let e = engine();
-        e.init(&json!({}), round, 2).expect("init");
+        e.init(&json!({}), round, 2, 20).expect("init");
         for tick in 0..1200usize {
             e.step(&[Value::from(moves[tick % 4]), Value::Null]).expect("step");
             e.done().expect("done");

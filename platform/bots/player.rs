@@ -23,7 +23,9 @@ pub struct Player {
     slot: usize,
     engine: Engine,
     delay: u64,
-    /// Every seat's inputs known so far, from tick 0.
+    /// Seats after the players' that the module's `bot` plays on every copy.
+    bot_seats: usize,
+    /// Every player's inputs known so far, from tick 0.
     inputs: Vec<Vec<Value>>,
     /// The next tick to step.
     tick: u64,
@@ -37,21 +39,35 @@ pub struct Player {
     rng: StdRng,
     over: bool,
     asked_relay: bool,
+    /// The tick the module's `bot` last chose a move for: it waits to see it applied
+    /// (its input takes `delay` ticks) before choosing again, as a person would.
+    moved_for: Option<u64>,
 }
 
 impl Player {
     /// Starts (or, on resume, rejoins) the game of a `start_game`: fetches the module
     /// from the host at `addr`.
     pub fn start(addr: &str, msg: &ServerMsg, seed: u64) -> Result<Self, GameError> {
-        let ServerMsg::StartGame { game, players, slot, module, config, seed: game_seed, input_delay, inputs, .. } =
-            msg
+        let ServerMsg::StartGame {
+            game,
+            players,
+            slot,
+            module,
+            config,
+            seed: game_seed,
+            input_delay,
+            inputs,
+            bot_seats,
+            tick_rate,
+            ..
+        } = msg
         else {
             return Err(GameError("not a start_game".into()));
         };
         let (dir, main) = module.rsplit_once('/').ok_or_else(|| GameError(format!("odd module URL {module}")))?;
         let sources = fetch_sources(addr, dir, main)?;
         let engine = Engine::load(Arc::new(sources), main)?;
-        engine.init(config, *game_seed, players.len())?;
+        engine.init(config, *game_seed, players.len() + *bot_seats as usize, *tick_rate)?;
         let exports = engine.exports()?;
         let mut inputs = inputs.clone();
         inputs.resize(players.len(), Vec::new());
@@ -60,6 +76,7 @@ impl Player {
             slot: *slot,
             engine,
             delay: u64::from(*input_delay),
+            bot_seats: *bot_seats as usize,
             sent: inputs[*slot].len() as u64,
             inputs,
             tick: 0,
@@ -70,6 +87,7 @@ impl Player {
             rng: StdRng::seed_from_u64(seed),
             over: false,
             asked_relay: false,
+            moved_for: None,
         };
         // Own inputs for the first `delay` ticks are empty by definition.
         while (player.inputs[player.slot].len() as u64) < player.delay {
@@ -117,7 +135,10 @@ impl Player {
             if !self.inputs.iter().all(|i| i.len() as u64 > self.tick) {
                 break;
             }
-            let row: Vec<Value> = self.inputs.iter().map(|i| i[self.tick as usize].clone()).collect();
+            let mut row: Vec<Value> = self.inputs.iter().map(|i| i[self.tick as usize].clone()).collect();
+            for seat in self.inputs.len()..self.inputs.len() + self.bot_seats {
+                row.push(self.engine.bot(seat)?);
+            }
             if let Err(e) = self.engine.step(&row) {
                 // As a page does: every copy fails alike, each reports the error.
                 self.over = true;
@@ -147,7 +168,14 @@ impl Player {
 
     fn choose(&mut self) -> Result<Value, GameError> {
         if self.with_bot {
-            return self.engine.bot(self.slot);
+            if self.moved_for.is_some_and(|t| t >= self.tick) {
+                return Ok(Value::Null);
+            }
+            let input = self.engine.bot(self.slot)?;
+            if !input.is_null() {
+                self.moved_for = Some(self.inputs[self.slot].len() as u64);
+            }
+            return Ok(input);
         }
         if self.samples.is_empty() || self.rng.random_bool(0.3) {
             return Ok(Value::Null);

@@ -155,7 +155,14 @@ impl Experiment {
                 Scene::Multiplayer(m) => {
                     let policy = if m.matchmaker.plugin.is_some() { "plugin" } else { "fifo" };
                     let probe = m.max_p2p_rtt_ms.map(|t| format!(", rtt ≤ {t} ms")).unwrap_or_default();
-                    format!("multiplayer({} players, {policy}{probe})", m.group_size)
+                    let people =
+                        if m.group_size == 1 { "1 player".to_owned() } else { format!("{} players", m.group_size) };
+                    let bots = match m.game.bot_seats {
+                        0 => String::new(),
+                        1 => " + 1 bot".to_owned(),
+                        n => format!(" + {n} bots"),
+                    };
+                    format!("multiplayer({people}{bots}, {policy}{probe})")
                 }
                 other => other.kind().to_owned(),
             })

@@ -19,8 +19,8 @@ pub struct MultiplayerScene {
     #[serde(default)]
     #[schemars(length(max = 200))]
     pub title: Option<String>,
-    /// How many participants play together.
-    #[schemars(range(min = 2, max = 16))]
+    /// How many participants play together (1: a game alone, e.g. with `game.bot_seats`).
+    #[schemars(range(min = 1, max = 16))]
     pub group_size: u32,
     /// Who is grouped with whom. Absent: the built-in first-come-first-served policy.
     #[serde(default)]
@@ -214,6 +214,11 @@ pub struct Game {
     #[serde(default)]
     #[schemars(range(min = 1, max = 30))]
     pub input_delay_ticks: Option<u32>,
+    /// Seats after the participants' played by the module's `bot` (every copy of the
+    /// game computes them): a practice round with a bot partner, or a human–AI team.
+    #[serde(default)]
+    #[schemars(range(max = 15))]
+    pub bot_seats: u32,
     /// What the group does while a player's tab is hidden: `continue` (that player's
     /// inputs are empty) or `pause` (everyone waits for them).
     #[serde(default)]

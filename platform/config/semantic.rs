@@ -214,8 +214,17 @@ impl<'a> Checker<'a> {
             Err(e) => return self.report(at.clone(), e.to_string()),
         };
         let config = Value::Object(m.game.config.clone());
-        if let Err(e) = crate::game::check::check(&folder, &config, m.group_size as usize) {
-            self.report(at.clone(), format!("`{}`: {e}", m.game.module.display()));
+        let seats = (m.group_size + m.game.bot_seats) as usize;
+        if seats > 16 {
+            return self.report(at.clone(), format!("{seats} seats (group_size + bot_seats): at most 16"));
+        }
+        match crate::game::check::check(&folder, &config, seats, m.game.tick_rate) {
+            Err(e) => self.report(at.clone(), format!("`{}`: {e}", m.game.module.display())),
+            Ok(exports) if m.game.bot_seats > 0 && !exports.has("bot") => self.report(
+                at.clone(),
+                format!("`{}` exports no `bot`, so it cannot fill `bot_seats`", m.game.module.display()),
+            ),
+            Ok(_) => {}
         }
     }
 

@@ -207,6 +207,10 @@ pub enum Event {
         tick_rate: u32,
         #[serde(default)]
         input_delay: u32,
+        /// Seats after the players' played by the module's `bot` (every copy computes
+        /// their inputs; the log has none for them).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        bot_seats: u32,
         #[serde(default)]
         config: serde_json::Value,
         /// True when the group starts on the host relay.
@@ -309,4 +313,8 @@ pub fn previous_logs(data: &Path, experiment: &str) -> Vec<PathBuf> {
         entries.filter_map(|e| e.ok()).map(|e| e.path().join("events.jsonl")).filter(|p| p.is_file()).collect();
     logs.sort();
     logs
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

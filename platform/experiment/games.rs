@@ -90,6 +90,7 @@ impl State {
             players: players.len(),
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
+            bot_seats: config.bot_seats,
             config: serde_json::Value::Object(config.config.clone()),
             relay: l.relay,
         };
@@ -119,6 +120,7 @@ impl State {
             seed: l.seed,
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
+            bot_seats: config.bot_seats,
             on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
             relay: l.relay,

@@ -19,25 +19,35 @@ const TICKS: u64 = 300;
 
 /// Checks a game for a group of `players` with `config`; the module's exports when it
 /// passes. Results are remembered per module content, config and group size.
-pub fn check(folder: &GameFolder, config: &serde_json::Value, players: usize) -> Result<Exports, GameError> {
+pub fn check(
+    folder: &GameFolder,
+    config: &serde_json::Value,
+    players: usize,
+    tick_rate: u32,
+) -> Result<Exports, GameError> {
     static SEEN: OnceLock<Mutex<HashMap<String, Result<Exports, GameError>>>> = OnceLock::new();
     let mut key = String::new();
     for (name, file) in &folder.files {
         key.push_str(&format!("{name}={};", file.sha256));
     }
-    key.push_str(&format!("main={};config={config};players={players}", folder.main));
+    key.push_str(&format!("main={};config={config};players={players};rate={tick_rate}", folder.main));
     let seen = SEEN.get_or_init(Mutex::default);
     if let Some(known) = seen.lock().ok().and_then(|s| s.get(&key).cloned()) {
         return known;
     }
-    let outcome = run_check(folder, config, players);
+    let outcome = run_check(folder, config, players, tick_rate);
     if let Ok(mut s) = seen.lock() {
         s.insert(key, outcome.clone());
     }
     outcome
 }
 
-fn run_check(folder: &GameFolder, config: &serde_json::Value, players: usize) -> Result<Exports, GameError> {
+fn run_check(
+    folder: &GameFolder,
+    config: &serde_json::Value,
+    players: usize,
+    tick_rate: u32,
+) -> Result<Exports, GameError> {
     let sources: Arc<BTreeMap<String, String>> = Arc::new(folder.sources());
     let a = Engine::load(sources.clone(), &folder.main)?;
     let exports = a.exports()?;
@@ -51,14 +61,14 @@ fn run_check(folder: &GameFolder, config: &serde_json::Value, players: usize) ->
     }
     let b = Engine::load(sources, &folder.main)?;
     let seed = 0x5eed;
-    a.init(config, seed, players)?;
+    a.init(config, seed, players, tick_rate)?;
     // The second copy has a history: a game that keeps state outside its state object
     // (a counter at module level) now differs, as a reloaded page would.
-    b.init(config, seed ^ 0xffff, players)?;
+    b.init(config, seed ^ 0xffff, players, tick_rate)?;
     for _ in 0..3 {
         b.step(&vec![serde_json::Value::Null; players])?;
     }
-    b.init(config, seed, players)?;
+    b.init(config, seed, players, tick_rate)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let samples = exports.inputs.clone().unwrap_or_default();
     let with_bot = exports.has("bot");

@@ -179,9 +179,9 @@ impl Engine {
         serde_json::from_str(&text).map_err(|e| GameError(format!("exports: {e}")))
     }
 
-    /// Creates the state.
-    pub fn init(&self, config: &serde_json::Value, seed: u32, players: usize) -> Result<(), GameError> {
-        self.call("init", (config.to_string(), seed, players as u32))
+    /// Creates the state for `players` seats at `tick_rate` ticks per second.
+    pub fn init(&self, config: &serde_json::Value, seed: u32, players: usize, tick_rate: u32) -> Result<(), GameError> {
+        self.call("init", (config.to_string(), seed, players as u32, tick_rate))
     }
 
     /// Steps one tick with every seat's input (`null` for none).

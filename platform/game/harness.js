@@ -13,8 +13,8 @@ globalThis.__cohort = {
     const inputs = Array.isArray(G.inputs) ? G.inputs : null;
     return JSON.stringify({ functions, inputs });
   },
-  init(config, seed, players) {
-    state = G.init(JSON.parse(config), seed, players);
+  init(config, seed, players, tickRate) {
+    state = G.init(JSON.parse(config), seed, players, tickRate);
     if (state === undefined) throw new Error("init() returned nothing: return the initial state");
   },
   step(inputs) {

@@ -19,6 +19,8 @@ struct Logged {
     module: String,
     seed: u32,
     players: Vec<ParticipantId>,
+    bot_seats: usize,
+    tick_rate: u32,
     config: Value,
     inputs: Vec<Vec<Value>>,
     /// Reported hashes: tick → (slot, hash).
@@ -69,9 +71,10 @@ pub fn replay_run(run_dir: &Path, only: Option<GameId>) -> Result<Vec<Replayed>,
                 order.push(game);
                 games.entry(game).or_default().players = players;
             }
-            Event::GameStarted { game, module, seed, players, config, .. } => {
+            Event::GameStarted { game, module, seed, players, config, bot_seats, tick_rate, .. } => {
                 let g = games.entry(game).or_default();
                 (g.module, g.seed, g.config, g.inputs) = (module, seed, config, vec![Vec::new(); players]);
+                (g.bot_seats, g.tick_rate) = (bot_seats as usize, tick_rate);
             }
             Event::GameInputs { game, slot, from, inputs, hashes, .. } => {
                 let Some(g) = games.get_mut(&game) else { continue };
@@ -134,7 +137,8 @@ fn kept_sources(
 fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) -> Result<Replayed, GameError> {
     let main = g.module.rsplit('/').next().unwrap_or(&g.module);
     let engine = Engine::load(sources, main)?;
-    engine.init(&g.config, g.seed, g.inputs.len())?;
+    let humans = g.inputs.len();
+    engine.init(&g.config, g.seed, humans + g.bot_seats, g.tick_rate)?;
     let ticks = g.inputs.iter().map(Vec::len).min().unwrap_or(0) as u64;
     let finals_at: BTreeMap<u64, Vec<(usize, String)>> = g.finals.iter().fold(BTreeMap::new(), |mut m, (p, t, h)| {
         let slot = g.players.iter().position(|x| x == p).unwrap_or(0);
@@ -163,7 +167,10 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
         }
     };
     for tick in 0..ticks {
-        let inputs: Vec<Value> = g.inputs.iter().map(|slot| slot[tick as usize].clone()).collect();
+        let mut inputs: Vec<Value> = g.inputs.iter().map(|slot| slot[tick as usize].clone()).collect();
+        for seat in humans..humans + g.bot_seats {
+            inputs.push(engine.bot(seat)?); // every copy computed the bot seats alike
+        }
         if let Err(e) = engine.step(&inputs) {
             // The pages failed here too: their last report is the state before it.
             r.error = Some(format!("tick {tick}: {}", e.0));

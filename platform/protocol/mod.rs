@@ -323,6 +323,8 @@ pub enum ServerMsg {
         tick_rate: u32,
         /// An input committed at tick t applies at tick t + `input_delay`.
         input_delay: u32,
+        /// Seats after `players`' played by the module's `bot`, computed by every copy.
+        bot_seats: u32,
         /// `continue` or `pause` while a player's tab is hidden.
         on_hidden: crate::config::multiplayer::OnHidden,
         max_duration_secs: f64,

@@ -31,7 +31,8 @@ export class GameRunner {
     this.notice = notice;
     this.onOver = onOver;
     this.slot = msg.slot;
-    this.n = msg.players.length;
+    this.n = msg.players.length; // seats with a participant
+    this.seats = this.n + (msg.bot_seats || 0); // and those the module's bot plays
     this.delay = msg.input_delay;
     this.dt = 1000 / msg.tick_rate;
     this.relay = msg.relay;
@@ -67,7 +68,8 @@ export class GameRunner {
     for (const f of ["init", "step", "render", "input", "done"]) {
       if (typeof this.game[f] !== "function") throw new Error(`the game module does not export ${f}()`);
     }
-    this.state = this.game.init(this.msg.config, this.msg.seed, this.n);
+    if (this.seats > this.n && typeof this.game.bot !== "function") throw new Error("the game module does not export bot()");
+    this.state = this.game.init(this.msg.config, this.msg.seed, this.seats, this.msg.tick_rate);
     const own = this.inputs[this.slot];
     while (own.length < this.delay) own.push(null);
     this.catchUp(Infinity);
@@ -160,6 +162,8 @@ export class GameRunner {
     while (steps < max && !this.over && this.inputs.every((i) => i.length > this.tick)) {
       const row = this.inputs.map((i) => i[this.tick]);
       try {
+        // Bot seats: every copy asks the module, from the same state, alike.
+        for (let s = this.n; s < this.seats; s++) row.push(this.game.bot(this.state, s) ?? null);
         this.state = this.game.step(this.state, row);
         if (this.state === undefined) throw new Error("step() returned nothing: return the next state");
       } catch (e) {
@@ -282,7 +286,7 @@ export class GameRunner {
 
   draw() {
     try {
-      this.game.render(this.state, { slot: this.slot, root: this.root, tick: this.tick, players: this.n });
+      this.game.render(this.state, { slot: this.slot, root: this.root, tick: this.tick, players: this.seats });
     } catch (e) {
       console.error(e);
     }

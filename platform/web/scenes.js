@@ -209,7 +209,7 @@ export function renderMatchFound(app, msg) {
   tick();
   countdown = setInterval(tick, 1000);
   show(app, h("section", { class: "waiting" },
-    h("h1", {}, others === 1 ? "Partner found!" : `${others} partners found!`), text));
+    h("h1", {}, others === 0 ? "Get ready!" : others === 1 ? "Partner found!" : `${others} partners found!`), text));
 }
 
 function finalPage(app, title, message, code, url) {

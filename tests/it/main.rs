@@ -7,6 +7,7 @@ mod disk;
 mod games;
 mod host;
 mod ice;
+mod kitchen;
 #[cfg(all(feature = "webrtc", target_os = "linux"))]
 mod latency;
 mod matching;
