@@ -43,6 +43,10 @@ enum Command {
         /// One JSON object per game instead of text.
         #[arg(long)]
         json: bool,
+        /// Also write every tick (inputs, and the module's `record` of the state) as
+        /// JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        ticks: Option<PathBuf>,
     },
     /// Work with matchmaking policy components.
     Plugin {
@@ -179,22 +183,12 @@ fn main() -> ExitCode {
             serve(files, &addr, data, admission, min_free_disk_mb)
         }
         Command::Bots(args) => bots(args),
-        Command::Replay { run, game, json } => {
-            match cohort::game::replay::replay_run(&run, game.map(cohort::protocol::GameId)) {
-                Ok(games) => {
-                    print!("{}", cohort::game::replay::describe(&games, json));
-                    if games.iter().all(cohort::game::replay::Replayed::matches) {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::Replay { run, game, json, ticks } => ExitCode::from(cohort::game::replay::command(
+            &run,
+            game.map(cohort::protocol::GameId),
+            json,
+            ticks.as_deref(),
+        )),
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
             plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
         }

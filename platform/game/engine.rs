@@ -200,6 +200,12 @@ impl Engine {
         self.call("hash", ())
     }
 
+    /// The module's `record(state)`: what it says a tick is, for the data (if exported).
+    pub fn record(&self) -> Result<Option<serde_json::Value>, GameError> {
+        let text: Option<String> = self.call("record", ())?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| GameError(format!("record(): {e}")))).transpose()
+    }
+
     /// The module's `bot` choice for `slot`.
     pub fn bot(&self, slot: usize) -> Result<serde_json::Value, GameError> {
         let text: String = self.call("bot", (slot as u32,))?;

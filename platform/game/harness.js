@@ -29,6 +29,9 @@ globalThis.__cohort = {
   hash() {
     return typeof G.hash === "function" ? String(G.hash(state)) : hashState(state);
   },
+  record() {
+    return typeof G.record === "function" ? JSON.stringify(G.record(state) ?? null) : null;
+  },
   bot(slot) {
     const input = G.bot(state, slot);
     return input === undefined ? "null" : JSON.stringify(input);

@@ -59,6 +59,21 @@ impl Replayed {
 
 /// Replays every game of the run in `run_dir` (or only `only`).
 pub fn replay_run(run_dir: &Path, only: Option<GameId>) -> Result<Vec<Replayed>, GameError> {
+    replay_run_with(run_dir, only, None)
+}
+
+/// [`replay_run`], writing one JSON line per game tick to `ticks`: `game`, `tick`,
+/// `inputs` (every seat's, bots' included) and `record` (the module's `record(state)`
+/// after the tick, when it exports one).
+pub fn replay_run_with(
+    run_dir: &Path,
+    only: Option<GameId>,
+    mut ticks: Option<&mut dyn std::io::Write>,
+) -> Result<Vec<Replayed>, GameError> {
+    let mut emit = |line: Value| match ticks.as_mut() {
+        Some(out) => writeln!(out, "{line}").map_err(|e| GameError(format!("cannot write the ticks: {e}"))),
+        None => Ok(()),
+    };
     let records = Records::open(&run_dir.join("events.jsonl"))
         .map_err(|e| GameError(format!("cannot read {}: {e}", run_dir.join("events.jsonl").display())))?;
     let mut files = BTreeMap::new();
@@ -107,7 +122,7 @@ pub fn replay_run(run_dir: &Path, only: Option<GameId>) -> Result<Vec<Replayed>,
             continue; // never started
         }
         let sources = kept_sources(run_dir, &files, &g.module)?;
-        out.push(replay_one(id, g, sources)?);
+        out.push(replay_one(id, g, sources, &mut emit)?);
     }
     Ok(out)
 }
@@ -134,7 +149,12 @@ fn kept_sources(
     Ok(Arc::new(sources))
 }
 
-fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) -> Result<Replayed, GameError> {
+fn replay_one(
+    id: GameId,
+    g: &Logged,
+    sources: Arc<BTreeMap<String, String>>,
+    emit: &mut dyn FnMut(Value) -> Result<(), GameError>,
+) -> Result<Replayed, GameError> {
     let main = g.module.rsplit('/').next().unwrap_or(&g.module);
     let engine = Engine::load(sources, main)?;
     let humans = g.inputs.len();
@@ -179,6 +199,7 @@ fn replay_one(id: GameId, g: &Logged, sources: Arc<BTreeMap<String, String>>) ->
             break;
         }
         r.ticks = tick + 1;
+        emit(serde_json::json!({"game": id, "tick": tick, "inputs": inputs, "record": engine.record()?}))?;
         let (hashes, finals) = (g.hashes.get(&tick), finals_at.get(&tick));
         if hashes.is_some() || finals.is_some() {
             let hash = engine.hash()?;
@@ -224,4 +245,31 @@ pub fn describe(games: &[Replayed], json: bool) -> String {
         out.push_str("no game started in this run\n");
     }
     out
+}
+
+/// `cohort replay`: prints what the replay found; the exit status (0 all agree, 1 a
+/// mismatch, 2 the run or the trace file cannot be used).
+pub fn command(run: &Path, only: Option<GameId>, json: bool, ticks: Option<&Path>) -> u8 {
+    let mut file = match ticks.map(std::fs::File::create).transpose() {
+        Ok(f) => f.map(std::io::BufWriter::new),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", ticks.unwrap_or(Path::new("")).display());
+            return 2;
+        }
+    };
+    let result = replay_run_with(run, only, file.as_mut().map(|f| f as &mut dyn std::io::Write));
+    if let Some(Err(e)) = file.as_mut().map(std::io::Write::flush) {
+        eprintln!("error: cannot write the ticks: {e}");
+        return 2;
+    }
+    match result {
+        Ok(games) => {
+            print!("{}", describe(&games, json));
+            if games.iter().all(Replayed::matches) { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }

@@ -164,3 +164,43 @@ async fn pairs_of_pages_play_the_demo_over_the_probed_channel_the_relay_and_thro
     assert_eq!(rtt, a.max(b), "the larger report decides");
     assert!(rtt < 80.0, "loopback RTT {rtt} ms");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pages_practise_then_cook_together_by_key_presses_over_the_probed_channel() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/kitchen.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("kitchen.mjs", &[&base]).await else { return };
+    let events = host.events("kitchen");
+    host.stop().await;
+    let ends: Vec<serde_json::Value> =
+        out.lines().filter_map(|l| l.strip_prefix("RESULT ")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(ends.len(), 2, "{out}");
+    let run = cohort::eventlog::previous_logs(data.path(), "kitchen")[0].parent().unwrap().to_path_buf();
+    let replays = cohort::game::replay::replay_run(&run, None).expect("replay");
+    assert_eq!(replays.len(), 3, "two practice games and the pair's");
+    for r in &replays {
+        assert!(r.matches() && r.compared > 0 && r.result.is_some(), "{r:?}");
+    }
+    let pair = cohort::protocol::GameId(ends[0]["game"].as_str().unwrap().parse().unwrap());
+    let replay = replays.iter().find(|r| r.game == pair).expect("the pair's game");
+    for end in &ends {
+        assert_eq!(end["reason"], "completed");
+        assert_eq!(end["hash"].as_str(), Some(replay.hash.as_str()), "both pages end on the replay's state");
+    }
+    assert_eq!(replay.result.as_ref().unwrap()["rounds"].as_array().map(Vec::len), Some(2), "two rounds");
+    assert!(!events.iter().any(|e| matches!(e, Event::GameRelay { game, .. } if *game == pair)), "peer-to-peer");
+    let keys = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GameInputs { game, inputs, .. } if *game == pair => {
+                Some(inputs.iter().filter(|i| !i.is_null()).count())
+            }
+            _ => None,
+        })
+        .sum::<usize>();
+    assert!(keys > 20, "the key presses are in the log ({keys})");
+    let finished = events.iter().filter(|e| matches!(e, Event::Finished { .. })).count();
+    assert_eq!(finished, 2);
+}
