@@ -229,9 +229,9 @@ impl Bot {
                 self.game = Some(player);
                 return Ok(Some(*tick_rate));
             }
-            ServerMsg::GameInputs { .. } => {
+            ServerMsg::GameInputs { .. } | ServerMsg::SeatChange { .. } => {
                 if let Some(player) = self.game.as_mut() {
-                    player.receive(msg);
+                    player.receive(msg).map_err(|e| Ending::Error(format!("game: {e}")))?;
                 }
             }
             ServerMsg::GameEnd { .. } | ServerMsg::Outcome { .. } => self.game = None,

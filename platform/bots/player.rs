@@ -42,6 +42,10 @@ pub struct Player {
     /// The tick the module's `bot` last chose a move for: it waits to see it applied
     /// (its input takes `delay` ticks) before choosing again, as a person would.
     moved_for: Option<u64>,
+    /// Seats that changed hands (a player left).
+    changes: Vec<crate::game::SeatChange>,
+    /// What `init` needs again when the game is recomputed after a seat change.
+    setup: (Value, u32, usize, u32),
 }
 
 impl Player {
@@ -59,6 +63,7 @@ impl Player {
             inputs,
             bot_seats,
             tick_rate,
+            seat_changes,
             ..
         } = msg
         else {
@@ -88,6 +93,8 @@ impl Player {
             over: false,
             asked_relay: false,
             moved_for: None,
+            changes: seat_changes.clone(),
+            setup: (config.clone(), *game_seed, players.len() + *bot_seats as usize, *tick_rate),
         };
         // Own inputs for the first `delay` ticks are empty by definition.
         while (player.inputs[player.slot].len() as u64) < player.delay {
@@ -96,8 +103,29 @@ impl Player {
         Ok(player)
     }
 
-    /// A partner's inputs from the relay (or a catch-up).
-    pub fn receive(&mut self, msg: &ServerMsg) {
+    /// A partner's inputs from the relay (or a catch-up), or a seat that changed hands.
+    pub fn receive(&mut self, msg: &ServerMsg) -> Result<(), GameError> {
+        if let ServerMsg::SeatChange { game, slot, tick, to, .. } = msg
+            && *game == self.game
+        {
+            self.changes.push(crate::game::SeatChange { slot: *slot, tick: *tick, to: *to });
+            if let Some(held) = self.inputs.get_mut(*slot) {
+                held.truncate(*tick as usize);
+            }
+            if self.tick > *tick {
+                // Stepped past the change with the leaver's inputs: compute it again.
+                let (config, seed, seats, rate) = &self.setup;
+                self.engine.init(config, *seed, *seats, *rate)?;
+                let until = std::mem::take(&mut self.tick);
+                while self.tick < until {
+                    if !matches!(self.step_one()?, Some(None)) {
+                        break;
+                    }
+                }
+                self.hashes.clear(); // those ticks were reported already
+            }
+            return Ok(());
+        }
         if let ServerMsg::GameInputs { game, slot, from, inputs } = msg
             && *game == self.game
             && *slot != self.slot
@@ -108,6 +136,7 @@ impl Player {
                 held.extend(inputs.iter().skip((have - from) as usize).cloned());
             }
         }
+        Ok(())
     }
 
     /// One tick interval: commit this seat's input, step what can be stepped, and say
@@ -132,38 +161,45 @@ impl Player {
                 let input = self.choose()?;
                 self.inputs[self.slot].push(input);
             }
-            if !self.inputs.iter().all(|i| i.len() as u64 > self.tick) {
-                break;
-            }
-            let mut row: Vec<Value> = self.inputs.iter().map(|i| i[self.tick as usize].clone()).collect();
-            for seat in self.inputs.len()..self.inputs.len() + self.bot_seats {
-                row.push(self.engine.bot(seat)?);
-            }
-            if let Err(e) = self.engine.step(&row) {
-                // As a page does: every copy fails alike, each reports the error.
-                self.over = true;
-                out.extend(self.flush());
-                let (game, tick, hash) = (self.game, Some(self.tick), self.engine.hash().ok());
-                let result = Some(serde_json::json!({ "error": e.0.chars().take(200).collect::<String>() }));
-                out.push(ClientMsg::GameComplete { game, result, tick, hash, seq: None });
-                return Ok(out);
-            }
-            let done = self.engine.done()?;
-            if self.tick % HASH_EVERY == HASH_EVERY - 1 {
-                self.hashes.push((self.tick, self.engine.hash()?));
-            }
+            let Some(done) = self.step_one()? else { break };
             if let Some(result) = done {
-                let hash = self.engine.hash()?;
                 self.over = true;
                 out.extend(self.flush());
-                let (game, tick) = (self.game, Some(self.tick));
-                out.push(ClientMsg::GameComplete { game, result: Some(result), tick, hash: Some(hash), seq: None });
+                out.push(self.complete(result));
                 return Ok(out);
             }
-            self.tick += 1;
         }
         out.extend(self.flush());
         Ok(out)
+    }
+
+    /// Steps tick `self.tick` if every input is known: `None` if not; `Some(result)`
+    /// with the module's result once the game is over (the tick is not advanced then).
+    fn step_one(&mut self) -> Result<Option<Option<Value>>, GameError> {
+        let (tick, players, bots) = (self.tick, self.inputs.len(), self.bot_seats);
+        let held = |slot: usize| self.inputs[slot].get(tick as usize).cloned();
+        let Some(row) = self.engine.row(tick, players, bots, &self.changes, held)? else { return Ok(None) };
+        if let Err(e) = self.engine.step(&row) {
+            // As a page does: every copy fails alike, each reports the error.
+            let error = e.0.chars().take(200).collect::<String>();
+            return Ok(Some(Some(serde_json::json!({ "error": error }))));
+        }
+        if tick % HASH_EVERY == HASH_EVERY - 1 {
+            self.hashes.push((tick, self.engine.hash()?));
+        }
+        match self.engine.done()? {
+            Some(result) => Ok(Some(Some(result))),
+            None => {
+                self.tick += 1;
+                Ok(Some(None))
+            }
+        }
+    }
+
+    /// This copy's `game_complete`.
+    fn complete(&self, result: Value) -> ClientMsg {
+        let (game, tick, hash) = (self.game, Some(self.tick), self.engine.hash().ok());
+        ClientMsg::GameComplete { game, result: Some(result), tick, hash, seq: None }
     }
 
     fn choose(&mut self) -> Result<Value, GameError> {

@@ -49,6 +49,25 @@ pub struct MultiplayerScene {
     /// `host_restarted`).
     #[serde(default = "default_partner_leave")]
     pub on_partner_leave: Outcome,
+    /// What a started game does when a player leaves for good (away past the grace
+    /// period, or sent input the game refuses): `end` it for everyone (they get
+    /// `on_partner_leave`), `continue` with the seat empty, or let the module's `bot`
+    /// take the seat.
+    #[serde(default)]
+    pub on_dropout: Dropout,
+}
+
+/// What happens to a started game when a player leaves it for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dropout {
+    /// The game ends for everyone (`partner_left`).
+    #[default]
+    End,
+    /// The others play on; the game is told the seat is empty.
+    Continue,
+    /// The module's `bot` plays the seat from then on.
+    Bot,
 }
 
 fn default_partner_leave() -> Outcome {
@@ -173,6 +192,15 @@ pub struct Waitroom {
     /// What happens to a participant who chooses to leave the waiting room.
     #[serde(default = "default_leave_outcome")]
     pub on_leave: Outcome,
+    /// A participant still waiting after this long plays with bot seats (the module's
+    /// `bot`) instead. Absent: never.
+    #[serde(default)]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 7200))]
+    pub fill_with_bots_after_secs: Option<f64>,
+    /// Whether participants are told that a seat is played by a computer (bot fill,
+    /// or a bot taking a partner's seat). Recorded with each game either way.
+    #[serde(default = "yes")]
+    pub tell_about_bots: bool,
 }
 
 fn default_leave_outcome() -> Outcome {

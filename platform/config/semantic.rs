@@ -197,6 +197,15 @@ impl<'a> Checker<'a> {
             None => {}
         }
         self.game(&at.key("game").key("module"), m);
+        if let Some(fill) = m.waitroom.fill_with_bots_after_secs
+            && fill >= m.waitroom.timeout_secs
+        {
+            let timeout = m.waitroom.timeout_secs;
+            self.report(
+                at.key("waitroom").key("fill_with_bots_after_secs"),
+                format!("{fill} s is not before the waitroom timeout ({timeout} s): nobody would ever get bots"),
+            );
+        }
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
@@ -220,10 +229,22 @@ impl<'a> Checker<'a> {
         }
         match crate::game::check::check(&folder, &config, seats, m.game.tick_rate) {
             Err(e) => self.report(at.clone(), format!("`{}`: {e}", m.game.module.display())),
-            Ok(exports) if m.game.bot_seats > 0 && !exports.has("bot") => self.report(
-                at.clone(),
-                format!("`{}` exports no `bot`, so it cannot fill `bot_seats`", m.game.module.display()),
-            ),
+            Ok(exports) if !exports.has("bot") => {
+                let needs = [
+                    (m.game.bot_seats > 0, "fill `bot_seats`"),
+                    (m.on_dropout == super::multiplayer::Dropout::Bot, "take a seat (`on_dropout: bot`)"),
+                    (
+                        m.waitroom.fill_with_bots_after_secs.is_some(),
+                        "fill seats (`waitroom.fill_with_bots_after_secs`)",
+                    ),
+                ];
+                for (_, what) in needs.iter().filter(|(needed, _)| *needed) {
+                    self.report(
+                        at.clone(),
+                        format!("`{}` exports no `bot`, so it cannot {what}", m.game.module.display()),
+                    );
+                }
+            }
             Ok(_) => {}
         }
     }

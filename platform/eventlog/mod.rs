@@ -243,6 +243,28 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         game: Option<GameId>,
     },
+    /// A player left a started game for good and `on_dropout` kept it going: from
+    /// `tick` on, seat `slot` is played by `to` (`bot` or `empty`).
+    SeatChanged {
+        game: GameId,
+        slot: usize,
+        tick: u64,
+        to: crate::game::SeatKind,
+        participant: ParticipantId,
+        /// Whether the remaining players were told (`tell_about_bots`).
+        told: bool,
+    },
+    /// A participant waited `waitroom.fill_with_bots_after_secs` and plays with bot
+    /// seats instead (`game` was created for them).
+    BotsFilled {
+        participant: ParticipantId,
+        scene: String,
+        game: GameId,
+        waited_ms: u64,
+        bot_seats: u32,
+        /// Whether the participant was told the partners are computers.
+        told: bool,
+    },
     /// Copies of a game disagree: the hashes reported for one tick, by slot.
     GameDesync {
         game: GameId,

@@ -13,16 +13,20 @@ use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg
 
 impl State {
     /// Moves a confirmed group out of the waitroom into a new game.
-    /// `rtt_ms`: the group's worst probed round trip, if it was probed.
+    /// `rtt_ms`: the group's worst probed round trip, if it was probed; `filled`: bot
+    /// seats added for missing players (bot fill), beyond the scene's `bot_seats`.
     pub(super) fn create_game(
         &mut self,
         scene: usize,
         players: Vec<ParticipantId>,
         now: Duration,
         rtt_ms: Option<f64>,
-    ) {
+        filled: u32,
+    ) -> GameId {
         let id = GameId(self.new_uuid());
+        let told = self.multiplayer(scene).waitroom.tell_about_bots;
         let config = &self.multiplayer(scene).game;
+        let bot_seats = config.bot_seats + filled;
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
         let delay = config.input_delay_ticks.unwrap_or_else(|| crate::game::lockstep::input_delay(rtt_ms, tick_rate));
         let seed = self.new_seed();
@@ -48,18 +52,24 @@ impl State {
             }
         }
         let starts_at = now + Duration::from_secs_f64(countdown);
-        let game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
+        let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
+        (game.bot_seats, game.told_bots) = (bot_seats, told);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
+        let bots = if told { bot_seats } else { 0 };
+        let seats = players.len() as u32 + bot_seats;
         for pid in &players {
-            self.send_to(*pid, ServerMsg::MatchFound { game: id, players: players.clone(), countdown_secs: countdown });
+            let msg =
+                ServerMsg::MatchFound { game: id, players: players.clone(), countdown_secs: countdown, seats, bots };
+            self.send_to(*pid, msg);
         }
         if countdown <= 0.0 {
             self.start_game(scene, id, now);
         } else {
             self.timers.schedule(starts_at, Timer::Game(scene, id));
         }
+        id
     }
 
     /// Games whose timer fired: due to start, or started and past their duration limit.
@@ -90,7 +100,7 @@ impl State {
             players: players.len(),
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
-            bot_seats: config.bot_seats,
+            bot_seats: game.bot_seats,
             config: serde_json::Value::Object(config.config.clone()),
             relay: l.relay,
         };
@@ -120,11 +130,12 @@ impl State {
             seed: l.seed,
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
-            bot_seats: config.bot_seats,
+            bot_seats: game.bot_seats,
             on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
             relay: l.relay,
             inputs: l.inputs.clone(),
+            seat_changes: game.seat_changes.clone(),
         }
     }
 
@@ -208,7 +219,7 @@ impl State {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason });
         for pid in game.players {
-            if self.participants[&pid].place != Place::Playing(scene, id) {
+            if self.participants.get(&pid).is_none_or(|p| p.place != Place::Playing(scene, id)) {
                 continue;
             }
             self.send_to(pid, ServerMsg::GameEnd { game: id, reason: reason.as_str().to_owned() });
@@ -217,14 +228,19 @@ impl State {
     }
 
     /// A player left for good. Before the start, the others go back to the waitroom
-    /// where they were; after it, the game ends for them with the partner-left outcome.
+    /// where they were; after it, the scene's `on_dropout` decides: the seat goes to a
+    /// bot or stays empty while the others play on, or the game ends for them with the
+    /// partner-left outcome.
     pub(super) fn player_left_game(&mut self, pid: ParticipantId, scene: usize, id: GameId, now: Duration) {
+        if self.keep_playing_without(pid, scene, id, now) {
+            return;
+        }
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
         let started = game.started();
         let mut returned = Vec::new();
         for (other, seat) in game.players.iter().zip(&game.seats).filter(|(p, _)| **p != pid) {
-            if self.participants[other].place != Place::Playing(scene, id) {
+            if self.participants.get(other).is_none_or(|p| p.place != Place::Playing(scene, id)) {
                 continue;
             }
             self.send_to(*other, ServerMsg::GameEnd { game: id, reason: EndReason::PartnerLeft.as_str().to_owned() });

@@ -135,7 +135,8 @@ impl State {
     fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
         let m = self.multiplayer(scene);
         if m.max_p2p_rtt_ms.is_none() || group.len() < 2 {
-            return self.create_game(scene, group, now, None); // nobody to probe
+            self.create_game(scene, group, now, None, 0); // nobody to probe
+            return;
         }
         let timeout = Duration::from_secs_f64(m.probe.timeout_secs);
         let (pings, ping_timeout_ms) = (m.probe.pings, m.probe.ping_timeout_ms);

@@ -9,6 +9,7 @@ pub mod actor;
 mod answers;
 mod budget;
 mod disk;
+mod dropout;
 mod flow;
 mod game_inputs;
 mod games;

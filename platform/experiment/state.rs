@@ -150,13 +150,14 @@ impl State {
     fn on_tick(&mut self, now: Duration) {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut suppressed, mut lingering) = (Vec::new(), Vec::new());
+        let (mut suppressed, mut lingering, mut fills) = (Vec::new(), Vec::new(), Vec::new());
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
                 Timer::Probe(id) => probes.push(id),
                 Timer::Game(scene, id) => games.push((scene, id)),
                 Timer::Waitroom(scene, pid) => waitroom.push((scene, pid)),
+                Timer::BotFill(scene, pid) => fills.push((scene, pid)),
                 Timer::RoomTick(scene) => ticks.push((scene, false)),
                 Timer::Forget(scene) => ticks.push((scene, true)),
                 Timer::Status(scene) => statuses.push(scene),
@@ -172,6 +173,9 @@ impl State {
         self.probe_deadlines(probes, now);
         self.game_deadlines(games, now);
         self.waitroom_deadlines(waitroom, now);
+        for (scene, pid) in fills {
+            self.bot_fill(scene, pid, now);
+        }
         self.matching_ticks(ticks, now);
         for scene in statuses {
             self.flush_status(scene, now);

@@ -21,6 +21,8 @@ pub enum Timer {
     Away(ParticipantId),
     /// A participant's waitroom timeout in the room of this scene.
     Waitroom(usize, ParticipantId),
+    /// A participant has waited long enough to play with bots (`fill_with_bots_after_secs`).
+    BotFill(usize, ParticipantId),
     /// A game's countdown ends, or its duration limit.
     Game(usize, GameId),
     /// A probe's deadline.

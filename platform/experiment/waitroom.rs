@@ -48,6 +48,8 @@ impl State {
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         room.insert(Entry { candidate: candidate.clone(), deadline, connected, pending: None, seen: None });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
+        self.schedule_bot_fill(scene, pid, joined_at);
+        let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         if room.tick_at.is_none() && room.policy.depends_on_time() {
             // The room ticks while someone waits; an empty room costs nothing.
             room.tick_at = Some(now + tick);

@@ -200,6 +200,52 @@ impl Engine {
         self.call("hash", ())
     }
 
+    /// Tells the module (its optional `seat` export) that `slot` is played by `kind`
+    /// (`bot` or `empty`) from now on.
+    pub fn seat(&self, slot: usize, kind: crate::game::SeatKind) -> Result<(), GameError> {
+        let kind = match kind {
+            crate::game::SeatKind::Bot => "bot",
+            crate::game::SeatKind::Empty => "empty",
+        };
+        self.call("seat", (slot as u32, kind))
+    }
+
+    /// One tick's inputs for every seat: a player's logged input, or the module's `bot`
+    /// (bot seats and seats a bot took), or `null` (an empty seat). `held(slot)` is
+    /// the player's input for `tick`; seat changes due at `tick` are applied first.
+    pub fn row(
+        &self,
+        tick: u64,
+        players: usize,
+        bot_seats: usize,
+        changes: &[crate::game::SeatChange],
+        held: impl Fn(usize) -> Option<serde_json::Value>,
+    ) -> Result<Option<Vec<serde_json::Value>>, GameError> {
+        use crate::game::seats::{changes_at, seat_at};
+        let mut row = Vec::with_capacity(players + bot_seats);
+        for slot in 0..players {
+            row.push(match seat_at(changes, slot, tick) {
+                None => match held(slot) {
+                    Some(input) => input,
+                    None => return Ok(None),
+                },
+                Some(_) => serde_json::Value::Null, // filled below, once the seat is told
+            });
+        }
+        for change in changes_at(changes, tick) {
+            self.seat(change.slot, change.to)?;
+        }
+        for (slot, input) in row.iter_mut().enumerate() {
+            if seat_at(changes, slot, tick) == Some(crate::game::SeatKind::Bot) {
+                *input = self.bot(slot)?;
+            }
+        }
+        for slot in players..players + bot_seats {
+            row.push(self.bot(slot)?);
+        }
+        Ok(Some(row))
+    }
+
     /// The module's `record(state)`: what it says a tick is, for the data (if exported).
     pub fn record(&self) -> Result<Option<serde_json::Value>, GameError> {
         let text: Option<String> = self.call("record", ())?;

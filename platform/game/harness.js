@@ -29,6 +29,11 @@ globalThis.__cohort = {
   hash() {
     return typeof G.hash === "function" ? String(G.hash(state)) : hashState(state);
   },
+  seat(slot, kind) {
+    if (typeof G.seat !== "function") return;
+    const next = G.seat(state, slot, kind);
+    if (next !== undefined) state = next;
+  },
   record() {
     return typeof G.record === "function" ? JSON.stringify(G.record(state) ?? null) : null;
   },

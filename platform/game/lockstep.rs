@@ -50,12 +50,15 @@ pub struct Lockstep {
     pub inputs: Vec<Vec<Value>>,
     /// Whether the host forwards inputs to the group (the relay path).
     pub relay: bool,
+    /// Per slot, whether its player still plays it (a vacated seat reports nothing).
+    pub active: Vec<bool>,
     hashes: BTreeMap<u64, Vec<Option<String>>>,
 }
 
 impl Lockstep {
     pub fn new(players: usize, seed: u32, tick_rate: u32, input_delay: u32, relay: bool) -> Self {
-        Self { seed, tick_rate, input_delay, inputs: vec![Vec::new(); players], relay, hashes: BTreeMap::new() }
+        let (inputs, active) = (vec![Vec::new(); players], vec![true; players]);
+        Self { seed, tick_rate, input_delay, inputs, relay, active, hashes: BTreeMap::new() }
     }
 
     /// Takes `slot`'s inputs from tick `from` on. A batch may repeat inputs already
@@ -110,9 +113,11 @@ impl Lockstep {
         for (tick, hash) in hashes {
             let row = self.hashes.entry(*tick).or_insert_with(|| vec![None; players]);
             row[slot] = Some(hash.clone());
-            if row.iter().all(Option::is_some) {
+            if row.iter().zip(&self.active).all(|(h, active)| h.is_some() || !active) {
                 let row = self.hashes.remove(tick).unwrap_or_default();
-                if row.iter().any(|h| *h != row[0]) {
+                let mut reported = row.iter().flatten();
+                let first = reported.next();
+                if reported.any(|h| Some(h) != first) {
                     return Ok(Some(Desync { tick: *tick, hashes: row }));
                 }
             }

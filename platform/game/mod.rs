@@ -9,8 +9,10 @@ pub mod engine;
 pub mod files;
 pub mod lockstep;
 pub mod replay;
+pub mod seats;
 
 pub use lockstep::{Lockstep, MAX_INPUT_BYTES};
+pub use seats::{SeatChange, SeatKind};
 
 /// Shortest time between two catch-ups of one player (pages ask at most once a second).
 pub const CATCH_UP_EVERY: Duration = Duration::from_millis(250);
@@ -74,6 +76,12 @@ pub struct Game {
     /// [`CATCH_UP_EVERY`], since a catch-up can be the whole game so far.
     pub catch_ups: BTreeMap<ParticipantId, Duration>,
     pub lockstep: Lockstep,
+    /// Seats after the players' played by the module's `bot`.
+    pub bot_seats: u32,
+    /// Seats that changed hands (a player left): every copy follows them.
+    pub seat_changes: Vec<SeatChange>,
+    /// Whether the players were told which seats are bots.
+    pub told_bots: bool,
 }
 
 impl Game {
@@ -98,7 +106,33 @@ impl Game {
             finals: BTreeMap::new(),
             catch_ups: BTreeMap::new(),
             lockstep,
+            bot_seats: 0,
+            seat_changes: Vec::new(),
+            told_bots: true,
         }
+    }
+
+    /// Whether `who` still plays their seat (has not left it).
+    pub fn playing(&self, who: ParticipantId) -> bool {
+        self.slot(who).is_some_and(|s| !self.seat_changes.iter().any(|c| c.slot == s))
+    }
+
+    /// `who` left: from the first tick whose input the host does not hold, their seat
+    /// is played by `to`. Returns the change.
+    pub fn vacate(&mut self, who: ParticipantId, to: SeatKind) -> Option<SeatChange> {
+        let slot = self.slot(who).filter(|_| self.playing(who))?;
+        let tick = self.lockstep.inputs[slot].len() as u64;
+        let change = SeatChange { slot, tick, to };
+        self.seat_changes.push(change);
+        self.lockstep.active[slot] = false;
+        self.completed.remove(&who);
+        self.finals.remove(&who);
+        Some(change)
+    }
+
+    /// Whether every seat still played by a player has completed.
+    pub fn all_completed(&self) -> bool {
+        self.players.iter().filter(|p| self.playing(**p)).all(|p| self.completed.contains(p))
     }
 
     pub fn started(&self) -> bool {
@@ -128,7 +162,7 @@ impl Game {
         if let Some(result) = result {
             self.results.insert(who, result);
         }
-        self.players.iter().all(|p| self.completed.contains(p))
+        self.all_completed()
     }
 
     /// Whether the copies that reported their end disagree on its tick or hash.

@@ -27,6 +27,8 @@ struct Logged {
     hashes: BTreeMap<u64, Vec<(usize, String)>>,
     /// Each copy's end: participant → (tick, hash, result).
     finals: Vec<(ParticipantId, u64, String)>,
+    /// Seats that changed hands.
+    seat_changes: Vec<crate::game::SeatChange>,
     ended: Option<String>,
 }
 
@@ -102,6 +104,11 @@ pub fn replay_run_with(
                     g.hashes.entry(tick).or_default().push((slot, hash));
                 }
             }
+            Event::SeatChanged { game, slot, tick, to, .. } => {
+                if let Some(g) = games.get_mut(&game) {
+                    g.seat_changes.push(crate::game::SeatChange { slot, tick, to });
+                }
+            }
             Event::GameCompleted { game, participant, tick: Some(tick), hash: Some(hash), .. } => {
                 if let Some(g) = games.get_mut(&game) {
                     g.finals.push((participant, tick, hash));
@@ -159,7 +166,15 @@ fn replay_one(
     let engine = Engine::load(sources, main)?;
     let humans = g.inputs.len();
     engine.init(&g.config, g.seed, humans + g.bot_seats, g.tick_rate)?;
-    let ticks = g.inputs.iter().map(Vec::len).min().unwrap_or(0) as u64;
+    // Until the last tick for which every seat still played by a player has its input.
+    let ticks = (0..humans)
+        .map(|s| match g.seat_changes.iter().find(|c| c.slot == s) {
+            Some(_) => u64::MAX,
+            None => g.inputs[s].len() as u64,
+        })
+        .min()
+        .unwrap_or(0);
+    let ticks = if ticks == u64::MAX { g.inputs.iter().map(Vec::len).max().unwrap_or(0) as u64 } else { ticks };
     let finals_at: BTreeMap<u64, Vec<(usize, String)>> = g.finals.iter().fold(BTreeMap::new(), |mut m, (p, t, h)| {
         let slot = g.players.iter().position(|x| x == p).unwrap_or(0);
         m.entry(*t).or_insert_with(Vec::new).push((slot, h.clone()));
@@ -187,10 +202,9 @@ fn replay_one(
         }
     };
     for tick in 0..ticks {
-        let mut inputs: Vec<Value> = g.inputs.iter().map(|slot| slot[tick as usize].clone()).collect();
-        for seat in humans..humans + g.bot_seats {
-            inputs.push(engine.bot(seat)?); // every copy computed the bot seats alike
-        }
+        let held = |slot: usize| g.inputs[slot].get(tick as usize).cloned();
+        // Bot seats and taken seats: every copy computed them alike.
+        let Some(inputs) = engine.row(tick, humans, g.bot_seats, &g.seat_changes, held)? else { break };
         if let Err(e) = engine.step(&inputs) {
             // The pages failed here too: their last report is the state before it.
             r.error = Some(format!("tick {tick}: {}", e.0));

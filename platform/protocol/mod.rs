@@ -305,7 +305,16 @@ pub enum ServerMsg {
         remaining_secs: f64,
     },
     /// A group was found: the game starts after `countdown_secs`.
-    MatchFound { game: GameId, players: Vec<ParticipantId>, countdown_secs: f64 },
+    MatchFound {
+        game: GameId,
+        players: Vec<ParticipantId>,
+        countdown_secs: f64,
+        /// Seats in the game, bot seats included.
+        seats: u32,
+        /// Seats played by a computer, when the experiment tells participants so (else 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        bots: u32,
+    },
     /// The game starts now (sent again on resume, with the inputs so far).
     StartGame {
         game: GameId,
@@ -333,7 +342,14 @@ pub enum ServerMsg {
         /// Every input the host holds, per slot from tick 0 (empty at the start): a page
         /// that reloaded replays them to catch up.
         inputs: Vec<Vec<serde_json::Value>>,
+        /// Seats that changed hands so far (a player left): follow them when catching up.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        seat_changes: Vec<crate::game::SeatChange>,
     },
+    /// A player left for good: from tick `tick`, seat `slot` is played by `to` on
+    /// every copy. `told` says whether to tell the participant (the experiment's
+    /// `tell_about_bots`).
+    SeatChange { game: GameId, slot: usize, tick: u64, to: crate::game::SeatKind, told: bool },
     /// A partner's inputs for ticks `from`, `from + 1`, … (relay path, or catch-up).
     GameInputs { game: GameId, slot: usize, from: u64, inputs: Vec<serde_json::Value> },
     /// The group plays over the host relay from now on.
@@ -391,4 +407,8 @@ pub fn protocol_schema() -> serde_json::Value {
         "cohort WebSocket protocol version {PROTOCOL_VERSION}: JSON text messages tagged by `type`. See docs/protocol.md."
     ));
     value
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -83,6 +83,7 @@ function onMessage(msg) {
     case "game_relay":
     case "game_signal":
     case "partner_visibility":
+    case "seat_change":
       if (game && game.msg.game === msg.game) game.handle(msg);
       break;
     case "game_end":

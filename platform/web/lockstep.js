@@ -43,6 +43,7 @@ export class GameRunner {
     this.queue = [];
     this.links = new Map(); // slot → Link
     this.opened = new Set(); // slots whose channel was ever open
+    this.changes = [...(msg.seat_changes || [])]; // seats a player left: {slot, tick, to}
     this.peerSent = new Map(); // slot → own inputs sent over that link
     this.hiddenPartners = new Set();
     this.hidden = document.hidden;
@@ -98,7 +99,11 @@ export class GameRunner {
       if (channel.readyState === "open") this.opened.add(slot);
       channel.addEventListener("open", () => this.opened.add(slot));
       channel.addEventListener("message", (e) => this.onPeerMessage(slot, e.data));
-      channel.addEventListener("close", () => { if (!this.stopped && !this.over && !this.relay) this.askRelay(); });
+      channel.addEventListener("close", () => {
+        // A channel closed under a game still going: the relay carries it (not when
+        // its player left, and the seat changed hands).
+        if (!this.stopped && !this.over && !this.relay && this.seatAt(slot, Infinity) === null) this.askRelay();
+      });
     };
     if (link.channel) attach(link.channel);
     else link.onChannel = attach;
@@ -159,11 +164,9 @@ export class GameRunner {
   /** Steps while every seat's input is known (at most `max` ticks). */
   catchUp(max) {
     let steps = 0;
-    while (steps < max && !this.over && this.inputs.every((i) => i.length > this.tick)) {
-      const row = this.inputs.map((i) => i[this.tick]);
+    while (steps < max && !this.over && this.ready(this.tick)) {
       try {
-        // Bot seats: every copy asks the module, from the same state, alike.
-        for (let s = this.n; s < this.seats; s++) row.push(this.game.bot(this.state, s) ?? null);
+        const row = this.row(this.tick);
         this.state = this.game.step(this.state, row);
         if (this.state === undefined) throw new Error("step() returned nothing: return the next state");
       } catch (e) {
@@ -183,6 +186,55 @@ export class GameRunner {
       }
       this.tick += 1;
       steps += 1;
+    }
+  }
+
+  /** What plays `slot` at `tick`: null for its player, else "bot" or "empty". */
+  seatAt(slot, tick) {
+    let kind = null;
+    let at = -1;
+    for (const c of this.changes) if (c.slot === slot && c.tick <= tick && c.tick > at) [kind, at] = [c.to, c.tick];
+    return kind;
+  }
+
+  /** Whether every seat still played by a player has its input for `tick`. */
+  ready(tick) {
+    return this.inputs.every((i, s) => this.seatAt(s, tick) !== null || i.length > tick);
+  }
+
+  /** Every seat's input for `tick` (bots computed here, as on every copy); seats that
+   * change hands at `tick` are told to the module first (its optional `seat`). */
+  row(tick) {
+    const row = this.inputs.map((i, s) => (this.seatAt(s, tick) === null ? i[tick] : null));
+    for (const c of this.changes) {
+      if (c.tick === tick && typeof this.game.seat === "function") {
+        this.state = this.game.seat(this.state, c.slot, c.to) ?? this.state;
+      }
+    }
+    for (let s = 0; s < this.seats; s++) {
+      if (s >= this.n || this.seatAt(s, tick) === "bot") row[s] = this.game.bot(this.state, s) ?? null;
+    }
+    return row;
+  }
+
+  /** A player left for good: from `tick`, their seat is a bot's or empty. A copy that
+   * already stepped past it (with inputs that came over the channel) computes the
+   * game again from the start. */
+  seatChange(msg) {
+    this.changes.push({ slot: msg.slot, tick: msg.tick, to: msg.to });
+    this.inputs[msg.slot].length = Math.min(this.inputs[msg.slot].length, msg.tick);
+    this.links.get(msg.slot)?.close();
+    this.links.delete(msg.slot);
+    if (msg.told) {
+      this.say(msg.to === "bot" ? "Your partner left — a computer player took their place." : "Your partner left — play on.", 8000);
+    }
+    if (this.state !== undefined && this.tick > msg.tick) {
+      const until = this.tick;
+      this.state = this.game.init(this.msg.config, this.msg.seed, this.seats, this.msg.tick_rate);
+      this.tick = 0;
+      this.catchUp(until);
+      this.hashes = []; // those ticks were reported already
+      this.draw();
     }
   }
 
@@ -233,7 +285,7 @@ export class GameRunner {
 
   /** A partner's input has been missing too long: play over the relay. */
   watchStall(due) {
-    const missing = due > this.tick && !this.over && !this.inputs.every((i) => i.length > this.tick);
+    const missing = due > this.tick && !this.over && !this.ready(this.tick);
     const partnerHidden = this.msg.on_hidden === "pause" && this.hiddenPartners.size > 0;
     if (!missing || partnerHidden) {
       this.stalledSince = null;
@@ -280,6 +332,7 @@ export class GameRunner {
         if (msg.hidden) this.hiddenPartners.add(msg.slot); else this.hiddenPartners.delete(msg.slot);
         break;
       case "game_signal": this.onSignal(msg.from, msg.signal); break;
+      case "seat_change": this.seatChange(msg); break;
       default: break;
     }
   }

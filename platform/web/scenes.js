@@ -199,7 +199,8 @@ export function renderWaiting(app, msg) {
 
 export function renderMatchFound(app, msg) {
   clearInterval(countdown);
-  const others = msg.players.length - 1;
+  const others = (msg.seats ?? msg.players.length) - 1;
+  const bots = msg.bots || 0;
   const text = h("p", { id: "countdown" }, "");
   let remaining = Math.ceil(msg.countdown_secs);
   const tick = () => {
@@ -208,8 +209,14 @@ export function renderMatchFound(app, msg) {
   };
   tick();
   countdown = setInterval(tick, 1000);
-  show(app, h("section", { class: "waiting" },
-    h("h1", {}, others === 0 ? "Get ready!" : others === 1 ? "Partner found!" : `${others} partners found!`), text));
+  const heading = others === 0 ? "Get ready!" : others === 1 ? "Partner found!" : `${others} partners found!`;
+  const parts = [h("h1", {}, heading)];
+  if (bots > 0) {
+    parts.push(h("p", { id: "bot-partner" }, bots === others
+      ? (bots === 1 ? "Your partner is a computer player." : "Your partners are computer players.")
+      : `${bots} of them ${bots === 1 ? "is a computer player" : "are computer players"}.`));
+  }
+  show(app, h("section", { class: "waiting" }, ...parts, text));
 }
 
 function finalPage(app, title, message, code, url) {

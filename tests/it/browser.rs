@@ -204,3 +204,27 @@ async fn two_pages_practise_then_cook_together_by_key_presses_over_the_probed_ch
     let finished = events.iter().filter(|e| matches!(e, Event::Finished { .. })).count();
     assert_eq!(finished, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_partner_leaves_plays_on_with_the_bot_cook_and_ends_on_the_replays_state() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/kitchen-bots.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("dropout.mjs", &[&base]).await else { return };
+    let events = host.events("kitchen-bots");
+    host.stop().await;
+    let end: serde_json::Value =
+        serde_json::from_str(out.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("a result")).unwrap();
+    let game = cohort::protocol::GameId(end["game"].as_str().unwrap().parse().unwrap());
+    assert_eq!(end["reason"], "completed");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::SeatChanged { game: g, to: cohort::game::SeatKind::Bot, .. } if *g == game))
+    );
+    let run = cohort::eventlog::previous_logs(data.path(), "kitchen-bots")[0].parent().unwrap().to_path_buf();
+    let replay = cohort::game::replay::replay_run(&run, Some(game)).expect("replay").remove(0);
+    assert!(replay.matches(), "{replay:?}");
+    assert_eq!(end["hash"].as_str(), Some(replay.hash.as_str()), "the page ends on the replay's state");
+}

@@ -96,3 +96,91 @@ async fn bots_practise_with_a_bot_cook_then_cook_in_pairs_through_the_host_and_t
     let practice: u64 = games.iter().take(2).map(|g| g.result.as_ref().unwrap()["total"].as_u64().unwrap()).sum();
     assert!(practice > 0, "with a bot cook, soups are served even in 12 s: {games:?}");
 }
+
+fn bot_plan(host: &crate::support::TestHost, experiment: &str, prefix: &str) -> cohort::bots::Plan {
+    cohort::bots::Plan {
+        addr: host.addr.clone(),
+        experiment: experiment.to_owned(),
+        id_param: "PROLIFIC_PID".to_owned(),
+        id_prefix: prefix.to_owned(),
+        params: Vec::new(),
+        rtt_ms: (10.0, 10.0),
+        probe_failure: 0.0,
+        webrtc: false,
+        hold: false,
+        message_timeout: std::time::Duration::from_secs(30),
+        seed: 4,
+        stop: tokio_util::sync::CancellationToken::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_who_leaves_mid_round_is_replaced_by_the_bot_cook_and_the_round_completes() {
+    use cohort::bots::{self, Live, RunOptions};
+    use cohort::client::Client;
+    use cohort::eventlog::Event;
+    use cohort::protocol::{ClientMsg, ServerMsg};
+    let data = tempfile::tempdir().unwrap();
+    let host = crate::support::TestHost::start(&["tests/fixtures/host/kitchen-bots.yaml"], data.path(), |_| {}).await;
+    // A participant who cooks for a moment, then closes the tab for good.
+    let mut leaver = Client::connect(&host.addr, "kitchen-bots", &[("PROLIFIC_PID", "leaver")], None).await.unwrap();
+    let opts = RunOptions { count: 1, rate: None, spread: false, first_address: 0 };
+    let stayer = tokio::spawn(bots::run(bot_plan(&host, "kitchen-bots", "stayer-"), opts, Arc::new(Live::default())));
+    let wait = std::time::Duration::from_secs(10);
+    let game = leaver
+        .wait_for("start_game", wait, |m| match m {
+            ServerMsg::StartGame { game, .. } => Some(*game),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    for from in 0..20 {
+        let msg = ClientMsg::GameInputs { game, from, inputs: vec![json!("left")], hashes: Vec::new(), seq: None };
+        leaver.send(msg).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    leaver.close().await;
+    let summary = stayer.await.unwrap();
+    assert_eq!((summary.errors.len(), summary.completed), (0, 1), "{}", summary.text());
+    let events = host.events("kitchen-bots");
+    host.stop().await;
+    let change = events.iter().find_map(|e| match e {
+        Event::SeatChanged { game: g, tick, to, .. } if *g == game => Some((*tick, *to)),
+        _ => None,
+    });
+    let (tick, to) = change.expect("the seat changed hands");
+    assert_eq!((tick, to), (20, cohort::game::SeatKind::Bot), "at the first tick the host did not hold");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::GameEnded { game: g, reason: cohort::game::EndReason::Completed } if *g == game)
+        )
+    );
+    let run = cohort::eventlog::previous_logs(data.path(), "kitchen-bots")[0].parent().unwrap().to_path_buf();
+    let replay = cohort::game::replay::replay_run(&run, Some(game)).expect("replay").remove(0);
+    assert!(replay.matches() && replay.compared > 0, "{replay:?}");
+    let result = replay.result.expect("the round completed");
+    assert!(result["rounds"][0]["delivered"].as_u64().unwrap() >= 1, "the stayer and the bot cook served: {result}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_participant_cooks_with_the_bot_after_waiting() {
+    use cohort::bots::{self, Live, RunOptions};
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = crate::support::TestHost::start(&["tests/fixtures/host/kitchen-bots.yaml"], data.path(), |_| {}).await;
+    let opts = RunOptions { count: 1, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(bot_plan(&host, "kitchen-bots", "alone-"), opts, Arc::new(Live::default())).await;
+    assert_eq!((summary.errors.len(), summary.completed), (0, 1), "{}", summary.text());
+    let events = host.events("kitchen-bots");
+    host.stop().await;
+    let filled = events.iter().find_map(|e| match e {
+        Event::BotsFilled { waited_ms, bot_seats, told, game, .. } => Some((*waited_ms, *bot_seats, *told, *game)),
+        _ => None,
+    });
+    let (waited, seats, told, game) = filled.expect("bots filled the seat");
+    assert!((2000..2600).contains(&waited), "after the configured 2 s ({waited} ms)");
+    assert_eq!((seats, told), (1, true));
+    let run = cohort::eventlog::previous_logs(data.path(), "kitchen-bots")[0].parent().unwrap().to_path_buf();
+    let replay = cohort::game::replay::replay_run(&run, Some(game)).expect("replay").remove(0);
+    assert!(replay.matches() && replay.result.is_some(), "{replay:?}");
+}

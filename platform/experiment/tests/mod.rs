@@ -3,6 +3,7 @@
 
 mod budget;
 mod cells;
+mod dropout;
 mod games;
 mod props;
 mod scale;

@@ -1,0 +1,85 @@
+//! When a partner is missing: a started game whose player left for good goes on with
+//! the seat empty or played by the module's bot (`on_dropout`), and a participant who
+//! waited `waitroom.fill_with_bots_after_secs` plays with bot seats instead of waiting
+//! longer. Both are logged with whether the participants were told.
+
+use std::time::Duration;
+
+use super::state::{Place, State};
+use super::timers::Timer;
+use crate::config::multiplayer::Dropout;
+use crate::eventlog::Event;
+use crate::game::{EndReason, SeatKind};
+use crate::protocol::{GameId, ParticipantId, ServerMsg};
+
+impl State {
+    /// `pid` left the started game `id` for good: under `on_dropout: continue` or `bot`
+    /// its seat changes hands at the first tick whose input the host lacks, and the
+    /// others play on. False when the game must end instead (`end`, not started, or
+    /// nobody left to play).
+    pub(super) fn keep_playing_without(&mut self, pid: ParticipantId, scene: usize, id: GameId, now: Duration) -> bool {
+        let (policy, told) = {
+            let m = self.multiplayer(scene);
+            (m.on_dropout, m.waitroom.tell_about_bots)
+        };
+        let to = match policy {
+            Dropout::End => return false,
+            Dropout::Continue => SeatKind::Empty,
+            Dropout::Bot => SeatKind::Bot,
+        };
+        let participants = &self.participants;
+        let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return false };
+        let others_here = game.players.iter().any(|p| {
+            *p != pid && game.playing(*p) && participants.get(p).is_some_and(|x| x.place == Place::Playing(scene, id))
+        });
+        if !game.started() || !others_here {
+            return false;
+        }
+        let Some(change) = game.vacate(pid, to) else { return false };
+        let (others, all_done) = (game.players.clone(), game.all_completed());
+        let (slot, tick) = (change.slot, change.tick);
+        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told });
+        for other in others.iter().filter(|o| **o != pid) {
+            self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, told });
+        }
+        if all_done {
+            // The others had already finished: the leaver was the last one missing.
+            self.end_game(scene, id, EndReason::Completed, now);
+        }
+        true
+    }
+
+    /// Schedules the bot fill of a participant who just entered the waitroom.
+    pub(super) fn schedule_bot_fill(&mut self, scene: usize, pid: ParticipantId, joined_at: Duration) {
+        if let Some(after) = self.multiplayer(scene).waitroom.fill_with_bots_after_secs {
+            self.timers.schedule(joined_at + Duration::from_secs_f64(after), Timer::BotFill(scene, pid));
+        }
+    }
+
+    /// A participant's bot-fill time came: if still waiting (and not being probed),
+    /// they play now, every other seat a bot.
+    pub(super) fn bot_fill(&mut self, scene: usize, pid: ParticipantId, now: Duration) {
+        let Some(after) = self.multiplayer(scene).waitroom.fill_with_bots_after_secs else { return };
+        let Some(entry) = self.rooms[&scene].entries.get(&pid) else { return };
+        let joined_at = entry.candidate.joined_at;
+        let due = joined_at + Duration::from_secs_f64(after);
+        if due > now {
+            return; // rejoined later: a later timer stands
+        }
+        if entry.pending.is_some() || !entry.connected {
+            // Being probed (if the group falls through, they are back), or away within
+            // the grace period: look again in a second.
+            self.timers.schedule(now + Duration::from_secs(1), Timer::BotFill(scene, pid));
+            return;
+        }
+        let (filled, told) = {
+            let m = self.multiplayer(scene);
+            (m.group_size - 1, m.waitroom.tell_about_bots)
+        };
+        let game = self.create_game(scene, vec![pid], now, None, filled);
+        let bot_seats = filled + self.multiplayer(scene).game.bot_seats;
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        let waited_ms = now.saturating_sub(joined_at).as_millis() as u64;
+        self.log(Event::BotsFilled { participant: pid, scene: scene_id, game, waited_ms, bot_seats, told });
+    }
+}

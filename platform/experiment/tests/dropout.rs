@@ -1,0 +1,95 @@
+//! A partner who leaves a started game (`on_dropout`), and participants who waited
+//! long enough to play with bots (`fill_with_bots_after_secs`).
+
+use super::cells::has;
+use super::{Harness, PAIR, secs};
+use crate::eventlog::Event;
+use crate::experiment::state::Place;
+use crate::game::SeatKind;
+use crate::protocol::{ClientMsg, GameId, OutcomeReason, ServerMsg};
+use serde_json::json;
+
+fn unprobed(extra: &str) -> String {
+    PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace("  - id: end", &format!("{extra}  - id: end"))
+}
+
+fn inputs(game: GameId, from: u64, n: usize) -> ClientMsg {
+    ClientMsg::GameInputs { game, from, inputs: vec![json!(null); n], hashes: Vec::new(), seq: None }
+}
+
+#[test]
+fn with_a_bot_dropout_the_seat_changes_hands_at_the_first_tick_the_host_lacks_and_the_game_goes_on() {
+    let mut h = Harness::new(&unprobed("    on_dropout: bot\n"));
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.send(a, inputs(game, 0, 12));
+    h.send(b, inputs(game, 0, 7));
+    h.take();
+    h.disconnect(b);
+    h.wait(secs(30));
+    assert_eq!(h.place(b), Place::Over(0, OutcomeReason::Expired));
+    assert_eq!(h.game_of(a), Some(game), "a plays on");
+    let change = |m: &ServerMsg| matches!(m, ServerMsg::SeatChange { tick: 7, to: SeatKind::Bot, told: true, .. });
+    assert!(has(&h.sent(a), change), "a is told: from tick 7 the bot plays b's seat");
+    assert!(h.log.iter().any(
+        |(_, e)| matches!(e, Event::SeatChanged { tick: 7, to: SeatKind::Bot, participant, .. } if *participant == b)
+    ));
+    // a's copy ends; nobody else is left to report: the game is complete.
+    let result = Some(json!({"score": 1}));
+    h.send(a, ClientMsg::GameComplete { game, result, tick: Some(40), hash: Some("h".into()), seq: None });
+    assert_eq!(h.place(a), Place::Finished(1));
+    assert!(h.log.iter().any(|(_, e)| matches!(e, Event::GameEnded { reason: crate::game::EndReason::Completed, .. })));
+}
+
+#[test]
+fn a_reconnecting_player_gets_the_seat_changes_with_the_catch_up() {
+    let mut h = Harness::new(&unprobed("    on_dropout: continue\n").replace("group_size: 2", "group_size: 3"));
+    let (a, b, c) = (h.arrive(), h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.send(c, inputs(game, 0, 3));
+    h.disconnect(c);
+    h.wait(secs(30));
+    h.disconnect(a);
+    h.reconnect(a);
+    let resumed = |m: &ServerMsg| {
+        matches!(m, ServerMsg::StartGame { seat_changes, .. }
+        if seat_changes.len() == 1 && seat_changes[0].to == SeatKind::Empty && seat_changes[0].tick == 3)
+    };
+    assert!(has(&h.sent(a), resumed));
+    assert_eq!(h.game_of(b), Some(game));
+}
+
+#[test]
+fn with_the_default_dropout_the_game_ends_for_everyone_as_before() {
+    let mut h = Harness::new(&unprobed(""));
+    let (a, b) = (h.arrive(), h.arrive());
+    h.disconnect(b);
+    h.wait(secs(30));
+    assert_eq!(h.place(a), Place::Over(0, OutcomeReason::PartnerLeft));
+}
+
+#[test]
+fn a_participant_waiting_long_enough_plays_with_bot_seats_and_is_told_so() {
+    let yaml = unprobed("").replace("group_size: 2\n", "group_size: 2\n    on_dropout: bot\n").replace(
+        "waitroom: {timeout_secs: 60}",
+        "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, tell_about_bots: false}",
+    );
+    let mut h = Harness::new(&yaml);
+    let a = h.arrive();
+    h.wait(secs(19));
+    assert_eq!(h.place(a), Place::Waiting(0));
+    h.wait(secs(1));
+    let game = h.game_of(a).expect("a plays with a bot after 20 s");
+    let found = |m: &ServerMsg| matches!(m, ServerMsg::MatchFound { seats: 2, bots: 0, .. });
+    assert!(has(&h.sent(a), found), "two seats, and not told that one is a bot");
+    let started = |m: &ServerMsg| matches!(m, ServerMsg::StartGame { bot_seats: 1, .. });
+    assert!(has(&h.sent(a), started));
+    let filled = h.log.iter().any(|(_, e)| {
+        matches!(e, Event::BotsFilled { participant, game: g, waited_ms: 20_000, bot_seats: 1, told: false, .. }
+            if *participant == a && *g == game)
+    });
+    assert!(filled, "logged with the wait and that a was not told");
+    // Someone arriving now waits for a partner of their own.
+    let b = h.arrive();
+    assert_eq!(h.place(b), Place::Waiting(0));
+}
