@@ -105,12 +105,13 @@ impl Player {
 
     /// A partner's inputs from the relay (or a catch-up), or a seat that changed hands.
     pub fn receive(&mut self, msg: &ServerMsg) -> Result<(), GameError> {
-        if let ServerMsg::SeatChange { game, slot, tick, to, .. } = msg
+        if let ServerMsg::SeatChange { game, slot, tick, to, player, .. } = msg
             && *game == self.game
         {
-            self.changes.push(crate::game::SeatChange { slot: *slot, tick: *tick, to: *to });
+            self.changes.push(crate::game::SeatChange { slot: *slot, tick: *tick, to: *to, player: *player });
             if let Some(held) = self.inputs.get_mut(*slot) {
-                held.truncate(*tick as usize);
+                // A newcomer's inputs start at `tick` (the ticks before were the bot's).
+                held.resize(*tick as usize, Value::Null);
             }
             if self.tick > *tick {
                 // Stepped past the change with the leaver's inputs: compute it again.

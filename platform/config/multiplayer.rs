@@ -55,6 +55,15 @@ pub struct MultiplayerScene {
     /// take the seat.
     #[serde(default)]
     pub on_dropout: Dropout,
+    /// With `on_dropout: backfill`: how long a left seat is offered to newcomers from
+    /// the waitroom (the module's `bot` plays it meanwhile, and after).
+    #[serde(default = "default_backfill")]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 3600))]
+    pub backfill_secs: f64,
+}
+
+fn default_backfill() -> f64 {
+    30.0
 }
 
 /// What happens to a started game when a player leaves it for good.
@@ -68,6 +77,9 @@ pub enum Dropout {
     Continue,
     /// The module's `bot` plays the seat from then on.
     Bot,
+    /// The module's `bot` plays the seat until a newcomer from the waitroom takes it
+    /// (within `backfill_secs`); the newcomer catches up and plays from an agreed tick.
+    Backfill,
 }
 
 fn default_partner_leave() -> Outcome {

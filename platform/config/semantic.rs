@@ -197,6 +197,12 @@ impl<'a> Checker<'a> {
             None => {}
         }
         self.game(&at.key("game").key("module"), m);
+        if m.on_dropout == super::multiplayer::Dropout::Backfill && m.max_p2p_rtt_ms.is_some() {
+            self.report(
+                at.key("on_dropout"),
+                "`backfill` does not probe the newcomer yet: use it in a scene without `max_p2p_rtt_ms`, or `bot`",
+            );
+        }
         if let Some(fill) = m.waitroom.fill_with_bots_after_secs
             && fill >= m.waitroom.timeout_secs
         {
@@ -233,6 +239,10 @@ impl<'a> Checker<'a> {
                 let needs = [
                     (m.game.bot_seats > 0, "fill `bot_seats`"),
                     (m.on_dropout == super::multiplayer::Dropout::Bot, "take a seat (`on_dropout: bot`)"),
+                    (
+                        m.on_dropout == super::multiplayer::Dropout::Backfill,
+                        "hold a seat for a newcomer (`on_dropout: backfill`)",
+                    ),
                     (
                         m.waitroom.fill_with_bots_after_secs.is_some(),
                         "fill seats (`waitroom.fill_with_bots_after_secs`)",

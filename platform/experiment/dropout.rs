@@ -25,8 +25,9 @@ impl State {
         let to = match policy {
             Dropout::End => return false,
             Dropout::Continue => SeatKind::Empty,
-            Dropout::Bot => SeatKind::Bot,
+            Dropout::Bot | Dropout::Backfill => SeatKind::Bot,
         };
+        let offer = Duration::from_secs_f64(self.multiplayer(scene).backfill_secs);
         let participants = &self.participants;
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return false };
         let others_here = game.players.iter().any(|p| {
@@ -36,17 +37,65 @@ impl State {
             return false;
         }
         let Some(change) = game.vacate(pid, to) else { return false };
+        if policy == Dropout::Backfill {
+            game.open_seats.push((change.slot, now + offer));
+        }
         let (others, all_done) = (game.players.clone(), game.all_completed());
         let (slot, tick) = (change.slot, change.tick);
         self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told });
         for other in others.iter().filter(|o| **o != pid) {
-            self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, told });
+            self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, player: None, told });
         }
         if all_done {
             // The others had already finished: the leaver was the last one missing.
             self.end_game(scene, id, EndReason::Completed, now);
+        } else if policy == Dropout::Backfill {
+            self.try_backfill(scene, now);
         }
         true
+    }
+
+    /// Offers the open seats of this scene's games (oldest game first) to whoever waits
+    /// longest; each newcomer plays from an agreed tick, catching up from the inputs.
+    pub(super) fn try_backfill(&mut self, scene: usize, now: Duration) {
+        loop {
+            let room = &self.rooms[&scene];
+            let seat = room
+                .games
+                .values()
+                .find_map(|g| g.open_seats.iter().find(|(_, until)| *until > now).map(|(slot, _)| (g.id, *slot)));
+            let Some((id, slot)) = seat else { return };
+            let newcomer =
+                room.order.iter().copied().find(|p| room.entries[p].available() && room.entries[p].deadline > now);
+            let Some(newcomer) = newcomer else { return };
+            self.backfill(scene, id, slot, newcomer, now);
+        }
+    }
+
+    fn backfill(&mut self, scene: usize, id: GameId, slot: usize, newcomer: ParticipantId, now: Duration) {
+        let told = self.multiplayer(scene).waitroom.tell_about_bots;
+        self.leave_room(newcomer, scene, "matched", now);
+        let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("an open seat's game");
+        let tick = game.join_tick(now);
+        game.take_seat(slot, newcomer, tick);
+        let players = game.players.clone();
+        let (seats, bots) = (players.len() as u32 + game.bot_seats, if told { game.bot_seats } else { 0 });
+        let p = self.participants.get_mut(&newcomer).expect("a waiting participant");
+        p.place = Place::Playing(scene, id);
+        for other in players.iter().filter(|o| **o != newcomer) {
+            if !p.partners.contains(other) {
+                p.partners.push(*other);
+            }
+        }
+        let to = SeatKind::Player;
+        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: newcomer, told });
+        for other in players.iter().filter(|o| **o != newcomer) {
+            self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, player: Some(newcomer), told });
+        }
+        let found = ServerMsg::MatchFound { game: id, players, countdown_secs: 0.0, seats, bots };
+        self.send_to(newcomer, found);
+        let start = self.start_msg(scene, id, newcomer);
+        self.send_to(newcomer, start);
     }
 
     /// Schedules the bot fill of a participant who just entered the waitroom.

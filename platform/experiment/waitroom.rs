@@ -63,6 +63,9 @@ impl State {
         if let Err(e) = joined {
             self.policy_fault(scene, pid, format!("on_join: {e}"));
         }
+        if self.multiplayer(scene).on_dropout == crate::config::multiplayer::Dropout::Backfill {
+            self.try_backfill(scene, now);
+        }
     }
 
     /// The record the policy sees of `pid` (joined now).

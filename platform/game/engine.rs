@@ -206,6 +206,7 @@ impl Engine {
         let kind = match kind {
             crate::game::SeatKind::Bot => "bot",
             crate::game::SeatKind::Empty => "empty",
+            crate::game::SeatKind::Player => "player",
         };
         self.call("seat", (slot as u32, kind))
     }
@@ -221,15 +222,16 @@ impl Engine {
         changes: &[crate::game::SeatChange],
         held: impl Fn(usize) -> Option<serde_json::Value>,
     ) -> Result<Option<Vec<serde_json::Value>>, GameError> {
-        use crate::game::seats::{changes_at, seat_at};
+        use crate::game::seats::{changes_at, played, seat_at};
         let mut row = Vec::with_capacity(players + bot_seats);
         for slot in 0..players {
-            row.push(match seat_at(changes, slot, tick) {
-                None => match held(slot) {
+            row.push(if played(changes, slot, tick) {
+                match held(slot) {
                     Some(input) => input,
                     None => return Ok(None),
-                },
-                Some(_) => serde_json::Value::Null, // filled below, once the seat is told
+                }
+            } else {
+                serde_json::Value::Null // a bot's is filled below, once the seat is told
             });
         }
         for change in changes_at(changes, tick) {

@@ -82,6 +82,9 @@ pub struct Game {
     pub seat_changes: Vec<SeatChange>,
     /// Whether the players were told which seats are bots.
     pub told_bots: bool,
+    /// Seats a player left that newcomers may take (`on_dropout: backfill`): slot, and
+    /// until when it is offered.
+    pub open_seats: Vec<(usize, Duration)>,
 }
 
 impl Game {
@@ -109,12 +112,34 @@ impl Game {
             bot_seats: 0,
             seat_changes: Vec::new(),
             told_bots: true,
+            open_seats: Vec::new(),
         }
+    }
+
+    /// `newcomer` takes the open seat `slot`: their inputs count from `tick` on (the
+    /// bot's before). Returns the change.
+    pub fn take_seat(&mut self, slot: usize, newcomer: ParticipantId, tick: u64) -> SeatChange {
+        self.open_seats.retain(|(s, _)| *s != slot);
+        let change = SeatChange { slot, tick, to: SeatKind::Player, player: Some(newcomer) };
+        self.seat_changes.push(change);
+        self.players[slot] = newcomer;
+        self.lockstep.inputs[slot].resize(tick as usize, serde_json::Value::Null);
+        self.lockstep.active[slot] = true;
+        change
+    }
+
+    /// The first tick a newcomer can be sure to play: past where the copies can be by
+    /// the host's clock, with their input delay, and a second to spare.
+    pub fn join_tick(&self, now: Duration) -> u64 {
+        let rate = u64::from(self.lockstep.tick_rate);
+        let elapsed = self.started_at.map_or(0.0, |s| now.saturating_sub(s).as_secs_f64()) * rate as f64;
+        let held = self.lockstep.inputs.iter().map(Vec::len).max().unwrap_or(0) as u64;
+        (elapsed as u64).max(held) + u64::from(self.lockstep.input_delay) + rate
     }
 
     /// Whether `who` still plays their seat (has not left it).
     pub fn playing(&self, who: ParticipantId) -> bool {
-        self.slot(who).is_some_and(|s| !self.seat_changes.iter().any(|c| c.slot == s))
+        self.slot(who).is_some_and(|s| seats::played(&self.seat_changes, s, u64::MAX))
     }
 
     /// `who` left: from the first tick whose input the host does not hold, their seat
@@ -122,7 +147,7 @@ impl Game {
     pub fn vacate(&mut self, who: ParticipantId, to: SeatKind) -> Option<SeatChange> {
         let slot = self.slot(who).filter(|_| self.playing(who))?;
         let tick = self.lockstep.inputs[slot].len() as u64;
-        let change = SeatChange { slot, tick, to };
+        let change = SeatChange { slot, tick, to, player: None };
         self.seat_changes.push(change);
         self.lockstep.active[slot] = false;
         self.completed.remove(&who);

@@ -104,9 +104,15 @@ pub fn replay_run_with(
                     g.hashes.entry(tick).or_default().push((slot, hash));
                 }
             }
-            Event::SeatChanged { game, slot, tick, to, .. } => {
+            Event::SeatChanged { game, slot, tick, to, participant, .. } => {
                 if let Some(g) = games.get_mut(&game) {
-                    g.seat_changes.push(crate::game::SeatChange { slot, tick, to });
+                    let player = (to == crate::game::SeatKind::Player).then_some(participant);
+                    g.seat_changes.push(crate::game::SeatChange { slot, tick, to, player });
+                    if to == crate::game::SeatKind::Player
+                        && let Some(held) = g.inputs.get_mut(slot)
+                    {
+                        held.resize(tick as usize, Value::Null); // the newcomer's inputs follow
+                    }
                 }
             }
             Event::GameCompleted { game, participant, tick: Some(tick), hash: Some(hash), .. } => {
@@ -168,9 +174,9 @@ fn replay_one(
     engine.init(&g.config, g.seed, humans + g.bot_seats, g.tick_rate)?;
     // Until the last tick for which every seat still played by a player has its input.
     let ticks = (0..humans)
-        .map(|s| match g.seat_changes.iter().find(|c| c.slot == s) {
-            Some(_) => u64::MAX,
-            None => g.inputs[s].len() as u64,
+        .map(|s| match g.seat_changes.iter().filter(|c| c.slot == s).max_by_key(|c| c.tick) {
+            Some(c) if c.to != crate::game::SeatKind::Player => u64::MAX,
+            _ => g.inputs[s].len() as u64,
         })
         .min()
         .unwrap_or(0);

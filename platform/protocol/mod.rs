@@ -349,7 +349,16 @@ pub enum ServerMsg {
     /// A player left for good: from tick `tick`, seat `slot` is played by `to` on
     /// every copy. `told` says whether to tell the participant (the experiment's
     /// `tell_about_bots`).
-    SeatChange { game: GameId, slot: usize, tick: u64, to: crate::game::SeatKind, told: bool },
+    SeatChange {
+        game: GameId,
+        slot: usize,
+        tick: u64,
+        to: crate::game::SeatKind,
+        /// With `to: player`: the newcomer who plays the seat from `tick`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        player: Option<ParticipantId>,
+        told: bool,
+    },
     /// A partner's inputs for ticks `from`, `from + 1`, … (relay path, or catch-up).
     GameInputs { game: GameId, slot: usize, from: u64, inputs: Vec<serde_json::Value> },
     /// The group plays over the host relay from now on.

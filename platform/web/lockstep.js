@@ -189,7 +189,8 @@ export class GameRunner {
     }
   }
 
-  /** What plays `slot` at `tick`: null for its player, else "bot" or "empty". */
+  /** What plays `slot` at `tick`: null for its first player, else "bot", "empty" or
+   * "player" (a newcomer who took the seat). */
   seatAt(slot, tick) {
     let kind = null;
     let at = -1;
@@ -197,15 +198,21 @@ export class GameRunner {
     return kind;
   }
 
-  /** Whether every seat still played by a player has its input for `tick`. */
+  /** Whether a participant's input counts for `slot` at `tick`. */
+  played(slot, tick) {
+    const kind = this.seatAt(slot, tick);
+    return kind === null || kind === "player";
+  }
+
+  /** Whether every seat played by a participant has its input for `tick`. */
   ready(tick) {
-    return this.inputs.every((i, s) => this.seatAt(s, tick) !== null || i.length > tick);
+    return this.inputs.every((i, s) => !this.played(s, tick) || i.length > tick);
   }
 
   /** Every seat's input for `tick` (bots computed here, as on every copy); seats that
    * change hands at `tick` are told to the module first (its optional `seat`). */
   row(tick) {
-    const row = this.inputs.map((i, s) => (this.seatAt(s, tick) === null ? i[tick] : null));
+    const row = this.inputs.map((i, s) => (this.played(s, tick) ? i[tick] : null));
     for (const c of this.changes) {
       if (c.tick === tick && typeof this.game.seat === "function") {
         this.state = this.game.seat(this.state, c.slot, c.to) ?? this.state;
@@ -221,8 +228,18 @@ export class GameRunner {
    * already stepped past it (with inputs that came over the channel) computes the
    * game again from the start. */
   seatChange(msg) {
-    this.changes.push({ slot: msg.slot, tick: msg.tick, to: msg.to });
-    this.inputs[msg.slot].length = Math.min(this.inputs[msg.slot].length, msg.tick);
+    this.changes.push({ slot: msg.slot, tick: msg.tick, to: msg.to, player: msg.player });
+    const held = this.inputs[msg.slot];
+    held.length = Math.min(held.length, msg.tick);
+    if (msg.to === "player") {
+      // A newcomer takes the seat from `tick` (the bot played it before): their inputs
+      // come through the host, since there is no channel to them.
+      while (held.length < msg.tick) held.push(null);
+      this.msg.players[msg.slot] = msg.player;
+      if (msg.told) this.say("A new partner joined the game.", 6000);
+      this.askRelay();
+      return;
+    }
     this.links.get(msg.slot)?.close();
     this.links.delete(msg.slot);
     if (msg.told) {

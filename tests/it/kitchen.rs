@@ -184,3 +184,62 @@ async fn a_lone_participant_cooks_with_the_bot_after_waiting() {
     let replay = cohort::game::replay::replay_run(&run, Some(game)).expect("replay").remove(0);
     assert!(replay.matches() && replay.result.is_some(), "{replay:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_from_the_waitroom_takes_a_left_seat_and_plays_to_the_end() {
+    use cohort::bots::{self, Live, RunOptions};
+    use cohort::client::Client;
+    use cohort::eventlog::Event;
+    use cohort::game::SeatKind;
+    use cohort::protocol::{ClientMsg, ServerMsg};
+    let data = tempfile::tempdir().unwrap();
+    let host =
+        crate::support::TestHost::start(&["tests/fixtures/host/kitchen-backfill.yaml"], data.path(), |_| {}).await;
+    let mut leaver =
+        Client::connect(&host.addr, "kitchen-backfill", &[("PROLIFIC_PID", "leaver")], None).await.unwrap();
+    let one = RunOptions { count: 1, rate: None, spread: false, first_address: 0 };
+    let first =
+        tokio::spawn(bots::run(bot_plan(&host, "kitchen-backfill", "first-"), one.clone(), Arc::new(Live::default())));
+    let wait = std::time::Duration::from_secs(10);
+    let game = leaver
+        .wait_for("start_game", wait, |m| match m {
+            ServerMsg::StartGame { game, .. } => Some(*game),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    for from in 0..10 {
+        let msg = ClientMsg::GameInputs { game, from, inputs: vec![json!("right")], hashes: Vec::new(), seq: None };
+        leaver.send(msg).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    leaver.close().await;
+    host.wait_for_event("kitchen-backfill", "the bot holding the seat", |e| {
+        matches!(e, Event::SeatChanged { to: SeatKind::Bot, .. })
+    })
+    .await;
+    let newcomer = bots::run(bot_plan(&host, "kitchen-backfill", "newcomer-"), one, Arc::new(Live::default())).await;
+    let first = first.await.unwrap();
+    for summary in [&first, &newcomer] {
+        assert_eq!((summary.errors.len(), summary.completed), (0, 1), "{}", summary.text());
+    }
+    let events = host.events("kitchen-backfill");
+    host.stop().await;
+    let changes: Vec<SeatKind> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SeatChanged { game: g, to, .. } if *g == game => Some(*to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, [SeatKind::Bot, SeatKind::Player], "the bot held the seat, then the newcomer took it");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::GameEnded { game: g, reason: cohort::game::EndReason::Completed } if *g == game)
+        )
+    );
+    let run = cohort::eventlog::previous_logs(data.path(), "kitchen-backfill")[0].parent().unwrap().to_path_buf();
+    let replay = cohort::game::replay::replay_run(&run, Some(game)).expect("replay").remove(0);
+    assert!(replay.matches() && replay.compared >= 4, "both copies' hashes agree with the replay: {replay:?}");
+    assert!(replay.result.is_some());
+}

@@ -93,3 +93,54 @@ fn a_participant_waiting_long_enough_plays_with_bot_seats_and_is_told_so() {
     let b = h.arrive();
     assert_eq!(h.place(b), Place::Waiting(0));
 }
+
+#[test]
+fn with_backfill_a_newcomer_takes_the_left_seat_from_an_agreed_tick_and_catches_up() {
+    let mut h = Harness::new(&unprobed("    on_dropout: backfill\n    backfill_secs: 60\n"));
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.send(a, inputs(game, 0, 30));
+    h.send(b, inputs(game, 0, 25));
+    h.disconnect(b);
+    h.wait(secs(30));
+    assert_eq!(h.game_of(a), Some(game), "the bot holds b's seat");
+    h.take();
+    let c = h.arrive();
+    assert_eq!(h.game_of(c), Some(game), "the newcomer joins the running game");
+    let join = h.log.iter().find_map(|(_, e)| match e {
+        Event::SeatChanged { to: SeatKind::Player, participant, tick, slot, .. } if *participant == c => {
+            Some((*slot, *tick))
+        }
+        _ => None,
+    });
+    let (slot, tick) = join.expect("the newcomer's seat change is logged");
+    // 30 s in at 20 ticks/s, plus the delay and a second to spare.
+    assert!(tick >= 600 + 20, "a tick no copy can have reached yet: {tick}");
+    let told = |m: &ServerMsg| matches!(m, ServerMsg::SeatChange { to: SeatKind::Player, player: Some(p), tick: t, .. } if *p == c && *t == tick);
+    assert!(has(&h.sent(a), told), "a is told who plays the seat from when");
+    let catch_up = |m: &ServerMsg| {
+        matches!(m, ServerMsg::StartGame { slot: s, inputs, seat_changes, .. }
+        if *s == slot && inputs[slot].len() as u64 == tick && seat_changes.len() == 2 && inputs[1 - slot].len() == 30)
+    };
+    assert!(has(&h.sent(c), catch_up), "c gets every input so far and both seat changes");
+    // c's inputs continue from the agreed tick; a's and c's copies complete the game.
+    h.send(c, inputs(game, tick, 3));
+    assert!(!has(&h.sent(c), |m| matches!(m, ServerMsg::Error { .. })));
+    for p in [a, c] {
+        let result = Some(json!({"score": 2}));
+        h.send(p, ClientMsg::GameComplete { game, result, tick: Some(900), hash: Some("h".into()), seq: None });
+    }
+    assert_eq!((h.place(a), h.place(c)), (Place::Finished(1), Place::Finished(1)));
+}
+
+#[test]
+fn a_seat_offered_for_backfill_is_not_offered_after_its_time() {
+    let mut h = Harness::new(&unprobed("    on_dropout: backfill\n    backfill_secs: 5\n"));
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.disconnect(b);
+    h.wait(secs(36));
+    let c = h.arrive();
+    assert_eq!(h.place(c), Place::Waiting(0), "the seat was offered for 5 s only");
+    assert_eq!(h.game_of(a), Some(game), "the bot plays on");
+}
