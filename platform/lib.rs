@@ -38,6 +38,8 @@
 //!  or the relay); the host keeps their inputs. game::replay recomputes a game from
 //!  a run's log with game::engine (`cohort replay`).
 //!
+//!  export: a data directory's event logs as CSV tables (`cohort export`).
+//!
 //!  bots: N Rust clients walking an experiment (load tests, dry runs), playing games
 //!  with bots::player (the module in game::engine, over the relay); client::webrtc
 //!  is a real WebRTC peer for probes (feature `webrtc`).
@@ -48,6 +50,7 @@ pub mod client;
 pub mod config;
 pub mod eventlog;
 pub mod experiment;
+pub mod export;
 pub mod game;
 pub mod matchmaking;
 pub mod plugin;

@@ -32,6 +32,21 @@ enum Command {
     },
     /// Run N bots through a served experiment: a load test, or a dry run of a study.
     Bots(BotsArgs),
+    /// Export an experiment's event logs (all runs) as CSV tables for pandas or R.
+    Export {
+        /// `data/<experiment>`, or a whole data directory (every experiment in it).
+        dir: PathBuf,
+        /// Where the tables go: `<out>/<experiment>/<table>.csv`.
+        #[arg(long, default_value = "export")]
+        out: PathBuf,
+        /// Keep pilot and bot sessions (`pilot=1` or `cohort_bot=1` in the link).
+        #[arg(long)]
+        include_pilot: bool,
+        /// Replace recruitment ids by keyed hashes; the key is read from the
+        /// environment variable COHORT_PSEUDONYM_KEY (keep it to link exports).
+        #[arg(long)]
+        pseudonymize: bool,
+    },
     /// Replay the games of a run from its event log with the host's engine, and check
     /// every state hash the players' pages reported.
     Replay {
@@ -183,6 +198,18 @@ fn main() -> ExitCode {
             serve(files, &addr, data, admission, min_free_disk_mb)
         }
         Command::Bots(args) => bots(args),
+        Command::Export { dir, out, include_pilot, pseudonymize } => {
+            let key = std::env::var("COHORT_PSEUDONYM_KEY").ok().filter(|k| !k.is_empty());
+            if pseudonymize && key.is_none() {
+                eprintln!(
+                    "error: --pseudonymize needs a key in COHORT_PSEUDONYM_KEY (the same key gives the same pseudonyms)"
+                );
+                return ExitCode::from(2);
+            }
+            let pseudonym_key = key.filter(|_| pseudonymize).map(String::into_bytes);
+            let opts = cohort::export::Options { include_pilot, pseudonym_key };
+            ExitCode::from(cohort::export::command(&dir, &out, &opts))
+        }
         Command::Replay { run, game, json, ticks } => ExitCode::from(cohort::game::replay::command(
             &run,
             game.map(cohort::protocol::GameId),

@@ -153,6 +153,15 @@ pub enum Event {
         lines: Vec<String>,
     },
     /// A group was proposed and its pairs are being probed.
+    /// A group was decided for `arriving`: by the scene's `policy`, or by the FIFO
+    /// fallback after the policy failed (`fallback`). Probing (if any) follows.
+    MatchDecided {
+        scene: String,
+        policy: String,
+        arriving: ParticipantId,
+        members: Vec<ParticipantId>,
+        fallback: bool,
+    },
     MatchProposed {
         r#match: uuid::Uuid,
         scene: String,

@@ -95,11 +95,22 @@ impl State {
             Ok(group) => group.clone(),
         };
         drop(view); // it borrows the room
-        self.log_policy_lines(scene, name, arriving, lines);
+        let by_fallback = checked.is_err();
+        self.log_policy_lines(scene, name.clone(), arriving, lines);
         if let Err(fault) = checked {
             self.policy_fault(scene, arriving, fault);
         }
         if let Some(group) = decided {
+            let scene_id = self.experiment.scenes[scene].id().to_string();
+            let policy = if by_fallback { "fifo".to_owned() } else { name };
+            let event = Event::MatchDecided {
+                scene: scene_id,
+                policy,
+                arriving,
+                members: group.clone(),
+                fallback: by_fallback,
+            };
+            self.log(event);
             self.propose(scene, group, now);
         }
     }

@@ -4,6 +4,7 @@
 mod bots;
 mod browser;
 mod disk;
+mod export;
 mod games;
 mod host;
 mod ice;

@@ -1,0 +1,488 @@
+//! Folding an experiment's events, run after run, into the exported tables. A
+//! participant keeps their id across runs (a restarted host recognises them), so rows
+//! join by `participant`. The columns are documented in `docs/data.md`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::Options;
+use super::csv::Table;
+use crate::eventlog::{Event, Record};
+use crate::protocol::{Answer, GameId, ParticipantId};
+
+/// Every exported table of one experiment.
+pub struct Tables {
+    pub participants: Table,
+    pub answers: Table,
+    pub matches: Table,
+    pub probes: Table,
+    pub games: Table,
+    pub game_inputs: Table,
+    pub events: Table,
+}
+
+#[derive(Default)]
+struct Person {
+    recruitment_id: String,
+    pilot: bool,
+    run: String,
+    started: u64,
+    ended: Option<u64>,
+    outcome: String,
+    completion_code: String,
+    waited_ms: u64,
+    joined: Option<u64>,
+    games: u32,
+    partners: BTreeSet<ParticipantId>,
+    answers: u32,
+}
+
+#[derive(Default)]
+struct GameRow {
+    run: String,
+    scene: String,
+    players: Vec<ParticipantId>,
+    created: u64,
+    started: Option<u64>,
+    ended: Option<u64>,
+    reason: String,
+    setup: Value,
+    relay_from: Option<u64>,
+    seat_changes: Vec<Value>,
+    results: BTreeMap<String, Value>,
+}
+
+fn iso(ms: u64) -> String {
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
+}
+
+fn ids(list: &[ParticipantId]) -> String {
+    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+fn answer_text(a: &Answer) -> String {
+    match a {
+        Answer::Rating(n) => n.to_string(),
+        Answer::Text(t) => t.clone(),
+        Answer::Choices(c) => serde_json::to_string(c).unwrap_or_default(),
+    }
+}
+
+impl Tables {
+    pub fn all(&self) -> [&Table; 7] {
+        [&self.participants, &self.answers, &self.matches, &self.probes, &self.games, &self.game_inputs, &self.events]
+    }
+
+    pub fn build(runs: &[(String, Vec<Record>)], opts: &Options) -> Self {
+        // First pass: who is a pilot or bot session, and their recruitment ids.
+        let mut people: BTreeMap<ParticipantId, Person> = BTreeMap::new();
+        for (run, records) in runs {
+            for r in records {
+                if let Event::SessionStarted { participant, recruitment_id, params, .. } = &r.event {
+                    let flag = |k: &str| params.get(k).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+                    let rid = recruitment_id.clone().unwrap_or_default();
+                    let rid = match (&opts.pseudonym_key, rid.is_empty()) {
+                        (Some(key), false) => super::pseudonym(key, &rid),
+                        _ => rid,
+                    };
+                    let person = Person {
+                        recruitment_id: rid,
+                        pilot: flag("cohort_bot") || flag("pilot"),
+                        run: run.clone(),
+                        started: r.ts_ms,
+                        outcome: "in_progress".into(),
+                        ..Person::default()
+                    };
+                    people.entry(*participant).or_insert(person);
+                }
+            }
+        }
+        let pilots: BTreeSet<ParticipantId> = people.iter().filter(|(_, p)| p.pilot).map(|(id, _)| *id).collect();
+        let skip = |p: &ParticipantId| !opts.include_pilot && pilots.contains(p);
+        let mut t = Tables::empty();
+        let mut games: BTreeMap<GameId, GameRow> = BTreeMap::new();
+        let mut inputs_rows = Vec::new();
+        let mut decided: Vec<(Vec<String>, Vec<ParticipantId>)> = Vec::new();
+        let mut match_rows: HashMap<String, usize> = HashMap::new();
+        // Games and matches of pilot sessions only: their events are left out too.
+        let mut pilot_scopes: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (run, records) in runs {
+            for r in records {
+                let ts = r.ts_ms;
+                let line = serde_json::to_value(r).unwrap_or_default();
+                let about =
+                    line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok());
+                let involved = involved(&line);
+                if !involved.is_empty() && involved.iter().all(skip) {
+                    for scope in ["game", "match", "probe"] {
+                        if let Some(id) = line.get(scope).and_then(Value::as_str) {
+                            pilot_scopes.insert(id.to_owned());
+                        }
+                    }
+                    continue;
+                }
+                let scoped = ["game", "match", "probe"]
+                    .iter()
+                    .any(|k| line.get(*k).and_then(Value::as_str).is_some_and(|id| pilot_scopes.contains(id)));
+                if scoped {
+                    continue;
+                }
+                t.events.row(vec![
+                    run.clone(),
+                    r.seq.to_string(),
+                    ts.to_string(),
+                    line.get("event").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    about.map(|p| p.to_string()).unwrap_or_default(),
+                    redact(line.clone(), &people).to_string(),
+                ]);
+                match &r.event {
+                    Event::WaitroomJoined { participant, .. } => {
+                        if let Some(p) = people.get_mut(participant) {
+                            p.joined = Some(ts);
+                        }
+                    }
+                    Event::WaitroomLeft { participant, .. } => {
+                        if let Some(p) = people.get_mut(participant)
+                            && let Some(j) = p.joined.take()
+                        {
+                            p.waited_ms += ts.saturating_sub(j);
+                        }
+                    }
+                    Event::Outcome { participant, reason, .. } => {
+                        if let Some(p) = people.get_mut(participant) {
+                            let reason = serde_json::to_value(reason).ok();
+                            p.outcome = reason.and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                            p.ended = Some(ts);
+                        }
+                    }
+                    Event::Finished { participant, completion_code, .. } => {
+                        if let Some(p) = people.get_mut(participant) {
+                            (p.outcome, p.ended) = ("finished".into(), Some(ts));
+                            p.completion_code = completion_code.clone().unwrap_or_default();
+                        }
+                    }
+                    Event::SurveyAnswered { participant, scene, answers } => {
+                        let rid = people.get(participant).map(|p| p.recruitment_id.clone()).unwrap_or_default();
+                        if let Some(p) = people.get_mut(participant) {
+                            p.answers += answers.len() as u32;
+                        }
+                        for (question, answer) in answers {
+                            let row = vec![
+                                participant.to_string(),
+                                rid.clone(),
+                                run.clone(),
+                                scene.clone(),
+                                question.clone(),
+                                answer_text(answer),
+                                iso(ts),
+                            ];
+                            t.answers.row(row);
+                        }
+                    }
+                    Event::MatchDecided { scene, policy, arriving, members, fallback } => {
+                        if members.iter().any(skip) {
+                            continue;
+                        }
+                        let row = vec![
+                            String::new(),
+                            run.clone(),
+                            scene.clone(),
+                            iso(ts),
+                            policy.clone(),
+                            fallback.to_string(),
+                            arriving.to_string(),
+                            ids(members),
+                            "false".into(),
+                            String::new(),
+                            String::new(),
+                        ];
+                        decided.push((row, members.clone()));
+                    }
+                    Event::MatchProposed { r#match, members, .. } => {
+                        if let Some(i) = decided.iter().rposition(|(row, m)| m == members && row[0].is_empty()) {
+                            decided[i].0[0] = r#match.to_string();
+                            decided[i].0[8] = "true".into();
+                            match_rows.insert(r#match.to_string(), i);
+                        }
+                    }
+                    Event::MatchResolved { r#match, accepted } => {
+                        if let Some(i) = match_rows.get(&r#match.to_string()) {
+                            decided[*i].0[9] = accepted.to_string();
+                        }
+                    }
+                    Event::ProbeFinished { .. } => t.probes.row(probe_row(run, &line, ts)),
+                    Event::GameCreated { game, scene, players } => {
+                        for p in players {
+                            if let Some(person) = people.get_mut(p) {
+                                person.games += 1;
+                                person.partners.extend(players.iter().filter(|o| *o != p));
+                            }
+                        }
+                        if let Some(i) = decided.iter().rposition(|(row, m)| m == players && row[10].is_empty()) {
+                            decided[i].0[10] = game.0.to_string();
+                            if decided[i].0[9].is_empty() {
+                                decided[i].0[9] = "true".into();
+                            }
+                        }
+                        let row = GameRow {
+                            run: run.clone(),
+                            scene: scene.clone(),
+                            players: players.clone(),
+                            created: ts,
+                            ..GameRow::default()
+                        };
+                        games.insert(*game, row);
+                    }
+                    Event::GameStarted { game, .. } => {
+                        if let Some(g) = games.get_mut(game) {
+                            g.started = Some(ts);
+                            g.setup = line.clone();
+                        }
+                    }
+                    Event::GameRelay { game, need, .. } => {
+                        if let Some(g) = games.get_mut(game) {
+                            g.relay_from.get_or_insert(*need);
+                        }
+                    }
+                    Event::SeatChanged { game, .. } => {
+                        if let Some(g) = games.get_mut(game) {
+                            g.seat_changes.push(line.clone());
+                        }
+                    }
+                    Event::GameCompleted { game, participant, result, .. } => {
+                        if let Some(g) = games.get_mut(game) {
+                            g.results.insert(participant.to_string(), result.clone().unwrap_or(Value::Null));
+                        }
+                    }
+                    Event::GameEnded { game, reason } => {
+                        if let Some(g) = games.get_mut(game) {
+                            (g.ended, g.reason) = (Some(ts), reason.as_str().to_owned());
+                        }
+                    }
+                    Event::GameInputs { game, participant, slot, from, inputs, relayed, .. } => {
+                        for (i, input) in inputs.iter().enumerate() {
+                            let tick = from + i as u64;
+                            let row = vec![
+                                game.0.to_string(),
+                                participant.to_string(),
+                                slot.to_string(),
+                                tick.to_string(),
+                                input.to_string(),
+                                relayed.to_string(),
+                            ];
+                            inputs_rows.push(row);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (row, _) in decided {
+            t.matches.row(row);
+        }
+        for row in inputs_rows {
+            t.game_inputs.row(row);
+        }
+        for (id, g) in &games {
+            if !opts.include_pilot && g.players.iter().all(skip) {
+                continue;
+            }
+            t.games.row(game_row(id, g));
+        }
+        for (id, p) in &people {
+            if skip(id) {
+                continue;
+            }
+            let partners: Vec<ParticipantId> = p.partners.iter().copied().collect();
+            t.participants.row(vec![
+                id.to_string(),
+                p.recruitment_id.clone(),
+                p.pilot.to_string(),
+                p.run.clone(),
+                iso(p.started),
+                p.ended.map(iso).unwrap_or_default(),
+                p.outcome.clone(),
+                p.completion_code.clone(),
+                format!("{:.3}", p.waited_ms as f64 / 1000.0),
+                p.games.to_string(),
+                ids(&partners),
+                p.answers.to_string(),
+            ]);
+        }
+        t
+    }
+
+    fn empty() -> Self {
+        Tables {
+            participants: Table::new(
+                "participants",
+                &[
+                    "participant",
+                    "recruitment_id",
+                    "pilot",
+                    "first_run",
+                    "started_at",
+                    "ended_at",
+                    "outcome",
+                    "completion_code",
+                    "wait_secs",
+                    "games",
+                    "partners",
+                    "answers",
+                ],
+            ),
+            answers: Table::new(
+                "answers",
+                &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at"],
+            ),
+            matches: Table::new(
+                "matches",
+                &[
+                    "match",
+                    "run",
+                    "scene",
+                    "decided_at",
+                    "policy",
+                    "fallback",
+                    "arriving",
+                    "members",
+                    "probed",
+                    "accepted",
+                    "game",
+                ],
+            ),
+            probes: Table::new(
+                "probes",
+                &[
+                    "probe",
+                    "run",
+                    "offerer",
+                    "answerer",
+                    "offerer_rtt_ms",
+                    "answerer_rtt_ms",
+                    "rtt_ms",
+                    "threshold_ms",
+                    "outcome",
+                    "reached",
+                    "state",
+                    "duration_ms",
+                    "finished_at",
+                ],
+            ),
+            games: Table::new(
+                "games",
+                &[
+                    "game",
+                    "run",
+                    "scene",
+                    "players",
+                    "bot_seats",
+                    "created_at",
+                    "started_at",
+                    "ended_at",
+                    "end_reason",
+                    "module",
+                    "seed",
+                    "tick_rate",
+                    "input_delay",
+                    "relay_from_tick",
+                    "seat_changes",
+                    "results",
+                ],
+            ),
+            game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),
+            events: Table::new("events", &["run", "seq", "ts_ms", "event", "participant", "data"]),
+        }
+    }
+}
+
+fn probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
+    let s = |k: &str| {
+        e.get(k)
+            .map(|v| v.as_str().map_or_else(|| if v.is_null() { String::new() } else { v.to_string() }, str::to_owned))
+            .unwrap_or_default()
+    };
+    let report =
+        |i: usize| e["reported_rtt_ms"].get(i).filter(|v| !v.is_null()).map(ToString::to_string).unwrap_or_default();
+    vec![
+        s("probe"),
+        run.to_owned(),
+        s("offerer"),
+        s("answerer"),
+        report(0),
+        report(1),
+        s("rtt_ms"),
+        s("threshold_ms"),
+        s("outcome"),
+        s("reached"),
+        s("state"),
+        s("duration_ms"),
+        iso(ts),
+    ]
+}
+
+fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
+    let setup = |k: &str| {
+        g.setup
+            .get(k)
+            .filter(|v| !v.is_null())
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_default()
+    };
+    vec![
+        id.0.to_string(),
+        g.run.clone(),
+        g.scene.clone(),
+        ids(&g.players),
+        g.setup.get("bot_seats").and_then(Value::as_u64).unwrap_or(0).to_string(),
+        iso(g.created),
+        g.started.map(iso).unwrap_or_default(),
+        g.ended.map(iso).unwrap_or_default(),
+        g.reason.clone(),
+        setup("module"),
+        setup("seed"),
+        setup("tick_rate"),
+        setup("input_delay"),
+        g.relay_from.map(|t| t.to_string()).unwrap_or_default(),
+        if g.seat_changes.is_empty() { String::new() } else { Value::from(g.seat_changes.clone()).to_string() },
+        serde_json::to_string(&g.results).unwrap_or_default(),
+    ]
+}
+
+/// The participants an event is about (whichever fields name them).
+fn involved(line: &Value) -> Vec<ParticipantId> {
+    let mut out = Vec::new();
+    for key in ["participant", "offerer", "answerer", "arriving"] {
+        if let Some(p) = line.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()) {
+            out.push(p);
+        }
+    }
+    for key in ["members", "players"] {
+        if let Some(list) = line.get(key).and_then(|v| serde_json::from_value::<Vec<ParticipantId>>(v.clone()).ok()) {
+            out.extend(list);
+        }
+    }
+    out
+}
+
+/// An event line as exported: recruitment ids (and link parameters holding them)
+/// replaced by the participant's exported id.
+fn redact(mut line: Value, people: &BTreeMap<ParticipantId, Person>) -> Value {
+    let Some(p) = line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok()) else {
+        return line;
+    };
+    let Some(person) = people.get(&p) else { return line };
+    let original = line.get("recruitment_id").and_then(Value::as_str).map(str::to_owned);
+    if let Some(original) = original {
+        line["recruitment_id"] = Value::from(person.recruitment_id.clone());
+        if let Some(params) = line.get_mut("params").and_then(Value::as_object_mut) {
+            for v in params.values_mut() {
+                if v.as_str() == Some(original.as_str()) {
+                    *v = Value::from(person.recruitment_id.clone());
+                }
+            }
+        }
+    }
+    line
+}
