@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         pseudonymize: bool,
     },
+    /// Delete a participant's data on request: their events are redacted in every run.
+    Forget {
+        /// `data/<experiment>`, or a whole data directory.
+        dir: PathBuf,
+        /// Their recruitment id (e.g. the Prolific id).
+        recruitment_id: String,
+    },
     /// Replay the games of a run from its event log with the host's engine, and check
     /// every state hash the players' pages reported.
     Replay {
@@ -210,6 +217,20 @@ fn main() -> ExitCode {
             let opts = cohort::export::Options { include_pilot, pseudonym_key };
             ExitCode::from(cohort::export::command(&dir, &out, &opts))
         }
+        Command::Forget { dir, recruitment_id } => match cohort::export::forget::forget(&dir, &recruitment_id) {
+            Ok(done) if done.participants.is_empty() => {
+                eprintln!("nothing found for that recruitment id under {}", dir.display());
+                ExitCode::from(1)
+            }
+            Ok(done) => {
+                println!("redacted {} lines in {} logs ({} sessions)", done.lines, done.files, done.participants.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Replay { run, game, json, ticks } => ExitCode::from(cohort::game::replay::command(
             &run,
             game.map(cohort::protocol::GameId),

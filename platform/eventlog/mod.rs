@@ -40,6 +40,9 @@ pub enum Event {
     },
     /// The host stopped serving it cleanly (last line of a clean run).
     RunStopped,
+    /// An event about a participant whose data was deleted on request (`cohort
+    /// forget`): only its place in the log is kept.
+    Redacted,
     /// New participants are turned away from now on (`reason`: `disk_space`, ...),
     /// with `message`; running sessions go on.
     ArrivalsClosed {

@@ -4,6 +4,7 @@
 //! are left out unless asked for; recruitment ids can be replaced by keyed hashes.
 
 pub mod csv;
+pub mod forget;
 mod tables;
 
 use std::path::{Path, PathBuf};

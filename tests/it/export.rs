@@ -130,3 +130,43 @@ async fn exported_tables_load_in_pandas_and_agree_with_the_log() {
     assert!(participants.contains(&expected), "{participants}");
     assert!(!participants.contains("PERSON-1") && !events_csv.contains("PERSON-1"), "the id is nowhere");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_leaves_no_trace_of_the_id_and_the_log_reads_back() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), |_| {}).await;
+    let mut gone =
+        Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "FORGET-ME"), ("note", "private")], None).await.unwrap();
+    let mut stays = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "KEEP-ME")], None).await.unwrap();
+    for c in [&mut gone, &mut stays] {
+        c.wait_for("start_game", Duration::from_secs(10), |m| matches!(m, ServerMsg::StartGame { .. }).then_some(()))
+            .await
+            .unwrap();
+    }
+    let gone_id = gone.welcome.participant;
+    drop(gone);
+    host.stop().await;
+    let log = cohort::eventlog::previous_logs(data.path(), "pair")[0].clone();
+    let before = cohort::eventlog::read(&log).unwrap().len();
+    let out = cohort_async(["forget".as_ref(), data.path().join("pair").as_os_str(), "FORGET-ME".as_ref()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let raw = std::fs::read_to_string(&log).unwrap();
+    assert!(!raw.contains("FORGET-ME") && !raw.contains("private"), "no trace of the id or their link");
+    assert!(raw.contains("KEEP-ME"), "the others' data is untouched");
+    let records = cohort::eventlog::read(&log).unwrap();
+    assert_eq!(records.len(), before, "every line still reads back");
+    assert!(records.windows(2).all(|w| w[1].seq == w[0].seq + 1), "numbering kept");
+    assert!(records.iter().any(|r| matches!(r.event, Event::Redacted)));
+    let about = |r: &cohort::eventlog::Record| serde_json::to_value(r).unwrap().get("participant").cloned();
+    assert!(
+        !records.iter().any(|r| about(r) == Some(serde_json::to_value(gone_id).unwrap())),
+        "no event about them is left"
+    );
+    let record = std::fs::read_to_string(data.path().join("pair/forgotten.jsonl")).unwrap();
+    assert!(
+        record.contains(&gone_id.to_string()) && !record.contains("FORGET-ME"),
+        "a record that it was done: {record}"
+    );
+    let again = cohort_async(["forget".as_ref(), data.path().join("pair").as_os_str(), "FORGET-ME".as_ref()]).await;
+    assert_eq!(again.status.code(), Some(1), "nothing left to forget");
+}
