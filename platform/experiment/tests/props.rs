@@ -28,6 +28,12 @@ enum Op {
     Restart,
     /// The study link is opened again (recruitment id, no token).
     ResumeById(usize),
+    /// A player sends its next inputs (some may be refused as too far ahead).
+    Inputs(usize, u8),
+    /// A player's channel failed: the group plays over the relay.
+    Relay(usize),
+    /// A player's tab is hidden or shown.
+    Visibility(usize, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -43,6 +49,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::TakeOver),
         1 => Just(Op::Restart),
         1 => any::<usize>().prop_map(Op::ResumeById),
+        2 => (any::<usize>(), 1u8..80).prop_map(|(i, n)| Op::Inputs(i, n)),
+        1 => any::<usize>().prop_map(Op::Relay),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(i, hidden)| Op::Visibility(i, hidden)),
     ]
 }
 
@@ -94,6 +103,31 @@ fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
                 }
             }
         }
+        Op::Inputs(i, n) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p))
+                && let Some(game) = h.game_of(p)
+            {
+                let held = h.state.rooms.values().find_map(|r| r.games.get(&game)).and_then(|g| {
+                    let slot = g.slot(p)?;
+                    Some(g.lockstep.inputs[slot].len() as u64)
+                });
+                let from = held.unwrap_or(0);
+                let inputs = vec![serde_json::Value::Null; usize::from(n).min(64)];
+                h.send(p, ClientMsg::GameInputs { game, from, inputs, hashes: Vec::new(), seq: None });
+            }
+        }
+        Op::Relay(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p))
+                && let Some(game) = h.game_of(p)
+            {
+                h.send(p, ClientMsg::GameRelay { game, need: 0, seq: None });
+            }
+        }
+        Op::Visibility(i, hidden) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                h.send(p, ClientMsg::Visibility { hidden, seq: None });
+            }
+        }
         Op::Complete(i) => {
             if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
                 if let Some(game) = h.game_of(p) {
@@ -108,15 +142,17 @@ fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
 fn one_place_each(h: &Harness, people: &[ParticipantId]) -> Result<(), TestCaseError> {
     for p in people {
         let in_rooms: usize = h.state.rooms.values().map(|r| usize::from(r.entries.contains_key(p))).sum();
+        // A player who left a game that went on without them (`on_dropout`) keeps a
+        // slot in it, but no longer plays it.
         let in_games: usize =
-            h.state.rooms.values().flat_map(|r| r.games.values()).map(|g| usize::from(g.players.contains(p))).sum();
+            h.state.rooms.values().flat_map(|r| r.games.values()).map(|g| usize::from(g.playing(*p))).sum();
         let expected = match h.place(*p) {
             Place::Waiting(s) => {
                 prop_assert!(h.state.rooms[&s].entries.contains_key(p), "{p} waiting but not in the room");
                 (1, 0)
             }
             Place::Playing(s, g) => {
-                prop_assert!(h.state.rooms[&s].games.get(&g).is_some_and(|g| g.players.contains(p)));
+                prop_assert!(h.state.rooms[&s].games.get(&g).is_some_and(|g| g.playing(*p)));
                 (0, 1)
             }
             _ => (0, 0),
@@ -219,6 +255,20 @@ proptest! {
     #[test]
     fn invariants_hold_for_trios(ops in proptest::collection::vec(op(), 1..60)) {
         run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_when_a_bot_takes_a_left_seat(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&PAIR.replace("group_size: 2", "group_size: 3\n    on_dropout: bot"), ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_with_backfill_and_bot_fill(ops in proptest::collection::vec(op(), 1..60)) {
+        let yaml = PAIR
+            .replace("    max_p2p_rtt_ms: 80\n", "")
+            .replace("group_size: 2", "group_size: 2\n    on_dropout: backfill\n    backfill_secs: 20")
+            .replace("waitroom: {timeout_secs: 60}", "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 30}");
+        run(&yaml, ops)?;
     }
 
     #[test]
