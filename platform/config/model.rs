@@ -90,9 +90,31 @@ pub struct Recruitment {
     /// Where participants go when they finish, unless a scene says otherwise.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
+    /// How `cohort export` computes each finished participant's bonus (the payments
+    /// table, and Prolific's bulk-bonus file).
+    #[serde(default)]
+    pub bonus: Option<Bonus>,
 }
 
 defaults_from_empty!(Recruitment);
+
+/// A bonus proportional to a number in the data: a game result's key, or a survey
+/// answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bonus {
+    /// `<scene id>.<key>`: in a multiplayer scene, that key of the game's result (e.g.
+    /// `play.total`; summed over the participant's games in that scene); in a survey,
+    /// that question's answer (a rating, or text holding a number).
+    #[schemars(regex(pattern = r"^[a-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
+    pub from: String,
+    /// Currency per unit of that number (e.g. 0.01: a point is a cent).
+    #[schemars(range(min = 0, max = 1000))]
+    pub per_unit: f64,
+    /// Largest bonus per participant.
+    #[schemars(range(min = 0, max = 10000))]
+    pub max: f64,
+}
 
 fn default_id_param() -> String {
     "PROLIFIC_PID".to_owned()

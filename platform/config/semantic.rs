@@ -65,6 +65,20 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     if let Some(Recruitment { redirect_url: Some(url), .. }) = &recruitment {
         c.url(KeyPath::root().key("recruitment").key("redirect_url"), url);
     }
+    if let Some(bonus) = recruitment.as_ref().and_then(|r| r.bonus.as_ref()) {
+        let at = KeyPath::root().key("recruitment").key("bonus").key("from");
+        let (scene, key) = bonus.from.split_once('.').unwrap_or((bonus.from.as_str(), ""));
+        let found = views.iter().find(|v| v.id.as_ref().is_some_and(|id| id.as_str() == scene));
+        match found.and_then(|v| v.typed.as_ref()) {
+            None if found.is_none() => c.report(at, format!("no scene has the id `{scene}`")),
+            Some(Scene::Multiplayer(_)) | None => {}
+            Some(Scene::Survey(s)) if !s.questions.iter().any(|q| q.id().as_str() == key) => {
+                c.report(at, format!("the survey `{scene}` has no question `{key}`"))
+            }
+            Some(Scene::Survey(_)) => {}
+            Some(_) => c.report(at, format!("`{scene}` is neither a multiplayer scene nor a survey")),
+        }
+    }
     let id_param = recruitment.map(|r| r.id_param);
     for (i, view) in views.iter().enumerate() {
         if let Some(scene) = &view.typed {

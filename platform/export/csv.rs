@@ -22,6 +22,11 @@ impl Table {
         self.rows.push(fields);
     }
 
+    /// The rows so far.
+    pub fn rows(&self) -> impl Iterator<Item = &Vec<String>> {
+        self.rows.iter()
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }

@@ -71,7 +71,22 @@ pub fn read(dir: &Path, opts: &Options) -> Result<Tables, ExportError> {
             .map_err(|e| ExportError::Write { path: log.display().to_string(), source: e })?;
         runs.push((run, records.collect::<Vec<_>>()));
     }
-    Ok(Tables::build(&runs, opts))
+    let bonus = bonus_rule(dir, &runs);
+    Ok(Tables::build(&runs, opts, bonus.as_ref()))
+}
+
+/// The experiment's `recruitment.bonus`, from the copy of the experiment file the
+/// latest run kept.
+fn bonus_rule(dir: &Path, runs: &[(String, Vec<crate::eventlog::Record>)]) -> Option<crate::config::model::Bonus> {
+    let (run, records) = runs.last()?;
+    let files = records.iter().find_map(|r| match &r.event {
+        crate::eventlog::Event::RunStarted { files, .. } => Some(files.clone()),
+        _ => None,
+    })?;
+    let (name, hash) = files.iter().find(|(n, _)| !n.contains('/') && (n.ends_with(".yaml") || n.ends_with(".yml")))?;
+    let copy = dir.join(run).join("files").join(format!("{}-{name}", &hash[..16.min(hash.len())]));
+    let parsed = crate::config::yaml::parse(&std::fs::read(copy).ok()?).ok()?;
+    serde_json::from_value(parsed.value.get("recruitment")?.get("bonus")?.clone()).ok()
 }
 
 /// Writes each table as `<out>/<table>.csv`; returns (table, rows) written.
@@ -86,6 +101,10 @@ pub fn write_csv(tables: &Tables, out: &Path) -> Result<Vec<(&'static str, usize
         table.write(&mut w).and_then(|()| std::io::Write::flush(&mut w)).map_err(|e| fail(&path, e))?;
         written.push((table.name, table.len()));
     }
+    // Prolific's bulk bonus takes `<participant id>,<amount>` lines, no header.
+    let path = out.join("prolific_bonus.csv");
+    let lines: String = tables.bonuses().map(|(id, amount)| format!("{id},{amount:.2}\n")).collect();
+    std::fs::write(&path, lines).map_err(|e| fail(&path, e))?;
     Ok(written)
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::Options;
 use super::csv::Table;
+use crate::config::model::Bonus;
 use crate::eventlog::{Event, Record};
 use crate::protocol::{Answer, GameId, ParticipantId};
 
@@ -20,6 +21,7 @@ pub struct Tables {
     pub games: Table,
     pub game_inputs: Table,
     pub events: Table,
+    pub payments: Table,
 }
 
 #[derive(Default)]
@@ -70,11 +72,28 @@ fn answer_text(a: &Answer) -> String {
 }
 
 impl Tables {
-    pub fn all(&self) -> [&Table; 7] {
-        [&self.participants, &self.answers, &self.matches, &self.probes, &self.games, &self.game_inputs, &self.events]
+    pub fn all(&self) -> [&Table; 8] {
+        [
+            &self.participants,
+            &self.answers,
+            &self.matches,
+            &self.probes,
+            &self.games,
+            &self.game_inputs,
+            &self.events,
+            &self.payments,
+        ]
     }
 
-    pub fn build(runs: &[(String, Vec<Record>)], opts: &Options) -> Self {
+    /// (recruitment id, bonus) of every payment with a bonus above zero.
+    pub fn bonuses(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.payments.rows().filter_map(|r| {
+            let amount: f64 = r[3].parse().ok()?;
+            (amount > 0.0 && !r[0].is_empty()).then_some((r[0].as_str(), amount))
+        })
+    }
+
+    pub fn build(runs: &[(String, Vec<Record>)], opts: &Options, bonus: Option<&Bonus>) -> Self {
         // First pass: who is a pilot or bot session, and their recruitment ids.
         let mut people: BTreeMap<ParticipantId, Person> = BTreeMap::new();
         for (run, records) in runs {
@@ -103,6 +122,7 @@ impl Tables {
         let mut t = Tables::empty();
         let mut games: BTreeMap<GameId, GameRow> = BTreeMap::new();
         let mut inputs_rows = Vec::new();
+        let mut answered: Vec<(ParticipantId, String, String, Option<f64>)> = Vec::new();
         let mut decided: Vec<(Vec<String>, Vec<ParticipantId>)> = Vec::new();
         let mut match_rows: HashMap<String, usize> = HashMap::new();
         // Games and matches of pilot sessions only: their events are left out too.
@@ -168,6 +188,12 @@ impl Tables {
                             p.answers += answers.len() as u32;
                         }
                         for (question, answer) in answers {
+                            let number = match answer {
+                                Answer::Rating(n) => Some(*n as f64),
+                                Answer::Text(t) => t.trim().parse::<f64>().ok(),
+                                Answer::Choices(_) => None,
+                            };
+                            answered.push((*participant, scene.clone(), question.clone(), number));
                             let row = vec![
                                 participant.to_string(),
                                 rid.clone(),
@@ -290,9 +316,38 @@ impl Tables {
             }
             t.games.row(game_row(id, g));
         }
+        // Bonus numbers: per participant, game results by scene, and answers.
+        let mut numbers: HashMap<(ParticipantId, String), f64> = HashMap::new();
+        if let Some(b) = bonus {
+            let (scene, key) = b.from.split_once('.').unwrap_or((b.from.as_str(), ""));
+            for g in games.values().filter(|g| g.scene == scene) {
+                for (who, result) in &g.results {
+                    if let (Ok(who), Some(v)) = (who.parse::<uuid::Uuid>(), result.get(key).and_then(Value::as_f64)) {
+                        *numbers.entry((ParticipantId(who), b.from.clone())).or_default() += v;
+                    }
+                }
+            }
+            for (who, s, q, answer) in &answered {
+                if s == scene
+                    && q == key
+                    && let Some(v) = answer
+                {
+                    numbers.insert((*who, b.from.clone()), *v);
+                }
+            }
+        }
         for (id, p) in &people {
             if skip(id) {
                 continue;
+            }
+            if p.outcome == "finished" {
+                let amount = bonus.map_or(0.0, |b| {
+                    let n = numbers.get(&(*id, b.from.clone())).copied().unwrap_or(0.0);
+                    (n * b.per_unit).clamp(0.0, b.max)
+                });
+                let row =
+                    vec![p.recruitment_id.clone(), id.to_string(), p.completion_code.clone(), format!("{amount:.2}")];
+                t.payments.row(row);
             }
             let partners: Vec<ParticipantId> = p.partners.iter().copied().collect();
             t.participants.row(vec![
@@ -393,6 +448,7 @@ impl Tables {
             ),
             game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),
             events: Table::new("events", &["run", "seq", "ts_ms", "event", "participant", "data"]),
+            payments: Table::new("payments", &["recruitment_id", "participant", "completion_code", "bonus"]),
         }
     }
 }

@@ -95,6 +95,28 @@ async fn bots_practise_with_a_bot_cook_then_cook_in_pairs_through_the_host_and_t
     }
     let practice: u64 = games.iter().take(2).map(|g| g.result.as_ref().unwrap()["total"].as_u64().unwrap()).sum();
     assert!(practice > 0, "with a bot cook, soups are served even in 12 s: {games:?}");
+
+    // The payments: each finished cook's bonus from the pair's total (recruitment.bonus).
+    let total = games[2].result.as_ref().unwrap()["total"].as_f64().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = data.path().join("kitchen");
+    let export = crate::support::cohort_async([
+        "export".as_ref(),
+        dir.as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+        "--include-pilot".as_ref(),
+    ])
+    .await;
+    assert!(export.status.success(), "{}", crate::support::text(&export.stderr));
+    let payments = std::fs::read_to_string(out.path().join("kitchen/payments.csv")).unwrap();
+    let expected = format!("{:.2}", (total * 0.05).min(1.5));
+    let rows: Vec<&str> = payments.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{payments}");
+    assert!(rows.iter().all(|r| r.ends_with(&format!(",{expected}"))), "bonus {expected} each: {payments}");
+    let bulk = std::fs::read_to_string(out.path().join("kitchen/prolific_bonus.csv")).unwrap();
+    let lines = if total > 0.0 { 2 } else { 0 };
+    assert_eq!(bulk.lines().count(), lines, "one `id,amount` line per bonus: {bulk}");
 }
 
 fn bot_plan(host: &crate::support::TestHost, experiment: &str, prefix: &str) -> cohort::bots::Plan {
