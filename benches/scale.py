@@ -72,7 +72,7 @@ class Host:
         self.port = free_port()
         env = dict(os.environ, COHORT_LOG="warn")
         self.proc = subprocess.Popen(
-            [binary, "serve", EXPERIMENT, "--addr", f"127.0.0.1:{self.port}", "--data", self.data],
+            [binary, "serve", EXPERIMENT, "--addr", f"127.0.0.1:{self.port}", "--data", self.data, "--drain-secs", "0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:

@@ -875,7 +875,7 @@ def make_server(kind: str, args, workdir: Path) -> tuple[ServerProc, int]:
     data = workdir / "data"
     data.mkdir(exist_ok=True)
     cmd = [str(Path(args.cohort_bin).resolve()), "serve", str(PAIRS_YAML), "--addr", f"127.0.0.1:{port}",
-           "--data", str(data)]
+           "--data", str(data), "--drain-secs", "0"]
     return ServerProc("cohort", cmd, workdir, f"http://127.0.0.1:{port}/healthz", "ok"), port
 
 

@@ -92,6 +92,10 @@ enum Command {
         /// they are admitted again.
         #[arg(long, default_value_t = 100)]
         min_free_disk_mb: u64,
+        /// On SIGTERM or Ctrl-C, close arrivals and let games in progress finish for up
+        /// to this long before stopping (a second signal stops at once; 0: at once).
+        #[arg(long, default_value_t = 120)]
+        drain_secs: u64,
     },
 }
 
@@ -201,36 +205,16 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { files, addr, data, admission, min_free_disk_mb } => {
-            serve(files, &addr, data, admission, min_free_disk_mb)
+        Command::Serve { files, addr, data, admission, min_free_disk_mb, drain_secs } => {
+            serve(files, &addr, data, admission, (min_free_disk_mb, drain_secs))
         }
         Command::Bots(args) => bots(args),
         Command::Export { dir, out, include_pilot, pseudonymize } => {
-            let key = std::env::var("COHORT_PSEUDONYM_KEY").ok().filter(|k| !k.is_empty());
-            if pseudonymize && key.is_none() {
-                eprintln!(
-                    "error: --pseudonymize needs a key in COHORT_PSEUDONYM_KEY (the same key gives the same pseudonyms)"
-                );
-                return ExitCode::from(2);
-            }
-            let pseudonym_key = key.filter(|_| pseudonymize).map(String::into_bytes);
-            let opts = cohort::export::Options { include_pilot, pseudonym_key };
-            ExitCode::from(cohort::export::command(&dir, &out, &opts))
+            ExitCode::from(cohort::export::cli(&dir, &out, include_pilot, pseudonymize))
         }
-        Command::Forget { dir, recruitment_id } => match cohort::export::forget::forget(&dir, &recruitment_id) {
-            Ok(done) if done.participants.is_empty() => {
-                eprintln!("nothing found for that recruitment id under {}", dir.display());
-                ExitCode::from(1)
-            }
-            Ok(done) => {
-                println!("redacted {} lines in {} logs ({} sessions)", done.lines, done.files, done.participants.len());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Forget { dir, recruitment_id } => {
+            ExitCode::from(cohort::export::forget::command(&dir, &recruitment_id))
+        }
         Command::Replay { run, game, json, ticks } => ExitCode::from(cohort::game::replay::command(
             &run,
             game.map(cohort::protocol::GameId),
@@ -250,7 +234,7 @@ fn serve(
     addr: &str,
     data: PathBuf,
     admission: AdmissionArgs,
-    min_free_disk_mb: u64,
+    (min_free_disk_mb, drain_secs): (u64, u64),
 ) -> ExitCode {
     if !(admission.admission_burst >= 1.0 && admission.admission_per_sec > 0.0) {
         eprintln!("error: --admission-burst must be at least 1 and --admission-per-sec above 0");
@@ -292,14 +276,17 @@ fn serve(
             }
         };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_owned());
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let (shutdown, drain) =
+            (tokio_util::sync::CancellationToken::new(), tokio_util::sync::CancellationToken::new());
+        let draining = (drain_secs > 0).then(|| drain.clone());
+        tokio::spawn(cohort::server::listen::stop_on_signals(draining, shutdown.clone()));
         for l in &loaded {
             let param = &l.experiment.recruitment.id_param;
             println!("serving `{}` at http://{local}/x/{}?{param}=<participant id>", l.experiment.id, l.experiment.id);
         }
         let mut opts = cohort::server::ServeOptions::new(data);
         opts.disk_guard.min_free_bytes = min_free_disk_mb << 20;
+        opts.drain = (drain_secs > 0).then(|| (drain, std::time::Duration::from_secs(drain_secs)));
         opts.admission = cohort::server::AdmissionOptions {
             burst: admission.admission_burst,
             per_sec: admission.admission_per_sec,
@@ -399,29 +386,6 @@ fn bots(args: BotsArgs) -> ExitCode {
 
 fn rand_suffix() -> u16 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u16)
-}
-
-async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                token.cancel();
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down: telling participants and syncing the data");
-    token.cancel();
 }
 
 fn plugin_check(file: &std::path::Path, config: &str, call_timeout_ms: u64, memory_limit_mb: usize) -> ExitCode {

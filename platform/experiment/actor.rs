@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
@@ -48,6 +48,8 @@ pub struct ExperimentHandle {
     pub max_connections: Option<usize>,
     /// Whether the experiment's event log can be written (for `/healthz`).
     pub log_health: Arc<LogHealth>,
+    /// Games created and not ended (a draining host waits for them).
+    pub games: Arc<AtomicUsize>,
 }
 
 impl ExperimentHandle {
@@ -122,6 +124,8 @@ pub fn start(
     let log_health = Arc::new(LogHealth::default());
     let outbox = Outbox::start(log, log_health.clone());
     let health = log_health.clone();
+    let games: Arc<AtomicUsize> = Arc::default();
+    let counted = games.clone();
     // The actor gets a thread of its own: policy calls are synchronous (bounded by
     // their deadline), and a slow one must not stall the runtime that drives sockets.
     let span = tracing::info_span!("experiment", id = %id);
@@ -132,7 +136,7 @@ pub fn start(
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => {
-                    let actor = run_actor(state, rx, outbox, health, (guard, run_dir), shutdown);
+                    let actor = run_actor(state, rx, outbox, (health, counted), (guard, run_dir), shutdown);
                     rt.block_on(tracing::Instrument::instrument(actor, span))
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
@@ -150,6 +154,7 @@ pub fn start(
         open: Arc::default(),
         max_connections: loaded.experiment.session.max_connections.map(|n| n as usize),
         log_health,
+        games,
     })
 }
 
@@ -189,6 +194,7 @@ struct Shell {
     paused_since: Option<Instant>,
     health: Arc<LogHealth>,
     shutdown: CancellationToken,
+    games: Arc<AtomicUsize>,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -198,7 +204,7 @@ async fn run_actor(
     state: State,
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
-    health: Arc<LogHealth>,
+    (health, games): (Arc<LogHealth>, Arc<AtomicUsize>),
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
 ) {
@@ -210,6 +216,7 @@ async fn run_actor(
         paused_since: None,
         health,
         shutdown: shutdown.clone(),
+        games,
     };
     let mut last_tick: Option<Instant> = None;
     let mut disk_check = tokio::time::interval(guard.every);
@@ -285,6 +292,7 @@ impl Shell {
         }
         let now = self.now();
         let effects = self.state.handle(input, now);
+        self.games.store(self.state.games_in_progress(), Ordering::Relaxed);
         self.carry_out(effects).await;
     }
 

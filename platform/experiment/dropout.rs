@@ -58,7 +58,7 @@ impl State {
     /// Offers the open seats of this scene's games (oldest game first) to whoever waits
     /// longest; each newcomer plays from an agreed tick, catching up from the inputs.
     pub(super) fn try_backfill(&mut self, scene: usize, now: Duration) {
-        loop {
+        while !self.draining {
             let room = &self.rooms[&scene];
             let seat = room
                 .games
@@ -108,6 +108,9 @@ impl State {
     /// A participant's bot-fill time came: if still waiting (and not being probed),
     /// they play now, every other seat a bot.
     pub(super) fn bot_fill(&mut self, scene: usize, pid: ParticipantId, now: Duration) {
+        if self.draining {
+            return;
+        }
         let Some(after) = self.multiplayer(scene).waitroom.fill_with_bots_after_secs else { return };
         let Some(entry) = self.rooms[&scene].entries.get(&pid) else { return };
         let joined_at = entry.candidate.joined_at;

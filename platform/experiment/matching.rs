@@ -65,6 +65,9 @@ impl State {
 
     /// Asks the policy for a group for `arriving` and acts on a valid answer.
     pub(super) fn try_match(&mut self, scene: usize, arriving: ParticipantId, now: Duration) {
+        if self.draining {
+            return; // the host is stopping: games in progress finish, no new ones
+        }
         let fallback = self.multiplayer(scene).matchmaker.fallback;
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         // Whoever is due to time out is not matched (or the retry after a failed

@@ -23,8 +23,11 @@ pub enum Input {
     /// Time passed; due deadlines fire.
     Tick,
     /// New participants are admitted, or turned away with a message (disk nearly full;
-    /// later: an administrator, a shutdown drain). Running sessions go on either way.
+    /// later: an administrator). Running sessions go on either way.
     Arrivals(Arrivals),
+    /// The host is stopping: close arrivals and form no new group, so that games in
+    /// progress can finish.
+    Drain,
 }
 
 /// Whether new participants are admitted.

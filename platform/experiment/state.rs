@@ -48,6 +48,8 @@ pub struct State {
     pub(super) timers: Timers,
     /// Whether new sessions may start.
     pub(super) arrivals: Arrivals,
+    /// The host is stopping: no new group is formed (games in progress finish).
+    pub(super) draining: bool,
     /// What each participant and policy may still log this minute.
     pub(super) budgets: super::budget::Budgets,
     /// The time of the input being handled.
@@ -99,6 +101,7 @@ impl State {
             ice,
             timers: Timers::default(),
             arrivals: Arrivals::Open,
+            draining: false,
             budgets: Default::default(),
             now: Duration::ZERO,
             touched: Vec::new(),
@@ -128,6 +131,11 @@ impl State {
             Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
             Input::Tick => self.on_tick(now),
             Input::Arrivals(arrivals) => self.on_arrivals(arrivals),
+            Input::Drain => {
+                self.draining = true;
+                let message = "This study is pausing for a moment. Please try again in a few minutes.".to_owned();
+                self.on_arrivals(Arrivals::Closed { reason: "draining".to_owned(), message });
+            }
         }
         self.schedule_status(now);
         self.evict_ended();
@@ -194,6 +202,11 @@ impl State {
             }
         });
         self.arrivals = arrivals;
+    }
+
+    /// Games created and not ended.
+    pub fn games_in_progress(&self) -> usize {
+        self.rooms.values().map(|r| r.games.len()).sum()
     }
 
     /// Whether new sessions may start now.

@@ -40,3 +40,35 @@ pub fn raise_fd_limit() -> u64 {
 pub fn raise_fd_limit() -> u64 {
     0
 }
+
+/// Stops the host on SIGINT or SIGTERM: the first signal starts a drain (when
+/// `drain` is given: arrivals close and games in progress finish), a second one — or
+/// the first, without a drain — stops at once.
+pub async fn stop_on_signals(
+    drain: Option<tokio_util::sync::CancellationToken>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    if let Some(drain) = drain {
+        signal().await;
+        tracing::info!("draining: arrivals closed, games in progress finish (a second signal stops at once)");
+        drain.cancel();
+    }
+    signal().await;
+    tracing::info!("shutting down: telling participants and syncing the data");
+    shutdown.cancel();
+}
+
+/// The next SIGINT or SIGTERM.
+async fn signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -55,6 +55,10 @@ pub struct ServeOptions {
     pub admission: AdmissionOptions,
     /// Arrivals close while the data directory's disk is nearly full.
     pub disk_guard: actor::DiskGuard,
+    /// A graceful stop: when this token is cancelled, arrivals close and no new group
+    /// forms; the host stops (as `shutdown` would) once no game is in progress, or
+    /// after the limit.
+    pub drain: Option<(CancellationToken, Duration)>,
 }
 
 impl ServeOptions {
@@ -66,6 +70,7 @@ impl ServeOptions {
             shutdown_grace: Duration::from_secs(5),
             admission: AdmissionOptions::default(),
             disk_guard: actor::DiskGuard::default(),
+            drain: None,
         }
     }
 }
@@ -91,6 +96,9 @@ pub async fn run(
     for loaded in &experiments {
         let handle = actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker)?;
         handles.insert(handle.id.clone(), handle);
+    }
+    if let Some((drain, limit)) = opts.drain.clone() {
+        tracker.spawn(drain_then_stop(handles.values().cloned().collect(), drain, limit, shutdown.clone()));
     }
     let games: GameFolders =
         Arc::new(experiments.iter().map(|l| (l.experiment.id.to_string(), l.games.clone())).collect());
@@ -122,6 +130,33 @@ pub async fn run(
         tracing::warn!("some connections did not close in time");
     }
     Ok(())
+}
+
+/// Waits for `drain`, then closes every experiment's arrivals, waits until no game is
+/// in progress (or `limit`), and stops the host.
+async fn drain_then_stop(
+    experiments: Vec<ExperimentHandle>,
+    drain: CancellationToken,
+    limit: Duration,
+    shutdown: CancellationToken,
+) {
+    tokio::select! {
+        () = drain.cancelled() => {}
+        () = shutdown.cancelled() => return,
+    }
+    for handle in &experiments {
+        handle.send(actor::ActorMsg::Input(crate::experiment::Input::Drain)).await;
+    }
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        let playing: usize = experiments.iter().map(|h| h.games.load(std::sync::atomic::Ordering::Relaxed)).sum();
+        if playing == 0 || tokio::time::Instant::now() >= until || shutdown.is_cancelled() {
+            tracing::info!(games_left = playing, "drained: stopping");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
 }
 
 /// A run id that sorts by start time: `20261122T001500Z-3f9a`.

@@ -516,3 +516,50 @@ async fn an_experiment_at_its_connection_cap_refuses_while_others_go_on() {
     }
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_closes_arrivals_lets_the_running_game_finish_then_stops() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let drain = tokio_util::sync::CancellationToken::new();
+    let token = drain.clone();
+    let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), move |o| {
+        o.drain = Some((token, Duration::from_secs(30)));
+    })
+    .await;
+    let mut a = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "drain-a")], None).await.unwrap();
+    let mut b = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "drain-b")], None).await.unwrap();
+    let mut game = None;
+    for c in [&mut a, &mut b] {
+        game = Some(
+            c.wait_for("start_game", WAIT, |m| match m {
+                ServerMsg::StartGame { game, .. } => Some(*game),
+                _ => None,
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    let game = game.unwrap();
+    drain.cancel();
+    host.wait_for_event(
+        "pair",
+        "arrivals closed for the drain",
+        |e| matches!(e, Event::ArrivalsClosed { reason, .. } if reason == "draining"),
+    )
+    .await;
+    let late = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "drain-late")], None).await;
+    assert!(late.is_err(), "no new session while draining");
+    // The game in progress goes on, and ends as usual.
+    for c in [&mut a, &mut b] {
+        let complete = ClientMsg::GameComplete { game, result: None, tick: Some(5), hash: Some("h".into()), seq: None };
+        c.send(complete).await.unwrap();
+    }
+    host.wait_for_event("pair", "the game to end", |e| {
+        matches!(e, Event::GameEnded { reason: cohort::game::EndReason::Completed, .. })
+    })
+    .await;
+    host.wait_for_event("pair", "the host to stop by itself", |e| matches!(e, Event::RunStopped)).await;
+    let took = host.stop().await;
+    assert!(took < Duration::from_secs(5));
+}
