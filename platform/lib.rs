@@ -13,7 +13,8 @@
 //!      │ WebSocket, JSON messages (protocol)
 //!      ▼
 //!  server::accept   own accept loop: TCP_NODELAY, HTTP/1.1 (hyper), peer address
-//!      ├─► warp routes: page, static files, game folders, /healthz   (server)
+//!      ├─► warp routes: page, static files, game folders, /healthz, /admin/status.json
+//!      │     and /metrics (server::metrics, reading experiment::stats)
 //!      └─► server::upgrade  /x/<id>/ws: admission (peer, headers; client_addr behind
 //!            │               trusted proxies), connection cap, handshake
 //!            └─► server::socket  one task per socket (server::frames: parse, limits,
@@ -30,7 +31,8 @@
 //!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime)
 //!        ├─ probe: probe state machine, ICE servers, TURN credentials
 //!        └─ game: the game record and game::lockstep (every input, hash comparison)
-//!      shell around it: outbox, disk (space guard, served-file copies)
+//!      shell around it: outbox, disk (space guard, served-file copies), stats (the
+//!      live snapshot: counts as events are logged, places once a second)
 //!      effects ─► experiment::outbox: group-committed event log (eventlog: file, read),
 //!                 then messages to each socket, in order
 //!

@@ -96,6 +96,13 @@ enum Command {
         /// to this long before stopping (a second signal stops at once; 0: at once).
         #[arg(long, default_value_t = 120)]
         drain_secs: u64,
+        /// The token of /admin/status.json and /metrics (else COHORT_ADMIN_TOKEN, else
+        /// a random one, printed once at start).
+        #[arg(long, env = "COHORT_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// Serve /metrics without the token.
+        #[arg(long)]
+        metrics_public: bool,
     },
 }
 
@@ -205,8 +212,9 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { files, addr, data, admission, min_free_disk_mb, drain_secs } => {
-            serve(files, &addr, data, admission, (min_free_disk_mb, drain_secs))
+        Command::Serve { files, addr, data, admission, min_free_disk_mb, drain_secs, admin_token, metrics_public } => {
+            let admin = (admin_token, metrics_public);
+            serve(files, &addr, data, admission, (min_free_disk_mb, drain_secs, admin))
         }
         Command::Bots(args) => bots(args),
         Command::Export { dir, out, include_pilot, pseudonymize } => {
@@ -234,7 +242,7 @@ fn serve(
     addr: &str,
     data: PathBuf,
     admission: AdmissionArgs,
-    (min_free_disk_mb, drain_secs): (u64, u64),
+    (min_free_disk_mb, drain_secs, (admin_token, metrics_public)): (u64, u64, (Option<String>, bool)),
 ) -> ExitCode {
     if !(admission.admission_burst >= 1.0 && admission.admission_per_sec > 0.0) {
         eprintln!("error: --admission-burst must be at least 1 and --admission-per-sec above 0");
@@ -287,6 +295,12 @@ fn serve(
         let mut opts = cohort::server::ServeOptions::new(data);
         opts.disk_guard.min_free_bytes = min_free_disk_mb << 20;
         opts.drain = (drain_secs > 0).then(|| (drain, std::time::Duration::from_secs(drain_secs)));
+        opts.metrics_public = metrics_public;
+        opts.admin_token = Some(admin_token.unwrap_or_else(|| {
+            let token: String = (0..4).map(|_| format!("{:08x}", rand::random::<u32>())).collect();
+            println!("admin token (for /admin/status.json and /metrics; shown once): {token}");
+            token
+        }));
         opts.admission = cohort::server::AdmissionOptions {
             burst: admission.admission_burst,
             per_sec: admission.admission_per_sec,

@@ -50,6 +50,8 @@ pub struct ExperimentHandle {
     pub log_health: Arc<LogHealth>,
     /// Games created and not ended (a draining host waits for them).
     pub games: Arc<AtomicUsize>,
+    /// What the experiment looks like now (`/admin/status.json`, `/metrics`).
+    pub stats: Arc<super::stats::Stats>,
 }
 
 impl ExperimentHandle {
@@ -126,6 +128,8 @@ pub fn start(
     let health = log_health.clone();
     let games: Arc<AtomicUsize> = Arc::default();
     let counted = games.clone();
+    let stats = Arc::new(super::stats::Stats::new(&id));
+    let observed = stats.clone();
     // The actor gets a thread of its own: policy calls are synchronous (bounded by
     // their deadline), and a slow one must not stall the runtime that drives sockets.
     let span = tracing::info_span!("experiment", id = %id);
@@ -136,7 +140,7 @@ pub fn start(
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => {
-                    let actor = run_actor(state, rx, outbox, (health, counted), (guard, run_dir), shutdown);
+                    let actor = run_actor(state, rx, outbox, (health, counted, observed), (guard, run_dir), shutdown);
                     rt.block_on(tracing::Instrument::instrument(actor, span))
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
@@ -155,6 +159,7 @@ pub fn start(
         max_connections: loaded.experiment.session.max_connections.map(|n| n as usize),
         log_health,
         games,
+        stats,
     })
 }
 
@@ -195,6 +200,7 @@ struct Shell {
     health: Arc<LogHealth>,
     shutdown: CancellationToken,
     games: Arc<AtomicUsize>,
+    stats: Arc<super::stats::Stats>,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -204,7 +210,7 @@ async fn run_actor(
     state: State,
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
-    (health, games): (Arc<LogHealth>, Arc<AtomicUsize>),
+    (health, games, stats): (Arc<LogHealth>, Arc<AtomicUsize>, Arc<super::stats::Stats>),
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
 ) {
@@ -217,8 +223,11 @@ async fn run_actor(
         health,
         shutdown: shutdown.clone(),
         games,
+        stats,
     };
     let mut last_tick: Option<Instant> = None;
+    let mut observe = tokio::time::interval(std::time::Duration::from_secs(1));
+    observe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut disk_check = tokio::time::interval(guard.every);
     disk_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -248,6 +257,7 @@ async fn run_actor(
                     shell.handle(Input::Tick).await;
                 }
             }
+            _ = observe.tick() => shell.stats.observe(&shell.state, shell.now()),
             _ = disk_check.tick() => {
                 if let Some(free) = free_bytes(&log_dir) {
                     let arrivals = guard.arrivals(free, shell.state.arrivals());
@@ -339,7 +349,10 @@ impl Shell {
         let mut batch = Batch::default();
         for effect in effects {
             match effect {
-                Effect::Log(event) => batch.events.push((ts, event)),
+                Effect::Log(event) => {
+                    self.stats.record(&event, ts);
+                    batch.events.push((ts, event));
+                }
                 Effect::Send { conn, msg } => {
                     if let Some(out) = self.conns.get(&conn) {
                         let text: Arc<str> = serde_json::to_string(&msg).expect("server messages serialize").into();

@@ -21,6 +21,7 @@ pub mod recovery;
 mod rooms;
 mod sessions;
 mod state;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 mod timers;

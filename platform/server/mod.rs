@@ -8,7 +8,9 @@
 //! - `GET /x/<id>` → the participant page (query parameters carry the recruitment id);
 //! - `GET /x/<id>/ws` → the participant's WebSocket (protocol: `crate::protocol`);
 //! - `GET /x/<id>/game/<scene>/<path>` → a file of that scene's game folder;
-//! - `GET /static/<file>` → the browser client.
+//! - `GET /static/<file>` → the browser client;
+//! - `GET /admin/status.json`, `GET /metrics` → what is going on (admin token, see
+//!   [`metrics`]).
 
 mod accept;
 pub mod admission;
@@ -16,6 +18,7 @@ mod assets;
 pub mod client_addr;
 mod frames;
 pub mod listen;
+pub mod metrics;
 pub mod socket;
 pub mod upgrade;
 
@@ -59,6 +62,11 @@ pub struct ServeOptions {
     /// forms; the host stops (as `shutdown` would) once no game is in progress, or
     /// after the limit.
     pub drain: Option<(CancellationToken, Duration)>,
+    /// The token `/admin/status.json` and `/metrics` take (`Authorization: Bearer`);
+    /// without one they answer 401.
+    pub admin_token: Option<String>,
+    /// Serve `/metrics` without the token (a scraper inside a private network).
+    pub metrics_public: bool,
 }
 
 impl ServeOptions {
@@ -71,6 +79,8 @@ impl ServeOptions {
             admission: AdmissionOptions::default(),
             disk_guard: actor::DiskGuard::default(),
             drain: None,
+            admin_token: None,
+            metrics_public: false,
         }
     }
 }
@@ -111,7 +121,8 @@ pub async fn run(
         open: Arc::new(AtomicUsize::new(0)),
         tracker: tracker.clone(),
     });
-    let pages = warp::service(routes(experiments, games));
+    let admin = (opts.admin_token.clone(), opts.metrics_public);
+    let pages = warp::service(routes(experiments, games, admin));
     let dispatch = move |req: warp::http::Request<hyper::body::Incoming>, peer: std::net::SocketAddr| {
         let (endpoint, mut pages) = (endpoint.clone(), pages.clone());
         async move {
@@ -173,8 +184,10 @@ type GameFolders = Arc<HashMap<String, HashMap<String, Arc<crate::game::files::G
 fn routes(
     experiments: Experiments,
     games: GameFolders,
+    (admin_token, metrics_public): (Option<String>, bool),
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
     let logs = experiments.clone();
+    let watched = experiments.clone();
     let health = warp::path!("healthz").and(warp::get()).map(move || {
         // Not ok while an experiment's event log cannot be written (input is refused
         // and the write retried until it succeeds).
@@ -218,6 +231,37 @@ fn routes(
             })
         },
     );
+    let token = Arc::new(admin_token);
+    let auth = warp::header::optional::<String>("authorization");
+    let status = warp::path!("admin" / "status.json").and(warp::get()).and(auth).map({
+        let (watched, token) = (watched.clone(), token.clone());
+        move |header: Option<String>| {
+            if !metrics::authorized(token.as_deref(), header.as_deref()) {
+                return boxed(metrics::unauthorized());
+            }
+            let all: Vec<&ExperimentHandle> = watched.values().collect();
+            boxed(
+                Response::builder()
+                    .header("content-type", "application/json")
+                    .header("cache-control", "no-store")
+                    .body(metrics::status(&all))
+                    .expect("valid response"),
+            )
+        }
+    });
+    let prometheus = warp::path!("metrics").and(warp::get()).and(auth).map(move |header: Option<String>| {
+        if !metrics_public && !metrics::authorized(token.as_deref(), header.as_deref()) {
+            return boxed(metrics::unauthorized());
+        }
+        let all: Vec<&ExperimentHandle> = watched.values().collect();
+        boxed(
+            Response::builder()
+                .header("content-type", "text/plain; version=0.0.4")
+                .header("cache-control", "no-store")
+                .body(metrics::prometheus(&all))
+                .expect("valid response"),
+        )
+    });
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));
@@ -225,6 +269,10 @@ fn routes(
         .or(page)
         .unify()
         .or(game_files)
+        .unify()
+        .or(status)
+        .unify()
+        .or(prometheus)
         .unify()
         .or(files)
         .unify()

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, so heavy dependencies link once (DESIGN.md §4).
 //! Each module drives the real `cohort` binary or library as a user would.
 
+mod admin;
 mod bots;
 mod browser;
 mod disk;

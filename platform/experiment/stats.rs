@@ -1,0 +1,142 @@
+//! What an experiment looks like now, for the people running it (`/admin/status.json`,
+//! `/metrics`): participants by place, who waits and how long, games, probes and
+//! matches in flight, and counts of what happened since the host started — kept by
+//! the actor (counts as events are logged, places once a second) and read by the
+//! server. Never a recruitment id.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::state::{Place, State};
+use crate::eventlog::Event;
+
+/// Upper bounds (ms) of the probe RTT histogram's buckets.
+pub const RTT_BUCKETS: [f64; 10] = [5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 200.0, 400.0, 1000.0];
+/// Waits kept for the percentiles (the latest).
+const WAITS_KEPT: usize = 1000;
+
+/// A snapshot of one experiment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    pub experiment: String,
+    /// Participants by place now: `scene`, `waiting`, `playing`, `finished`, `over`.
+    pub places: BTreeMap<&'static str, u64>,
+    /// Everyone waiting now: scene and seconds waited (oldest first).
+    pub waiting: Vec<(String, f64)>,
+    pub games_in_progress: u64,
+    pub probes_in_flight: u64,
+    pub pending_matches: u64,
+    /// Events logged since the host started, by kind.
+    pub events: BTreeMap<String, u64>,
+    /// Early outcomes since the host started, by reason.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Decided probe RTTs: counts per bucket of [`RTT_BUCKETS`] (and above), sum, count.
+    pub probe_rtt_ms: Histogram,
+    /// Seconds waited in the waitroom (by those who left it): p50 and p95.
+    pub wait_p50_secs: Option<f64>,
+    pub wait_p95_secs: Option<f64>,
+    #[serde(skip)]
+    waits: Vec<f64>,
+    /// When each participant now waiting joined (wall clock, ms).
+    #[serde(skip)]
+    joined: std::collections::HashMap<crate::protocol::ParticipantId, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Histogram {
+    pub buckets: Vec<u64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+/// Shared between the actor (writes) and the server (reads).
+#[derive(Debug, Default)]
+pub struct Stats(Mutex<Snapshot>);
+
+impl Stats {
+    pub fn new(experiment: &str) -> Self {
+        let snapshot = Snapshot {
+            experiment: experiment.to_owned(),
+            probe_rtt_ms: Histogram { buckets: vec![0; RTT_BUCKETS.len() + 1], ..Histogram::default() },
+            ..Snapshot::default()
+        };
+        Stats(Mutex::new(snapshot))
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Counts a logged event (at `ts_ms`, wall clock).
+    pub fn record(&self, event: &Event, ts_ms: u64) {
+        let Ok(mut s) = self.0.lock() else { return };
+        let kind = serde_json::to_value(event)
+            .ok()
+            .and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        *s.events.entry(kind).or_default() += 1;
+        match event {
+            Event::Outcome { reason, .. } => {
+                let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+                *s.outcomes.entry(reason.unwrap_or_default()).or_default() += 1;
+            }
+            Event::ProbeFinished { rtt_ms: Some(rtt), .. } => {
+                let i = RTT_BUCKETS.iter().position(|b| rtt <= b).unwrap_or(RTT_BUCKETS.len());
+                s.probe_rtt_ms.buckets[i] += 1;
+                s.probe_rtt_ms.sum += rtt;
+                s.probe_rtt_ms.count += 1;
+            }
+            Event::WaitroomJoined { participant, .. } => {
+                s.joined.insert(*participant, ts_ms);
+            }
+            Event::WaitroomLeft { participant, .. } => {
+                if let Some(joined) = s.joined.remove(participant) {
+                    if s.waits.len() >= WAITS_KEPT {
+                        s.waits.remove(0);
+                    }
+                    s.waits.push(ts_ms.saturating_sub(joined) as f64 / 1000.0);
+                    let mut sorted = s.waits.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+                    (s.wait_p50_secs, s.wait_p95_secs) = (Some(at(0.5)), Some(at(0.95)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes the places and what is in flight from the state.
+    pub(super) fn observe(&self, state: &State, now: Duration) {
+        let mut places: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for p in state.participants.values() {
+            let place = match p.place {
+                Place::Scene(_) => "scene",
+                Place::Waiting(_) => "waiting",
+                Place::Playing(..) => "playing",
+                Place::Finished(_) => "finished",
+                Place::Over(..) => "over",
+            };
+            *places.entry(place).or_default() += 1;
+        }
+        let mut waiting: Vec<(String, f64)> = state
+            .rooms
+            .iter()
+            .flat_map(|(scene, room)| {
+                let id = state.experiment.scenes[*scene].id().to_string();
+                room.entries
+                    .values()
+                    .map(move |e| (id.clone(), now.saturating_sub(e.candidate.joined_at).as_secs_f64()))
+            })
+            .collect();
+        waiting.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let Ok(mut s) = self.0.lock() else { return };
+        s.places = places;
+        s.waiting = waiting;
+        s.games_in_progress = state.games_in_progress() as u64;
+        s.probes_in_flight = state.probes.len() as u64;
+        s.pending_matches = state.rooms.values().map(|r| r.pending.len() as u64).sum();
+    }
+}
