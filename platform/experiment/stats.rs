@@ -45,6 +45,27 @@ pub struct Snapshot {
     joined: std::collections::HashMap<crate::protocol::ParticipantId, u64>,
 }
 
+impl Snapshot {
+    /// Waits of those who left the waitroom, bucketed for a chart.
+    pub fn wait_histogram(&self) -> Vec<(String, u64)> {
+        let bounds =
+            [(10.0, "<10s"), (30.0, "10-30s"), (60.0, "30-60s"), (120.0, "1-2m"), (300.0, "2-5m"), (f64::MAX, "5m+")];
+        let mut counts = vec![0u64; bounds.len()];
+        for w in &self.waits {
+            let i = bounds.iter().position(|(b, _)| w < b).unwrap_or(bounds.len() - 1);
+            counts[i] += 1;
+        }
+        bounds.iter().zip(counts).map(|((_, label), n)| ((*label).to_owned(), n)).collect()
+    }
+
+    /// The probe RTT histogram with labels, for a chart.
+    pub fn rtt_histogram(&self) -> Vec<(String, u64)> {
+        let mut labels: Vec<String> = RTT_BUCKETS.iter().map(|b| format!("≤{b}")).collect();
+        labels.push(">1000".into());
+        labels.into_iter().zip(self.probe_rtt_ms.buckets.iter().copied()).collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Histogram {
     pub buckets: Vec<u64>,

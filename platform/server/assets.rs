@@ -3,6 +3,7 @@
 
 /// (name, content type, body) of every file served under `/static/`.
 const FILES: &[(&str, &str, &str)] = &[
+    ("admin.js", "text/javascript; charset=utf-8", include_str!("../web/admin.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
     ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
     ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),

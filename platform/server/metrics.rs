@@ -33,7 +33,12 @@ pub fn status(experiments: &[&ExperimentHandle]) -> String {
     let all: Vec<serde_json::Value> = experiments
         .iter()
         .map(|h| {
-            let mut v = serde_json::to_value(h.stats.snapshot()).unwrap_or_default();
+            let snapshot = h.stats.snapshot();
+            let mut v = serde_json::to_value(&snapshot).unwrap_or_default();
+            v["charts"] = serde_json::json!({
+                "wait": super::admin::bars("Waited (those who left the waitroom)", &snapshot.wait_histogram()),
+                "rtt": super::admin::bars("Probe round trip (ms)", &snapshot.rtt_histogram()),
+            });
             v["open_sockets"] = h.open.load(Ordering::Relaxed).into();
             v["log_writable"] = (!h.log_health.failing()).into();
             v

@@ -13,6 +13,7 @@
 //!   [`metrics`]).
 
 mod accept;
+pub mod admin;
 pub mod admission;
 mod assets;
 pub mod client_addr;
@@ -233,9 +234,12 @@ fn routes(
     );
     let token = Arc::new(admin_token);
     let auth = warp::header::optional::<String>("authorization");
-    let status = warp::path!("admin" / "status.json").and(warp::get()).and(auth).map({
+    let cookie = warp::header::optional::<String>("cookie");
+    let status = warp::path!("admin" / "status.json").and(warp::get()).and(auth).and(cookie).map({
         let (watched, token) = (watched.clone(), token.clone());
-        move |header: Option<String>| {
+        move |header: Option<String>, cookie: Option<String>| {
+            let from_cookie = admin::from_cookie(cookie.as_deref()).map(|t| format!("Bearer {t}"));
+            let header = header.or(from_cookie);
             if !metrics::authorized(token.as_deref(), header.as_deref()) {
                 return boxed(metrics::unauthorized());
             }
@@ -249,19 +253,48 @@ fn routes(
             )
         }
     });
-    let prometheus = warp::path!("metrics").and(warp::get()).and(auth).map(move |header: Option<String>| {
-        if !metrics_public && !metrics::authorized(token.as_deref(), header.as_deref()) {
-            return boxed(metrics::unauthorized());
+    let prometheus = warp::path!("metrics").and(warp::get()).and(auth).map({
+        let token = token.clone();
+        move |header: Option<String>| {
+            if !metrics_public && !metrics::authorized(token.as_deref(), header.as_deref()) {
+                return boxed(metrics::unauthorized());
+            }
+            let all: Vec<&ExperimentHandle> = watched.values().collect();
+            boxed(
+                Response::builder()
+                    .header("content-type", "text/plain; version=0.0.4")
+                    .header("cache-control", "no-store")
+                    .body(metrics::prometheus(&all))
+                    .expect("valid response"),
+            )
         }
-        let all: Vec<&ExperimentHandle> = watched.values().collect();
-        boxed(
-            Response::builder()
-                .header("content-type", "text/plain; version=0.0.4")
-                .header("cache-control", "no-store")
-                .body(metrics::prometheus(&all))
-                .expect("valid response"),
-        )
     });
+    let admin_page = warp::path!("admin").and(warp::get()).and(cookie).map({
+        let token = token.clone();
+        move |cookie: Option<String>| {
+            let given = admin::from_cookie(cookie.as_deref()).map(|t| format!("Bearer {t}"));
+            boxed(if metrics::authorized(token.as_deref(), given.as_deref()) {
+                admin::page()
+            } else {
+                admin::login_form(false)
+            })
+        }
+    });
+    let login = warp::path!("admin" / "login")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(4096))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>("sec-fetch-site"))
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .map({
+            let token = token.clone();
+            move |form: HashMap<String, String>, site: Option<String>, origin: Option<String>, host: Option<String>| {
+                let given = form.get("token").map(String::as_str);
+                let same = admin::same_origin(site.as_deref(), origin.as_deref(), host.as_deref());
+                boxed(admin::login(token.as_deref(), given, same))
+            }
+        });
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));
@@ -271,6 +304,10 @@ fn routes(
         .or(game_files)
         .unify()
         .or(status)
+        .unify()
+        .or(admin_page)
+        .unify()
+        .or(login)
         .unify()
         .or(prometheus)
         .unify()

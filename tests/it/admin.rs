@@ -91,3 +91,61 @@ async fn status_and_metrics_show_the_study_and_need_the_token() {
     drop(waiting);
     host.stop().await;
 }
+
+async fn post(addr: &str, path: &str, body: &str, origin: Option<&str>) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    (out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_page_takes_the_token_once_refuses_cross_site_logins_and_shows_the_study() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/trio.yaml"], data.path(), |o| {
+        o.admin_token = Some("open-sesame".into());
+    })
+    .await;
+    let (code, body) = get(&host.addr, "/admin", None).await;
+    assert_eq!(code, 200);
+    assert!(body.contains("Admin token"), "a login form, not the study");
+    let here = format!("http://{}", host.addr);
+    assert_eq!(post(&host.addr, "/admin/login", "token=guess", Some(&here)).await.0, 401);
+    assert_eq!(
+        post(&host.addr, "/admin/login", "token=open-sesame", Some("http://evil.example")).await.0,
+        403,
+        "cross-site"
+    );
+    let (code, answer) = post(&host.addr, "/admin/login", "token=open-sesame", Some(&here)).await;
+    assert_eq!(code, 303);
+    let cookie =
+        answer.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie").to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/admin"),
+        "{cookie}"
+    );
+
+    let mut players = Vec::new();
+    for id in ["adm-a", "adm-b", "adm-c"] {
+        players.push(Client::connect(&host.addr, "trio", &[("PROLIFIC_PID", id)], None).await.unwrap());
+    }
+    for c in &mut players {
+        c.wait_for("start_game", Duration::from_secs(10), |m| matches!(m, ServerMsg::StartGame { .. }).then_some(()))
+            .await
+            .unwrap();
+    }
+    let waiting = Client::connect(&host.addr, "trio", &[("PROLIFIC_PID", "adm-d")], None).await.unwrap();
+    let base = format!("http://{}", host.addr);
+    if let Some(out) = crate::browser::run_script("admin.mjs", &[&base, "open-sesame"]).await {
+        assert!(out.contains("PASS"), "{out}");
+    }
+    drop(waiting);
+    host.stop().await;
+}

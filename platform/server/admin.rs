@@ -1,0 +1,118 @@
+//! The researcher's live page, `/admin`: a login that takes the admin token once and
+//! keeps it in an HttpOnly, SameSite=Strict cookie (path `/admin`), and a page that
+//! refreshes itself from `/admin/status.json`, with charts the host draws as SVG from
+//! numbers only. The login refuses a cross-site POST (its `Origin` must be this host).
+
+use warp::http::{Response, StatusCode};
+
+/// The cookie that carries the admin token.
+pub const COOKIE: &str = "cohort_admin";
+
+/// The admin token in a `Cookie` header, if any.
+pub fn from_cookie(header: Option<&str>) -> Option<&str> {
+    header?.split(';').map(str::trim).find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+fn html(status: StatusCode, body: String) -> Response<String> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "same-origin")
+        .header("x-content-type-options", "nosniff")
+        .header("x-frame-options", "DENY")
+        .header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+        .body(body)
+        .expect("valid response")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1c2230;background:#f4f5f8}\
+section{background:#fff;border-radius:10px;padding:1rem 1.4rem;margin:1rem 0;box-shadow:0 1px 3px #0002}\
+table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #e3e6eb;text-align:left}\
+.muted{color:#6b7280}.charts{display:flex;gap:1.5rem;flex-wrap:wrap}";
+
+/// The page (the token was checked).
+pub fn page() -> Response<String> {
+    html(
+        StatusCode::OK,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cohort — admin</title>\
+         <style>{STYLE}</style><script type=\"module\" src=\"/static/admin.js\"></script></head>\
+         <body><h1>cohort — the study now</h1><p id=\"updated\" class=\"muted\">Loading…</p><div id=\"admin\"></div></body></html>"
+        ),
+    )
+}
+
+/// The login form (`failed`: the last token was wrong).
+pub fn login_form(failed: bool) -> Response<String> {
+    let error = if failed { "<p role=\"alert\">That is not the admin token.</p>" } else { "" };
+    html(
+        if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK },
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cohort — admin</title><style>{STYLE}</style></head>\
+         <body><h1>cohort — admin</h1>{error}<form method=\"post\" action=\"/admin/login\">\
+         <label>Admin token (printed by <code>cohort serve</code> at start) <input name=\"token\" type=\"password\" autocomplete=\"off\" required></label> \
+         <button type=\"submit\">Open</button></form></body></html>"
+        ),
+    )
+}
+
+/// Whether a request comes from this host's own pages: the browser's
+/// `Sec-Fetch-Site` when it sends one, else `Origin` against `Host` (a request with
+/// neither is not a browser's cross-site form post).
+pub fn same_origin(fetch_site: Option<&str>, origin: Option<&str>, host: Option<&str>) -> bool {
+    if let Some(site) = fetch_site {
+        return site == "same-origin";
+    }
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
+        (None, _) => true,
+        _ => false,
+    }
+}
+
+/// The answer to a login: the cookie and a redirect to the page, or the form again.
+pub fn login(token: Option<&str>, given: Option<&str>, same_site: bool) -> Response<String> {
+    if !same_site {
+        return Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .body("cross-site request refused".to_owned())
+            .expect("valid");
+    }
+    let header = given.map(|g| format!("Bearer {g}"));
+    if !super::metrics::authorized(token, header.as_deref()) {
+        return login_form(true);
+    }
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", "/admin")
+        .header("set-cookie", format!("{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict", given.unwrap_or_default()))
+        .body(String::new())
+        .expect("valid response")
+}
+
+/// A small bar chart as SVG, from labels and counts only.
+pub fn bars(title: &str, bars: &[(String, u64)]) -> String {
+    let (w, h, pad) = (320.0, 160.0, 24.0);
+    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let step = (w - 2.0 * pad) / bars.len().max(1) as f64;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{title}\">\
+         <text x=\"{pad}\" y=\"16\" font-size=\"13\" font-family=\"sans-serif\">{title}</text>"
+    );
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let bh = (h - 3.0 * pad) * (*n as f64) / max;
+        let x = pad + i as f64 * step;
+        let y = h - pad - bh;
+        out.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#2454d6\"><title>{label}: {n}</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" font-family=\"sans-serif\" text-anchor=\"middle\">{label}</text>",
+            x + 2.0,
+            step - 4.0,
+            x + step / 2.0,
+            h - pad + 11.0
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}

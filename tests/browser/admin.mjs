@@ -1,0 +1,26 @@
+// The researcher opens /admin, gives the admin token once, and sees the study live:
+// a participant waiting and a game in progress (the Rust test set them up).
+// Usage: node admin.mjs http://127.0.0.1:PORT TOKEN
+import { launch, run } from "./lib.mjs";
+
+const [base, token] = process.argv.slice(2);
+
+run("the admin page shows the study", async () => {
+  const context = await launch();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (err) => problems.push(err.message));
+  await page.goto(`${base}/admin`);
+  await page.getByLabel(/Admin token/).fill(token);
+  await page.getByRole("button", { name: "Open" }).click();
+  await page.getByRole("heading", { name: "cohort — the study now" }).waitFor();
+  const section = page.locator("section[data-experiment=trio]");
+  await section.getByRole("heading", { name: "Waiting (1)" }).waitFor({ timeout: 10000 });
+  await section.locator(".games", { hasText: "1" }).waitFor({ timeout: 10000 });
+  if (await section.locator("svg").count() !== 2) throw new Error("two charts expected");
+  const cookies = await context.cookies();
+  const admin = cookies.find((c) => c.name === "cohort_admin");
+  if (!admin || !admin.httpOnly || admin.sameSite !== "Strict") throw new Error(`cookie ${JSON.stringify(admin)}`);
+  if (problems.length) throw new Error(problems.join("\n"));
+  await context.close();
+});
