@@ -40,6 +40,10 @@ pub enum Event {
     },
     /// The host stopped serving it cleanly (last line of a clean run).
     RunStopped,
+    /// An intervention from `/admin` (as given), logged before it takes effect.
+    AdminAction {
+        action: serde_json::Value,
+    },
     /// An event about a participant whose data was deleted on request (`cohort
     /// forget`): only its place in the log is kept.
     Redacted,

@@ -6,6 +6,7 @@
 //! the [`outbox`] (event log first, then the messages that depend on it).
 
 pub mod actor;
+pub mod admin;
 mod answers;
 mod budget;
 mod disk;
@@ -28,4 +29,5 @@ mod timers;
 pub mod view;
 mod waitroom;
 
+pub use admin::AdminAction;
 pub use state::{Arrivals, ConnId, Effect, IceProvider, Input, Place, State};

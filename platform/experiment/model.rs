@@ -28,6 +28,8 @@ pub enum Input {
     /// The host is stopping: close arrivals and form no new group, so that games in
     /// progress can finish.
     Drain,
+    /// An intervention by the people running the study.
+    Admin(super::admin::AdminAction),
 }
 
 /// Whether new participants are admitted.

@@ -131,6 +131,7 @@ impl State {
             Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
             Input::Tick => self.on_tick(now),
             Input::Arrivals(arrivals) => self.on_arrivals(arrivals),
+            Input::Admin(action) => self.on_admin(action, now),
             Input::Drain => {
                 self.draining = true;
                 let message = "This study is pausing for a moment. Please try again in a few minutes.".to_owned();
@@ -191,7 +192,7 @@ impl State {
     }
 
     /// Opens or closes arrivals (logged when it changes).
-    fn on_arrivals(&mut self, arrivals: Arrivals) {
+    pub(super) fn on_arrivals(&mut self, arrivals: Arrivals) {
         if arrivals == self.arrivals {
             return;
         }

@@ -240,7 +240,10 @@ impl State {
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
             // A group lost to a restart ends as if the partners had left.
             OutcomeReason::PartnerLeft | OutcomeReason::HostRestarted => Some(&m.on_partner_leave),
-            OutcomeReason::Expired | OutcomeReason::InputLimit | OutcomeReason::InvalidInput => None,
+            OutcomeReason::Expired
+            | OutcomeReason::InputLimit
+            | OutcomeReason::InvalidInput
+            | OutcomeReason::EndedByResearcher => None,
         }
     }
 
@@ -252,12 +255,16 @@ impl State {
                     "Your game ended because your browser sent more game input than this study allows."
                 }
                 OutcomeReason::InvalidInput => "Your game ended because your browser sent game input it should not.",
+                OutcomeReason::EndedByResearcher => "The researchers ended your session. Thank you for taking part.",
                 _ => "Your session ended because you were away for too long.",
             };
             return ServerMsg::Outcome {
                 reason,
                 message: Some(message.to_owned()),
-                completion_code: None,
+                // Ended by the researchers: paid as for finishing the study.
+                completion_code: (reason == OutcomeReason::EndedByResearcher)
+                    .then(|| self.experiment.recruitment.completion_code.as_ref().map(|c| c.to_string()))
+                    .flatten(),
                 redirect_url: None,
             };
         };

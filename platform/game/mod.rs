@@ -34,6 +34,8 @@ pub enum EndReason {
     PartnerLeft,
     /// The players' copies of the game disagree (their state hashes differ).
     Desync,
+    /// The people running the study ended it (`/admin`).
+    Ended,
 }
 
 impl EndReason {
@@ -43,6 +45,7 @@ impl EndReason {
             EndReason::TimeLimit => "time_limit",
             EndReason::PartnerLeft => "partner_left",
             EndReason::Desync => "desync",
+            EndReason::Ended => "ended",
         }
     }
 }

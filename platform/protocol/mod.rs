@@ -385,6 +385,8 @@ pub enum ServerMsg {
     ProbeSignal { probe: ProbeId, signal: Signal },
     /// The probe is cancelled (peer gone, timeout); close its connection.
     ProbeAbort { probe: ProbeId, reason: String },
+    /// A message from the people running the study (e.g. to everyone waiting).
+    Notice { message: String },
     /// The host is shutting down; reconnect later with the resume token.
     Shutdown { message: String },
 }

@@ -133,4 +133,6 @@ pub enum OutcomeReason {
     /// The participant's browser sent game input the protocol does not allow (too
     /// large, out of order, far ahead, rewriting a sent tick); they left the game.
     InvalidInput,
+    /// The people running the study ended the session.
+    EndedByResearcher,
 }

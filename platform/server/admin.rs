@@ -38,7 +38,7 @@ pub fn page() -> Response<String> {
         format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cohort — admin</title>\
          <style>{STYLE}</style><script type=\"module\" src=\"/static/admin.js\"></script></head>\
-         <body><h1>cohort — the study now</h1><p id=\"updated\" class=\"muted\">Loading…</p><div id=\"admin\"></div></body></html>"
+         <body><h1>cohort — the study now</h1><p id=\"updated\" class=\"muted\">Loading…</p><p id=\"done\" role=\"status\"></p><div id=\"admin\"></div></body></html>"
         ),
     )
 }
@@ -91,8 +91,13 @@ pub fn login(token: Option<&str>, given: Option<&str>, same_site: bool) -> Respo
         .expect("valid response")
 }
 
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 /// A small bar chart as SVG, from labels and counts only.
 pub fn bars(title: &str, bars: &[(String, u64)]) -> String {
+    let title = xml(title);
     let (w, h, pad) = (320.0, 160.0, 24.0);
     let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
     let step = (w - 2.0 * pad) / bars.len().max(1) as f64;
@@ -101,6 +106,7 @@ pub fn bars(title: &str, bars: &[(String, u64)]) -> String {
          <text x=\"{pad}\" y=\"16\" font-size=\"13\" font-family=\"sans-serif\">{title}</text>"
     );
     for (i, (label, n)) in bars.iter().enumerate() {
+        let label = xml(label);
         let bh = (h - 3.0 * pad) * (*n as f64) / max;
         let x = pad + i as f64 * step;
         let y = h - pad - bh;
@@ -115,4 +121,33 @@ pub fn bars(title: &str, bars: &[(String, u64)]) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// Hands a checked intervention to the experiment's actor.
+pub async fn act(handle: &crate::experiment::actor::ExperimentHandle, body: &[u8]) -> Response<String> {
+    let reply =
+        |status: StatusCode, text: String| Response::builder().status(status).body(text).expect("valid response");
+    let action: crate::experiment::AdminAction = match serde_json::from_slice(body) {
+        Ok(a) => a,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, format!("not an action: {e}")),
+    };
+    if let Err(e) = action.check() {
+        return reply(StatusCode::BAD_REQUEST, e);
+    }
+    let input = crate::experiment::Input::Admin(action);
+    if handle.send(crate::experiment::actor::ActorMsg::Input(input)).await {
+        reply(StatusCode::ACCEPTED, "accepted".to_owned())
+    } else {
+        reply(StatusCode::SERVICE_UNAVAILABLE, "the experiment has stopped".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chart_labels_are_escaped_into_valid_svg() {
+        let svg = super::bars("a < b & c", &[("<10s".into(), 3), ("\"q\"".into(), 1)]);
+        assert!(svg.contains("&lt;10s") && svg.contains("a &lt; b &amp; c") && svg.contains("&quot;q&quot;"));
+        assert!(!svg.contains("<10s"));
+    }
 }

@@ -254,7 +254,7 @@ fn routes(
         }
     });
     let prometheus = warp::path!("metrics").and(warp::get()).and(auth).map({
-        let token = token.clone();
+        let (token, watched) = (token.clone(), watched.clone());
         move |header: Option<String>| {
             if !metrics_public && !metrics::authorized(token.as_deref(), header.as_deref()) {
                 return boxed(metrics::unauthorized());
@@ -295,6 +295,46 @@ fn routes(
                 boxed(admin::login(token.as_deref(), given, same))
             }
         });
+    // Interventions: a bearer token, or the page's cookie from this host's own page.
+    let act = warp::path!("admin" / "api" / String)
+        .and(warp::post())
+        .and(warp::body::content_length_limit(8192))
+        .and(warp::body::bytes())
+        .and(auth)
+        .and(cookie)
+        .and(warp::header::optional::<String>("sec-fetch-site"))
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .then({
+            let (token, watched) = (token.clone(), watched.clone());
+            move |id: String,
+                  body: warp::hyper::body::Bytes,
+                  header: Option<String>,
+                  cookie: Option<String>,
+                  site: Option<String>,
+                  origin: Option<String>,
+                  host: Option<String>| {
+                let (token, watched) = (token.clone(), watched.clone());
+                async move {
+                    let by_cookie = admin::from_cookie(cookie.as_deref()).map(|t| format!("Bearer {t}"));
+                    let cross_site =
+                        header.is_none() && !admin::same_origin(site.as_deref(), origin.as_deref(), host.as_deref());
+                    if cross_site {
+                        return boxed(
+                            Response::builder()
+                                .status(StatusCode::FORBIDDEN)
+                                .body("cross-site request refused".to_owned())
+                                .expect("valid"),
+                        );
+                    }
+                    if !metrics::authorized(token.as_deref(), header.or(by_cookie).as_deref()) {
+                        return boxed(metrics::unauthorized());
+                    }
+                    let Some(handle) = watched.get(&id) else { return boxed(not_found()) };
+                    boxed(admin::act(handle, &body).await)
+                }
+            }
+        });
     let root = warp::path::end()
         .and(warp::get())
         .map(|| boxed("cohort is running. Participants use the link of their study."));
@@ -308,6 +348,8 @@ fn routes(
         .or(admin_page)
         .unify()
         .or(login)
+        .unify()
+        .or(act)
         .unify()
         .or(prometheus)
         .unify()

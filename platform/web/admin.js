@@ -23,6 +23,29 @@ function svg(markup) {
   return document.importNode(doc.documentElement, true);
 }
 
+/** An intervention (the cookie authorises it; the host checks it comes from here). */
+async function act(experiment, action) {
+  const res = await fetch(`/admin/api/${encodeURIComponent(experiment)}`, {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify(action),
+  });
+  document.getElementById("done").textContent = res.ok ? `Done: ${action.action}` : `Refused: ${await res.text()}`;
+  refresh();
+}
+
+function controls(e) {
+  const message = el("input", { type: "text", maxlength: "500", placeholder: "A message for everyone waiting", "aria-label": "message" });
+  const button = (label, action) => {
+    const b = el("button", { type: "button" }, label);
+    b.addEventListener("click", () => act(e.experiment, action()));
+    return b;
+  };
+  return el("p", { class: "controls" },
+    button("Close arrivals", () => ({ action: "arrivals", open: false })), " ",
+    button("Reopen arrivals", () => ({ action: "arrivals", open: true })), " ",
+    message, " ",
+    button("Send", () => ({ action: "broadcast", message: message.value })));
+}
+
 function render(status) {
   const sections = status.experiments.map((e) => {
     const places = Object.entries(e.places).map(([k, v]) => `${v} ${k}`).join(" · ") || "nobody yet";
@@ -31,6 +54,7 @@ function render(status) {
     const p = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} s`);
     return el("section", { class: "experiment", "data-experiment": e.experiment },
       el("h2", {}, e.experiment),
+      controls(e),
       el("p", { class: "places" }, places),
       el("p", {}, `Games in progress: `, el("strong", { class: "games" }, e.games_in_progress),
         ` · probes in flight: ${e.probes_in_flight} · pending matches: ${e.pending_matches}`,

@@ -95,6 +95,9 @@ function onMessage(msg) {
         ? "The game went out of step between players and had to stop. Loading the next step…"
         : "Thank you! Loading the next step…");
       break;
+    case "notice":
+      setStatus(msg.message);
+      break;
     case "outcome":
       if (game) { game.stop(); game = null; }
       progress.textContent = "";

@@ -18,6 +18,9 @@ run("the admin page shows the study", async () => {
   await section.getByRole("heading", { name: "Waiting (1)" }).waitFor({ timeout: 10000 });
   await section.locator(".games", { hasText: "1" }).waitFor({ timeout: 10000 });
   if (await section.locator("svg").count() !== 2) throw new Error("two charts expected");
+  // An intervention from the page: closing arrivals (the Rust test checks the log).
+  await section.getByRole("button", { name: "Close arrivals" }).click();
+  await page.getByText("Done: arrivals").waitFor({ timeout: 10000 });
   const cookies = await context.cookies();
   const admin = cookies.find((c) => c.name === "cohort_admin");
   if (!admin || !admin.httpOnly || admin.sameSite !== "Strict") throw new Error(`cookie ${JSON.stringify(admin)}`);

@@ -145,7 +145,111 @@ async fn the_admin_page_takes_the_token_once_refuses_cross_site_logins_and_shows
     let base = format!("http://{}", host.addr);
     if let Some(out) = crate::browser::run_script("admin.mjs", &[&base, "open-sesame"]).await {
         assert!(out.contains("PASS"), "{out}");
+        let closed = host
+            .events("trio")
+            .iter()
+            .any(|e| matches!(e, cohort::eventlog::Event::ArrivalsClosed { reason, .. } if reason == "admin"));
+        assert!(closed, "the page's intervention reached the log");
     }
     drop(waiting);
+    host.stop().await;
+}
+
+async fn act(addr: &str, experiment: &str, body: &str, token: Option<&str>) -> u16 {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req = format!(
+        "POST /admin/api/{experiment} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interventions_reach_participants_and_the_log() {
+    use cohort::eventlog::Event;
+    use cohort::protocol::{OutcomeReason, SceneView};
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), |o| {
+        o.admin_token = Some("t0k".into());
+    })
+    .await;
+    let wait = Duration::from_secs(10);
+    let (mut a, mut b) = (
+        Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-a")], None).await.unwrap(),
+        Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-b")], None).await.unwrap(),
+    );
+    let mut game = None;
+    for c in [&mut a, &mut b] {
+        game = c
+            .wait_for("start_game", wait, |m| match m {
+                ServerMsg::StartGame { game, .. } => Some(*game),
+                _ => None,
+            })
+            .await
+            .ok();
+    }
+    let game = game.expect("a game");
+    let mut waiting = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-c")], None).await.unwrap();
+    waiting.wait_for("waiting_room", wait, |m| matches!(m, ServerMsg::WaitingRoom { .. }).then_some(())).await.unwrap();
+
+    assert_eq!(act(&host.addr, "pair", r#"{"action":"broadcast","message":"Hello"}"#, None).await, 401);
+    assert_eq!(act(&host.addr, "pair", r#"{"action":"nonsense"}"#, Some("t0k")).await, 400);
+    assert_eq!(act(&host.addr, "nope", r#"{"action":"broadcast","message":"Hello"}"#, Some("t0k")).await, 404);
+    // A message to everyone waiting.
+    assert_eq!(
+        act(&host.addr, "pair", r#"{"action":"broadcast","message":"Partners are on their way"}"#, Some("t0k")).await,
+        202
+    );
+    let notice = waiting
+        .wait_for("notice", wait, |m| match m {
+            ServerMsg::Notice { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(notice, "Partners are on their way");
+    // End the game: both players move on.
+    let body = format!(r#"{{"action":"end_game","game":"{}"}}"#, game.0);
+    assert_eq!(act(&host.addr, "pair", &body, Some("t0k")).await, 202);
+    for c in [&mut a, &mut b] {
+        c.wait_for("game_end", wait, |m| {
+            matches!(m, ServerMsg::GameEnd { reason, .. } if reason == "ended").then_some(())
+        })
+        .await
+        .unwrap();
+        let next = |m: &ServerMsg| matches!(m, ServerMsg::Scene { scene: SceneView::Survey { .. }, .. }).then_some(());
+        c.wait_for("the next scene", wait, next).await.expect("each player moves on to the survey");
+    }
+    // End a waiting participant's session.
+    let body = format!(r#"{{"action":"end_session","participant":"{}"}}"#, waiting.welcome.participant);
+    assert_eq!(act(&host.addr, "pair", &body, Some("t0k")).await, 202);
+    let outcome = waiting
+        .wait_for("outcome", wait, |m| match m {
+            ServerMsg::Outcome { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, OutcomeReason::EndedByResearcher);
+    // Close arrivals: a newcomer is turned away with the message; reopen.
+    let close = r#"{"action":"arrivals","open":false,"message":"Back at 3 pm"}"#;
+    assert_eq!(act(&host.addr, "pair", close, Some("t0k")).await, 202);
+    host.wait_for_event(
+        "pair",
+        "arrivals closed",
+        |e| matches!(e, Event::ArrivalsClosed { reason, .. } if reason == "admin"),
+    )
+    .await;
+    let refused = Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-late")], None).await;
+    assert!(refused.is_err(), "turned away while closed");
+    assert_eq!(act(&host.addr, "pair", r#"{"action":"arrivals","open":true}"#, Some("t0k")).await, 202);
+    host.wait_for_event("pair", "arrivals open", |e| matches!(e, Event::ArrivalsOpened)).await;
+    assert!(Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-later")], None).await.is_ok());
+    let actions = host.events("pair").iter().filter(|e| matches!(e, Event::AdminAction { .. })).count();
+    assert_eq!(actions, 5, "every intervention is in the log");
     host.stop().await;
 }

@@ -1,0 +1,85 @@
+//! Interventions by the people running a study (the `/admin` API): each is an input of
+//! the state machine, logged as `admin_action` before it takes effect — close or
+//! reopen arrivals, post a message to everyone waiting, end a game (its players move
+//! on), end a participant's session with the study's completion code.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{Arrivals, Place, State};
+use crate::eventlog::Event;
+use crate::game::EndReason;
+use crate::protocol::{GameId, OutcomeReason, ParticipantId, ServerMsg};
+
+/// Most characters of a message for participants.
+pub const MAX_MESSAGE: usize = 500;
+
+/// One intervention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AdminAction {
+    /// Admit new participants, or turn them away with `message`.
+    Arrivals {
+        open: bool,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// Show `message` to everyone in a waitroom now.
+    Broadcast { message: String },
+    /// End a game now: its players get `game_end {reason: ended}` and the next scene.
+    EndGame { game: GameId },
+    /// End a participant's session (outcome `ended_by_researcher`, with the study's
+    /// completion code); partners in a game are handled as if they had left.
+    EndSession { participant: ParticipantId },
+}
+
+impl AdminAction {
+    /// A refusal for an action that cannot be taken as given.
+    pub fn check(&self) -> Result<(), String> {
+        let long = |m: &str| m.chars().count() > MAX_MESSAGE;
+        match self {
+            AdminAction::Arrivals { message: Some(m), .. } | AdminAction::Broadcast { message: m } if long(m) => {
+                Err(format!("a message is at most {MAX_MESSAGE} characters"))
+            }
+            AdminAction::Broadcast { message } if message.trim().is_empty() => Err("the message is empty".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl State {
+    pub(super) fn on_admin(&mut self, action: AdminAction, now: Duration) {
+        self.log(Event::AdminAction { action: serde_json::to_value(&action).unwrap_or_default() });
+        match action {
+            AdminAction::Arrivals { open: true, .. } => self.on_arrivals(Arrivals::Open),
+            AdminAction::Arrivals { open: false, message } => {
+                let message =
+                    message.unwrap_or_else(|| "This study is not taking new participants at the moment.".into());
+                self.on_arrivals(Arrivals::Closed { reason: "admin".into(), message });
+            }
+            AdminAction::Broadcast { message } => {
+                let waiting: Vec<ParticipantId> = self.rooms.values().flat_map(|r| r.entries.keys().copied()).collect();
+                for pid in waiting {
+                    self.send_to(pid, ServerMsg::Notice { message: message.clone() });
+                }
+            }
+            AdminAction::EndGame { game } => {
+                let scene = self.rooms.iter().find(|(_, r)| r.games.contains_key(&game)).map(|(s, _)| *s);
+                if let Some(scene) = scene {
+                    self.end_game(scene, game, EndReason::Ended, now);
+                }
+            }
+            AdminAction::EndSession { participant } => {
+                let Some(place) = self.participants.get(&participant).map(|p| p.place) else { return };
+                match place {
+                    Place::Waiting(scene) => self.leave_room(participant, scene, "ended", now),
+                    Place::Playing(scene, game) => self.player_left_game(participant, scene, game, now),
+                    Place::Scene(_) => {}
+                    Place::Finished(_) | Place::Over(..) => return,
+                }
+                self.end_early(participant, place.scene(), OutcomeReason::EndedByResearcher, now);
+            }
+        }
+    }
+}
