@@ -300,6 +300,9 @@ impl Shell {
         {
             return self.refuse_paused(*conn, msg);
         }
+        if matches!(input, Input::Message { .. }) {
+            self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+        }
         let now = self.now();
         let effects = self.state.handle(input, now);
         self.games.store(self.state.games_in_progress(), Ordering::Relaxed);
@@ -355,6 +358,7 @@ impl Shell {
                 }
                 Effect::Send { conn, msg } => {
                     if let Some(out) = self.conns.get(&conn) {
+                        self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
                         let text: Arc<str> = serde_json::to_string(&msg).expect("server messages serialize").into();
                         batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(text) });
                     }

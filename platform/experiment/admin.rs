@@ -32,6 +32,9 @@ pub enum AdminAction {
     /// End a participant's session (outcome `ended_by_researcher`, with the study's
     /// completion code); partners in a game are handled as if they had left.
     EndSession { participant: ParticipantId },
+    /// Send a participant whose session runs to the scene `scene` (its id): out of a
+    /// waitroom or game first, as if they had left it.
+    Goto { participant: ParticipantId, scene: String },
 }
 
 impl AdminAction {
@@ -49,6 +52,19 @@ impl AdminAction {
 }
 
 impl State {
+    /// Takes a running participant out of their waitroom or game (as if they had left
+    /// it); their place before, or `None` when their session is not running.
+    fn leave_for_admin(&mut self, pid: ParticipantId, now: Duration) -> Option<Place> {
+        let place = self.participants.get(&pid)?.place;
+        match place {
+            Place::Waiting(scene) => self.leave_room(pid, scene, "ended", now),
+            Place::Playing(scene, game) => self.player_left_game(pid, scene, game, now),
+            Place::Scene(_) => {}
+            Place::Finished(_) | Place::Over(..) => return None,
+        }
+        Some(place)
+    }
+
     pub(super) fn on_admin(&mut self, action: AdminAction, now: Duration) {
         self.log(Event::AdminAction { action: serde_json::to_value(&action).unwrap_or_default() });
         match action {
@@ -71,14 +87,17 @@ impl State {
                 }
             }
             AdminAction::EndSession { participant } => {
-                let Some(place) = self.participants.get(&participant).map(|p| p.place) else { return };
-                match place {
-                    Place::Waiting(scene) => self.leave_room(participant, scene, "ended", now),
-                    Place::Playing(scene, game) => self.player_left_game(participant, scene, game, now),
-                    Place::Scene(_) => {}
-                    Place::Finished(_) | Place::Over(..) => return,
+                if let Some(place) = self.leave_for_admin(participant, now) {
+                    self.end_early(participant, place.scene(), OutcomeReason::EndedByResearcher, now);
                 }
-                self.end_early(participant, place.scene(), OutcomeReason::EndedByResearcher, now);
+            }
+            AdminAction::Goto { participant, scene } => {
+                let Some(target) = self.experiment.scenes.iter().position(|s| s.id().as_str() == scene) else { return };
+                if let Some(place) = self.leave_for_admin(participant, now) {
+                    let scene = self.experiment.scenes[place.scene()].id().to_string();
+                    self.log(Event::SceneLeft { participant, scene, index: place.scene() });
+                    self.enter_scene(participant, target, now);
+                }
             }
         }
     }

@@ -36,7 +36,13 @@ pub struct LogHealth {
     error: Mutex<Option<String>>,
     /// Set at shutdown: stop retrying.
     giving_up: AtomicBool,
+    /// How long commits' fsyncs took: counts per bucket of [`FSYNC_BUCKETS_US`] (and
+    /// above), the sum in microseconds, and the count.
+    fsyncs: Mutex<(Vec<u64>, u64, u64)>,
 }
+
+/// Upper bounds (µs) of the fsync latency histogram's buckets.
+pub const FSYNC_BUCKETS_US: [u64; 8] = [100, 500, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
 
 impl LogHealth {
     /// Whether a commit is failing (and being retried).
@@ -47,6 +53,24 @@ impl LogHealth {
     /// The error of the failing commit.
     pub fn error(&self) -> Option<String> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The fsync latency histogram so far: (bucket counts, sum µs, count).
+    pub fn fsyncs(&self) -> (Vec<u64>, u64, u64) {
+        let f = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
+        if f.0.is_empty() { (vec![0; FSYNC_BUCKETS_US.len() + 1], 0, 0) } else { f.clone() }
+    }
+
+    fn observe_fsync(&self, took: Duration) {
+        let us = took.as_micros() as u64;
+        let mut f = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
+        if f.0.is_empty() {
+            f.0 = vec![0; FSYNC_BUCKETS_US.len() + 1];
+        }
+        let i = FSYNC_BUCKETS_US.iter().position(|b| us <= *b).unwrap_or(FSYNC_BUCKETS_US.len());
+        f.0[i] += 1;
+        f.1 += us;
+        f.2 += 1;
     }
 
     fn set(&self, error: Option<String>) {
@@ -183,8 +207,10 @@ fn commit(log: &mut LogFile, group: &mut [Batch], health: &LogHealth) -> bool {
     }
     let mut pause = RETRY_FIRST;
     loop {
+        let started = std::time::Instant::now();
         match log.sync() {
             Ok(()) => {
+                health.observe_fsync(started.elapsed());
                 if health.failing() {
                     tracing::warn!("the event log is writable again; going on");
                     health.set(None);

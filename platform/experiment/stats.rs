@@ -75,7 +75,12 @@ pub struct Histogram {
 
 /// Shared between the actor (writes) and the server (reads).
 #[derive(Debug, Default)]
-pub struct Stats(Mutex<Snapshot>);
+pub struct Stats {
+    snapshot: Mutex<Snapshot>,
+    /// Participant messages the actor took in, and messages it sent.
+    pub messages_in: std::sync::atomic::AtomicU64,
+    pub messages_out: std::sync::atomic::AtomicU64,
+}
 
 impl Stats {
     pub fn new(experiment: &str) -> Self {
@@ -84,16 +89,16 @@ impl Stats {
             probe_rtt_ms: Histogram { buckets: vec![0; RTT_BUCKETS.len() + 1], ..Histogram::default() },
             ..Snapshot::default()
         };
-        Stats(Mutex::new(snapshot))
+        Stats { snapshot: Mutex::new(snapshot), ..Stats::default() }
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Counts a logged event (at `ts_ms`, wall clock).
     pub fn record(&self, event: &Event, ts_ms: u64) {
-        let Ok(mut s) = self.0.lock() else { return };
+        let Ok(mut s) = self.snapshot.lock() else { return };
         let kind = serde_json::to_value(event)
             .ok()
             .and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned))
@@ -153,7 +158,7 @@ impl Stats {
             })
             .collect();
         waiting.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let Ok(mut s) = self.0.lock() else { return };
+        let Ok(mut s) = self.snapshot.lock() else { return };
         s.places = places;
         s.waiting = waiting;
         s.games_in_progress = state.games_in_progress() as u64;

@@ -124,6 +124,36 @@ pub fn prometheus(experiments: &[&ExperimentHandle]) -> String {
     );
     let faults = |s: &Snapshot| *s.events.get("policy_fault").unwrap_or(&0) as f64;
     family("cohort_policy_faults_total", "counter", "Policy faults (the fallback applied).", gauge(&|s, _| faults(s)));
+    family(
+        "cohort_messages_in_total",
+        "counter",
+        "Participant messages taken in.",
+        gauge(&|_, h| h.stats.messages_in.load(Ordering::Relaxed) as f64),
+    );
+    family(
+        "cohort_messages_out_total",
+        "counter",
+        "Messages sent to participants.",
+        gauge(&|_, h| h.stats.messages_out.load(Ordering::Relaxed) as f64),
+    );
+    let _ = writeln!(out, "# HELP cohort_log_fsync_seconds How long the event log's group commits took to fsync.");
+    let _ = writeln!(out, "# TYPE cohort_log_fsync_seconds histogram");
+    for (s, h) in &snaps {
+        let (buckets, sum_us, count) = h.log_health.fsyncs();
+        let mut cumulative = 0;
+        for (i, bound) in crate::experiment::outbox::FSYNC_BUCKETS_US.iter().enumerate() {
+            cumulative += buckets.get(i).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "cohort_log_fsync_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
+                label(s),
+                *bound as f64 / 1e6
+            );
+        }
+        let _ = writeln!(out, "cohort_log_fsync_seconds_bucket{{{},le=\"+Inf\"}} {count}", label(s));
+        let _ = writeln!(out, "cohort_log_fsync_seconds_sum{{{}}} {}", label(s), sum_us as f64 / 1e6);
+        let _ = writeln!(out, "cohort_log_fsync_seconds_count{{{}}} {count}", label(s));
+    }
     let _ = writeln!(out, "# HELP cohort_probe_rtt_ms Decided peer-to-peer round trips of probes.");
     let _ = writeln!(out, "# TYPE cohort_probe_rtt_ms histogram");
     for (s, _) in &snaps {

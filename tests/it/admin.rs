@@ -88,6 +88,9 @@ async fn status_and_metrics_show_the_study_and_need_the_token() {
     assert_eq!(value("cohort_participants", Some(("place", "waiting"))), Some(1.0));
     assert_eq!(value("cohort_events_total", Some(("event", "game_created"))), Some(1.0));
     assert_eq!(value("cohort_open_sockets", None), Some(4.0));
+    assert!(value("cohort_messages_in_total", None).is_some_and(|n| n >= 4.0), "at least the four hellos");
+    assert!(value("cohort_messages_out_total", None).is_some_and(|n| n >= 8.0));
+    assert!(value("cohort_log_fsync_seconds_count", None).is_some_and(|n| n >= 1.0), "the commits were timed");
     drop(waiting);
     host.stop().await;
 }
@@ -197,6 +200,21 @@ async fn interventions_reach_participants_and_the_log() {
     waiting.wait_for("waiting_room", wait, |m| matches!(m, ServerMsg::WaitingRoom { .. }).then_some(())).await.unwrap();
 
     assert_eq!(act(&host.addr, "pair", r#"{"action":"broadcast","message":"Hello"}"#, None).await, 401);
+    // With the page's cookie but from another site: refused before anything else.
+    let mut s = tokio::net::TcpStream::connect(&host.addr).await.unwrap();
+    let body = r#"{"action":"broadcast","message":"Hello"}"#;
+    let req = format!(
+        "POST /admin/api/pair HTTP/1.1\r\nHost: {}\r\nOrigin: http://evil.example\r\nCookie: cohort_admin=t0k\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        host.addr,
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 403"),
+        "a cross-site request with the cookie is refused"
+    );
     assert_eq!(act(&host.addr, "pair", r#"{"action":"nonsense"}"#, Some("t0k")).await, 400);
     assert_eq!(act(&host.addr, "nope", r#"{"action":"broadcast","message":"Hello"}"#, Some("t0k")).await, 404);
     // A message to everyone waiting.
@@ -224,7 +242,12 @@ async fn interventions_reach_participants_and_the_log() {
         let next = |m: &ServerMsg| matches!(m, ServerMsg::Scene { scene: SceneView::Survey { .. }, .. }).then_some(());
         c.wait_for("the next scene", wait, next).await.expect("each player moves on to the survey");
     }
-    // End a waiting participant's session.
+    // Send the waiting participant on to the survey, then end their session there.
+    let body = format!(r#"{{"action":"goto","participant":"{}","scene":"after"}}"#, waiting.welcome.participant);
+    assert_eq!(act(&host.addr, "pair", &body, Some("t0k")).await, 202);
+    let moved = |m: &ServerMsg| matches!(m, ServerMsg::Scene { scene: SceneView::Survey { .. }, .. }).then_some(());
+    waiting.wait_for("the survey", wait, moved).await.expect("sent to the survey");
+    // End a participant's session.
     let body = format!(r#"{{"action":"end_session","participant":"{}"}}"#, waiting.welcome.participant);
     assert_eq!(act(&host.addr, "pair", &body, Some("t0k")).await, 202);
     let outcome = waiting
@@ -250,6 +273,6 @@ async fn interventions_reach_participants_and_the_log() {
     host.wait_for_event("pair", "arrivals open", |e| matches!(e, Event::ArrivalsOpened)).await;
     assert!(Client::connect(&host.addr, "pair", &[("PROLIFIC_PID", "iv-later")], None).await.is_ok());
     let actions = host.events("pair").iter().filter(|e| matches!(e, Event::AdminAction { .. })).count();
-    assert_eq!(actions, 5, "every intervention is in the log");
+    assert_eq!(actions, 6, "every intervention is in the log");
     host.stop().await;
 }
