@@ -38,6 +38,11 @@ pub struct Snapshot {
     /// Seconds waited in the waitroom (by those who left it): p50 and p95.
     pub wait_p50_secs: Option<f64>,
     pub wait_p95_secs: Option<f64>,
+    /// Probes decided since the host started, by outcome.
+    pub probes: BTreeMap<String, u64>,
+    /// Policy (plugin) call latency, all scenes together.
+    #[serde(skip)]
+    pub policy_calls: crate::matchmaking::CallTimes,
     #[serde(skip)]
     waits: Vec<f64>,
     /// When each participant now waiting joined (wall clock, ms).
@@ -109,11 +114,15 @@ impl Stats {
                 let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
                 *s.outcomes.entry(reason.unwrap_or_default()).or_default() += 1;
             }
-            Event::ProbeFinished { rtt_ms: Some(rtt), .. } => {
+            Event::ProbeFinished { rtt_ms: Some(rtt), outcome, .. } => {
+                *s.probes.entry(outcome.clone()).or_default() += 1;
                 let i = RTT_BUCKETS.iter().position(|b| rtt <= b).unwrap_or(RTT_BUCKETS.len());
                 s.probe_rtt_ms.buckets[i] += 1;
                 s.probe_rtt_ms.sum += rtt;
                 s.probe_rtt_ms.count += 1;
+            }
+            Event::ProbeFinished { rtt_ms: None, outcome, .. } => {
+                *s.probes.entry(outcome.clone()).or_default() += 1;
             }
             Event::WaitroomJoined { participant, .. } => {
                 s.joined.insert(*participant, ts_ms);
@@ -164,5 +173,12 @@ impl Stats {
         s.games_in_progress = state.games_in_progress() as u64;
         s.probes_in_flight = state.probes.len() as u64;
         s.pending_matches = state.rooms.values().map(|r| r.pending.len() as u64).sum();
+        let mut calls = crate::matchmaking::CallTimes::default();
+        for room in state.rooms.values() {
+            if let Some(t) = room.policy.call_times() {
+                calls.add(&t);
+            }
+        }
+        s.policy_calls = calls;
     }
 }

@@ -184,6 +184,48 @@ pub trait Matchmaker: Send {
     fn take_log(&mut self) -> Vec<String> {
         Vec::new()
     }
+
+    /// How long its calls took, for `/metrics`: counts per bucket of
+    /// [`CALL_BUCKETS_US`] (and above), the sum in microseconds, and the count. `None`
+    /// for a native policy (whose calls are not timed).
+    fn call_times(&self) -> Option<CallTimes> {
+        None
+    }
+}
+
+/// Upper bounds (µs) of the policy call latency histogram's buckets.
+pub const CALL_BUCKETS_US: [u64; 8] = [10, 50, 100, 500, 1_000, 5_000, 20_000, 100_000];
+
+/// A policy call latency histogram: bucket counts, sum (µs), count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallTimes {
+    pub buckets: Vec<u64>,
+    pub sum_us: u64,
+    pub count: u64,
+}
+
+impl CallTimes {
+    pub fn observe(&mut self, took: Duration) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; CALL_BUCKETS_US.len() + 1];
+        }
+        let us = took.as_micros() as u64;
+        let i = CALL_BUCKETS_US.iter().position(|b| us <= *b).unwrap_or(CALL_BUCKETS_US.len());
+        self.buckets[i] += 1;
+        self.sum_us += us;
+        self.count += 1;
+    }
+
+    pub fn add(&mut self, other: &CallTimes) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; CALL_BUCKETS_US.len() + 1];
+        }
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+        self.sum_us += other.sum_us;
+        self.count += other.count;
+    }
 }
 
 /// No threshold → accept; no RTT → reject; RTT equal to the threshold → accept.

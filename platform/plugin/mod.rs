@@ -70,6 +70,8 @@ pub struct PluginMatchmaker {
     log: Vec<String>,
     /// How the component was obtained and how long that took (for `plugin check`).
     pub loaded: (Source, Duration),
+    /// How long calls took (`/metrics`).
+    times: crate::matchmaking::CallTimes,
 }
 
 impl PluginMatchmaker {
@@ -98,6 +100,7 @@ impl PluginMatchmaker {
             now: Duration::ZERO,
             log: Vec::new(),
             loaded: (source, started.elapsed()),
+            times: crate::matchmaking::CallTimes::default(),
         };
         plugin.instantiate().map_err(|e| match e {
             PolicyError::Other(message) => PluginError::Init { path: path.to_path_buf(), message },
@@ -165,7 +168,9 @@ impl PluginMatchmaker {
         self.ensure_live()?;
         let (mut store, policy) = self.live.take().expect("ensured above");
         self.arm(&mut store);
+        let started = Instant::now();
         let result = f(&mut store, &policy);
+        self.times.observe(started.elapsed());
         self.log.append(&mut store.data_mut().log);
         match result {
             Ok(r) => {
@@ -264,5 +269,9 @@ impl Matchmaker for PluginMatchmaker {
 
     fn take_log(&mut self) -> Vec<String> {
         std::mem::take(&mut self.log)
+    }
+
+    fn call_times(&self) -> Option<crate::matchmaking::CallTimes> {
+        Some(self.times.clone())
     }
 }

@@ -136,6 +136,38 @@ pub fn prometheus(experiments: &[&ExperimentHandle]) -> String {
         "Messages sent to participants.",
         gauge(&|_, h| h.stats.messages_out.load(Ordering::Relaxed) as f64),
     );
+    family(
+        "cohort_probes_total",
+        "counter",
+        "Probes decided since the host started, by outcome.",
+        snaps
+            .iter()
+            .flat_map(|(s, _)| {
+                s.probes
+                    .iter()
+                    .map(|(k, n)| (format!("{},outcome=\"{}\"", label(s), escape(k)), *n as f64))
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    );
+    let _ = writeln!(out, "# HELP cohort_policy_call_seconds How long matchmaking policy (plugin) calls took.");
+    let _ = writeln!(out, "# TYPE cohort_policy_call_seconds histogram");
+    for (s, _) in &snaps {
+        let calls = &s.policy_calls;
+        let mut cumulative = 0;
+        for (i, bound) in crate::matchmaking::CALL_BUCKETS_US.iter().enumerate() {
+            cumulative += calls.buckets.get(i).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "cohort_policy_call_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
+                label(s),
+                *bound as f64 / 1e6
+            );
+        }
+        let _ = writeln!(out, "cohort_policy_call_seconds_bucket{{{},le=\"+Inf\"}} {}", label(s), calls.count);
+        let _ = writeln!(out, "cohort_policy_call_seconds_sum{{{}}} {}", label(s), calls.sum_us as f64 / 1e6);
+        let _ = writeln!(out, "cohort_policy_call_seconds_count{{{}}} {}", label(s), calls.count);
+    }
     let _ = writeln!(out, "# HELP cohort_log_fsync_seconds How long the event log's group commits took to fsync.");
     let _ = writeln!(out, "# TYPE cohort_log_fsync_seconds histogram");
     for (s, h) in &snaps {

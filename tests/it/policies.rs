@@ -44,14 +44,36 @@ async fn the_c_policy_pairs_two_bots() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let host = TestHost::start(&["experiments/fifo-c.yaml"], data.path(), |_| {}).await;
+    let host = TestHost::start(&["experiments/fifo-c.yaml"], data.path(), |o| o.admin_token = Some("m".into())).await;
     let mut a = Client::connect(&host.addr, "fifo-c", &[], None).await.unwrap();
     let mut b = Client::connect(&host.addr, "fifo-c", &[], None).await.unwrap();
     let (pa, pb) = (players(&mut a).await, players(&mut b).await);
     assert_eq!(pa, pb);
     assert_eq!(pa, vec![b.welcome.participant, a.welcome.participant], "the C policy lists the arriving one first");
     assert!(faults(&host, "fifo-c").is_empty(), "{:?}", faults(&host, "fifo-c"));
+    // The policy's calls are timed for /metrics (the snapshot is taken once a second).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let metrics = metrics_text(&host.addr, "m").await;
+        let count =
+            metrics.lines().find_map(|l| l.strip_prefix("cohort_policy_call_seconds_count{experiment=\"fifo-c\"} "));
+        if count.and_then(|c| c.parse::<f64>().ok()).is_some_and(|c| c >= 2.0) {
+            break; // configure/on-join and find-match at least
+        }
+        assert!(tokio::time::Instant::now() < deadline, "policy calls never counted:\n{metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     host.stop().await;
+}
+
+async fn metrics_text(addr: &str, token: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn answering(host: &TestHost, side: &str) -> Client {
