@@ -28,6 +28,9 @@ pub struct Snapshot {
     pub waiting: Vec<(String, f64)>,
     pub games_in_progress: u64,
     pub probes_in_flight: u64,
+    /// The probes running now: seconds since they started, and the RTTs (ms) each
+    /// peer reported so far.
+    pub probes_now: Vec<(f64, [Option<f64>; 2])>,
     pub pending_matches: u64,
     /// Events logged since the host started, by kind.
     pub events: BTreeMap<String, u64>,
@@ -172,6 +175,11 @@ impl Stats {
         s.waiting = waiting;
         s.games_in_progress = state.games_in_progress() as u64;
         s.probes_in_flight = state.probes.len() as u64;
+        s.probes_now = state
+            .probes
+            .values()
+            .map(|(_, p)| (now.saturating_sub(p.started_at).as_secs_f64(), p.reported_rtts()))
+            .collect();
         s.pending_matches = state.rooms.values().map(|r| r.pending.len() as u64).sum();
         let mut calls = crate::matchmaking::CallTimes::default();
         for room in state.rooms.values() {

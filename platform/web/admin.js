@@ -63,6 +63,10 @@ function render(status) {
       el("p", {}, `Wait p50 ${p(e.wait_p50_secs)}, p95 ${p(e.wait_p95_secs)} · finished: ${e.events.finished ?? 0}`),
       el("h3", {}, `Waiting (${waits.length})`),
       waits.length ? table(waits, ["scene", "waited"]) : el("p", { class: "muted" }, "Nobody is waiting."),
+      el("h3", {}, `Probes in flight (${e.probes_now.length})`),
+      e.probes_now.length
+        ? table(e.probes_now.map(([age, [a, b]]) => [`${age.toFixed(1)} s`, a === null ? "…" : `${a.toFixed(1)} ms`, b === null ? "…" : `${b.toFixed(1)} ms`]), ["running for", "offerer's RTT", "answerer's RTT"])
+        : el("p", { class: "muted" }, "None."),
       el("h3", {}, "Early outcomes"),
       outcomes.length ? table(outcomes, ["reason", "count"]) : el("p", { class: "muted" }, "None yet."),
       el("div", { class: "charts" }, svg(e.charts.wait), svg(e.charts.rtt)));
