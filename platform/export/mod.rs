@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod forget;
+mod rows;
 mod tables;
 
 use std::path::{Path, PathBuf};

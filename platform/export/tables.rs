@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::Options;
 use super::csv::Table;
+use super::rows::{answer_text, game_row, ids, involved, iso, probe_row, redact};
 use crate::config::model::Bonus;
 use crate::eventlog::{Event, Record};
 use crate::protocol::{Answer, GameId, ParticipantId};
@@ -25,50 +26,34 @@ pub struct Tables {
 }
 
 #[derive(Default)]
-struct Person {
-    recruitment_id: String,
-    pilot: bool,
-    run: String,
-    started: u64,
-    ended: Option<u64>,
-    outcome: String,
-    completion_code: String,
-    waited_ms: u64,
-    joined: Option<u64>,
-    games: u32,
-    partners: BTreeSet<ParticipantId>,
-    answers: u32,
+pub(super) struct Person {
+    pub(super) recruitment_id: String,
+    pub(super) pilot: bool,
+    pub(super) run: String,
+    pub(super) started: u64,
+    pub(super) ended: Option<u64>,
+    pub(super) outcome: String,
+    pub(super) completion_code: String,
+    pub(super) waited_ms: u64,
+    pub(super) joined: Option<u64>,
+    pub(super) games: u32,
+    pub(super) partners: BTreeSet<ParticipantId>,
+    pub(super) answers: u32,
 }
 
 #[derive(Default)]
-struct GameRow {
-    run: String,
-    scene: String,
-    players: Vec<ParticipantId>,
-    created: u64,
-    started: Option<u64>,
-    ended: Option<u64>,
-    reason: String,
-    setup: Value,
-    relay_from: Option<u64>,
-    seat_changes: Vec<Value>,
-    results: BTreeMap<String, Value>,
-}
-
-fn iso(ms: u64) -> String {
-    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
-}
-
-fn ids(list: &[ParticipantId]) -> String {
-    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
-}
-
-fn answer_text(a: &Answer) -> String {
-    match a {
-        Answer::Rating(n) => n.to_string(),
-        Answer::Text(t) => t.clone(),
-        Answer::Choices(c) => serde_json::to_string(c).unwrap_or_default(),
-    }
+pub(super) struct GameRow {
+    pub(super) run: String,
+    pub(super) scene: String,
+    pub(super) players: Vec<ParticipantId>,
+    pub(super) created: u64,
+    pub(super) started: Option<u64>,
+    pub(super) ended: Option<u64>,
+    pub(super) reason: String,
+    pub(super) setup: Value,
+    pub(super) relay_from: Option<u64>,
+    pub(super) seat_changes: Vec<Value>,
+    pub(super) results: BTreeMap<String, Value>,
 }
 
 impl Tables {
@@ -94,29 +79,7 @@ impl Tables {
     }
 
     pub fn build(runs: &[(String, Vec<Record>)], opts: &Options, bonus: Option<&Bonus>) -> Self {
-        // First pass: who is a pilot or bot session, and their recruitment ids.
-        let mut people: BTreeMap<ParticipantId, Person> = BTreeMap::new();
-        for (run, records) in runs {
-            for r in records {
-                if let Event::SessionStarted { participant, recruitment_id, params, .. } = &r.event {
-                    let flag = |k: &str| params.get(k).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-                    let rid = recruitment_id.clone().unwrap_or_default();
-                    let rid = match (&opts.pseudonym_key, rid.is_empty()) {
-                        (Some(key), false) => super::pseudonym(key, &rid),
-                        _ => rid,
-                    };
-                    let person = Person {
-                        recruitment_id: rid,
-                        pilot: flag("cohort_bot") || flag("pilot"),
-                        run: run.clone(),
-                        started: r.ts_ms,
-                        outcome: "in_progress".into(),
-                        ..Person::default()
-                    };
-                    people.entry(*participant).or_insert(person);
-                }
-            }
-        }
+        let mut people = people(runs, opts);
         let pilots: BTreeSet<ParticipantId> = people.iter().filter(|(_, p)| p.pilot).map(|(id, _)| *id).collect();
         let skip = |p: &ParticipantId| !opts.include_pilot && pilots.contains(p);
         let mut t = Tables::empty();
@@ -453,92 +416,30 @@ impl Tables {
     }
 }
 
-fn probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
-    let s = |k: &str| {
-        e.get(k)
-            .map(|v| v.as_str().map_or_else(|| if v.is_null() { String::new() } else { v.to_string() }, str::to_owned))
-            .unwrap_or_default()
-    };
-    let report =
-        |i: usize| e["reported_rtt_ms"].get(i).filter(|v| !v.is_null()).map(ToString::to_string).unwrap_or_default();
-    vec![
-        s("probe"),
-        run.to_owned(),
-        s("offerer"),
-        s("answerer"),
-        report(0),
-        report(1),
-        s("rtt_ms"),
-        s("threshold_ms"),
-        s("outcome"),
-        s("reached"),
-        s("state"),
-        s("duration_ms"),
-        iso(ts),
-    ]
-}
-
-fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
-    let setup = |k: &str| {
-        g.setup
-            .get(k)
-            .filter(|v| !v.is_null())
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .unwrap_or_default()
-    };
-    vec![
-        id.0.to_string(),
-        g.run.clone(),
-        g.scene.clone(),
-        ids(&g.players),
-        g.setup.get("bot_seats").and_then(Value::as_u64).unwrap_or(0).to_string(),
-        iso(g.created),
-        g.started.map(iso).unwrap_or_default(),
-        g.ended.map(iso).unwrap_or_default(),
-        g.reason.clone(),
-        setup("module"),
-        setup("seed"),
-        setup("tick_rate"),
-        setup("input_delay"),
-        g.relay_from.map(|t| t.to_string()).unwrap_or_default(),
-        if g.seat_changes.is_empty() { String::new() } else { Value::from(g.seat_changes.clone()).to_string() },
-        serde_json::to_string(&g.results).unwrap_or_default(),
-    ]
-}
-
-/// The participants an event is about (whichever fields name them).
-fn involved(line: &Value) -> Vec<ParticipantId> {
-    let mut out = Vec::new();
-    for key in ["participant", "offerer", "answerer", "arriving"] {
-        if let Some(p) = line.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()) {
-            out.push(p);
-        }
-    }
-    for key in ["members", "players"] {
-        if let Some(list) = line.get(key).and_then(|v| serde_json::from_value::<Vec<ParticipantId>>(v.clone()).ok()) {
-            out.extend(list);
-        }
-    }
-    out
-}
-
-/// An event line as exported: recruitment ids (and link parameters holding them)
-/// replaced by the participant's exported id.
-fn redact(mut line: Value, people: &BTreeMap<ParticipantId, Person>) -> Value {
-    let Some(p) = line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok()) else {
-        return line;
-    };
-    let Some(person) = people.get(&p) else { return line };
-    let original = line.get("recruitment_id").and_then(Value::as_str).map(str::to_owned);
-    if let Some(original) = original {
-        line["recruitment_id"] = Value::from(person.recruitment_id.clone());
-        if let Some(params) = line.get_mut("params").and_then(Value::as_object_mut) {
-            for v in params.values_mut() {
-                if v.as_str() == Some(original.as_str()) {
-                    *v = Value::from(person.recruitment_id.clone());
-                }
+/// First pass: every session, whether it is a pilot or bot session, and its
+/// (pseudonymised) recruitment id.
+fn people(runs: &[(String, Vec<Record>)], opts: &Options) -> BTreeMap<ParticipantId, Person> {
+    let mut people: BTreeMap<ParticipantId, Person> = BTreeMap::new();
+    for (run, records) in runs {
+        for r in records {
+            if let Event::SessionStarted { participant, recruitment_id, params, .. } = &r.event {
+                let flag = |k: &str| params.get(k).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+                let rid = recruitment_id.clone().unwrap_or_default();
+                let rid = match (&opts.pseudonym_key, rid.is_empty()) {
+                    (Some(key), false) => super::pseudonym(key, &rid),
+                    _ => rid,
+                };
+                let person = Person {
+                    recruitment_id: rid,
+                    pilot: flag("cohort_bot") || flag("pilot"),
+                    run: run.clone(),
+                    started: r.ts_ms,
+                    outcome: "in_progress".into(),
+                    ..Person::default()
+                };
+                people.entry(*participant).or_insert(person);
             }
         }
     }
-    line
+    people
 }

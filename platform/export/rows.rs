@@ -1,0 +1,115 @@
+//! Rows of the exported tables built from events: probes, games, and the event lines
+//! themselves (redacted of recruitment ids), plus the small formatting helpers.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::tables::{GameRow, Person};
+use crate::protocol::{Answer, GameId, ParticipantId};
+
+pub(super) fn iso(ms: u64) -> String {
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
+}
+
+pub(super) fn ids(list: &[ParticipantId]) -> String {
+    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+pub(super) fn answer_text(a: &Answer) -> String {
+    match a {
+        Answer::Rating(n) => n.to_string(),
+        Answer::Text(t) => t.clone(),
+        Answer::Choices(c) => serde_json::to_string(c).unwrap_or_default(),
+    }
+}
+
+pub(super) fn probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
+    let s = |k: &str| {
+        e.get(k)
+            .map(|v| v.as_str().map_or_else(|| if v.is_null() { String::new() } else { v.to_string() }, str::to_owned))
+            .unwrap_or_default()
+    };
+    let report =
+        |i: usize| e["reported_rtt_ms"].get(i).filter(|v| !v.is_null()).map(ToString::to_string).unwrap_or_default();
+    vec![
+        s("probe"),
+        run.to_owned(),
+        s("offerer"),
+        s("answerer"),
+        report(0),
+        report(1),
+        s("rtt_ms"),
+        s("threshold_ms"),
+        s("outcome"),
+        s("reached"),
+        s("state"),
+        s("duration_ms"),
+        iso(ts),
+    ]
+}
+
+pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
+    let setup = |k: &str| {
+        g.setup
+            .get(k)
+            .filter(|v| !v.is_null())
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_default()
+    };
+    vec![
+        id.0.to_string(),
+        g.run.clone(),
+        g.scene.clone(),
+        ids(&g.players),
+        g.setup.get("bot_seats").and_then(Value::as_u64).unwrap_or(0).to_string(),
+        iso(g.created),
+        g.started.map(iso).unwrap_or_default(),
+        g.ended.map(iso).unwrap_or_default(),
+        g.reason.clone(),
+        setup("module"),
+        setup("seed"),
+        setup("tick_rate"),
+        setup("input_delay"),
+        g.relay_from.map(|t| t.to_string()).unwrap_or_default(),
+        if g.seat_changes.is_empty() { String::new() } else { Value::from(g.seat_changes.clone()).to_string() },
+        serde_json::to_string(&g.results).unwrap_or_default(),
+    ]
+}
+
+/// The participants an event is about (whichever fields name them).
+pub(super) fn involved(line: &Value) -> Vec<ParticipantId> {
+    let mut out = Vec::new();
+    for key in ["participant", "offerer", "answerer", "arriving"] {
+        if let Some(p) = line.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()) {
+            out.push(p);
+        }
+    }
+    for key in ["members", "players"] {
+        if let Some(list) = line.get(key).and_then(|v| serde_json::from_value::<Vec<ParticipantId>>(v.clone()).ok()) {
+            out.extend(list);
+        }
+    }
+    out
+}
+
+/// An event line as exported: recruitment ids (and link parameters holding them)
+/// replaced by the participant's exported id.
+pub(super) fn redact(mut line: Value, people: &BTreeMap<ParticipantId, Person>) -> Value {
+    let Some(p) = line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok()) else {
+        return line;
+    };
+    let Some(person) = people.get(&p) else { return line };
+    let original = line.get("recruitment_id").and_then(Value::as_str).map(str::to_owned);
+    if let Some(original) = original {
+        line["recruitment_id"] = Value::from(person.recruitment_id.clone());
+        if let Some(params) = line.get_mut("params").and_then(Value::as_object_mut) {
+            for v in params.values_mut() {
+                if v.as_str() == Some(original.as_str()) {
+                    *v = Value::from(person.recruitment_id.clone());
+                }
+            }
+        }
+    }
+    line
+}
