@@ -51,6 +51,10 @@ pub struct Snapshot {
     /// When each participant now waiting joined (wall clock, ms).
     #[serde(skip)]
     joined: std::collections::HashMap<crate::protocol::ParticipantId, u64>,
+    /// Each event kind's name, found once (serializing every event to count it would
+    /// cost the actor on every decision).
+    #[serde(skip)]
+    kinds: std::collections::HashMap<std::mem::Discriminant<Event>, String>,
 }
 
 impl Snapshot {
@@ -107,10 +111,14 @@ impl Stats {
     /// Counts a logged event (at `ts_ms`, wall clock).
     pub fn record(&self, event: &Event, ts_ms: u64) {
         let Ok(mut s) = self.snapshot.lock() else { return };
-        let kind = serde_json::to_value(event)
-            .ok()
-            .and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned))
-            .unwrap_or_default();
+        let kind = s
+            .kinds
+            .entry(std::mem::discriminant(event))
+            .or_insert_with(|| {
+                let value = serde_json::to_value(event).ok();
+                value.and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default()
+            })
+            .clone();
         *s.events.entry(kind).or_default() += 1;
         match event {
             Event::Outcome { reason, .. } => {
