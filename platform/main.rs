@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod commands;
+
 /// cohort: multiplayer online experiments, declared in YAML.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
@@ -199,7 +201,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files } => commands::validate(&files),
         Command::Schema { out } => match cohort::schemas::write_all(&out) {
             Ok(paths) => {
                 for p in paths {
@@ -218,19 +220,14 @@ fn main() -> ExitCode {
         }
         Command::Bots(args) => bots(args),
         Command::Export { dir, out, include_pilot, pseudonymize } => {
-            ExitCode::from(cohort::export::cli(&dir, &out, include_pilot, pseudonymize))
+            ExitCode::from(commands::export(&dir, &out, include_pilot, pseudonymize))
         }
-        Command::Forget { dir, recruitment_id } => {
-            ExitCode::from(cohort::export::forget::command(&dir, &recruitment_id))
+        Command::Forget { dir, recruitment_id } => ExitCode::from(commands::forget(&dir, &recruitment_id)),
+        Command::Replay { run, game, json, ticks } => {
+            ExitCode::from(commands::replay(&run, game.map(cohort::protocol::GameId), json, ticks.as_deref()))
         }
-        Command::Replay { run, game, json, ticks } => ExitCode::from(cohort::game::replay::command(
-            &run,
-            game.map(cohort::protocol::GameId),
-            json,
-            ticks.as_deref(),
-        )),
         Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
-            plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
+            commands::plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
         }
     }
 }
@@ -400,47 +397,4 @@ fn bots(args: BotsArgs) -> ExitCode {
 
 fn rand_suffix() -> u16 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u16)
-}
-
-fn plugin_check(file: &std::path::Path, config: &str, call_timeout_ms: u64, memory_limit_mb: usize) -> ExitCode {
-    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config).is_err() {
-        eprintln!("error: --config must be a JSON object, e.g. '{{\"balance_by\": \"team\"}}'");
-        return ExitCode::from(2);
-    }
-    let limits = cohort::plugin::Limits {
-        call_timeout: std::time::Duration::from_millis(call_timeout_ms),
-        memory_bytes: memory_limit_mb * 1024 * 1024,
-    };
-    match cohort::plugin::check::check(file, config, limits) {
-        Ok(report) => {
-            for line in &report.lines {
-                println!("{line}");
-            }
-            for v in &report.violations {
-                println!("violation: {v}");
-            }
-            if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn validate(files: &[PathBuf]) -> ExitCode {
-    let (loaded, reports) = cohort::config::load_all(files);
-    for l in &loaded {
-        println!("ok: {}: {}", l.path.display(), l.experiment.summary());
-    }
-    for report in &reports {
-        eprint!("{report}");
-    }
-    if reports.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
-        eprintln!("{problems} problem(s) in {} of {} file(s)", reports.len(), files.len());
-        ExitCode::from(2)
-    }
 }

@@ -103,22 +103,3 @@ fn redact_file(log: &Path, ids: &[ParticipantId]) -> std::io::Result<usize> {
     }
     Ok(redacted)
 }
-
-/// `cohort forget`: prints what was done; the exit status (0 done, 1 nothing found, 2
-/// a log that cannot be read or rewritten).
-pub fn command(dir: &Path, recruitment_id: &str) -> u8 {
-    match forget(dir, recruitment_id) {
-        Ok(done) if done.participants.is_empty() => {
-            eprintln!("nothing found for that recruitment id under {}", dir.display());
-            1
-        }
-        Ok(done) => {
-            println!("redacted {} lines in {} logs ({} sessions)", done.lines, done.files, done.participants.len());
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
-    }
-}

@@ -124,42 +124,6 @@ pub fn pseudonym(key: &[u8], id: &str) -> String {
     format!("p_{}", &hex[..16])
 }
 
-/// `cohort export` as typed: the pseudonym key comes from `COHORT_PSEUDONYM_KEY`.
-pub fn cli(dir: &Path, out: &Path, include_pilot: bool, pseudonymize: bool) -> u8 {
-    let key = std::env::var("COHORT_PSEUDONYM_KEY").ok().filter(|k| !k.is_empty());
-    if pseudonymize && key.is_none() {
-        eprintln!("error: --pseudonymize needs a key in COHORT_PSEUDONYM_KEY (the same key gives the same pseudonyms)");
-        return 2;
-    }
-    let pseudonym_key = key.filter(|_| pseudonymize).map(String::into_bytes);
-    command(dir, out, &Options { include_pilot, pseudonym_key })
-}
-
-/// `cohort export`: writes `<out>/<experiment>/<table>.csv` for each experiment under
-/// `dir`, prints what it wrote; the exit status (0 written, 2 nothing to export or a
-/// file that cannot be written or read).
-pub fn command(dir: &Path, out: &Path, opts: &Options) -> u8 {
-    let found = experiments(dir);
-    if found.is_empty() {
-        eprintln!("error: {}", ExportError::NoLogs(dir.display().to_string()));
-        return 2;
-    }
-    for (path, name) in found {
-        let result = read(&path, opts).and_then(|tables| write_csv(&tables, &out.join(&name)));
-        match result {
-            Ok(written) => {
-                let counts: Vec<String> = written.iter().map(|(t, n)| format!("{t} {n}")).collect();
-                println!("{name}: {} ({})", out.join(&name).display(), counts.join(", "));
-            }
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                return 2;
-            }
-        }
-    }
-    0
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::tables::{GameRow, Person};
+use super::csv::Table;
+use super::tables::{GameRow, Person, Tables};
 use crate::protocol::{Answer, GameId, ParticipantId};
 
 pub(super) fn iso(ms: u64) -> String {
@@ -112,4 +113,89 @@ pub(super) fn redact(mut line: Value, people: &BTreeMap<ParticipantId, Person>) 
         }
     }
     line
+}
+
+/// Every table, with its columns and no row.
+pub(super) fn empty_tables() -> Tables {
+    Tables {
+        participants: Table::new(
+            "participants",
+            &[
+                "participant",
+                "recruitment_id",
+                "pilot",
+                "first_run",
+                "started_at",
+                "ended_at",
+                "outcome",
+                "completion_code",
+                "wait_secs",
+                "games",
+                "partners",
+                "answers",
+            ],
+        ),
+        answers: Table::new(
+            "answers",
+            &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at"],
+        ),
+        matches: Table::new(
+            "matches",
+            &[
+                "match",
+                "run",
+                "scene",
+                "decided_at",
+                "policy",
+                "fallback",
+                "arriving",
+                "members",
+                "probed",
+                "accepted",
+                "game",
+            ],
+        ),
+        probes: Table::new(
+            "probes",
+            &[
+                "probe",
+                "run",
+                "offerer",
+                "answerer",
+                "offerer_rtt_ms",
+                "answerer_rtt_ms",
+                "rtt_ms",
+                "threshold_ms",
+                "outcome",
+                "reached",
+                "state",
+                "duration_ms",
+                "finished_at",
+            ],
+        ),
+        games: Table::new(
+            "games",
+            &[
+                "game",
+                "run",
+                "scene",
+                "players",
+                "bot_seats",
+                "created_at",
+                "started_at",
+                "ended_at",
+                "end_reason",
+                "module",
+                "seed",
+                "tick_rate",
+                "input_delay",
+                "relay_from_tick",
+                "seat_changes",
+                "results",
+            ],
+        ),
+        game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),
+        events: Table::new("events", &["run", "seq", "ts_ms", "event", "participant", "data"]),
+        payments: Table::new("payments", &["recruitment_id", "participant", "completion_code", "bonus"]),
+    }
 }

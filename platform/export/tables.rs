@@ -82,7 +82,7 @@ impl Tables {
         let mut people = people(runs, opts);
         let pilots: BTreeSet<ParticipantId> = people.iter().filter(|(_, p)| p.pilot).map(|(id, _)| *id).collect();
         let skip = |p: &ParticipantId| !opts.include_pilot && pilots.contains(p);
-        let mut t = Tables::empty();
+        let mut t = super::rows::empty_tables();
         let mut games: BTreeMap<GameId, GameRow> = BTreeMap::new();
         let mut inputs_rows = Vec::new();
         let mut answered: Vec<(ParticipantId, String, String, Option<f64>)> = Vec::new();
@@ -329,90 +329,6 @@ impl Tables {
             ]);
         }
         t
-    }
-
-    fn empty() -> Self {
-        Tables {
-            participants: Table::new(
-                "participants",
-                &[
-                    "participant",
-                    "recruitment_id",
-                    "pilot",
-                    "first_run",
-                    "started_at",
-                    "ended_at",
-                    "outcome",
-                    "completion_code",
-                    "wait_secs",
-                    "games",
-                    "partners",
-                    "answers",
-                ],
-            ),
-            answers: Table::new(
-                "answers",
-                &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at"],
-            ),
-            matches: Table::new(
-                "matches",
-                &[
-                    "match",
-                    "run",
-                    "scene",
-                    "decided_at",
-                    "policy",
-                    "fallback",
-                    "arriving",
-                    "members",
-                    "probed",
-                    "accepted",
-                    "game",
-                ],
-            ),
-            probes: Table::new(
-                "probes",
-                &[
-                    "probe",
-                    "run",
-                    "offerer",
-                    "answerer",
-                    "offerer_rtt_ms",
-                    "answerer_rtt_ms",
-                    "rtt_ms",
-                    "threshold_ms",
-                    "outcome",
-                    "reached",
-                    "state",
-                    "duration_ms",
-                    "finished_at",
-                ],
-            ),
-            games: Table::new(
-                "games",
-                &[
-                    "game",
-                    "run",
-                    "scene",
-                    "players",
-                    "bot_seats",
-                    "created_at",
-                    "started_at",
-                    "ended_at",
-                    "end_reason",
-                    "module",
-                    "seed",
-                    "tick_rate",
-                    "input_delay",
-                    "relay_from_tick",
-                    "seat_changes",
-                    "results",
-                ],
-            ),
-            game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),
-            events: Table::new("events", &["run", "seq", "ts_ms", "event", "participant", "data"]),
-            payments: Table::new("payments", &["recruitment_id", "participant", "completion_code", "bonus"]),
-        }
     }
 }
 

@@ -266,30 +266,3 @@ pub fn describe(games: &[Replayed], json: bool) -> String {
     }
     out
 }
-
-/// `cohort replay`: prints what the replay found; the exit status (0 all agree, 1 a
-/// mismatch, 2 the run or the trace file cannot be used).
-pub fn command(run: &Path, only: Option<GameId>, json: bool, ticks: Option<&Path>) -> u8 {
-    let mut file = match ticks.map(std::fs::File::create).transpose() {
-        Ok(f) => f.map(std::io::BufWriter::new),
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", ticks.unwrap_or(Path::new("")).display());
-            return 2;
-        }
-    };
-    let result = replay_run_with(run, only, file.as_mut().map(|f| f as &mut dyn std::io::Write));
-    if let Some(Err(e)) = file.as_mut().map(std::io::Write::flush) {
-        eprintln!("error: cannot write the ticks: {e}");
-        return 2;
-    }
-    match result {
-        Ok(games) => {
-            print!("{}", describe(&games, json));
-            if games.iter().all(Replayed::matches) { 0 } else { 1 }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
-    }
-}

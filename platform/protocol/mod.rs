@@ -15,8 +15,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod schema;
 mod views;
 
+pub use schema::{Protocol, protocol_schema};
 pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
 
 /// Version of this protocol; a client speaking another one is refused.
@@ -396,28 +398,6 @@ impl ServerMsg {
     pub fn error(code: ErrorCode, message: impl Into<String>, seq: Option<u64>) -> Self {
         ServerMsg::Error { code, message: message.into(), seq, fields: BTreeMap::new() }
     }
-}
-
-/// Both directions, for the generated schema.
-#[derive(JsonSchema)]
-#[schemars(title = "cohort participant protocol")]
-#[allow(dead_code)]
-pub struct Protocol {
-    /// Messages the client sends.
-    pub client: ClientMsg,
-    /// Messages the host sends.
-    pub server: ServerMsg,
-}
-
-/// The JSON Schema of every protocol message.
-pub fn protocol_schema() -> serde_json::Value {
-    let settings = schemars::generate::SchemaSettings::draft07();
-    let mut value = settings.into_generator().root_schema_for::<Protocol>().to_value();
-    value["$id"] = serde_json::Value::from("https://cohort.example/schemas/protocol.schema.json");
-    value["description"] = serde_json::Value::from(format!(
-        "cohort WebSocket protocol version {PROTOCOL_VERSION}: JSON text messages tagged by `type`. See docs/protocol.md."
-    ));
-    value
 }
 
 fn is_zero(n: &u32) -> bool {

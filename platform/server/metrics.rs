@@ -150,55 +150,68 @@ pub fn prometheus(experiments: &[&ExperimentHandle]) -> String {
             })
             .collect(),
     );
-    let _ = writeln!(out, "# HELP cohort_policy_call_seconds How long matchmaking policy (plugin) calls took.");
-    let _ = writeln!(out, "# TYPE cohort_policy_call_seconds histogram");
-    for (s, _) in &snaps {
-        let calls = &s.policy_calls;
-        let mut cumulative = 0;
-        for (i, bound) in crate::matchmaking::CALL_BUCKETS_US.iter().enumerate() {
-            cumulative += calls.buckets.get(i).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "cohort_policy_call_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
-                label(s),
-                *bound as f64 / 1e6
-            );
-        }
-        let _ = writeln!(out, "cohort_policy_call_seconds_bucket{{{},le=\"+Inf\"}} {}", label(s), calls.count);
-        let _ = writeln!(out, "cohort_policy_call_seconds_sum{{{}}} {}", label(s), calls.sum_us as f64 / 1e6);
-        let _ = writeln!(out, "cohort_policy_call_seconds_count{{{}}} {}", label(s), calls.count);
-    }
-    let _ = writeln!(out, "# HELP cohort_log_fsync_seconds How long the event log's group commits took to fsync.");
-    let _ = writeln!(out, "# TYPE cohort_log_fsync_seconds histogram");
-    for (s, h) in &snaps {
-        let (buckets, sum_us, count) = h.log_health.fsyncs();
-        let mut cumulative = 0;
-        for (i, bound) in crate::experiment::outbox::FSYNC_BUCKETS_US.iter().enumerate() {
-            cumulative += buckets.get(i).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "cohort_log_fsync_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
-                label(s),
-                *bound as f64 / 1e6
-            );
-        }
-        let _ = writeln!(out, "cohort_log_fsync_seconds_bucket{{{},le=\"+Inf\"}} {count}", label(s));
-        let _ = writeln!(out, "cohort_log_fsync_seconds_sum{{{}}} {}", label(s), sum_us as f64 / 1e6);
-        let _ = writeln!(out, "cohort_log_fsync_seconds_count{{{}}} {count}", label(s));
-    }
-    let _ = writeln!(out, "# HELP cohort_probe_rtt_ms Decided peer-to-peer round trips of probes.");
-    let _ = writeln!(out, "# TYPE cohort_probe_rtt_ms histogram");
-    for (s, _) in &snaps {
-        let mut cumulative = 0;
-        for (i, bound) in RTT_BUCKETS.iter().enumerate() {
-            cumulative += s.probe_rtt_ms.buckets.get(i).copied().unwrap_or(0);
-            let _ = writeln!(out, "cohort_probe_rtt_ms_bucket{{{},le=\"{bound}\"}} {cumulative}", label(s));
-        }
-        let _ = writeln!(out, "cohort_probe_rtt_ms_bucket{{{},le=\"+Inf\"}} {}", label(s), s.probe_rtt_ms.count);
-        let _ = writeln!(out, "cohort_probe_rtt_ms_sum{{{}}} {}", label(s), s.probe_rtt_ms.sum);
-        let _ = writeln!(out, "cohort_probe_rtt_ms_count{{{}}} {}", label(s), s.probe_rtt_ms.count);
-    }
+    let rows =
+        |f: &dyn Fn(&Snapshot, &ExperimentHandle) -> Hist| snaps.iter().map(|(s, h)| (label(s), f(s, h))).collect();
+    let us = |bounds: &[u64]| bounds.iter().map(|b| *b as f64 / 1e6).collect::<Vec<f64>>();
+    let policy_bounds = us(&crate::matchmaking::CALL_BUCKETS_US);
+    histogram(
+        &mut out,
+        "cohort_policy_call_seconds",
+        "How long matchmaking policy (plugin) calls took.",
+        &policy_bounds,
+        rows(&|s, _| Hist {
+            buckets: s.policy_calls.buckets.clone(),
+            sum: s.policy_calls.sum_us as f64 / 1e6,
+            count: s.policy_calls.count,
+        }),
+    );
+    let fsync_bounds = us(&crate::experiment::outbox::FSYNC_BUCKETS_US);
+    histogram(
+        &mut out,
+        "cohort_log_fsync_seconds",
+        "How long the event log's group commits took to fsync.",
+        &fsync_bounds,
+        rows(&|_, h| {
+            let (buckets, sum_us, count) = h.log_health.fsyncs();
+            Hist { buckets, sum: sum_us as f64 / 1e6, count }
+        }),
+    );
+    histogram(
+        &mut out,
+        "cohort_probe_rtt_ms",
+        "Decided peer-to-peer round trips of probes.",
+        &RTT_BUCKETS,
+        rows(&|s, _| Hist {
+            buckets: s.probe_rtt_ms.buckets.clone(),
+            sum: s.probe_rtt_ms.sum,
+            count: s.probe_rtt_ms.count,
+        }),
+    );
     out
+}
+
+/// One experiment's histogram: counts per bucket (not cumulative), sum, count.
+struct Hist {
+    buckets: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+/// A Prometheus histogram family: cumulative buckets at `bounds`, `+Inf`, sum, count,
+/// one series per (labels, histogram).
+fn histogram(out: &mut String, name: &str, help: &str, bounds: &[f64], rows: Vec<(String, Hist)>) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (labels, h) in rows {
+        let mut cumulative = 0;
+        for (i, bound) in bounds.iter().enumerate() {
+            cumulative += h.buckets.get(i).copied().unwrap_or(0);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+    }
 }
 
 fn escape(s: &str) -> String {

@@ -29,20 +29,7 @@ async fn pandas(dir: &std::path::Path) -> Option<serde_json::Value> {
 async fn exported_tables_load_in_pandas_and_agree_with_the_log() {
     let data = tempfile::tempdir().unwrap();
     let host = TestHost::start(&["tests/fixtures/host/pair.yaml"], data.path(), |_| {}).await;
-    let plan = Plan {
-        addr: host.addr.clone(),
-        experiment: "pair".to_owned(),
-        id_param: "PROLIFIC_PID".to_owned(),
-        id_prefix: "bot-".to_owned(),
-        params: vec![("cohort_bot".to_owned(), "1".to_owned())],
-        rtt_ms: (20.0, 20.0),
-        probe_failure: 0.0,
-        webrtc: false,
-        hold: false,
-        message_timeout: Duration::from_secs(20),
-        seed: 5,
-        stop: tokio_util::sync::CancellationToken::new(),
-    };
+    let plan = Plan { seed: 5, ..crate::support::bot_plan(&host, "pair") };
     let opts = RunOptions { count: 4, rate: None, spread: false, first_address: 0 };
     let summary = bots::run(plan, opts, Arc::new(Live::default())).await;
     assert_eq!(summary.completed, 4, "{}", summary.text());

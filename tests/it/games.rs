@@ -4,30 +4,15 @@
 //! nothing outside it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use cohort::bots::{self, Live, Plan, RunOptions};
 use cohort::eventlog::Event;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 
 use crate::support::{TestHost, cohort_async, text};
 
 fn plan(host: &TestHost, experiment: &str) -> Plan {
-    Plan {
-        addr: host.addr.clone(),
-        experiment: experiment.to_owned(),
-        id_param: "PROLIFIC_PID".to_owned(),
-        id_prefix: "bot-".to_owned(),
-        params: vec![("cohort_bot".to_owned(), "1".to_owned())],
-        rtt_ms: (20.0, 20.0),
-        probe_failure: 0.0,
-        webrtc: false,
-        hold: false,
-        message_timeout: Duration::from_secs(20),
-        seed: 3,
-        stop: CancellationToken::new(),
-    }
+    Plan { seed: 3, ..crate::support::bot_plan(host, experiment) }
 }
 
 async fn get(addr: &str, path: &str) -> (u16, String) {

@@ -57,20 +57,7 @@ async fn bots_practise_with_a_bot_cook_then_cook_in_pairs_through_the_host_and_t
     use cohort::eventlog::Event;
     let data = tempfile::tempdir().unwrap();
     let host = crate::support::TestHost::start(&["tests/fixtures/host/kitchen.yaml"], data.path(), |_| {}).await;
-    let plan = Plan {
-        addr: host.addr.clone(),
-        experiment: "kitchen".to_owned(),
-        id_param: "PROLIFIC_PID".to_owned(),
-        id_prefix: "bot-".to_owned(),
-        params: Vec::new(),
-        rtt_ms: (10.0, 10.0),
-        probe_failure: 0.0,
-        webrtc: false,
-        hold: false,
-        message_timeout: std::time::Duration::from_secs(30),
-        seed: 2,
-        stop: tokio_util::sync::CancellationToken::new(),
-    };
+    let plan = Plan { id_prefix: "bot-".to_owned(), seed: 2, ..bot_plan(&host, "kitchen", "bot-") };
     let opts = RunOptions { count: 2, rate: None, spread: false, first_address: 0 };
     let summary = bots::run(plan, opts, Arc::new(Live::default())).await;
     assert_eq!((summary.errors.len(), summary.completed), (0, 2), "{}", summary.text());
@@ -121,18 +108,12 @@ async fn bots_practise_with_a_bot_cook_then_cook_in_pairs_through_the_host_and_t
 
 fn bot_plan(host: &crate::support::TestHost, experiment: &str, prefix: &str) -> cohort::bots::Plan {
     cohort::bots::Plan {
-        addr: host.addr.clone(),
-        experiment: experiment.to_owned(),
-        id_param: "PROLIFIC_PID".to_owned(),
         id_prefix: prefix.to_owned(),
         params: Vec::new(),
         rtt_ms: (10.0, 10.0),
-        probe_failure: 0.0,
-        webrtc: false,
-        hold: false,
         message_timeout: std::time::Duration::from_secs(30),
         seed: 4,
-        stop: tokio_util::sync::CancellationToken::new(),
+        ..crate::support::bot_plan(host, experiment)
     }
 }
 

@@ -142,3 +142,22 @@ pub fn plugins_built() -> bool {
     eprintln!("SKIPPED: example policies not built ({missing:?}); run plugins/build.sh");
     false
 }
+
+/// A `cohort bots` plan against `host`: bots marked `cohort_bot=1` (as the CLI marks
+/// them), a scripted 20 ms probe RTT, 20 s patience; tests override what they need.
+pub fn bot_plan(host: &TestHost, experiment: &str) -> cohort::bots::Plan {
+    cohort::bots::Plan {
+        addr: host.addr.clone(),
+        experiment: experiment.to_owned(),
+        id_param: "PROLIFIC_PID".to_owned(),
+        id_prefix: "bot-".to_owned(),
+        params: vec![("cohort_bot".to_owned(), "1".to_owned())],
+        rtt_ms: (20.0, 20.0),
+        probe_failure: 0.0,
+        webrtc: false,
+        hold: false,
+        message_timeout: std::time::Duration::from_secs(20),
+        seed: 1,
+        stop: tokio_util::sync::CancellationToken::new(),
+    }
+}

@@ -1,0 +1,135 @@
+//! What the `cohort` commands print: the library computes, these functions tell the
+//! person at the terminal (stdout for results, stderr for problems) and choose the exit
+//! status. Part of the binary only.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cohort::export::Options;
+use cohort::protocol::GameId;
+
+/// `cohort replay`: prints what the replay found; the exit status (0 all agree, 1 a
+/// mismatch, 2 the run or the trace file cannot be used).
+pub fn replay(run: &Path, only: Option<GameId>, json: bool, ticks: Option<&Path>) -> u8 {
+    let mut file = match ticks.map(std::fs::File::create).transpose() {
+        Ok(f) => f.map(std::io::BufWriter::new),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", ticks.unwrap_or(Path::new("")).display());
+            return 2;
+        }
+    };
+    let result = cohort::game::replay::replay_run_with(run, only, file.as_mut().map(|f| f as &mut dyn std::io::Write));
+    if let Some(Err(e)) = file.as_mut().map(std::io::Write::flush) {
+        eprintln!("error: cannot write the ticks: {e}");
+        return 2;
+    }
+    match result {
+        Ok(games) => {
+            print!("{}", cohort::game::replay::describe(&games, json));
+            if games.iter().all(cohort::game::replay::Replayed::matches) { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// `cohort export` as typed: the pseudonym key comes from `COHORT_PSEUDONYM_KEY`.
+pub fn export(dir: &Path, out: &Path, include_pilot: bool, pseudonymize: bool) -> u8 {
+    let key = std::env::var("COHORT_PSEUDONYM_KEY").ok().filter(|k| !k.is_empty());
+    if pseudonymize && key.is_none() {
+        eprintln!("error: --pseudonymize needs a key in COHORT_PSEUDONYM_KEY (the same key gives the same pseudonyms)");
+        return 2;
+    }
+    let pseudonym_key = key.filter(|_| pseudonymize).map(String::into_bytes);
+    export_all(dir, out, &Options { include_pilot, pseudonym_key })
+}
+
+/// `cohort export`: writes `<out>/<experiment>/<table>.csv` for each experiment under
+/// `dir`, prints what it wrote; the exit status (0 written, 2 nothing to export or a
+/// file that cannot be written or read).
+fn export_all(dir: &Path, out: &Path, opts: &Options) -> u8 {
+    let found = cohort::export::experiments(dir);
+    if found.is_empty() {
+        eprintln!("error: {}", cohort::export::ExportError::NoLogs(dir.display().to_string()));
+        return 2;
+    }
+    for (path, name) in found {
+        let result =
+            cohort::export::read(&path, opts).and_then(|tables| cohort::export::write_csv(&tables, &out.join(&name)));
+        match result {
+            Ok(written) => {
+                let counts: Vec<String> = written.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                println!("{name}: {} ({})", out.join(&name).display(), counts.join(", "));
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                return 2;
+            }
+        }
+    }
+    0
+}
+
+/// `cohort forget`: prints what was done; the exit status (0 done, 1 nothing found, 2
+/// a log that cannot be read or rewritten).
+pub fn forget(dir: &Path, recruitment_id: &str) -> u8 {
+    match cohort::export::forget::forget(dir, recruitment_id) {
+        Ok(done) if done.participants.is_empty() => {
+            eprintln!("nothing found for that recruitment id under {}", dir.display());
+            1
+        }
+        Ok(done) => {
+            println!("redacted {} lines in {} logs ({} sessions)", done.lines, done.files, done.participants.len());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+pub fn plugin_check(file: &std::path::Path, config: &str, call_timeout_ms: u64, memory_limit_mb: usize) -> ExitCode {
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config).is_err() {
+        eprintln!("error: --config must be a JSON object, e.g. '{{\"balance_by\": \"team\"}}'");
+        return ExitCode::from(2);
+    }
+    let limits = cohort::plugin::Limits {
+        call_timeout: std::time::Duration::from_millis(call_timeout_ms),
+        memory_bytes: memory_limit_mb * 1024 * 1024,
+    };
+    match cohort::plugin::check::check(file, config, limits) {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            for v in &report.violations {
+                println!("violation: {v}");
+            }
+            if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn validate(files: &[PathBuf]) -> ExitCode {
+    let (loaded, reports) = cohort::config::load_all(files);
+    for l in &loaded {
+        println!("ok: {}: {}", l.path.display(), l.experiment.summary());
+    }
+    for report in &reports {
+        eprint!("{report}");
+    }
+    if reports.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        let problems: usize = reports.iter().map(|r| r.problems.len()).sum();
+        eprintln!("{problems} problem(s) in {} of {} file(s)", reports.len(), files.len());
+        ExitCode::from(2)
+    }
+}
