@@ -94,7 +94,7 @@ pub struct Matchmaker {
     /// YAML file. Absent: the built-in FIFO policy.
     #[serde(default)]
     pub plugin: Option<PathBuf>,
-    /// Free-form settings passed to the plugin's `init` (as JSON).
+    /// Free-form settings passed to the plugin's `configure` export (as JSON text).
     #[serde(default)]
     pub config: serde_json::Map<String, serde_json::Value>,
     /// What to do when the plugin fails (trap, deadline, invalid answer).
@@ -104,7 +104,15 @@ pub struct Matchmaker {
     #[serde(default = "default_call_timeout_ms")]
     #[schemars(range(min = 1, max = 10000))]
     pub call_timeout_ms: u32,
-    /// Memory cap of the plugin instance, in MiB.
+    /// Work a plugin may do in one matching pass (asking it about everyone waiting), in
+    /// milliseconds of WebAssembly execution: counted in executed instructions (1 ms =
+    /// 1,000,000) plus a fixed cost per host call, so that `cohort simulate` and the
+    /// host make the same decisions. When it is spent, the pass stops and the next one
+    /// starts with whoever was not asked; the experiment's other messages keep flowing.
+    #[serde(default = "default_pass_budget_ms")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub pass_budget_ms: u32,
+    /// Memory cap of the plugin instance (all its memories and tables together), in MiB.
     #[serde(default = "default_memory_mb")]
     #[schemars(range(min = 1, max = 4096))]
     pub memory_limit_mb: u32,
@@ -128,6 +136,10 @@ fn default_tick_secs() -> f64 {
 
 fn default_call_timeout_ms() -> u32 {
     100
+}
+
+fn default_pass_budget_ms() -> u32 {
+    50
 }
 
 fn default_memory_mb() -> u32 {

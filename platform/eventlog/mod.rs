@@ -152,6 +152,23 @@ pub enum Event {
         fault: String,
         fallback: String,
     },
+    /// A policy that was down after a fault was re-created (configured and told the
+    /// `told` participants waiting).
+    PolicyRestarted {
+        scene: String,
+        policy: String,
+        told: usize,
+    },
+    /// A matching pass spent its work budget (`matchmaker.pass_budget_ms`) after asking
+    /// for `asked` participants; the `deferred` others are asked first next time. At
+    /// most one a minute per scene (the others are counted in `log_suppressed`).
+    PolicyBudget {
+        scene: String,
+        policy: String,
+        asked: usize,
+        deferred: usize,
+        work_ms: f64,
+    },
     /// Lines a policy logged while deciding.
     PolicyLog {
         scene: String,

@@ -95,6 +95,8 @@ pub fn start(
     let views = Arc::new(Views::render(&experiment, &loaded.base_dir)?);
     let id = experiment.id.to_string();
     let secrets = crate::probe::ice::load_secrets(&experiment, &loaded.base_dir)?;
+    // The policies first: one that cannot start leaves no run directory behind.
+    let policies = load_policies(&experiment, &loaded.base_dir)?;
     let restored = super::recovery::restore(&experiment, data);
     let run_dir = eventlog::run_dir(data, &id, run);
     let mut log = LogFile::create(&run_dir)?;
@@ -108,7 +110,6 @@ pub fn start(
             files,
         },
     )?;
-    let policies = load_policies(&experiment, &loaded.base_dir)?;
     let mut state = State::new(experiment.clone(), views, None);
     for (scene, policy) in policies {
         state.set_policy(scene, policy);

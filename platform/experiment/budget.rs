@@ -29,6 +29,8 @@ pub enum Source {
     GameInput(ParticipantId),
     /// The policy of the multiplayer scene at this index.
     PolicyLog(usize),
+    /// The pass budget of the multiplayer scene at this index (one event a minute).
+    PolicyBudget(usize),
 }
 
 /// One source's use of the current window.
@@ -149,6 +151,9 @@ impl State {
             Source::Refusals(p) => (Some(p), None, "refused"),
             Source::GameInput(p) => (Some(p), None, "game_inputs"),
             Source::PolicyLog(scene) => (None, Some(self.experiment.scenes[scene].id().to_string()), "policy_log"),
+            Source::PolicyBudget(scene) => {
+                (None, Some(self.experiment.scenes[scene].id().to_string()), "policy_budget")
+            }
         };
         self.log(Event::LogSuppressed { participant, scene, what: what.to_owned(), count });
     }

@@ -10,7 +10,7 @@ use super::state::State;
 use super::timers::Timer;
 use crate::config::multiplayer::Fallback;
 use crate::eventlog::Event;
-use crate::matchmaking::{self, Fifo, WaitroomView};
+use crate::matchmaking::{self, Fifo, PolicyError, WaitroomView};
 use crate::probe::Probe;
 use crate::protocol::{ParticipantId, ProbeId, ServerMsg};
 
@@ -33,18 +33,72 @@ impl State {
                     self.timers.schedule(now + tick, Timer::RoomTick(scene));
                 }
             }
+            if !forget {
+                self.recover_policy(scene, now);
+            }
             if forgot || (timed && !forget) {
                 self.match_pass(scene, now);
             }
         }
     }
 
-    /// Asks the policy with each available participant as the arriving one, oldest
-    /// first.
-    pub(super) fn match_pass(&mut self, scene: usize, now: Duration) {
-        for pid in self.rooms[&scene].available() {
-            self.try_match(scene, pid, now);
+    /// A policy that is down after a fault, and whose pause has passed, is re-created.
+    fn recover_policy(&mut self, scene: usize, now: Duration) {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let Some(outcome) = room.policy.recover(now) else { return };
+        let waiting = room.entries.keys().next().copied();
+        let policy = room.policy.name().to_owned();
+        self.flush_policy_log(scene, waiting.unwrap_or(ParticipantId(uuid::Uuid::nil())));
+        match outcome {
+            Ok(told) => {
+                let scene = self.experiment.scenes[scene].id().to_string();
+                self.log(Event::PolicyRestarted { scene, policy, told });
+            }
+            Err(e) => {
+                let about = waiting.unwrap_or(ParticipantId(uuid::Uuid::nil()));
+                self.policy_fault(scene, about, format!("restart: {e}"));
+            }
         }
+    }
+
+    /// Asks the policy with each available participant as the arriving one, oldest
+    /// first, within the pass's work budget: when it is spent, the pass stops and the
+    /// next one starts with the first participant not asked.
+    pub(super) fn match_pass(&mut self, scene: usize, now: Duration) {
+        let budget = u64::from(self.multiplayer(scene).matchmaker.pass_budget_ms) * crate::plugin::WORK_PER_MS;
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let mut order = room.available();
+        if let Some(at) = room.resume_at.take().and_then(|p| order.iter().position(|q| *q == p)) {
+            order.rotate_left(at);
+        }
+        let started = room.policy.work();
+        for (asked, pid) in order.iter().enumerate() {
+            let spent = self.rooms[&scene].policy.work() - started;
+            if spent >= budget {
+                self.pass_budget_spent(scene, &order[asked..], asked, spent);
+                return;
+            }
+            self.try_match(scene, *pid, now);
+        }
+    }
+
+    /// Notes where the next pass starts, and logs (at most once a minute) that the
+    /// budget ran out.
+    fn pass_budget_spent(&mut self, scene: usize, rest: &[ParticipantId], asked: usize, spent: u64) {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        // Someone in `rest` may have been grouped meanwhile; the first still waiting
+        // is next.
+        room.resume_at = rest.iter().find(|p| room.entries.get(p).is_some_and(|e| e.available())).copied();
+        let deferred = rest.iter().filter(|p| room.entries.get(p).is_some_and(|e| e.available())).count();
+        let event = Event::PolicyBudget {
+            scene: self.experiment.scenes[scene].id().to_string(),
+            policy: room.policy.name().to_owned(),
+            asked,
+            deferred,
+            work_ms: spent as f64 / crate::plugin::WORK_PER_MS as f64,
+        };
+        let now = self.now;
+        self.log_within(super::budget::Source::PolicyBudget(scene), (1, 0), (1, u64::MAX), event, now);
     }
 
     /// After participants came back to the pool (a dropped proposal, a game cancelled
@@ -82,16 +136,19 @@ impl State {
         let answer = policy.find_match(me, &view, *group_size);
         let lines = policy.take_log();
         let name = policy.name().to_owned();
+        // The policy being down after a fault is no new fault: the fallback decides.
+        let down = answer == Err(PolicyError::Unavailable);
         let checked = match answer {
-            Ok(Some(group)) => {
-                matchmaking::validate(&group, me, &view, *group_size).map(|()| Some(group)).map_err(|e| e.to_string())
-            }
+            Ok(Some(group)) => match matchmaking::validate(&group, me, &view, *group_size) {
+                Ok(()) => Ok(Some(group)),
+                Err(e) => {
+                    policy.reset(); // a refused answer: a stateful policy starts afresh
+                    Err(e.to_string())
+                }
+            },
             Ok(None) => Ok(None),
             Err(e) => Err(e.to_string()),
         };
-        if checked.is_err() {
-            policy.reset(); // a refused answer: a stateful policy starts afresh
-        }
         let decided = match &checked {
             Err(_) if fallback == Fallback::Fifo => Fifo::group(me, &view, *group_size),
             Err(_) => None,
@@ -100,7 +157,9 @@ impl State {
         drop(view); // it borrows the room
         let by_fallback = checked.is_err();
         self.log_policy_lines(scene, name.clone(), arriving, lines);
-        if let Err(fault) = checked {
+        if let Err(fault) = checked
+            && !down
+        {
             self.policy_fault(scene, arriving, fault);
         }
         if let Some(group) = decided {

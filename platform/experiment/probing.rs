@@ -238,7 +238,9 @@ impl State {
         };
         self.flush_policy_log(scene, probe.peers[0]);
         verdict.unwrap_or_else(|e| {
-            self.policy_fault(scene, probe.peers[0], format!("should_reject_for_rtt: {e}"));
+            if e != crate::matchmaking::PolicyError::Unavailable {
+                self.policy_fault(scene, probe.peers[0], format!("should_reject_for_rtt: {e}"));
+            }
             default_reject_for_rtt(rtt, threshold)
         })
     }

@@ -64,6 +64,9 @@ pub struct Room {
     pub last_status: Option<Duration>,
     /// Policy faults so far (errors and invalid answers).
     pub faults: u64,
+    /// Where the next matching pass starts: the first participant the last one did not
+    /// ask, when its work budget ran out.
+    pub resume_at: Option<ParticipantId>,
 }
 
 /// A pair in canonical order.
@@ -87,6 +90,7 @@ impl Room {
             status_at: None,
             last_status: None,
             faults: 0,
+            resume_at: None,
         }
     }
 

@@ -60,7 +60,9 @@ impl State {
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomJoined { participant: pid, scene: scene_id });
         self.flush_policy_log(scene, pid);
-        if let Err(e) = joined {
+        if let Err(e) = joined
+            && e != crate::matchmaking::PolicyError::Unavailable
+        {
             self.policy_fault(scene, pid, format!("on_join: {e}"));
         }
         if self.multiplayer(scene).on_dropout == crate::config::multiplayer::Dropout::Backfill {
@@ -190,7 +192,9 @@ impl State {
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomLeft { participant: pid, scene: scene_id, reason: reason.to_owned() });
         self.flush_policy_log(scene, pid);
-        if let Err(e) = left {
+        if let Err(e) = left
+            && e != crate::matchmaking::PolicyError::Unavailable
+        {
             self.policy_fault(scene, pid, format!("on_leave: {e}"));
         }
         if let Some(pending) = entry.pending {

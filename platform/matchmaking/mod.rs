@@ -126,6 +126,10 @@ pub enum PolicyError {
     Memory,
     #[error("the policy failed: {0}")]
     Other(String),
+    /// The instance is down after a fault and not re-created yet: the fallback decides
+    /// (not a new fault).
+    #[error("the policy is restarting after a fault")]
+    Unavailable,
 }
 
 /// A matchmaking policy. Calls are synchronous and bounded by a deadline (the host
@@ -176,8 +180,22 @@ pub trait Matchmaker: Send {
     }
 
     /// The host refused the policy's last answer: a stateful policy starts afresh
-    /// (a plugin's instance is discarded and re-created before its next call).
+    /// (a plugin's instance is discarded and re-created by a later [`Matchmaker::recover`]).
     fn reset(&mut self) {}
+
+    /// Called on each room tick: a policy that is down after a fault and whose pause
+    /// has passed is re-created now. `None` when there was nothing to do; otherwise
+    /// how many waiting participants the fresh instance was told, or why it failed.
+    fn recover(&mut self, _now: Duration) -> Option<Result<usize, PolicyError>> {
+        None
+    }
+
+    /// Work done by all calls so far (for the pass budget), in the units of
+    /// [`crate::plugin::WORK_PER_MS`]: executed instructions plus a fixed cost per
+    /// host call, a count that a simulation reproduces. A native policy does none.
+    fn work(&self) -> u64 {
+        0
+    }
 
     /// Lines the policy logged during its last call (they go to the event log with the
     /// decision).

@@ -1,4 +1,5 @@
-//! The one wasmtime engine for policies: epoch interruption for per-call deadlines (a
+//! The one wasmtime engine for policies: fuel to count each call's work, epoch
+//! interruption for per-call deadlines (a
 //! background thread advances the epoch every millisecond), and compiled components
 //! cached on disk, keyed by the component's bytes and the engine's compatibility hash,
 //! so that a large component (a Python policy is tens of MB) starts in milliseconds
@@ -21,6 +22,7 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.consume_fuel(true); // counts work (see `WORK_PER_MS`); deadlines stop calls
         config.wasm_component_model(true);
         let engine = Engine::new(&config).expect("the policy engine configuration is valid");
         let ticker = engine.weak();

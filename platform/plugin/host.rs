@@ -1,10 +1,13 @@
-//! What the host gives a policy instance: its store data (memory limits, the waitroom
-//! of the current decision, the lines it logged) and the `host` interface of the WIT
-//! world.
+//! What the host gives a policy instance: its store data (memory cap, virtual WASI,
+//! the waitroom of the current decision, the lines it logged) and the `host` interface
+//! of the WIT world.
 
 use std::time::Duration;
 
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::sandbox::{self, Caps, Clock, Output};
 
 use super::bindings::cohort::matchmaker::host::Host;
 use super::bindings::cohort::matchmaker::types::Participant;
@@ -22,26 +25,59 @@ struct ViewPtr(*const WaitroomView<'static>);
 // caller's borrow of the view is alive.
 unsafe impl Send for ViewPtr {}
 
+/// Work units a host call costs on top of the instructions the guest executes (so
+/// that a policy reading the whole waitroom on every call is charged for it).
+const HOST_CALL_WORK: u64 = 2_000;
+const HOST_WORK_PER_BYTE: u64 = 20;
+
 /// Per-instance store data.
 pub struct HostState {
-    pub limits: StoreLimits,
+    pub caps: Caps,
     view: Option<ViewPtr>,
     pub log: Vec<String>,
+    /// Lines the policy tried to log beyond the per-call limit.
+    pub log_dropped: usize,
+    /// Work charged for host calls during the current call (see [`HOST_CALL_WORK`]).
+    pub host_work: u64,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub output: Output,
 }
 
 impl HostState {
-    pub fn new(memory_bytes: usize) -> Self {
-        // The memory cap is per linear memory; bounding how many memories, tables and
-        // instances a component may create (and table sizes) keeps the total bounded.
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(memory_bytes)
-            .memories(4)
-            .tables(64)
-            .instances(64)
-            .table_elements(1 << 20)
-            .trap_on_grow_failure(true)
-            .build();
-        Self { limits, view: None, log: Vec::new() }
+    /// A fresh instance's data: `memory_bytes` for all its memories and tables, its
+    /// clocks reading `clock`, its randomness seeded with `seed`.
+    pub fn new(memory_bytes: usize, clock: &Clock, seed: u64) -> Self {
+        let output = Output::default();
+        Self {
+            caps: Caps::new(memory_bytes),
+            view: None,
+            log: Vec::new(),
+            log_dropped: 0,
+            host_work: 0,
+            wasi: sandbox::wasi(clock, seed, &output),
+            table: ResourceTable::new(),
+            output,
+        }
+    }
+
+    /// Moves what the guest printed into its log lines (after each call).
+    pub fn collect_output(&mut self) {
+        let (lines, dropped) = self.output.take_lines();
+        for line in lines {
+            self.push_line(line);
+        }
+        if dropped > 0 {
+            self.push_line(format!("({dropped} more bytes of output were dropped)"));
+        }
+    }
+
+    fn push_line(&mut self, line: String) {
+        if self.log.len() < MAX_LOG_LINES {
+            self.log.push(line.chars().take(MAX_LOG_LINE).collect());
+        } else {
+            self.log_dropped += 1;
+        }
     }
 
     /// The current decision's waitroom, if a `find-match` call is running.
@@ -86,25 +122,39 @@ pub fn participant(c: &Candidate, now: Duration) -> Participant {
     }
 }
 
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
 impl super::bindings::cohort::matchmaker::types::Host for HostState {}
 
 impl Host for HostState {
     fn waiting_count(&mut self) -> wasmtime::Result<u32> {
+        self.host_work += HOST_CALL_WORK;
         Ok(self.view().map_or(0, |v| v.len() as u32))
     }
 
     fn waiting_get(&mut self, index: u32) -> wasmtime::Result<Option<Participant>> {
-        Ok(self.view().and_then(|v| v.get(index as usize).map(|c| participant(c, v.now()))))
+        let p = self.view().and_then(|v| v.get(index as usize).map(|c| participant(c, v.now())));
+        let bytes: usize = p.as_ref().map_or(0, |p| {
+            p.attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                + 40 * (1 + p.previous_partners.len() + p.avoid.len())
+        });
+        self.host_work += HOST_CALL_WORK + HOST_WORK_PER_BYTE * bytes as u64;
+        Ok(p)
     }
 
     fn waiting_ids(&mut self) -> wasmtime::Result<Vec<String>> {
-        Ok(self.view().map(|v| v.iter().map(|c| c.id.to_string()).collect()).unwrap_or_default())
+        let ids: Vec<String> = self.view().map(|v| v.iter().map(|c| c.id.to_string()).collect()).unwrap_or_default();
+        self.host_work += HOST_CALL_WORK + HOST_WORK_PER_BYTE * 36 * ids.len() as u64;
+        Ok(ids)
     }
 
     fn log(&mut self, line: String) -> wasmtime::Result<()> {
-        if self.log.len() < MAX_LOG_LINES {
-            self.log.push(line.chars().take(MAX_LOG_LINE).collect());
-        }
+        self.host_work += HOST_CALL_WORK;
+        self.push_line(line);
         Ok(())
     }
 }

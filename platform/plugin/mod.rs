@@ -1,16 +1,28 @@
 //! Matchmaking policies as sandboxed WebAssembly components (`plugins/matchmaker.wit`).
 //!
-//! A [`PluginMatchmaker`] is one more implementation of the [`Matchmaker`] trait. Each
-//! call runs with a deadline (epoch interruption) and a memory cap (store limits). A
-//! trap, missed deadline, memory exhaustion or malformed answer becomes a
-//! [`PolicyError`]; the instance is then discarded and re-created before the next call
-//! (re-initialised with the config and re-told the waitroom). The world imports
-//! nothing but the host interface: no WASI, no filesystem, network, clock, randomness
-//! or environment.
+//! A [`PluginMatchmaker`] is one more implementation of the [`Matchmaker`] trait. Its
+//! instance lives on a thread of its own ([`worker`]) inside a sandbox ([`sandbox`]):
+//! one memory cap for all its memories and tables, a bounded copy from guest to host,
+//! WASI virtualized (no files, network or environment; the decision's time; seeded
+//! randomness; stdout and stderr captured as log lines).
+//!
+//! Every call runs under its deadline (epoch interruption) and is charged its *work*:
+//! the WebAssembly instructions it executed (fuel) plus a fixed cost per host call — a
+//! count, not a time, so that `cohort simulate` and a replay charge the same. The
+//! state machine spends a budget of work per matching pass (`matchmaker.pass_budget_ms`).
+//!
+//! A trap, missed deadline, memory exhaustion or malformed answer becomes a
+//! [`PolicyError`] and takes the instance down. While it is down, calls answer
+//! [`PolicyError::Unavailable`] at once (the experiment's fallback decides); after a
+//! pause that doubles with each fault in a row (1 s up to 1 min), the next room tick
+//! re-creates it ([`Matchmaker::recover`]): instantiated, configured and re-told the
+//! waitroom, all under one deadline of its own — never on the path of a decision.
 
 pub mod check;
 mod engine;
 mod host;
+mod sandbox;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +32,8 @@ use wasmtime::{Store, Trap};
 
 pub use engine::{Source, cache_dir};
 use host::{HostState, participant};
+use sandbox::Clock;
+use worker::Worker;
 
 use crate::matchmaking::{Candidate, Matchmaker, PolicyError, WaitroomView};
 use crate::protocol::ParticipantId;
@@ -32,6 +46,22 @@ mod bindings {
         imports: { default: trappable },
     });
 }
+
+/// Work units per millisecond of `matchmaker.pass_budget_ms`: WebAssembly
+/// instructions this machine class executes in a millisecond (measured with
+/// `cargo bench --bench decision`; see `docs/policies.md`).
+pub const WORK_PER_MS: u64 = 1_000_000;
+
+/// Most bytes one call may copy from the guest to the host (its answer, a log line).
+const MAX_HOST_COPY: usize = 4 << 20;
+
+/// A fresh instance (instantiate, configure, re-tell the waitroom) gets this many
+/// call deadlines, together.
+const REBUILD_DEADLINES: u32 = 10;
+
+/// The pause before re-creating an instance after a fault, doubled per fault in a row.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(60);
 
 /// Per-call limits, from the experiment's `matchmaker` section.
 #[derive(Debug, Clone, Copy)]
@@ -51,135 +81,294 @@ pub enum PluginError {
     Contract { path: PathBuf, message: String },
     #[error("the policy {path} refused its configuration: {message}")]
     Init { path: PathBuf, message: String },
+    #[error("the policy {path} failed while starting: {fault}{}", said(lines))]
+    Start { path: PathBuf, fault: PolicyError, lines: Vec<String> },
+}
+
+/// What lives on the worker thread: the pre-linked component and its instance.
+struct Slot {
+    pre: bindings::PolicyPre<HostState>,
+    live: Option<(Store<HostState>, bindings::Policy)>,
+    clock: Clock,
+}
+
+/// What one run on the worker cost and said.
+#[derive(Default)]
+struct Cost {
+    work: u64,
+    took: Duration,
+    lines: Vec<String>,
+    dropped: usize,
+    /// Peak bytes of memories and tables, and table elements.
+    memory: (usize, usize),
+}
+
+/// How the instance is doing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Health {
+    /// Down since a fault: re-created at the next tick after `retry_at`.
+    down: bool,
+    retry_at: Duration,
+    faults_in_row: u32,
+}
+
+/// What `plugin check` reports of an instance's use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// Most bytes of memories and tables held at once, and table elements then.
+    pub peak_memory: usize,
+    pub table_elements: usize,
+    /// The slowest call.
+    pub slowest: Duration,
+    /// Lines logged, and lines dropped over the per-call limit.
+    pub lines: usize,
+    pub lines_dropped: usize,
 }
 
 /// A loaded policy component.
 pub struct PluginMatchmaker {
     name: String,
-    pre: bindings::PolicyPre<HostState>,
+    worker: Worker<Slot>,
     config: String,
     limits: Limits,
-    /// The live instance; `None` after a fault until the next call re-creates it.
-    live: Option<(Store<HostState>, bindings::Policy)>,
+    health: Health,
+    /// Instances created so far (each gets its own seed).
+    generation: u64,
+    seed: u64,
     /// Everyone the policy was told joined and has not left, oldest first: a fresh
     /// instance is told them again.
     roster: Vec<Candidate>,
-    /// The experiment time of the last decision (for waiting times when re-telling).
+    /// The experiment time of the last call (for waiting times and the clocks).
     now: Duration,
     /// Lines logged during the last call.
     log: Vec<String>,
+    /// Work done by all calls so far.
+    work: u64,
     /// How the component was obtained and how long that took (for `plugin check`).
     pub loaded: (Source, Duration),
     /// How long calls took (`/metrics`).
     times: crate::matchmaking::CallTimes,
+    usage: Usage,
 }
 
 impl PluginMatchmaker {
     /// Loads `path`, checks it implements the contract, and initialises it with
-    /// `config` (JSON text).
+    /// `config` (JSON text). `seed` seeds the instances' randomness.
     pub fn load(path: &Path, config: &str, limits: Limits) -> Result<Self, PluginError> {
+        Self::load_seeded(path, config, limits, seed_of(path, config))
+    }
+
+    /// [`PluginMatchmaker::load`] with the randomness seed given.
+    pub fn load_seeded(path: &Path, config: &str, limits: Limits, seed: u64) -> Result<Self, PluginError> {
         let started = Instant::now();
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
-        let (component, source) = engine::component(&bytes)
-            .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
+        let at = || path.to_path_buf();
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: at(), source })?;
+        let (component, source) =
+            engine::component(&bytes).map_err(|e| PluginError::Compile { path: at(), message: explain_link(&e) })?;
+        let contract = |e: wasmtime::Error| PluginError::Contract { path: at(), message: explain_link(&e) };
         let mut linker = Linker::new(engine::engine());
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(contract)?;
         bindings::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |state: &mut HostState| state)
-            .map_err(|e| PluginError::Contract { path: path.to_path_buf(), message: format!("{e:#}") })?;
-        let contract =
-            |e: wasmtime::Error| PluginError::Contract { path: path.to_path_buf(), message: format!("{e:#}") };
+            .map_err(contract)?;
         let pre = linker.instantiate_pre(&component).map_err(contract)?;
         let pre = bindings::PolicyPre::new(pre).map_err(contract)?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let worker = Worker::start(&format!("cohort-policy-{name}"), move || Slot { pre, live: None, clock: Clock::default() })
+            .map_err(|e| PluginError::Start { path: at(), fault: PolicyError::Other(e.to_string()), lines: Vec::new() })?;
         let mut plugin = Self {
             name,
-            pre,
+            worker,
             config: config.to_owned(),
             limits,
-            live: None,
+            health: Health::default(),
+            generation: 0,
+            seed,
             roster: Vec::new(),
             now: Duration::ZERO,
             log: Vec::new(),
-            loaded: (source, started.elapsed()),
+            work: 0,
+            loaded: (source, Duration::ZERO),
             times: crate::matchmaking::CallTimes::default(),
+            usage: Usage::default(),
         };
-        plugin.instantiate().map_err(|e| match e {
-            PolicyError::Other(message) => PluginError::Init { path: path.to_path_buf(), message },
-            other => PluginError::Init { path: path.to_path_buf(), message: other.to_string() },
-        })?;
+        if let Err(fault) = plugin.rebuild() {
+            let lines = plugin.take_log();
+            return Err(match fault {
+                PolicyError::Other(message) => PluginError::Init { path: at(), message },
+                fault => PluginError::Start { path: at(), fault, lines },
+            });
+        }
         plugin.loaded.1 = started.elapsed();
         Ok(plugin)
     }
 
-    /// A fresh instance, initialised with the config.
-    fn instantiate(&mut self) -> Result<(), PolicyError> {
-        let mut store = Store::new(engine::engine(), HostState::new(self.limits.memory_bytes));
-        store.limiter(|state| &mut state.limits);
-        store.epoch_deadline_trap();
-        self.arm(&mut store);
-        let policy = self.pre.instantiate(&mut store).map_err(|e| self.fault(e))?;
-        self.arm(&mut store);
-        match policy.call_configure(&mut store, &self.config) {
-            Ok(Ok(())) => {}
-            Ok(Err(refusal)) => return Err(PolicyError::Other(refusal)),
-            Err(e) => return Err(self.fault(e)),
-        }
-        self.log.append(&mut store.data_mut().log);
-        self.live = Some((store, policy));
-        Ok(())
+    /// What the instance used so far (for `plugin check`).
+    pub fn usage(&self) -> Usage {
+        self.usage
     }
 
-    /// Sets the deadline of the next call (one tick more, since the current tick may
-    /// be about to end).
-    fn arm(&self, store: &mut Store<HostState>) {
-        let ticks = self.limits.call_timeout.as_millis().div_ceil(engine::TICK.as_millis()) as u64;
-        store.set_epoch_deadline(ticks.max(1) + 1);
-    }
-
-    /// Makes sure an instance is live: after a fault, a fresh one, configured and
-    /// re-told everyone waiting, all within one call's deadline.
-    fn ensure_live(&mut self) -> Result<(), PolicyError> {
-        if self.live.is_some() {
-            return Ok(());
-        }
-        self.instantiate()?;
-        let (mut store, policy) = self.live.take().expect("just instantiated");
-        self.arm(&mut store);
-        for c in &self.roster {
-            if let Err(e) = policy.call_on_join(&mut store, &participant(c, self.now)) {
-                self.log.append(&mut store.data_mut().log);
-                return Err(self.fault(e));
+    /// A fresh instance: instantiated, configured and told everyone waiting, all under
+    /// one deadline of [`REBUILD_DEADLINES`] calls.
+    fn rebuild(&mut self) -> Result<(), PolicyError> {
+        self.generation += 1;
+        let seed = self.seed ^ self.generation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (limits, config, now) = (self.limits, self.config.as_str(), self.now);
+        let roster: Vec<_> = self.roster.iter().map(|c| participant(c, now)).collect();
+        let deadline = limits.call_timeout * REBUILD_DEADLINES;
+        let ran = self.worker.run(move |slot: &mut Slot| {
+            slot.live = None;
+            slot.clock.set(now);
+            let mut store = Store::new(engine::engine(), HostState::new(limits.memory_bytes, &slot.clock, seed));
+            store.limiter(|state| &mut state.caps);
+            store.epoch_deadline_trap();
+            store.set_hostcall_fuel(MAX_HOST_COPY);
+            let pre = slot.pre.clone();
+            let (result, cost) = metered(&mut store, deadline, |store| {
+                let policy = pre.instantiate(&mut *store)?;
+                if let Err(refusal) = policy.call_configure(&mut *store, config)? {
+                    return Ok(Err(refusal));
+                }
+                for p in &roster {
+                    policy.call_on_join(&mut *store, p)?;
+                }
+                Ok(Ok(policy))
+            });
+            let result = match result {
+                Ok(Ok(policy)) => {
+                    slot.live = Some((store, policy));
+                    Ok(Ok(()))
+                }
+                Ok(Err(refusal)) => Ok(Err(refusal)),
+                Err(e) => Err(classify(e, deadline)),
+            };
+            (result, cost)
+        });
+        match self.account(ran)? {
+            Ok(()) => {
+                self.health.down = false;
+                Ok(())
+            }
+            Err(refusal) => {
+                self.went_down();
+                Err(PolicyError::Other(refusal))
             }
         }
-        self.log.append(&mut store.data_mut().log);
-        self.live = Some((store, policy));
-        Ok(())
     }
 
-    /// Turns a wasmtime error into a policy error.
-    fn fault(&self, e: wasmtime::Error) -> PolicyError {
-        classify(e, self.limits.call_timeout)
-    }
-
-    /// Runs one guest call with the deadline armed; a fault discards the instance.
-    fn call<R>(
-        &mut self,
-        f: impl FnOnce(&mut Store<HostState>, &bindings::Policy) -> wasmtime::Result<R>,
-    ) -> Result<R, PolicyError> {
-        self.ensure_live()?;
-        let (mut store, policy) = self.live.take().expect("ensured above");
-        self.arm(&mut store);
-        let started = Instant::now();
-        let result = f(&mut store, &policy);
-        self.times.observe(started.elapsed());
-        self.log.append(&mut store.data_mut().log);
+    /// Books what a run on the worker cost and said; a fault takes the instance down.
+    fn account<R>(&mut self, ran: Result<(Result<R, PolicyError>, Cost), worker::Stopped>) -> Result<R, PolicyError> {
+        let (result, cost) = ran.unwrap_or_else(|worker::Stopped| {
+            (Err(PolicyError::Other("the policy's thread stopped".to_owned())), Cost::default())
+        });
+        self.work += cost.work;
+        self.times.observe(cost.took);
+        self.usage.slowest = self.usage.slowest.max(cost.took);
+        self.usage.lines += cost.lines.len();
+        self.usage.lines_dropped += cost.dropped;
+        if cost.memory.0 >= self.usage.peak_memory {
+            (self.usage.peak_memory, self.usage.table_elements) = cost.memory;
+        }
+        self.log.extend(cost.lines);
         match result {
             Ok(r) => {
-                self.live = Some((store, policy));
+                self.health.faults_in_row = 0;
                 Ok(r)
             }
-            Err(e) => Err(self.fault(e)),
+            Err(PolicyError::Unavailable) => Err(PolicyError::Unavailable),
+            Err(e) => {
+                self.went_down();
+                Err(e)
+            }
         }
     }
+
+    /// A fault: the instance is gone; the next tick after a pause re-creates it.
+    fn went_down(&mut self) {
+        self.health.faults_in_row += 1;
+        let doublings = self.health.faults_in_row.saturating_sub(1).min(16);
+        let pause = (FIRST_PAUSE * 2u32.saturating_pow(doublings)).min(LONGEST_PAUSE);
+        self.health.down = true;
+        self.health.retry_at = self.now + pause;
+    }
+
+    /// Runs one guest call on the live instance, under its deadline.
+    fn call<R: Send>(
+        &mut self,
+        f: impl FnOnce(&mut Store<HostState>, &bindings::Policy) -> wasmtime::Result<R> + Send,
+    ) -> Result<R, PolicyError> {
+        if self.health.down {
+            return Err(PolicyError::Unavailable);
+        }
+        let (now, deadline) = (self.now, self.limits.call_timeout);
+        let ran = self.worker.run(move |slot: &mut Slot| {
+            slot.clock.set(now);
+            let Some((store, policy)) = slot.live.as_mut() else {
+                return (Err(PolicyError::Unavailable), Cost::default());
+            };
+            let (result, cost) = metered(store, deadline, |store| f(store, policy));
+            if result.is_err() {
+                slot.live = None;
+            }
+            (result.map_err(|e| classify(e, deadline)), cost)
+        });
+        self.account(ran)
+    }
+}
+
+/// Fuel given to every call: the deadline, not fuel, stops a runaway call; fuel only
+/// counts the instructions executed.
+const FUEL: u64 = u64::MAX / 4;
+
+/// Runs `f` on `store` under `deadline`, counting its work and collecting its lines.
+fn metered<R>(
+    store: &mut Store<HostState>,
+    deadline: Duration,
+    f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+) -> (wasmtime::Result<R>, Cost) {
+    let ticks = deadline.as_millis().div_ceil(engine::TICK.as_millis()) as u64;
+    // One tick more: the current tick may be about to end.
+    store.set_epoch_deadline(ticks.max(1) + 1);
+    let _ = store.set_fuel(FUEL);
+    store.data_mut().host_work = 0;
+    let started = Instant::now();
+    let result = f(store);
+    let took = started.elapsed();
+    let executed = FUEL.saturating_sub(store.get_fuel().unwrap_or(FUEL));
+    let state = store.data_mut();
+    state.collect_output();
+    let work = executed.saturating_add(state.host_work);
+    let lines = std::mem::take(&mut state.log);
+    let dropped = std::mem::take(&mut state.log_dropped);
+    let memory = (state.caps.peak, state.caps.table_elements);
+    (result, Cost { work, took, lines, dropped, memory })
+}
+
+/// The last lines a policy logged (a traceback, say), to go with an error.
+fn said(lines: &[String]) -> String {
+    let tail = &lines[lines.len().saturating_sub(12)..];
+    tail.iter().map(|l| format!("\n  | {l}")).collect()
+}
+
+/// A seed for a policy's randomness that is the same for the same file and config.
+fn seed_of(path: &Path, config: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(path.as_os_str().as_encoded_bytes()).chain_update(config).finalize();
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// A linking error, with a hint for the usual mistakes of each toolchain.
+fn explain_link(e: &wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    let hint = if text.contains("async") || text.contains("task.") || text.contains("context.") {
+        " (hint: this component uses the component model's async features; with componentize-qjs, build with `--sync`)"
+    } else if text.contains("wasi:") {
+        " (hint: cohort provides WASI 0.2 (wasi:cli, clocks, random, io, and empty filesystem and sockets); a component importing another version of WASI or WASI 0.3 can be built with `--stub-wasi`)"
+    } else if text.contains("cohort:matchmaker") {
+        " (hint: generate the bindings from this cohort's plugins/matchmaker.wit, world `policy`)"
+    } else {
+        ""
+    };
+    format!("{text}{hint}")
 }
 
 fn classify(e: wasmtime::Error, timeout: Duration) -> PolicyError {
@@ -204,6 +393,14 @@ fn classify(e: wasmtime::Error, timeout: Duration) -> PolicyError {
     }
 }
 
+/// The waitroom of a `find-match` call, lent to the policy's thread.
+struct SendRef<'a, T>(&'a T);
+
+// SAFETY: the actor thread blocks while the policy's thread runs the call
+// (`Worker::run`), so the view is only ever used by one thread at a time, and not
+// after the call returns.
+unsafe impl<T> Send for SendRef<'_, T> {}
+
 /// Parses the guest's ids; anything that is not a participant id is a fault.
 fn parse_ids(ids: Vec<String>) -> Result<Vec<ParticipantId>, PolicyError> {
     ids.into_iter()
@@ -222,6 +419,7 @@ impl Matchmaker for PluginMatchmaker {
     }
 
     fn on_join(&mut self, candidate: &Candidate) -> Result<(), PolicyError> {
+        self.now = self.now.max(candidate.joined_at);
         self.roster.push(candidate.clone());
         let p = participant(candidate, candidate.joined_at);
         self.call(|store, policy| policy.call_on_join(store, &p))
@@ -242,8 +440,10 @@ impl Matchmaker for PluginMatchmaker {
         self.now = waiting.now();
         let me = participant(arriving, waiting.now());
         let size = u32::try_from(group_size).unwrap_or(u32::MAX);
-        let answer = self.call(|store, policy| {
-            HostState::with_view(store, waiting, |store| policy.call_find_match(store, &me, size))
+        let view = SendRef(waiting);
+        let answer = self.call(move |store, policy| {
+            let view = view;
+            HostState::with_view(store, view.0, |store| policy.call_find_match(store, &me, size))
         })?;
         let parsed = answer.map(parse_ids).transpose();
         if parsed.is_err() {
@@ -253,7 +453,20 @@ impl Matchmaker for PluginMatchmaker {
     }
 
     fn reset(&mut self) {
-        self.live = None;
+        let _ = self.worker.run(|slot: &mut Slot| slot.live = None);
+        self.went_down();
+    }
+
+    fn recover(&mut self, now: Duration) -> Option<Result<usize, PolicyError>> {
+        if !self.health.down || now < self.health.retry_at {
+            return None;
+        }
+        self.now = self.now.max(now);
+        Some(self.rebuild().map(|()| self.roster.len()))
+    }
+
+    fn work(&self) -> u64 {
+        self.work
     }
 
     fn should_reject_for_rtt(
@@ -263,6 +476,7 @@ impl Matchmaker for PluginMatchmaker {
         max_p2p_rtt_ms: Option<f64>,
         now: Duration,
     ) -> Result<bool, PolicyError> {
+        self.now = self.now.max(now);
         let (a, b) = (participant(pair.0, now), participant(pair.1, now));
         self.call(|store, policy| policy.call_should_reject_for_rtt(store, &a, &b, rtt_ms, max_p2p_rtt_ms))
     }

@@ -21,3 +21,7 @@ pub const INDEX_HTML: &str = include_str!("../web/index.html");
 pub fn file(name: &str) -> Option<(&'static str, &'static str)> {
     FILES.iter().find(|(n, _, _)| *n == name).map(|(_, ct, body)| (*ct, *body))
 }
+
+/// The page of an experiment that could not start (the cause is in the host's log,
+/// `/healthz` and `/admin`, never shown to participants).
+pub const UNAVAILABLE_HTML: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Study unavailable</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><h1>This study is not available right now</h1><p>Nothing was recorded. Please return it on the recruitment site, or try again later.</p></main></body></html>";

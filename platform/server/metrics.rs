@@ -29,7 +29,7 @@ pub fn unauthorized() -> Response<String> {
 }
 
 /// `/admin/status.json`: every experiment's snapshot, with its open sockets.
-pub fn status(experiments: &[&ExperimentHandle]) -> String {
+pub fn status(experiments: &[&ExperimentHandle], unavailable: &std::collections::BTreeMap<String, String>) -> String {
     let all: Vec<serde_json::Value> = experiments
         .iter()
         .map(|h| {
@@ -44,7 +44,7 @@ pub fn status(experiments: &[&ExperimentHandle]) -> String {
             v
         })
         .collect();
-    serde_json::json!({ "experiments": all }).to_string()
+    serde_json::json!({ "experiments": all, "unavailable": unavailable }).to_string()
 }
 
 /// `/metrics`: Prometheus text exposition format 0.0.4.

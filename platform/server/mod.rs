@@ -23,7 +23,7 @@ pub mod metrics;
 pub mod socket;
 pub mod upgrade;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -104,10 +104,30 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let run = run_id();
     let mut handles = HashMap::new();
+    // An experiment that cannot start (its policy refuses its configuration, say) is
+    // unavailable, with the cause; the others run. Only when none can start does the
+    // host give up.
+    let mut unavailable = BTreeMap::new();
+    let mut first_error = None;
     for loaded in &experiments {
-        let handle = actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker)?;
-        handles.insert(handle.id.clone(), handle);
+        match actor::start(loaded, &opts.data, &run, opts.disk_guard, shutdown.child_token(), &tracker) {
+            Ok(handle) => {
+                handles.insert(handle.id.clone(), handle);
+            }
+            Err(e) => {
+                let id = loaded.experiment.id.to_string();
+                tracing::error!(experiment = %id, error = %e, "the experiment cannot start; it is unavailable");
+                unavailable.insert(id, e.to_string());
+                first_error.get_or_insert(e);
+            }
+        }
     }
+    if handles.is_empty()
+        && let Some(e) = first_error
+    {
+        return Err(e.into());
+    }
+    let unavailable = Arc::new(unavailable);
     if let Some((drain, limit)) = opts.drain.clone() {
         tracker.spawn(drain_then_stop(handles.values().cloned().collect(), drain, limit, shutdown.clone()));
     }
@@ -123,7 +143,7 @@ pub async fn run(
         tracker: tracker.clone(),
     });
     let admin = (opts.admin_token.clone(), opts.metrics_public);
-    let pages = warp::service(routes(experiments, games, admin));
+    let pages = warp::service(routes(experiments, games, unavailable, admin));
     let dispatch = move |req: warp::http::Request<hyper::body::Incoming>, peer: std::net::SocketAddr| {
         let (endpoint, mut pages) = (endpoint.clone(), pages.clone());
         async move {
@@ -185,26 +205,44 @@ type GameFolders = Arc<HashMap<String, HashMap<String, Arc<crate::game::files::G
 fn routes(
     experiments: Experiments,
     games: GameFolders,
+    unavailable: Arc<BTreeMap<String, String>>,
     (admin_token, metrics_public): (Option<String>, bool),
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
     let logs = experiments.clone();
+    let down = unavailable.clone();
     let watched = experiments.clone();
     let health = warp::path!("healthz").and(warp::get()).map(move || {
         // Not ok while an experiment's event log cannot be written (input is refused
         // and the write retried until it succeeds).
-        let failing: Vec<String> = logs
+        let mut failing: Vec<String> = logs
             .values()
-            .filter_map(|h| h.log_health.error().filter(|_| h.log_health.failing()).map(|e| format!("{}: {e}", h.id)))
+            .filter_map(|h| {
+                let e = h.log_health.error().filter(|_| h.log_health.failing())?;
+                Some(format!("{}: event log cannot be written, retrying: {e}", h.id))
+            })
             .collect();
+        failing.extend(down.iter().map(|(id, cause)| format!("{id}: unavailable: {cause}")));
         if failing.is_empty() {
             boxed("ok")
         } else {
-            let body = format!("event log cannot be written, retrying: {}", failing.join("; "));
+            let body = failing.join("\n");
             boxed(warp::reply::with_status(body, StatusCode::SERVICE_UNAVAILABLE))
         }
     });
+    let closed = unavailable.clone();
     let page = warp::path!("x" / String).and(warp::get()).map(move |id: String| {
-        boxed(if experiments.contains_key(&id) { html(assets::INDEX_HTML) } else { not_found() })
+        boxed(if experiments.contains_key(&id) {
+            html(assets::INDEX_HTML)
+        } else if closed.contains_key(&id) {
+            // The cause is for the researcher (logs, /healthz, /admin), not participants.
+            Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header("content-type", "text/html; charset=utf-8")
+                .body(assets::UNAVAILABLE_HTML.to_owned())
+                .expect("valid response")
+        } else {
+            not_found()
+        })
     });
     let files = warp::path("static").and(warp::path::tail()).and(warp::get()).map(|name: warp::path::Tail| {
         boxed(match assets::file(name.as_str()) {
@@ -248,7 +286,7 @@ fn routes(
                 Response::builder()
                     .header("content-type", "application/json")
                     .header("cache-control", "no-store")
-                    .body(metrics::status(&all))
+                    .body(metrics::status(&all, &unavailable))
                     .expect("valid response"),
             )
         }

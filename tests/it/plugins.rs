@@ -178,7 +178,14 @@ fn hostile_policies_fail_with_a_named_fault_and_the_next_call_works() {
         let err = ask(&mut policy).expect_err(name);
         assert!(expected(&err), "{name}: unexpected fault {err:?}");
         assert!(started.elapsed() < Duration::from_secs(2), "{name}: took {:?}", started.elapsed());
-        // The faulty instance was discarded: a fresh one answers legally again.
+        // The faulty instance is gone: until it is re-created, calls answer at once that
+        // the policy is unavailable (the fallback decides), without running anything.
+        let started = Instant::now();
+        assert_eq!(ask(&mut policy), Err(PolicyError::Unavailable), "{name}: down after the fault");
+        assert!(started.elapsed() < Duration::from_millis(50), "{name}: no deadline spent while down");
+        assert!(policy.recover(Duration::from_millis(5_500)).is_none(), "{name}: not before its pause (1 s)");
+        let told = policy.recover(Duration::from_secs(6)).expect("due").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(told, 0, "{name}: nobody joined, so the fresh instance is told nobody");
         let again = ask(&mut policy).unwrap_or_else(|e| panic!("{name}: after the fault: {e}"));
         assert_eq!(again.map(|g| g.len()), Some(2), "{name}: a fresh instance answers");
     }
