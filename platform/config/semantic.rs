@@ -13,6 +13,7 @@ use super::survey::Question;
 use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
 mod games;
+mod policy;
 
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
@@ -201,6 +202,7 @@ impl<'a> Checker<'a> {
             }
             None => {}
         }
+        self.policy(&mm, m);
         self.game(&at.key("game").key("module"), m);
         if m.on_dropout == super::multiplayer::Dropout::Backfill && m.max_p2p_rtt_ms.is_some() {
             self.report(

@@ -173,10 +173,7 @@ fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, S
     for (scene, s) in experiment.scenes.iter().enumerate() {
         let Scene::Multiplayer(m) = s else { continue };
         let Some(plugin) = &m.matchmaker.plugin else { continue };
-        let limits = Limits {
-            call_timeout: std::time::Duration::from_millis(u64::from(m.matchmaker.call_timeout_ms)),
-            memory_bytes: m.matchmaker.memory_limit_mb as usize * 1024 * 1024,
-        };
+        let limits = Limits::of(&m.matchmaker);
         let config = serde_json::Value::Object(m.matchmaker.config.clone()).to_string();
         let policy = PluginMatchmaker::load(&base_dir.join(plugin), &config, limits)?;
         tracing::info!(policy = %plugin.display(), source = ?policy.loaded.0, took_ms = policy.loaded.1.as_millis() as u64, "policy loaded");

@@ -70,6 +70,16 @@ pub struct Limits {
     pub memory_bytes: usize,
 }
 
+impl Limits {
+    /// The limits an experiment's `matchmaker` section sets.
+    pub fn of(m: &crate::config::multiplayer::Matchmaker) -> Self {
+        Self {
+            call_timeout: Duration::from_millis(u64::from(m.call_timeout_ms)),
+            memory_bytes: m.memory_limit_mb as usize * 1024 * 1024,
+        }
+    }
+}
+
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -173,8 +183,13 @@ impl PluginMatchmaker {
         let pre = linker.instantiate_pre(&component).map_err(contract)?;
         let pre = bindings::PolicyPre::new(pre).map_err(contract)?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let worker = Worker::start(&format!("cohort-policy-{name}"), move || Slot { pre, live: None, clock: Clock::default() })
-            .map_err(|e| PluginError::Start { path: at(), fault: PolicyError::Other(e.to_string()), lines: Vec::new() })?;
+        let worker =
+            Worker::start(&format!("cohort-policy-{name}"), move || Slot { pre, live: None, clock: Clock::default() })
+                .map_err(|e| PluginError::Start {
+                    path: at(),
+                    fault: PolicyError::Other(e.to_string()),
+                    lines: Vec::new(),
+                })?;
         let mut plugin = Self {
             name,
             worker,

@@ -182,7 +182,10 @@ impl tokio::io::AsyncWrite for Output {
         std::task::Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 
@@ -250,7 +253,10 @@ mod tests {
         assert!(caps.grow(0, 600).is_ok(), "a first memory fits");
         assert!(caps.grow(0, 500).is_err(), "a second memory would take the total over the cap");
         assert!(wasmtime::ResourceLimiter::table_growing(&mut caps, 0, 50, None).is_ok(), "400 bytes of table fit");
-        assert!(wasmtime::ResourceLimiter::table_growing(&mut caps, 50, 51, None).is_err(), "one more element does not");
+        assert!(
+            wasmtime::ResourceLimiter::table_growing(&mut caps, 50, 51, None).is_err(),
+            "one more element does not"
+        );
         assert_eq!((caps.peak, caps.table_elements), (1000, 50));
     }
 

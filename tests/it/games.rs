@@ -15,7 +15,7 @@ fn plan(host: &TestHost, experiment: &str) -> Plan {
     Plan { seed: 3, ..crate::support::bot_plan(host, experiment) }
 }
 
-async fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) async fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();

@@ -17,6 +17,7 @@ mod plugins;
 mod policies;
 mod proxy;
 mod restart;
+mod sandbox;
 mod schemas;
 mod support;
 mod validate;
