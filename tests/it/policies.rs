@@ -147,3 +147,61 @@ async fn the_javascript_policy_pairs_bots_after_their_probe() {
     assert!(faults(&host, "latency-relaxing").is_empty(), "{:?}", faults(&host, "latency-relaxing"));
     host.stop().await;
 }
+
+/// An experiment using the test policy `tests/policies/py-wasi` (built with
+/// componentize-py's defaults, so it imports WASI).
+fn py_wasi_experiment(dir: &std::path::Path) -> std::path::PathBuf {
+    let yaml = format!(
+        "id: py-wasi\ntitle: WASI\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    matchmaker: {{plugin: {root}/tests/policies/py-wasi/policy.wasm, attributes: ['param:explode'], fallback: wait, call_timeout_ms: 1000}}\n    game: {{module: {root}/experiments/games/demo.js, countdown_secs: 0}}\n  - id: end\n    kind: end\n",
+        root = env!("CARGO_MANIFEST_DIR")
+    );
+    let path = dir.join("py-wasi.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// The first `decision:` line a run of the py-wasi experiment logs.
+async fn first_decision(yaml: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&[yaml.to_str().unwrap()], data.path(), |_| {}).await;
+    let mut a = Client::connect(&host.addr, "py-wasi", &[], None).await.unwrap();
+    assert!(matches!(a.next_scene().await.unwrap().1, SceneView::Multiplayer { .. }));
+    host.wait_for_event(
+        "py-wasi",
+        "a decision",
+        |e| matches!(e, Event::PolicyLog { lines, .. } if lines.iter().any(|l| l.starts_with("decision:"))),
+    )
+    .await;
+    let mut b = Client::connect(&host.addr, "py-wasi", &[("explode".into(), "1".into())], None).await.unwrap();
+    assert!(matches!(b.next_scene().await.unwrap().1, SceneView::Multiplayer { .. }));
+    host.wait_for_event("py-wasi", "the exception's fault", |e| matches!(e, Event::PolicyFault { .. })).await;
+    let (lines, faults) = (policy_lines(&host, "py-wasi"), faults(&host, "py-wasi"));
+    host.stop().await;
+    (lines, faults)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_policy_built_with_wasi_runs_sandboxed_and_reproducibly() {
+    if !plugins_built() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = py_wasi_experiment(dir.path());
+    let (lines, faults) = first_decision(&yaml).await;
+    // No files and no environment; print reaches the event log.
+    assert!(lines.contains(&"sandbox: files=FileNotFoundError env=0".to_owned()), "{lines:?}");
+    // The clock reads the experiment time of the decision (seconds since the run
+    // started), not the machine's.
+    let decision = lines.iter().find(|l| l.starts_with("decision:")).expect("a decision line").clone();
+    let clock: f64 = decision.split("clock=").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    assert!((0.0..60.0).contains(&clock), "{decision}");
+    // A Python exception shows its traceback, and is a fault like any trap.
+    assert!(lines.iter().any(|l| l.starts_with("Traceback")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("ValueError: exploding as asked")), "{lines:?}");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    // Randomness is seeded: a second run draws the same number.
+    let (again, _) = first_decision(&yaml).await;
+    let random = |l: &str| l.split("random=").nth(1).map(str::to_owned);
+    let second = again.iter().find(|l| l.starts_with("decision:")).expect("a decision line");
+    assert_eq!(random(&decision), random(second));
+}

@@ -131,10 +131,11 @@ impl TestHost {
 /// skips the tests that need it (with a notice); under `CI=true`, where `.ci/run`
 /// builds them, it is a failure.
 pub fn plugins_built() -> bool {
-    let missing: Vec<&str> = ["c-fifo", "python-balance", "js-latency"]
-        .into_iter()
-        .filter(|p| !root().join("plugins").join(p).join("policy.wasm").is_file())
-        .collect();
+    let missing: Vec<&str> =
+        ["plugins/c-fifo", "plugins/python-balance", "plugins/js-latency", "tests/policies/py-wasi"]
+            .into_iter()
+            .filter(|p| !root().join(p).join("policy.wasm").is_file())
+            .collect();
     if missing.is_empty() {
         return true;
     }
