@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use cohort::export::Options;
 use cohort::protocol::GameId;
@@ -91,29 +92,76 @@ pub fn forget(dir: &Path, recruitment_id: &str) -> u8 {
     }
 }
 
-pub fn plugin_check(file: &std::path::Path, config: &str, call_timeout_ms: u64, memory_limit_mb: usize) -> ExitCode {
-    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config).is_err() {
-        eprintln!("error: --config must be a JSON object, e.g. '{{\"balance_by\": \"team\"}}'");
-        return ExitCode::from(2);
-    }
-    let limits = cohort::plugin::Limits {
-        call_timeout: std::time::Duration::from_millis(call_timeout_ms),
-        memory_bytes: memory_limit_mb * 1024 * 1024,
+/// What `cohort plugin check` was given.
+pub struct CheckArgs {
+    pub file: Option<PathBuf>,
+    pub config: Option<String>,
+    pub experiment: Option<PathBuf>,
+    pub scene: Option<String>,
+    pub participants: Option<PathBuf>,
+    pub call_timeout_ms: Option<u64>,
+    pub memory_limit_mb: Option<usize>,
+}
+
+pub fn plugin_check(args: CheckArgs) -> ExitCode {
+    use cohort::plugin::check::{self, Setup};
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
     };
-    match cohort::plugin::check::check(file, config, limits) {
+    let default_limits = cohort::plugin::Limits { call_timeout: Duration::from_millis(100), memory_bytes: 64 << 20 };
+    let (mut file, mut setup) = (args.file.clone(), Setup::sample("{}", default_limits));
+    if let Some(experiment) = &args.experiment {
+        let (loaded, reports) = cohort::config::load_all(std::slice::from_ref(experiment));
+        for report in &reports {
+            eprint!("{report}");
+        }
+        let Some(loaded) = loaded.first() else { return ExitCode::from(2) };
+        match Setup::from_experiment(loaded, args.scene.as_deref()) {
+            Ok((plugin, from)) => {
+                file = file.or(Some(plugin));
+                setup = from;
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    let Some(file) = file else { return fail("name the policy file, or an experiment with --experiment".to_owned()) };
+    if let Some(config) = &args.config {
+        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config).is_err() {
+            return fail("--config must be a JSON object, e.g. '{\"balance_by\": \"team\"}'".to_owned());
+        }
+        setup.config = config.clone();
+    }
+    if let Some(ms) = args.call_timeout_ms {
+        setup.limits.call_timeout = Duration::from_millis(ms);
+    }
+    if let Some(mb) = args.memory_limit_mb {
+        setup.limits.memory_bytes = mb * 1024 * 1024;
+    }
+    if let Some(path) = &args.participants {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        };
+        setup = match setup.with_participants(&text) {
+            Ok(setup) => setup,
+            Err(e) => return fail(e),
+        };
+    }
+    match check::check(&file, &setup) {
         Ok(report) => {
             for line in &report.lines {
                 println!("{line}");
+            }
+            for w in &report.warnings {
+                println!("warning: {w}");
             }
             for v in &report.violations {
                 println!("violation: {v}");
             }
             if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

@@ -175,19 +175,32 @@ struct BotsArgs {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Load a policy, check it implements the contract, run sample calls, print timings.
+    /// Load a policy, check it implements the contract, run sample calls against
+    /// waitrooms like an experiment's, judge every answer, print timings, work, memory
+    /// and log volume. Exit 2 on a violation.
     Check {
-        /// The policy component (.wasm).
-        file: PathBuf,
-        /// The `matchmaker.config` to initialise it with, as JSON.
-        #[arg(long, default_value = "{}")]
-        config: String,
-        /// Deadline of one call, in milliseconds.
-        #[arg(long, default_value_t = 100)]
-        call_timeout_ms: u64,
-        /// Memory cap, in MiB.
-        #[arg(long, default_value_t = 64)]
-        memory_limit_mb: usize,
+        /// The policy component (.wasm). Optional with --experiment (its plugin).
+        file: Option<PathBuf>,
+        /// The `matchmaker.config` to configure it with, as JSON (default: the
+        /// experiment's, else `{}`).
+        #[arg(long)]
+        config: Option<String>,
+        /// Take the config, limits, group size and attributes from this experiment.
+        #[arg(long)]
+        experiment: Option<PathBuf>,
+        /// With --experiment: the multiplayer scene (when several use a plugin).
+        #[arg(long, requires = "experiment")]
+        scene: Option<String>,
+        /// A JSON list of participants to use as the waitroom, e.g.
+        /// `[{"waited_ms": 30000, "server_rtt_ms": 40, "attributes": {"side": "left"}}]`.
+        #[arg(long)]
+        participants: Option<PathBuf>,
+        /// Deadline of one call, in milliseconds (default: the experiment's, else 100).
+        #[arg(long)]
+        call_timeout_ms: Option<u64>,
+        /// Memory cap, in MiB (default: the experiment's, else 64).
+        #[arg(long)]
+        memory_limit_mb: Option<usize>,
     },
 }
 
@@ -226,9 +239,18 @@ fn main() -> ExitCode {
         Command::Replay { run, game, json, ticks } => {
             ExitCode::from(commands::replay(&run, game.map(cohort::protocol::GameId), json, ticks.as_deref()))
         }
-        Command::Plugin { command: PluginCommand::Check { file, config, call_timeout_ms, memory_limit_mb } } => {
-            commands::plugin_check(&file, &config, call_timeout_ms, memory_limit_mb)
-        }
+        Command::Plugin {
+            command:
+                PluginCommand::Check { file, config, experiment, scene, participants, call_timeout_ms, memory_limit_mb },
+        } => commands::plugin_check(commands::CheckArgs {
+            file,
+            config,
+            experiment,
+            scene,
+            participants,
+            call_timeout_ms,
+            memory_limit_mb,
+        }),
     }
 }
 

@@ -217,6 +217,11 @@ impl PluginMatchmaker {
         Ok(plugin)
     }
 
+    /// Re-creates the instance now (for `plugin check`, which has no ticks).
+    pub fn restart(&mut self) -> Result<(), PolicyError> {
+        self.rebuild()
+    }
+
     /// What the instance used so far (for `plugin check`).
     pub fn usage(&self) -> Usage {
         self.usage
@@ -303,7 +308,7 @@ impl PluginMatchmaker {
         let doublings = self.health.faults_in_row.saturating_sub(1).min(16);
         let pause = (FIRST_PAUSE * 2u32.saturating_pow(doublings)).min(LONGEST_PAUSE);
         self.health.down = true;
-        self.health.retry_at = self.now + pause;
+        self.health.retry_at = self.now.saturating_add(pause);
     }
 
     /// Runs one guest call on the live instance, under its deadline.

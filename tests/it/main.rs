@@ -13,6 +13,7 @@ mod kitchen;
 #[cfg(all(feature = "webrtc", target_os = "linux"))]
 mod latency;
 mod matching;
+mod plugin_check;
 mod plugins;
 mod policies;
 mod proxy;

@@ -172,7 +172,7 @@ async fn first_decision(yaml: &std::path::Path) -> (Vec<String>, Vec<String>) {
         |e| matches!(e, Event::PolicyLog { lines, .. } if lines.iter().any(|l| l.starts_with("decision:"))),
     )
     .await;
-    let mut b = Client::connect(&host.addr, "py-wasi", &[("explode".into(), "1".into())], None).await.unwrap();
+    let mut b = Client::connect(&host.addr, "py-wasi", &[("explode", "1")], None).await.unwrap();
     assert!(matches!(b.next_scene().await.unwrap().1, SceneView::Multiplayer { .. }));
     host.wait_for_event("py-wasi", "the exception's fault", |e| matches!(e, Event::PolicyFault { .. })).await;
     let (lines, faults) = (policy_lines(&host, "py-wasi"), faults(&host, "py-wasi"));
