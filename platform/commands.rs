@@ -181,3 +181,137 @@ pub fn validate(files: &[PathBuf]) -> ExitCode {
         ExitCode::from(2)
     }
 }
+
+/// What `cohort simulate` was given.
+pub struct SimulateArgs {
+    pub experiment: PathBuf,
+    pub scenario: Option<PathBuf>,
+    pub rate: Option<f64>,
+    pub duration: Option<f64>,
+    pub seed: Option<u64>,
+    pub replay: Option<PathBuf>,
+    pub scene: Option<String>,
+    pub policy: Option<PathBuf>,
+    pub compare: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+pub fn simulate(args: SimulateArgs) -> ExitCode {
+    use cohort::simulate::{self, report::Report, scenario::Arrivals, scenario::Scenario};
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let load = |path: &Path| {
+        let (loaded, reports) = cohort::config::load_all(&[path.to_path_buf()]);
+        for report in &reports {
+            eprint!("{report}");
+        }
+        loaded.into_iter().next()
+    };
+    let Some(loaded) = load(&args.experiment) else { return ExitCode::from(2) };
+    let mut scenario: Scenario = match &args.scenario {
+        Some(path) => match cohort::config::load_typed(path) {
+            Ok(s) => s,
+            Err(report) => {
+                eprint!("{report}");
+                return ExitCode::from(2);
+            }
+        },
+        None => match cohort::config::load_typed_str::<Scenario>("{}") {
+            Ok(s) => s,
+            Err(report) => return fail(format!("{report}")),
+        },
+    };
+    if let Some(rate) = args.rate {
+        scenario.arrivals = Arrivals::Poisson { rate_per_sec: rate };
+    }
+    if let Some(run) = &args.replay {
+        scenario.arrivals = Arrivals::Replay { run: run.clone() };
+    }
+    scenario.duration_secs = args.duration.unwrap_or(scenario.duration_secs);
+    scenario.seed = args.seed.unwrap_or(scenario.seed);
+    scenario.scene = args.scene.clone().or(scenario.scene);
+    if let Err(e) = scenario.check() {
+        return fail(e);
+    }
+    let replayed = match &scenario.arrivals {
+        Arrivals::Replay { run } => {
+            let m = match simulate::reduce(&loaded, scenario.scene.as_deref(), None) {
+                Ok((_, m)) => m,
+                Err(e) => return fail(e),
+            };
+            match simulate::replay::people(run, &m) {
+                Ok(people) => {
+                    let last = people.last().map_or(0.0, |p| p.arrives.as_secs_f64());
+                    scenario.duration_secs = scenario.duration_secs.max(last + 1.0);
+                    Some(people)
+                }
+                Err(e) => return fail(e),
+            }
+        }
+        _ => None,
+    };
+    let people = scenario.people(replayed);
+    // The compared run: another policy in this experiment, or another experiment.
+    let other = match &args.compare {
+        None => None,
+        Some(path) if path.extension().is_some_and(|e| e == "wasm") => Some((loaded.clone(), Some(path.clone()))),
+        Some(path) => match load(path) {
+            Some(l) => Some((l, None)),
+            None => return ExitCode::from(2),
+        },
+    };
+    let mut runs = Vec::new();
+    let plans = std::iter::once((&loaded, args.policy.clone())).chain(other.iter().map(|(l, p)| (l, p.clone())));
+    for (n, (experiment, policy)) in plans.enumerate() {
+        let quiet = args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let mut bar = |done: f64| {
+            if !quiet {
+                let filled = (done * 30.0) as usize;
+                eprint!(
+                    "\r  run {} [{}{}] {:>3.0} %",
+                    n + 1,
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled.min(30)),
+                    done * 100.0
+                );
+            }
+        };
+        match simulate::run(experiment, &scenario, policy.as_deref(), &people, &mut bar) {
+            Ok(report) => {
+                if !quiet {
+                    eprintln!();
+                }
+                print!("{}", report.text());
+                runs.push(report);
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&if runs.len() == 1 {
+            serde_json::json!(runs[0])
+        } else {
+            serde_json::json!(runs)
+        })
+        .expect("a report serializes");
+        let written = if path.as_os_str() == "-" {
+            println!("{json}");
+            Ok(())
+        } else {
+            std::fs::write(path, json + "\n")
+        };
+        if let Err(e) = written {
+            return fail(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    if let Some(path) = &args.html
+        && let Err(e) = std::fs::write(path, Report::html(&runs))
+    {
+        return fail(format!("cannot write {}: {e}", path.display()));
+    }
+    ExitCode::SUCCESS
+}

@@ -61,3 +61,4 @@ pub mod protocol;
 
 pub mod schemas;
 pub mod server;
+pub mod simulate;

@@ -34,6 +34,10 @@ enum Command {
     },
     /// Run N bots through a served experiment: a load test, or a dry run of a study.
     Bots(BotsArgs),
+    /// Play synthetic participants through an experiment's waitroom and policy with a
+    /// virtual clock (no sockets): match rate, waits, timeouts, probes, group RTTs and
+    /// policy work, as text, JSON and an HTML report.
+    Simulate(SimulateArgs),
     /// Export an experiment's event logs (all runs) as CSV tables for pandas or R.
     Export {
         /// `data/<experiment>`, or a whole data directory (every experiment in it).
@@ -173,6 +177,45 @@ struct BotsArgs {
     json: bool,
 }
 
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The experiment file.
+    experiment: PathBuf,
+    /// A scenario file (arrivals, attributes, dropout, RTTs; see docs/policies.md).
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Poisson arrivals at this rate (per second), instead of the scenario's.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Simulated seconds of arrivals.
+    #[arg(long)]
+    duration: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replay the arrivals of a real run (its directory under the data directory).
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// The multiplayer scene (its id); the first one by default.
+    #[arg(long)]
+    scene: Option<String>,
+    /// Use this policy component instead of the scene's.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Also run this policy (.wasm) or experiment (.yaml) on the same arrivals, side
+    /// by side.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Write the report(s) as JSON here (`-`: standard output).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report here.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
 #[derive(Subcommand)]
 enum PluginCommand {
     /// Load a policy, check it implements the contract, run sample calls against
@@ -232,6 +275,20 @@ fn main() -> ExitCode {
             serve(files, &addr, data, admission, (min_free_disk_mb, drain_secs, admin))
         }
         Command::Bots(args) => bots(args),
+        Command::Simulate(a) => commands::simulate(commands::SimulateArgs {
+            experiment: a.experiment,
+            scenario: a.scenario,
+            rate: a.rate,
+            duration: a.duration,
+            seed: a.seed,
+            replay: a.replay,
+            scene: a.scene,
+            policy: a.policy,
+            compare: a.compare,
+            json: a.json,
+            html: a.html,
+            quiet: a.quiet,
+        }),
         Command::Export { dir, out, include_pilot, pseudonymize } => {
             ExitCode::from(commands::export(&dir, &out, include_pilot, pseudonymize))
         }

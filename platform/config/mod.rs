@@ -104,6 +104,27 @@ pub fn load(path: &Path) -> Result<Loaded, Report> {
     Loaded::new(experiment, path.to_path_buf(), base_dir)
 }
 
+/// Reads a YAML file other than an experiment (a `cohort simulate` scenario) into `T`,
+/// with the same limits and located errors.
+pub fn load_typed<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Report> {
+    let display = path.display().to_string();
+    let bytes = read_bounded(path).map_err(|e| Report::new(&display, vec![Problem::at(Pos::NONE, e)]))?;
+    let parsed = yaml::parse(&bytes).map_err(|p| Report::new(&display, vec![p]))?;
+    serde_path_to_error::deserialize(&parsed.value).map_err(|e| {
+        let path = serde_key_path(e.path());
+        Report::new(&display, vec![Problem::new(parsed.source.value_pos(&path), path, e.into_inner().to_string())])
+    })
+}
+
+/// [`load_typed`] of YAML text (a default document, say).
+pub fn load_typed_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Report> {
+    let parsed = yaml::parse(text.as_bytes()).map_err(|p| Report::new("(text)", vec![p]))?;
+    serde_path_to_error::deserialize(&parsed.value).map_err(|e| {
+        let path = serde_key_path(e.path());
+        Report::new("(text)", vec![Problem::new(parsed.source.value_pos(&path), path, e.into_inner().to_string())])
+    })
+}
+
 /// Reads at most one byte more than the YAML size limit, so a huge file costs nothing.
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;

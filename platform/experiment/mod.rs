@@ -27,7 +27,7 @@ pub mod stats;
 mod tests;
 mod timers;
 pub mod view;
-mod waitroom;
+pub(crate) mod waitroom;
 
 pub use admin::AdminAction;
 pub use state::{Arrivals, ConnId, Effect, IceProvider, Input, Place, State};

@@ -116,6 +116,14 @@ impl State {
         }
     }
 
+    /// Each room's policy: its name, work done so far and call times (for `cohort
+    /// simulate`).
+    pub fn policy_usage(&self) -> Vec<(String, u64, Option<crate::matchmaking::CallTimes>)> {
+        let mut rooms: Vec<_> = self.rooms.iter().collect();
+        rooms.sort_by_key(|(scene, _)| **scene);
+        rooms.into_iter().map(|(_, r)| (r.policy.name().to_owned(), r.policy.work(), r.policy.call_times())).collect()
+    }
+
     /// Uses `ice` to give participants their ICE servers (default: the static ones).
     pub fn set_ice_provider(&mut self, ice: IceProvider) {
         self.ice = ice;

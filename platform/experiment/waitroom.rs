@@ -291,7 +291,7 @@ impl State {
 }
 
 /// An answer as a policy attribute.
-fn answer_text(answer: &Answer) -> String {
+pub(crate) fn answer_text(answer: &Answer) -> String {
     match answer {
         Answer::Rating(r) => r.to_string(),
         Answer::Text(t) => t.clone(),

@@ -20,6 +20,7 @@ mod proxy;
 mod restart;
 mod sandbox;
 mod schemas;
+mod simulate;
 mod support;
 mod validate;
 #[cfg(feature = "webrtc")]
