@@ -175,6 +175,10 @@ pub enum Event {
         policy: String,
         arriving: ParticipantId,
         lines: Vec<String>,
+        /// The same lines were said by this many more consecutive decisions about the
+        /// same participant (counted, not written again).
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        repeats: u64,
     },
     /// A group was proposed and its pairs are being probed.
     /// A group was decided for `arriving`: by the scene's `policy`, or by the FIFO
@@ -371,5 +375,9 @@ pub fn previous_logs(data: &Path, experiment: &str) -> Vec<PathBuf> {
 }
 
 fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }

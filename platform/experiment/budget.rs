@@ -117,13 +117,20 @@ impl State {
 
     /// Logs a policy's lines (scene at `scene`), within the room's budget.
     /// (`policy_log`, with the participant the call was about; nothing when empty).
-    pub(super) fn log_policy_lines(&mut self, scene: usize, policy: String, about: ParticipantId, lines: Vec<String>) {
+    pub(super) fn log_policy_lines(
+        &mut self,
+        scene: usize,
+        policy: String,
+        about: ParticipantId,
+        lines: Vec<String>,
+        repeats: u64,
+    ) {
         if lines.is_empty() {
             return;
         }
         let cost = (lines.len() as u64, lines.iter().map(|l| l.len() as u64).sum());
         let scene_id = self.experiment.scenes[scene].id().to_string();
-        let event = Event::PolicyLog { scene: scene_id, policy, arriving: about, lines };
+        let event = Event::PolicyLog { scene: scene_id, policy, arriving: about, lines, repeats };
         let (now, max) = (self.now, (POLICY_LINES_PER_MIN, POLICY_BYTES_PER_MIN));
         self.log_within(Source::PolicyLog(scene), cost, max, event, now);
     }

@@ -89,7 +89,13 @@ impl State {
         // Someone in `rest` may have been grouped meanwhile; the first still waiting
         // is next.
         room.resume_at = rest.iter().find(|p| room.entries.get(p).is_some_and(|e| e.available())).copied();
-        let deferred = rest.iter().filter(|p| room.entries.get(p).is_some_and(|e| e.available())).count();
+        let deferred: Vec<ParticipantId> =
+            rest.iter().filter(|p| room.entries.get(p).is_some_and(|e| e.available())).copied().collect();
+        for pid in &deferred {
+            self.note_why(scene, *pid, "not asked this pass: the policy's work budget was spent".to_owned(), &[]);
+        }
+        let room = &self.rooms[&scene];
+        let deferred = deferred.len();
         let event = Event::PolicyBudget {
             scene: self.experiment.scenes[scene].id().to_string(),
             policy: room.policy.name().to_owned(),
@@ -154,9 +160,21 @@ impl State {
             Err(_) => None,
             Ok(group) => group.clone(),
         };
+        let avoids = me.avoid.len();
         drop(view); // it borrows the room
         let by_fallback = checked.is_err();
-        self.log_policy_lines(scene, name.clone(), arriving, lines);
+        if decided.is_none() {
+            let mut reason = match (&checked, down) {
+                (Ok(_), _) => "the policy found no group".to_owned(),
+                (Err(_), true) => "the policy is restarting after a fault; the fallback found no group".to_owned(),
+                (Err(fault), false) => format!("policy fault ({fault}); the fallback found no group"),
+            };
+            if avoids > 0 {
+                reason.push_str(&format!(" (avoiding {avoids} after failed probes)"));
+            }
+            self.note_why(scene, arriving, reason, &lines);
+        }
+        self.log_decision_lines(scene, name.clone(), arriving, lines);
         if let Err(fault) = checked
             && !down
         {
@@ -186,7 +204,7 @@ impl State {
             return;
         }
         let policy = room.policy.name().to_owned();
-        self.log_policy_lines(scene, policy, about, lines);
+        self.log_policy_lines(scene, policy, about, lines, 0);
     }
 
     /// Logs and counts a policy fault.

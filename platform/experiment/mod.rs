@@ -28,6 +28,7 @@ mod tests;
 mod timers;
 pub mod view;
 pub(crate) mod waitroom;
+pub mod why;
 
 pub use admin::AdminAction;
 pub use state::{Arrivals, ConnId, Effect, IceProvider, Input, Place, State};

@@ -206,6 +206,15 @@ impl State {
                 self.send_to(peer, ServerMsg::ProbeAbort { probe: probe.id.clone(), reason });
             }
             let memory = Duration::from_secs_f64(self.multiplayer(scene).probe.failed_pair_memory_secs);
+            let shown = rtt.map_or("no RTT measured".to_owned(), |r| format!("{r:.0} ms"));
+            for (me, other) in [(probe.peers[0], probe.peers[1]), (probe.peers[1], probe.peers[0])] {
+                let reason = format!(
+                    "the probe with {other} was {} ({shown}); not grouped together for {} s",
+                    outcome.as_str(),
+                    memory.as_secs()
+                );
+                self.note_why(scene, me, reason, &[]);
+            }
             if !memory.is_zero() {
                 let room = self.rooms.get_mut(&scene).expect("room exists");
                 room.remember_failure(probe.peers[0], probe.peers[1], now + memory);

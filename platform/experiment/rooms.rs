@@ -33,6 +33,8 @@ pub struct Entry {
     pub pending: Option<uuid::Uuid>,
     /// The waiting count this participant was last told (coalesced status).
     pub seen: Option<u32>,
+    /// Why they are not matched yet (the last decisions about them).
+    pub why: super::why::Record,
 }
 
 impl Entry {

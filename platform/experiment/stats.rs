@@ -26,6 +26,9 @@ pub struct Snapshot {
     pub places: BTreeMap<&'static str, u64>,
     /// Everyone waiting now: scene and seconds waited (oldest first).
     pub waiting: Vec<(String, f64)>,
+    /// Everyone waiting now (the longest waiting 200), with why they are not matched
+    /// yet: their state and the last decisions about them.
+    pub why_waiting: Vec<super::why::Waiting>,
     pub games_in_progress: u64,
     pub probes_in_flight: u64,
     /// The probes running now: seconds since they started, and the RTTs (ms) each
@@ -181,6 +184,7 @@ impl Stats {
         let Ok(mut s) = self.snapshot.lock() else { return };
         s.places = places;
         s.waiting = waiting;
+        s.why_waiting = super::why::waiting(state, now);
         s.games_in_progress = state.games_in_progress() as u64;
         s.probes_in_flight = state.probes.len() as u64;
         s.probes_now = state

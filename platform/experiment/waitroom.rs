@@ -46,7 +46,14 @@ impl State {
         let connected = self.participants[&pid].conn.is_some();
         let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
-        room.insert(Entry { candidate: candidate.clone(), deadline, connected, pending: None, seen: None });
+        room.insert(Entry {
+            candidate: candidate.clone(),
+            deadline,
+            connected,
+            pending: None,
+            seen: None,
+            why: Default::default(),
+        });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
         self.schedule_bot_fill(scene, pid, joined_at);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
@@ -187,11 +194,13 @@ impl State {
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         // Out of the pool first, so that the retry after dropping their pending match
         // cannot propose them again.
-        let Some(entry) = room.remove(pid) else { return };
+        let Some(mut entry) = room.remove(pid) else { return };
+        let record = std::mem::take(&mut entry.why);
         let left = room.policy.on_leave(pid);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::WaitroomLeft { participant: pid, scene: scene_id, reason: reason.to_owned() });
         self.flush_policy_log(scene, pid);
+        self.flush_repeats(scene, pid, record);
         if let Err(e) = left
             && e != crate::matchmaking::PolicyError::Unavailable
         {

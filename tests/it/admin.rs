@@ -59,6 +59,11 @@ async fn status_and_metrics_show_the_study_and_need_the_token() {
     };
     assert_eq!(status["places"]["playing"], 3);
     assert_eq!(status["waiting"].as_array().map(Vec::len), Some(1));
+    // Why the fourth is not matched: they are available, and FIFO found no group.
+    let why = &status["why_waiting"][0];
+    assert_eq!(why["participant"], serde_json::json!(waiting.welcome.participant), "{status}");
+    assert_eq!(why["state"], "available");
+    assert_eq!(why["decisions"][0][1]["reason"], "the policy found no group", "{why}");
     assert_eq!(status["open_sockets"], 4);
     assert!(!status.to_string().contains("m-a"), "no recruitment id in the status");
 

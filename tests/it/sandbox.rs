@@ -16,11 +16,17 @@ use cohort::protocol::{ClientMsg, ParticipantId, SceneView};
 use crate::plugins::{arriving_times, ask, legal_pair_after, limits, policy_wat, policy_wat_with, write_component};
 use crate::support::{TestHost, cohort, text};
 
-/// Spins `n` loop iterations (busy work), then logs the arriving id and waits.
+/// Spins `n` loop iterations (busy work), then logs the arriving id followed by two
+/// digits of a call counter (so consecutive lines about one participant differ and
+/// are all written), and waits.
 fn spin_then_wait(n: u32) -> String {
     format!(
         "(block $s (loop $l (br_if $s (i32.ge_u (local.get $i) (i32.const {n}))) (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-         (call $log (local.get 0) (local.get 1))
+         (i32.store (i32.const 516) (i32.add (i32.load (i32.const 516)) (i32.const 1)))
+         (memory.copy (i32.const 3000) (local.get 0) (local.get 1))
+         (i32.store8 (i32.add (i32.const 3000) (local.get 1)) (i32.add (i32.const 48) (i32.rem_u (i32.div_u (i32.load (i32.const 516)) (i32.const 10)) (i32.const 10))))
+         (i32.store8 (i32.add (i32.const 3001) (local.get 1)) (i32.add (i32.const 48) (i32.rem_u (i32.load (i32.const 516)) (i32.const 10))))
+         (call $log (i32.const 3000) (i32.add (local.get 1) (i32.const 2)))
          (i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)"
     )
 }

@@ -7,6 +7,7 @@ mod dropout;
 mod games;
 mod props;
 mod scale;
+mod why;
 
 use std::collections::HashMap;
 use std::path::Path;
