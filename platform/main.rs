@@ -34,6 +34,19 @@ enum Command {
     },
     /// Run N bots through a served experiment: a load test, or a dry run of a study.
     Bots(BotsArgs),
+    /// Ask a running host to load its experiments' policy files again and swap them in
+    /// without dropping anyone waiting (as SIGHUP does), through the admin API.
+    Reload {
+        /// The experiments (their ids).
+        #[arg(required = true)]
+        experiments: Vec<String>,
+        /// The host's address.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: String,
+        /// The host's admin token.
+        #[arg(long, env = "COHORT_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+    },
     /// Play synthetic participants through an experiment's waitroom and policy with a
     /// virtual clock (no sockets): match rate, waits, timeouts, probes, group RTTs and
     /// policy work, as text, JSON and an HTML report.
@@ -275,6 +288,7 @@ fn main() -> ExitCode {
             serve(files, &addr, data, admission, (min_free_disk_mb, drain_secs, admin))
         }
         Command::Bots(args) => bots(args),
+        Command::Reload { experiments, addr, admin_token } => commands::reload(&experiments, &addr, &admin_token),
         Command::Simulate(a) => commands::simulate(commands::SimulateArgs {
             experiment: a.experiment,
             scenario: a.scenario,
@@ -372,6 +386,7 @@ fn serve(
         opts.disk_guard.min_free_bytes = min_free_disk_mb << 20;
         opts.drain = (drain_secs > 0).then(|| (drain, std::time::Duration::from_secs(drain_secs)));
         opts.metrics_public = metrics_public;
+        opts.reload_on_sighup = true;
         opts.admin_token = Some(admin_token.unwrap_or_else(|| {
             let token: String = (0..4).map(|_| format!("{:08x}", rand::random::<u32>())).collect();
             println!("admin token (for /admin/status.json and /metrics; shown once): {token}");

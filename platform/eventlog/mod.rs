@@ -159,6 +159,21 @@ pub enum Event {
         policy: String,
         told: usize,
     },
+    /// The scene's policy file was loaded again and swapped in (`reload_policy`); the
+    /// new instance was told the `told` participants waiting.
+    PolicyReloaded {
+        scene: String,
+        policy: String,
+        old_sha256: String,
+        new_sha256: String,
+        told: usize,
+    },
+    /// Loading the policy file again failed; the old policy goes on.
+    PolicyReloadFailed {
+        scene: String,
+        policy: String,
+        error: String,
+    },
     /// A matching pass spent its work budget (`matchmaker.pass_budget_ms`) after asking
     /// for `asked` participants; the `deferred` others are asked first next time. At
     /// most one a minute per scene (the others are counted in `log_suppressed`).

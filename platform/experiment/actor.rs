@@ -16,17 +16,14 @@ use super::disk::{free_bytes, keep_files};
 use super::outbox::{Batch, ConnOut, Delivery, LogHealth, Outbox, Outgoing};
 use super::state::{ConnId, Effect, Input, State};
 use super::view::{ViewError, Views};
-use crate::config::{Experiment, Loaded, Scene};
+use crate::config::Loaded;
 use crate::eventlog::{self, Event, LogError, LogFile};
-use crate::matchmaking::Matchmaker;
-use crate::plugin::{Limits, PluginMatchmaker};
 use crate::protocol::ServerMsg;
 
 /// Inputs queued per experiment before socket tasks wait.
 const INBOX: usize = 4096;
 
-/// What socket tasks send the actor.
-#[derive(Debug)]
+/// What socket tasks (and the policy reloader) send the actor.
 pub enum ActorMsg {
     /// A new connection and where to send its messages (before any of its inputs).
     Open {
@@ -34,6 +31,11 @@ pub enum ActorMsg {
         out: ConnOut,
     },
     Input(Input),
+    /// A policy file loaded again (`reload_policy`), for the scene at this index.
+    PolicyLoaded {
+        scene: usize,
+        loaded: Result<Box<dyn crate::matchmaking::Matchmaker>, String>,
+    },
 }
 
 /// A cheap, cloneable handle to a running experiment actor.
@@ -96,7 +98,7 @@ pub fn start(
     let id = experiment.id.to_string();
     let secrets = crate::probe::ice::load_secrets(&experiment, &loaded.base_dir)?;
     // The policies first: one that cannot start leaves no run directory behind.
-    let policies = load_policies(&experiment, &loaded.base_dir)?;
+    let policies = super::reload::load_policies(&experiment, &loaded.base_dir)?;
     let restored = super::recovery::restore(&experiment, data);
     let run_dir = eventlog::run_dir(data, &id, run);
     let mut log = LogFile::create(&run_dir)?;
@@ -114,7 +116,7 @@ pub fn start(
     for (scene, policy) in policies {
         state.set_policy(scene, policy);
     }
-    state.set_ice_provider(crate::probe::ice::provider(experiment, secrets));
+    state.set_ice_provider(crate::probe::ice::provider(experiment.clone(), secrets));
     let restored_count = restored.len();
     for effect in state.restore(restored, std::time::Duration::ZERO, wall_ms()) {
         if let Effect::Log(event) = effect {
@@ -124,6 +126,7 @@ pub fn start(
     log.sync()?;
     tracing::info!(experiment = %id, log = %log.path().display(), restored = restored_count, "experiment ready");
     let (tx, rx) = mpsc::channel(INBOX);
+    let reloader = super::reload::Reloader::new(experiment.clone(), &loaded.base_dir, tx.downgrade());
     let log_health = Arc::new(LogHealth::default());
     let outbox = Outbox::start(log, log_health.clone());
     let health = log_health.clone();
@@ -141,7 +144,8 @@ pub fn start(
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => {
-                    let actor = run_actor(state, rx, outbox, (health, counted, observed), (guard, run_dir), shutdown);
+                    let actor =
+                        run_actor(state, rx, outbox, (health, counted, observed, reloader), (guard, run_dir), shutdown);
                     rt.block_on(tracing::Instrument::instrument(actor, span))
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
@@ -164,24 +168,6 @@ pub fn start(
     })
 }
 
-/// Policies by multiplayer scene index.
-type Policies = Vec<(usize, Box<dyn Matchmaker>)>;
-
-/// The plugin policy of every multiplayer scene that names one.
-fn load_policies(experiment: &Experiment, base_dir: &Path) -> Result<Policies, StartError> {
-    let mut policies: Policies = Vec::new();
-    for (scene, s) in experiment.scenes.iter().enumerate() {
-        let Scene::Multiplayer(m) = s else { continue };
-        let Some(plugin) = &m.matchmaker.plugin else { continue };
-        let limits = Limits::of(&m.matchmaker);
-        let config = serde_json::Value::Object(m.matchmaker.config.clone()).to_string();
-        let policy = PluginMatchmaker::load(&base_dir.join(plugin), &config, limits)?;
-        tracing::info!(policy = %plugin.display(), source = ?policy.loaded.0, took_ms = policy.loaded.1.as_millis() as u64, "policy loaded");
-        policies.push((scene, Box::new(policy)));
-    }
-    Ok(policies)
-}
-
 fn wall_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -199,6 +185,7 @@ struct Shell {
     shutdown: CancellationToken,
     games: Arc<AtomicUsize>,
     stats: Arc<super::stats::Stats>,
+    reloader: super::reload::Reloader,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -208,7 +195,12 @@ async fn run_actor(
     state: State,
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
-    (health, games, stats): (Arc<LogHealth>, Arc<AtomicUsize>, Arc<super::stats::Stats>),
+    (health, games, stats, reloader): (
+        Arc<LogHealth>,
+        Arc<AtomicUsize>,
+        Arc<super::stats::Stats>,
+        super::reload::Reloader,
+    ),
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
 ) {
@@ -222,6 +214,7 @@ async fn run_actor(
         shutdown: shutdown.clone(),
         games,
         stats,
+        reloader,
     };
     let mut last_tick: Option<Instant> = None;
     let mut observe = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -271,10 +264,18 @@ async fn run_actor(
                 }
                 Some(ActorMsg::Input(input)) => {
                     let closed = if let Input::Closed { conn } = &input { Some(*conn) } else { None };
+                    let reload = matches!(input, Input::Admin(super::AdminAction::ReloadPolicy));
                     shell.handle(input).await;
+                    if reload {
+                        shell.reloader.start(&shell.state);
+                    }
                     if let Some(conn) = closed {
                         shell.conns.remove(&conn);
                     }
+                }
+                Some(ActorMsg::PolicyLoaded { scene, loaded }) => {
+                    let effects = shell.state.replace_policy(scene, loaded, shell.now());
+                    shell.carry_out(effects).await;
                 }
                 None => break,
             },

@@ -1,7 +1,8 @@
 //! Interventions by the people running a study (the `/admin` API): each is an input of
 //! the state machine, logged as `admin_action` before it takes effect — close or
 //! reopen arrivals, post a message to everyone waiting, end a game (its players move
-//! on), end a participant's session with the study's completion code.
+//! on), end a participant's session with the study's completion code, reload the
+//! policy files (the actor loads them off its thread, then [`State::replace_policy`]).
 
 use std::time::Duration;
 
@@ -35,6 +36,11 @@ pub enum AdminAction {
     /// Send a participant whose session runs to the scene `scene` (its id): out of a
     /// waitroom or game first, as if they had left it.
     Goto { participant: ParticipantId, scene: String },
+    /// Load each scene's policy file again and swap it in without dropping anyone
+    /// waiting (the experiment file is not read again). The actor loads them; each
+    /// swap is logged as `policy_reloaded`, a failure as `policy_reload_failed` (the
+    /// old policy stays).
+    ReloadPolicy,
 }
 
 impl AdminAction {
@@ -52,6 +58,49 @@ impl AdminAction {
 }
 
 impl State {
+    /// Swaps in `policy` (just loaded) for the multiplayer scene at `scene`: it is
+    /// told everyone waiting, and the swap is logged with both files' hashes. With an
+    /// error, the old policy stays and the failure is logged.
+    pub fn replace_policy(
+        &mut self,
+        scene: usize,
+        loaded: Result<Box<dyn crate::matchmaking::Matchmaker>, String>,
+        now: Duration,
+    ) -> Vec<super::state::Effect> {
+        self.now = now;
+        let Some(room) = self.rooms.get_mut(&scene) else { return Vec::new() };
+        let scene_id = self.experiment.scenes[scene].id().to_string();
+        match loaded {
+            Err(error) => {
+                let policy = room.policy.name().to_owned();
+                tracing::warn!(%policy, %error, "policy reload failed; the old policy stays");
+                self.log(Event::PolicyReloadFailed { scene: scene_id, policy, error });
+            }
+            Ok(mut policy) => {
+                let old = room.policy.fingerprint().unwrap_or_default();
+                let waiting: Vec<_> =
+                    room.order.iter().filter_map(|p| room.entries.get(p)).map(|e| e.candidate.clone()).collect();
+                let told = waiting.iter().filter(|c| policy.on_join(c).is_ok()).count();
+                let _ = policy.take_log();
+                let new = policy.fingerprint().unwrap_or_default();
+                let name = policy.name().to_owned();
+                room.policy = policy;
+                room.resume_at = None;
+                tracing::info!(policy = %name, %old, %new, told, "policy reloaded");
+                self.log(Event::PolicyReloaded {
+                    scene: scene_id,
+                    policy: name,
+                    old_sha256: old,
+                    new_sha256: new,
+                    told,
+                });
+                let ids: Vec<_> = waiting.iter().map(|c| c.id).collect();
+                self.retry_after_return(scene, &ids, now);
+            }
+        }
+        self.finish(now)
+    }
+
     /// Takes a running participant out of their waitroom or game (as if they had left
     /// it); their place before, or `None` when their session is not running.
     fn leave_for_admin(&mut self, pid: ParticipantId, now: Duration) -> Option<Place> {
@@ -91,6 +140,7 @@ impl State {
                     self.end_early(participant, place.scene(), OutcomeReason::EndedByResearcher, now);
                 }
             }
+            AdminAction::ReloadPolicy => {} // carried out by the actor (loading takes time)
             AdminAction::Goto { participant, scene } => {
                 let Some(target) = self.experiment.scenes.iter().position(|s| s.id().as_str() == scene) else { return };
                 if let Some(place) = self.leave_for_admin(participant, now) {

@@ -19,6 +19,7 @@ mod model;
 pub mod outbox;
 mod probing;
 pub mod recovery;
+pub mod reload;
 mod rooms;
 mod sessions;
 mod state;

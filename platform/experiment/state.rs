@@ -124,6 +124,11 @@ impl State {
         rooms.into_iter().map(|(_, r)| (r.policy.name().to_owned(), r.policy.work(), r.policy.call_times())).collect()
     }
 
+    /// The fingerprint (file hash) of the policy of the scene at `scene`, if it has one.
+    pub fn policy_fingerprint(&self, scene: usize) -> Option<String> {
+        self.rooms.get(&scene).and_then(|r| r.policy.fingerprint())
+    }
+
     /// Uses `ice` to give participants their ICE servers (default: the static ones).
     pub fn set_ice_provider(&mut self, ice: IceProvider) {
         self.ice = ice;
@@ -146,6 +151,11 @@ impl State {
                 self.on_arrivals(Arrivals::Closed { reason: "draining".to_owned(), message });
             }
         }
+        self.finish(now)
+    }
+
+    /// After an input: coalesced statuses, ended sessions evicted, the effects.
+    pub(super) fn finish(&mut self, now: Duration) -> Vec<Effect> {
         self.schedule_status(now);
         self.evict_ended();
         std::mem::take(&mut self.effects)

@@ -190,6 +190,11 @@ pub trait Matchmaker: Send {
         None
     }
 
+    /// SHA-256 (hex) of the policy's file, for the log of a reload.
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
+
     /// Work done by all calls so far (for the pass budget), in the units of
     /// [`crate::plugin::WORK_PER_MS`]: executed instructions plus a fixed cost per
     /// host call, a count that a simulation reproduces. A native policy does none.

@@ -156,6 +156,8 @@ pub struct PluginMatchmaker {
     work: u64,
     /// How the component was obtained and how long that took (for `plugin check`).
     pub loaded: (Source, Duration),
+    /// SHA-256 (hex) of the component's bytes.
+    sha256: String,
     /// How long calls took (`/metrics`).
     times: crate::matchmaking::CallTimes,
     usage: Usage,
@@ -203,6 +205,10 @@ impl PluginMatchmaker {
             log: Vec::new(),
             work: 0,
             loaded: (source, Duration::ZERO),
+            sha256: {
+                use sha2::{Digest, Sha256};
+                format!("{:x}", Sha256::digest(&bytes))
+            },
             times: crate::matchmaking::CallTimes::default(),
             usage: Usage::default(),
         };
@@ -487,6 +493,10 @@ impl Matchmaker for PluginMatchmaker {
 
     fn work(&self) -> u64 {
         self.work
+    }
+
+    fn fingerprint(&self) -> Option<String> {
+        Some(self.sha256.clone())
     }
 
     fn should_reject_for_rtt(

@@ -72,3 +72,30 @@ async fn signal() {
     }
     let _ = tokio::signal::ctrl_c().await;
 }
+
+/// On each SIGHUP, asks every experiment to load its policy files again
+/// (`reload_policy`).
+pub async fn reload_on_sighup(
+    experiments: Vec<crate::experiment::actor::ExperimentHandle>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                got = hup.recv() => if got.is_none() { return },
+            }
+            tracing::info!("SIGHUP: reloading the policies");
+            for handle in &experiments {
+                let reload = crate::experiment::Input::Admin(crate::experiment::AdminAction::ReloadPolicy);
+                handle.send(crate::experiment::actor::ActorMsg::Input(reload)).await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (experiments, shutdown);
+    }
+}

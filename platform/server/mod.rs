@@ -68,6 +68,8 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// Serve `/metrics` without the token (a scraper inside a private network).
     pub metrics_public: bool,
+    /// Reload every experiment's policy files on SIGHUP (`cohort serve` sets it).
+    pub reload_on_sighup: bool,
 }
 
 impl ServeOptions {
@@ -82,6 +84,7 @@ impl ServeOptions {
             drain: None,
             admin_token: None,
             metrics_public: false,
+            reload_on_sighup: false,
         }
     }
 }
@@ -128,6 +131,9 @@ pub async fn run(
         return Err(e.into());
     }
     let unavailable = Arc::new(unavailable);
+    if opts.reload_on_sighup {
+        tracker.spawn(listen::reload_on_sighup(handles.values().cloned().collect(), shutdown.clone()));
+    }
     if let Some((drain, limit)) = opts.drain.clone() {
         tracker.spawn(drain_then_stop(handles.values().cloned().collect(), drain, limit, shutdown.clone()));
     }

@@ -17,6 +17,7 @@ mod plugin_check;
 mod plugins;
 mod policies;
 mod proxy;
+mod reload;
 mod restart;
 mod sandbox;
 mod schemas;
