@@ -231,6 +231,17 @@ struct SimulateArgs {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Create a folder with a working policy in Python, JavaScript or C: source,
+    /// build script, README, and a local test harness against a fake host.
+    New {
+        /// The policy's name (and folder).
+        name: String,
+        #[arg(long, value_enum)]
+        lang: cohort::plugin::template::Lang,
+        /// Where to create the folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Load a policy, check it implements the contract, run sample calls against
     /// waitrooms like an experiment's, judge every answer, print timings, work, memory
     /// and log volume. Exit 2 on a violation.
@@ -309,6 +320,18 @@ fn main() -> ExitCode {
         Command::Forget { dir, recruitment_id } => ExitCode::from(commands::forget(&dir, &recruitment_id)),
         Command::Replay { run, game, json, ticks } => {
             ExitCode::from(commands::replay(&run, game.map(cohort::protocol::GameId), json, ticks.as_deref()))
+        }
+        Command::Plugin { command: PluginCommand::New { name, lang, dir } } => {
+            match cohort::plugin::template::create(&dir, &name, lang) {
+                Ok(made) => {
+                    println!("created {}: see its README.md (test, build, check)", made.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Plugin {
             command:

@@ -22,6 +22,7 @@ pub mod check;
 mod engine;
 mod host;
 mod sandbox;
+pub mod template;
 mod worker;
 
 use std::path::{Path, PathBuf};

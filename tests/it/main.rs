@@ -14,6 +14,7 @@ mod kitchen;
 mod latency;
 mod matching;
 mod plugin_check;
+mod plugin_new;
 mod plugins;
 mod policies;
 mod proxy;
