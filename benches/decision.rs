@@ -75,6 +75,8 @@ struct Row {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    /// Work charged per decision (median; see `cohort::plugin::WORK_PER_MS`).
+    work: u64,
 }
 
 fn percentiles(policies: &mut [(&'static str, Box<dyn Matchmaker>)]) -> Vec<Row> {
@@ -87,16 +89,26 @@ fn percentiles(policies: &mut [(&'static str, Box<dyn Matchmaker>)]) -> Vec<Row>
             for _ in 0..50 {
                 decide(policy.as_mut(), &arriving, &waiting, now); // warm up
             }
+            let mut works = Vec::with_capacity(calls);
             let mut times: Vec<Duration> = (0..calls)
                 .map(|_| {
-                    let started = Instant::now();
+                    let (started, before) = (Instant::now(), policy.work());
                     assert!(decide(policy.as_mut(), &arriving, &waiting, now));
+                    works.push(policy.work() - before);
                     started.elapsed()
                 })
                 .collect();
             times.sort();
+            works.sort();
             let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-            rows.push(Row { policy: name, waiting: n, p50: at(0.5), p99: at(0.99), max: times[times.len() - 1] });
+            rows.push(Row {
+                policy: name,
+                waiting: n,
+                p50: at(0.5),
+                p99: at(0.99),
+                max: times[times.len() - 1],
+                work: works[works.len() / 2],
+            });
         }
     }
     rows
@@ -108,11 +120,28 @@ fn report(rows: &[Row], path: &str) {
     let mut md = String::from(
         "## Decision latency\n\n`cargo bench --bench decision`, release build. One decision = build the waitroom view, `find_match`\n\
          for an arriving participant (groups of 2), validate the answer — what the host does\n\
-         on every arrival. Times in microseconds, per call.\n\n\
-         | policy | waiting | p50 µs | p99 µs | max µs |\n|---|---:|---:|---:|---:|\n",
+         on every arrival. Times in microseconds, per call. *Work* is what the call is\n\
+         charged against the pass budget: WebAssembly instructions executed plus a fixed\n\
+         cost per host call and per call (`matchmaker.pass_budget_ms` counts 1,000,000 per\n\
+         millisecond), and *µs per 1 ms of work* how long that budget millisecond took here.\n\n\
+         | policy | waiting | p50 µs | p99 µs | max µs | work (units) | µs per 1 ms of work |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
-        let _ = writeln!(md, "| {} | {} | {} | {} | {} |", r.policy, r.waiting, us(r.p50), us(r.p99), us(r.max));
+        let per_ms = if r.work == 0 {
+            "—".to_owned()
+        } else {
+            format!("{:.0}", r.p50.as_secs_f64() * 1e6 * cohort::plugin::WORK_PER_MS as f64 / r.work as f64)
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {per_ms} |",
+            r.policy,
+            r.waiting,
+            us(r.p50),
+            us(r.p99),
+            us(r.max),
+            r.work
+        );
     }
     md.push_str("\n### Goals\n\n");
     let goal = |ok: bool| if ok { "met" } else { "NOT met" };

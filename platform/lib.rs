@@ -5,8 +5,9 @@
 //! ```text
 //!  experiments/*.yaml ─► config ─(validated Experiment)─► cohort validate / serve / bots
 //!                         │  yaml → schema check → typed model → semantic checks
-//!                         │    └─ game::files (the module's folder) + game::check (loads
-//!                         │       it in game::engine, QuickJS: exports, two copies agree)
+//!                         │    ├─ game::files (the module's folder) + game::check (loads
+//!                         │    │  it in game::engine, QuickJS: exports, two copies agree)
+//!                         │    └─ each policy loaded and configured (plugin)
 //!                         └─► schemas: generated JSON Schemas for editors (schemas/)
 //!
 //!  browser (web/) or client (Rust; bots)
@@ -26,13 +27,19 @@
 //!        model (inputs, effects, places) · sessions · flow · answers · waitroom
 //!        matching · probing · games · game_inputs (lockstep inputs, relay, hashes,
 //!        visibility) · timers (deadline heap) · rooms · budget (log budgets) ·
-//!        recovery (sessions of earlier runs, at start)
+//!        recovery (sessions of earlier runs, at start) · why (the last decisions
+//!        about each waiting participant) · admin (interventions, replace_policy)
 //!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
-//!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime)
+//!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime): plugin::worker
+//!        │       (a thread per instance), plugin::sandbox (one memory cap, virtual
+//!        │       WASI: decision clock, seeded randomness, output as log lines), work
+//!        │       counted per call (fuel) for the pass budget; plugin::check
+//!        │       (`plugin check`), plugin::template (`plugin new`)
 //!        ├─ probe: probe state machine, ICE servers, TURN credentials
 //!        └─ game: the game record and game::lockstep (every input, hash comparison)
 //!      shell around it: outbox, disk (space guard, served-file copies), stats (the
-//!      live snapshot: counts as events are logged, places once a second)
+//!      live snapshot: counts as events are logged, places once a second), reload
+//!      (policy files loaded at start, and again off-thread on reload_policy/SIGHUP)
 //!      effects ─► experiment::outbox: group-committed event log (eventlog: file, read),
 //!                 then messages to each socket, in order
 //!
@@ -41,6 +48,10 @@
 //!  a run's log with game::engine (`cohort replay`).
 //!
 //!  export: a data directory's event logs as CSV tables (`cohort export`).
+//!
+//!  simulate: the same State and policy driven by a virtual clock and synthetic
+//!  participants (simulate::scenario: arrivals, attributes, dropout, RTTs;
+//!  simulate::replay: a real run's arrivals) → simulate::report (text, JSON, HTML).
 //!
 //!  bots: N Rust clients walking an experiment (load tests, dry runs), playing games
 //!  with bots::player (the module in game::engine, over the relay); client::webrtc
