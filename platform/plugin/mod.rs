@@ -342,6 +342,10 @@ impl PluginMatchmaker {
     }
 }
 
+/// Work charged for every call on top of what it executes: handing the call to the
+/// policy's thread and entering the instance (measured: `cargo bench --bench decision`).
+const CALL_WORK: u64 = 10_000;
+
 /// Fuel given to every call: the deadline, not fuel, stops a runaway call; fuel only
 /// counts the instructions executed.
 const FUEL: u64 = u64::MAX / 4;
@@ -363,7 +367,7 @@ fn metered<R>(
     let executed = FUEL.saturating_sub(store.get_fuel().unwrap_or(FUEL));
     let state = store.data_mut();
     state.collect_output();
-    let work = executed.saturating_add(state.host_work);
+    let work = executed.saturating_add(state.host_work).saturating_add(CALL_WORK);
     let lines = std::mem::take(&mut state.log);
     let dropped = std::mem::take(&mut state.log_dropped);
     let memory = (state.caps.peak, state.caps.table_elements);

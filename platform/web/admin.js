@@ -50,7 +50,12 @@ function render(status) {
   const sections = status.experiments.map((e) => {
     const places = Object.entries(e.places).map(([k, v]) => `${v} ${k}`).join(" · ") || "nobody yet";
     const outcomes = Object.entries(e.outcomes).map(([k, v]) => [k, v]);
-    const waits = e.waiting.map(([scene, secs]) => [scene, `${secs.toFixed(0)} s`]);
+    // Who waits, and why they are not matched yet (the latest decision about them).
+    const waits = (e.why_waiting || []).map((w) => {
+      const last = w.decisions.length ? w.decisions[w.decisions.length - 1][1] : null;
+      const why = last ? `${last.reason}${last.repeats ? ` (×${last.repeats + 1})` : ""}${last.lines ? ` — ${last.lines.join(" / ")}` : ""}` : "—";
+      return [w.scene, `${w.waited_secs.toFixed(0)} s`, w.state, why];
+    });
     const p = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} s`);
     return el("section", { class: "experiment", "data-experiment": e.experiment },
       el("h2", {}, e.experiment),
@@ -61,8 +66,8 @@ function render(status) {
         ` · open sockets: ${e.open_sockets} · policy faults: ${e.events.policy_fault ?? 0}`,
         e.log_writable ? "" : " · THE EVENT LOG CANNOT BE WRITTEN"),
       el("p", {}, `Wait p50 ${p(e.wait_p50_secs)}, p95 ${p(e.wait_p95_secs)} · finished: ${e.events.finished ?? 0}`),
-      el("h3", {}, `Waiting (${waits.length})`),
-      waits.length ? table(waits, ["scene", "waited"]) : el("p", { class: "muted" }, "Nobody is waiting."),
+      el("h3", {}, `Waiting (${e.waiting.length})`),
+      waits.length ? table(waits, ["scene", "waited", "state", "why not matched yet"]) : el("p", { class: "muted" }, "Nobody is waiting."),
       el("h3", {}, `Probes in flight (${e.probes_now.length})`),
       e.probes_now.length
         ? table(e.probes_now.map(([age, [a, b]]) => [`${age.toFixed(1)} s`, a === null ? "…" : `${a.toFixed(1)} ms`, b === null ? "…" : `${b.toFixed(1)} ms`]), ["running for", "offerer's RTT", "answerer's RTT"])

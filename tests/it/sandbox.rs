@@ -89,6 +89,24 @@ fn work_is_counted_in_instructions_the_same_on_every_run() {
     assert!(works[0] > 100_000, "at least one instruction per iteration: {works:?}");
 }
 
+#[test]
+fn a_fresh_instance_is_told_thousands_waiting_within_its_restart_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "(if (i32.eqz (i32.load (i32.const 512))) (then (i32.store (i32.const 512) (i32.const 1)) (unreachable))) (i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+    let path = write_component(dir.path(), "flaky", &policy_wat("", body));
+    let mut policy = PluginMatchmaker::load(&path, "{}", limits()).unwrap();
+    for n in 10..5010 {
+        policy.on_join(&crate::plugins::candidate(n)).expect("on-join");
+    }
+    assert!(matches!(ask(&mut policy), Err(PolicyError::Trap(_))));
+    // One call's deadline (100 ms) would not do for 5,000 on-joins through the
+    // instance; the restart has ten.
+    let told = policy.recover(Duration::from_secs(60)).expect("due").expect("restarted");
+    assert_eq!(told, 5000);
+    // Live again: the fresh instance runs (and, as written, traps on its first call).
+    assert!(matches!(ask(&mut policy), Err(PolicyError::Trap(_))));
+}
+
 fn yaml(dir: &Path, id: &str, matchmaker: &str) -> std::path::PathBuf {
     let yaml = format!(
         "id: {id}\ntitle: Sandbox\nscenes:\n  - id: play\n    kind: multiplayer\n    group_size: 2\n    matchmaker: {{{matchmaker}}}\n    game: {{module: {}/experiments/games/demo.js, countdown_secs: 0}}\n  - id: end\n    kind: end\n",

@@ -59,8 +59,9 @@ fn a_player_over_the_input_budget_leaves_the_game_and_nothing_is_dropped_silentl
     assert_eq!(h.sent(b).iter().filter(|m| matches!(m, ServerMsg::GameInputs { .. })).count(), 2);
 }
 
-/// A policy that logs a line on every call and never groups anyone.
-struct Chatty;
+/// A policy that logs a new line on every call (identical lines would only be
+/// counted) and never groups anyone.
+struct Chatty(u64);
 
 impl Matchmaker for Chatty {
     fn name(&self) -> &str {
@@ -75,7 +76,8 @@ impl Matchmaker for Chatty {
         Ok(None)
     }
     fn take_log(&mut self) -> Vec<String> {
-        vec!["thinking about it".to_owned()]
+        self.0 += 1;
+        vec![format!("thinking about it ({})", self.0)]
     }
 }
 
@@ -83,7 +85,7 @@ impl Matchmaker for Chatty {
 fn a_chatty_policy_is_held_to_its_lines_per_minute() {
     let yaml = PAIR.replace("group_size: 2", "group_size: 16").replace("timeout_secs: 60}", "timeout_secs: 3600}");
     let mut h = Harness::new(&yaml);
-    h.state.set_policy(0, Box::new(Chatty));
+    h.state.set_policy(0, Box::new(Chatty(0)));
     for _ in 0..15 {
         h.arrive();
     }
