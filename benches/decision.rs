@@ -122,7 +122,7 @@ fn report(rows: &[Row], path: &str) {
          for an arriving participant (groups of 2), validate the answer — what the host does\n\
          on every arrival. Times in microseconds, per call. *Work* is what the call is\n\
          charged against the pass budget: WebAssembly instructions executed plus a fixed\n\
-         cost per host call and per call (`matchmaker.pass_budget_ms` counts 1,000,000 per\n\
+         cost per host call and per call (`matchmaker.pass_budget_ms` counts 5,000,000 per\n\
          millisecond), and *µs per 1 ms of work* how long that budget millisecond took here.\n\n\
          | policy | waiting | p50 µs | p99 µs | max µs | work (units) | µs per 1 ms of work |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );

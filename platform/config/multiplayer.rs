@@ -105,9 +105,9 @@ pub struct Matchmaker {
     #[schemars(range(min = 1, max = 10000))]
     pub call_timeout_ms: u32,
     /// Work a plugin may do in one matching pass (asking it about everyone waiting), in
-    /// milliseconds of WebAssembly execution: counted in executed instructions (1 ms =
-    /// 1,000,000) plus a fixed cost per host call, so that `cohort simulate` and the
-    /// host make the same decisions. When it is spent, the pass stops and the next one
+    /// milliseconds: counted in executed WebAssembly instructions (5,000,000 to the
+    /// millisecond, about a millisecond on a 2-core machine) plus a fixed cost per call
+    /// and per host call, so that `cohort simulate` and the host make the same decisions. When it is spent, the pass stops and the next one
     /// starts with whoever was not asked; the experiment's other messages keep flowing.
     #[serde(default = "default_pass_budget_ms")]
     #[schemars(range(min = 1, max = 10000))]

@@ -29,6 +29,9 @@ unsafe impl Send for ViewPtr {}
 /// that a policy reading the whole waitroom on every call is charged for it).
 const HOST_CALL_WORK: u64 = 2_000;
 const HOST_WORK_PER_BYTE: u64 = 20;
+/// Listing the waitroom (the first `waiting-count`, `waiting-get` or `waiting-ids` of
+/// a decision walks it once), per participant listed.
+const HOST_WORK_PER_LISTED: u64 = 7;
 
 /// Per-instance store data.
 pub struct HostState {
@@ -39,6 +42,8 @@ pub struct HostState {
     pub log_dropped: usize,
     /// Work charged for host calls during the current call (see [`HOST_CALL_WORK`]).
     pub host_work: u64,
+    /// Whether the current decision's waitroom was listed (and charged) yet.
+    listed: bool,
     wasi: WasiCtx,
     table: ResourceTable,
     pub output: Output,
@@ -55,6 +60,7 @@ impl HostState {
             log: Vec::new(),
             log_dropped: 0,
             host_work: 0,
+            listed: false,
             wasi: sandbox::wasi(clock, seed, &output),
             table: ResourceTable::new(),
             output,
@@ -105,6 +111,7 @@ impl HostState {
         // Erase the lifetime: the pointer is cleared before `view` can go away.
         let ptr = std::ptr::from_ref(view).cast::<WaitroomView<'static>>();
         store.data_mut().view = Some(ViewPtr(ptr));
+        store.data_mut().listed = false;
         let clear = Clear(store);
         f(clear.0)
     }
@@ -130,13 +137,25 @@ impl WasiView for HostState {
 
 impl super::bindings::cohort::matchmaker::types::Host for HostState {}
 
+impl HostState {
+    /// Charges listing the waitroom, the first time in a decision.
+    fn charge_listing(&mut self) {
+        if !self.listed {
+            self.listed = true;
+            self.host_work += HOST_WORK_PER_LISTED * self.view().map_or(0, |v| v.len() as u64);
+        }
+    }
+}
+
 impl Host for HostState {
     fn waiting_count(&mut self) -> wasmtime::Result<u32> {
         self.host_work += HOST_CALL_WORK;
+        self.charge_listing();
         Ok(self.view().map_or(0, |v| v.len() as u32))
     }
 
     fn waiting_get(&mut self, index: u32) -> wasmtime::Result<Option<Participant>> {
+        self.charge_listing();
         let p = self.view().and_then(|v| v.get(index as usize).map(|c| participant(c, v.now())));
         let bytes: usize = p.as_ref().map_or(0, |p| {
             p.attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
@@ -147,6 +166,7 @@ impl Host for HostState {
     }
 
     fn waiting_ids(&mut self) -> wasmtime::Result<Vec<String>> {
+        self.charge_listing();
         let ids: Vec<String> = self.view().map(|v| v.iter().map(|c| c.id.to_string()).collect()).unwrap_or_default();
         self.host_work += HOST_CALL_WORK + HOST_WORK_PER_BYTE * 36 * ids.len() as u64;
         Ok(ids)

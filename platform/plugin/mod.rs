@@ -48,10 +48,11 @@ mod bindings {
     });
 }
 
-/// Work units per millisecond of `matchmaker.pass_budget_ms`: WebAssembly
-/// instructions this machine class executes in a millisecond (measured with
-/// `cargo bench --bench decision`; see `docs/policies.md`).
-pub const WORK_PER_MS: u64 = 1_000_000;
+/// Work units per millisecond of `matchmaker.pass_budget_ms`: about what the example
+/// policies execute in a millisecond on the reference machine (2 cores), host calls
+/// and the call itself included (`cargo bench --bench decision` reports the ratio;
+/// see `docs/policies.md`).
+pub const WORK_PER_MS: u64 = 5_000_000;
 
 /// Most bytes one call may copy from the guest to the host (its answer, a log line).
 const MAX_HOST_COPY: usize = 4 << 20;
@@ -344,7 +345,7 @@ impl PluginMatchmaker {
 
 /// Work charged for every call on top of what it executes: handing the call to the
 /// policy's thread and entering the instance (measured: `cargo bench --bench decision`).
-const CALL_WORK: u64 = 10_000;
+const CALL_WORK: u64 = 30_000;
 
 /// Fuel given to every call: the deadline, not fuel, stops a runaway call; fuel only
 /// counts the instructions executed.
