@@ -66,6 +66,7 @@ pub mod experiment;
 pub mod export;
 pub mod game;
 pub mod matchmaking;
+pub mod mix;
 pub mod plugin;
 pub mod probe;
 pub mod protocol;

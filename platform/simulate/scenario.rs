@@ -12,6 +12,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
+use crate::mix::mix;
+
 /// A simulation scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -289,8 +291,7 @@ impl RttModel {
             Rtt::Pairs(spread) => {
                 let (lo, hi) = (i.min(j) as u64, i.max(j) as u64);
                 let h = mix(self.seed ^ mix(lo.wrapping_mul(0x1_0000_0001) ^ hi));
-                let u = (h >> 11) as f64 / (1u64 << 53) as f64;
-                let v = (mix(h) >> 11) as f64 / (1u64 << 53) as f64;
+                let (u, v) = (crate::mix::unit(h), crate::mix::unit(h ^ 1));
                 spread.at(u.max(1e-9), v)
             }
             Rtt::Regions { .. } => self.matrix[a.place.0][b.place.0],
@@ -299,13 +300,6 @@ impl RttModel {
             }
         }
     }
-}
-
-fn mix(n: u64) -> u64 {
-    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A CSV of numbers, one row per line.
