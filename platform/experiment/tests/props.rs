@@ -10,6 +10,7 @@ use super::{Harness, PAIR};
 use crate::eventlog::Event;
 use crate::experiment::rooms::pair;
 use crate::experiment::state::Place;
+use crate::matchmaking::{Candidate, Fifo, Matchmaker, PolicyError, WaitroomView};
 use crate::protocol::{ClientMsg, ParticipantId};
 
 #[derive(Debug, Clone)]
@@ -223,8 +224,65 @@ fn no_group_with_a_failed_pair(h: &Harness, memory: Duration) -> Result<(), Test
     Ok(())
 }
 
+/// A policy that fails in every way a plugin can, in turn: a fault (then down until a
+/// tick re-creates it), an invalid answer, otherwise FIFO; each call is expensive work,
+/// so passes run out of budget.
+struct Flaky {
+    calls: u64,
+    down: bool,
+}
+
+impl Matchmaker for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+
+    fn find_match(
+        &mut self,
+        arriving: &Candidate,
+        waiting: &WaitroomView<'_>,
+        size: usize,
+    ) -> Result<Option<Vec<ParticipantId>>, PolicyError> {
+        self.calls += 1;
+        if self.down {
+            return Err(PolicyError::Unavailable);
+        }
+        match self.calls % 7 {
+            0 => {
+                self.down = true;
+                Err(PolicyError::Trap("flaky".into()))
+            }
+            3 => Ok(Some(vec![arriving.id; size])),
+            _ => Ok(Fifo::group(arriving, waiting, size)),
+        }
+    }
+
+    fn recover(&mut self, _now: Duration) -> Option<Result<usize, PolicyError>> {
+        std::mem::take(&mut self.down).then_some(Ok(0))
+    }
+
+    fn reset(&mut self) {
+        self.down = true;
+    }
+
+    fn work(&self) -> u64 {
+        self.calls * 3_000_000
+    }
+
+    fn take_log(&mut self) -> Vec<String> {
+        vec![format!("call {}", self.calls % 3)]
+    }
+}
+
 fn run(yaml: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    run_with(yaml, None, ops)
+}
+
+fn run_with(yaml: &str, policy: Option<Box<dyn Matchmaker>>, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut h = Harness::new(yaml);
+    if let Some(policy) = policy {
+        h.state.set_policy(0, policy);
+    }
     let mut people = Vec::new();
     for op in ops {
         apply(&mut h, &mut people, op);
@@ -241,6 +299,13 @@ fn run(yaml: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert!(!matches!(h.place(*p), Place::Waiting(_) | Place::Playing(..)), "{} still {:?}", p, h.place(*p));
     }
     one_place_each(&h, &people)?;
+    // Nothing outlives its participants: no probe, pending match, game or entry is
+    // left, and the timers held are few.
+    prop_assert!(h.state.probes.is_empty(), "probes left: {}", h.state.probes.len());
+    for room in h.state.rooms.values() {
+        prop_assert!(room.pending.is_empty() && room.games.is_empty() && room.entries.is_empty());
+    }
+    prop_assert!(h.state.timer_count() <= 4 * h.state.rooms.len() + 8, "{} timers left", h.state.timer_count());
     Ok(())
 }
 
@@ -274,5 +339,21 @@ proptest! {
     #[test]
     fn invariants_hold_with_a_countdown(ops in proptest::collection::vec(op(), 1..60)) {
         run(&PAIR.replace("countdown_secs: 0", "countdown_secs: 3"), ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_for_trios_that_time_out(ops in proptest::collection::vec(op(), 1..60)) {
+        let yaml = PAIR
+            .replace("group_size: 2", "group_size: 3")
+            .replace("timeout_secs: 15,", "timeout_secs: 4,")
+            .replace("waitroom: {timeout_secs: 60}", "waitroom: {timeout_secs: 9}")
+            .replace("countdown_secs: 0", "countdown_secs: 2");
+        run(&yaml, ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_when_the_policy_fails_and_runs_out_of_budget(ops in proptest::collection::vec(op(), 1..60)) {
+        let yaml = PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}");
+        run_with(&yaml, Some(Box::new(Flaky { calls: 0, down: false })), ops)?;
     }
 }
