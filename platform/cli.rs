@@ -181,6 +181,24 @@ pub struct BotsArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the summary as JSON on stdout.
+    /// Churn: the chance that a waiting bot leaves the waitroom (after 0.5-10 s).
+    #[arg(long, default_value_t = 0.0)]
+    pub leave: f64,
+    /// Churn: the chance that a bot loses its connection while waiting or playing...
+    #[arg(long, default_value_t = 0.0)]
+    pub drop: f64,
+    /// ...and comes back within the reconnect grace (otherwise just after it).
+    #[arg(long, default_value_t = 0.5)]
+    pub back_in_time: f64,
+    /// The experiment's `session.reconnect_grace_secs`, to time the returns.
+    #[arg(long, default_value_t = 30.0)]
+    pub grace_secs: f64,
+    /// Churn: the chance that a bot never answers a probe (it times out).
+    #[arg(long, default_value_t = 0.0)]
+    pub ignore_probe: f64,
+    /// Churn: the chance that a playing bot closes its tab for good.
+    #[arg(long, default_value_t = 0.0)]
+    pub abandon: f64,
     #[arg(long)]
     pub json: bool,
 }

@@ -194,6 +194,11 @@ fn bots(args: BotsArgs) -> ExitCode {
         eprintln!("error: --webrtc needs a cohort built with `--features webrtc`");
         return ExitCode::from(2);
     }
+    let chances = [args.leave, args.drop, args.back_in_time, args.ignore_probe, args.abandon];
+    if chances.iter().any(|c| !(0.0..=1.0).contains(c)) {
+        eprintln!("error: --leave, --drop, --back-in-time, --ignore-probe and --abandon are chances between 0 and 1");
+        return ExitCode::from(2);
+    }
     let stop = tokio_util::sync::CancellationToken::new();
     let mut params = link.params.clone();
     params.push(("cohort_bot".to_owned(), "1".to_owned()));
@@ -210,6 +215,14 @@ fn bots(args: BotsArgs) -> ExitCode {
         message_timeout: std::time::Duration::from_secs_f64(args.timeout_secs.max(0.1)),
         seed: args.seed,
         stop: stop.clone(),
+        churn: cohort::bots::churn::Churn {
+            leave: args.leave,
+            drop: args.drop,
+            back_in_time: args.back_in_time,
+            grace_secs: args.grace_secs,
+            ignore_probe: args.ignore_probe,
+            abandon: args.abandon,
+        },
     };
     // A fresh stretch of source addresses per run: admission remembers recent ones.
     let first_address = usize::from(rand_suffix()) * 16;

@@ -14,6 +14,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
+use super::churn;
 use super::player::Player;
 use super::{Live, Plan};
 use crate::client::{Client, ClientError};
@@ -28,6 +29,8 @@ pub enum Ending {
     Outcome(OutcomeReason),
     /// Held its connection until the run ended (`--hold`).
     Held,
+    /// Closed its tab for good, as its churn said.
+    Abandoned,
     /// Something went wrong; the kind, for the summary.
     Error(String),
 }
@@ -62,10 +65,16 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
         game: None,
         #[cfg(feature = "webrtc")]
         prober: plan.webrtc.then(crate::client::webrtc::Prober::default),
+        act: None,
+        decided: (false, false),
+        params: Vec::new(),
+        from,
     };
     let id = format!("{}{index}", plan.id_prefix);
-    let mut params: Vec<(&str, &str)> = plan.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    params.push((plan.id_param.as_str(), id.as_str()));
+    let mut params: Vec<(String, String)> = plan.params.clone();
+    params.push((plan.id_param.clone(), id));
+    bot.params = params.clone();
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     live.arrived();
     let ending = match Client::connect_from(&plan.addr, &plan.experiment, &params, None, from).await {
         Ok(mut client) => {
@@ -106,6 +115,13 @@ struct Bot {
     game: Option<Player>,
     #[cfg(feature = "webrtc")]
     prober: Option<crate::client::webrtc::Prober>,
+    /// What the bot will do of its own accord, and when (churn).
+    act: Option<(Instant, churn::Act)>,
+    /// Whether its fate was drawn for waiting, and for playing.
+    decided: (bool, bool),
+    /// The study link's parameters and the source address, to come back with.
+    params: Vec<(String, String)>,
+    from: Option<IpAddr>,
 }
 
 /// Where the progress counters have a bot.
@@ -130,8 +146,19 @@ impl Bot {
         let mut clock: Option<tokio::time::Interval> = None;
         loop {
             let playing = self.game.is_some() && clock.is_some();
+            let act_at = self.act.map(|(at, _)| at);
             let msg = tokio::select! {
                 () = stop.cancelled(), if !self.plan.hold => return Ending::Error("interrupted".to_owned()),
+                () = async { tokio::time::sleep_until(act_at.expect("an act").into()).await }, if act_at.is_some() => {
+                    let (_, act) = self.act.take().expect("an act");
+                    match self.carry_out(act, client).await {
+                        Ok(()) => {
+                            clock = None; // a game in progress is caught up from start_game again
+                            continue;
+                        }
+                        Err(ending) => return ending,
+                    }
+                }
                 _ = async { clock.as_mut().expect("playing").tick().await }, if playing => {
                     let out = match self.game.as_mut().expect("playing").on_tick() {
                         Ok(out) => out,
@@ -177,6 +204,35 @@ impl Bot {
             }
             if let Next::Stop(ending) = next {
                 return ending;
+            }
+        }
+    }
+
+    /// Leaves the waitroom, or drops the connection (and comes back with the resume
+    /// token after a while, or never).
+    async fn carry_out(&mut self, act: churn::Act, client: &mut Client) -> Result<(), Ending> {
+        match act {
+            churn::Act::Leave => {
+                if self.counted == Counted::Waiting {
+                    client
+                        .send(ClientMsg::LeaveWaitroom { seq: None })
+                        .await
+                        .map_err(|e| Ending::Error(error_kind(&e)))?;
+                }
+                Ok(())
+            }
+            churn::Act::Drop(None) => Err(Ending::Abandoned),
+            churn::Act::Drop(Some(away)) => {
+                let token = client.welcome.resume_token.clone();
+                client.hang_up().await;
+                self.game = None;
+                tokio::time::sleep(away).await;
+                let params: Vec<(&str, &str)> = self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let plan = self.plan.clone();
+                *client = Client::connect_from(&plan.addr, &plan.experiment, &params, Some(&token), self.from)
+                    .await
+                    .map_err(|e| Ending::Error(error_kind(&e)))?;
+                Ok(())
             }
         }
     }
@@ -289,6 +345,10 @@ impl Bot {
                 if self.join_to_start.is_none() {
                     self.join_to_start = self.joined.map(|j| now - j);
                 }
+                if !self.decided.1 {
+                    self.decided.1 = true;
+                    self.act = churn::on_playing(&self.plan.churn, &mut self.rng).map(|(d, a)| (now + d, a));
+                }
                 self.count(Counted::Playing);
                 (Vec::new(), Next::Continue)
             }
@@ -296,7 +356,12 @@ impl Bot {
                 self.count(Counted::Elsewhere);
                 (Vec::new(), Next::Continue)
             }
-            ServerMsg::ProbePrepare { probe, .. } => (vec![ClientMsg::ProbeReady { probe, seq: None }], Next::Continue),
+            ServerMsg::ProbePrepare { probe, .. } => {
+                if churn::ignores_probe(&self.plan.churn, &mut self.rng) {
+                    return (Vec::new(), Next::Continue); // it times out
+                }
+                (vec![ClientMsg::ProbeReady { probe, seq: None }], Next::Continue)
+            }
             ServerMsg::ProbeStart { probe } => {
                 let failed = self.rng.random_bool(self.plan.probe_failure.clamp(0.0, 1.0));
                 let rtt = (!failed).then(|| self.rng.random_range(self.plan.rtt_ms.0..=self.plan.rtt_ms.1));
@@ -334,6 +399,11 @@ impl Bot {
             SceneView::Multiplayer { .. } => {
                 if self.joined.is_none() {
                     self.joined = Some(self.last_sent);
+                }
+                if !self.decided.0 {
+                    self.decided.0 = true;
+                    let now = Instant::now();
+                    self.act = churn::on_waiting(&self.plan.churn, &mut self.rng).map(|(d, a)| (now + d, a));
                 }
                 self.count(Counted::Waiting);
                 return (Vec::new(), Next::Continue);

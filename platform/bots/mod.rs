@@ -4,6 +4,7 @@
 //! progress line while they run and a summary at the end ([`report`]).
 
 pub mod bot;
+pub mod churn;
 pub mod player;
 pub mod report;
 
@@ -47,6 +48,8 @@ pub struct Plan {
     pub seed: u64,
     /// Ends held connections, and interrupts walking bots (Ctrl-C).
     pub stop: CancellationToken,
+    /// Bots that leave, drop, come back, ignore probes, abandon games.
+    pub churn: churn::Churn,
 }
 
 /// How the run goes.
@@ -94,7 +97,7 @@ impl Live {
     fn finished(&self, ending: &Ending) {
         let counter = match ending {
             Ending::Completed => &self.completed,
-            Ending::Outcome(_) => &self.ended_early,
+            Ending::Outcome(_) | Ending::Abandoned => &self.ended_early,
             Ending::Held => &self.held,
             Ending::Error(_) => &self.errors,
         };

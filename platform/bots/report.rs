@@ -75,6 +75,7 @@ impl Summary {
                     let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
                     *outcomes.entry(name.unwrap_or_else(|| format!("{reason:?}"))).or_insert(0) += 1;
                 }
+                Ending::Abandoned => *outcomes.entry("abandoned".to_owned()).or_insert(0) += 1,
                 Ending::Error(kind) => *errors.entry(kind.clone()).or_insert(0) += 1,
             }
         }

@@ -294,6 +294,12 @@ impl Client {
 
     /// Closes the connection cleanly.
     pub async fn close(mut self) {
+        self.hang_up().await;
+    }
+
+    /// Closes the connection cleanly, keeping the client (e.g. to replace it with a
+    /// new connection that resumes the session).
+    pub async fn hang_up(&mut self) {
         let _ = self.ws.close(None).await;
     }
 }

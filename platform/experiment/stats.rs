@@ -30,6 +30,12 @@ pub struct Snapshot {
     /// yet: their state and the last decisions about them.
     pub why_waiting: Vec<super::why::Waiting>,
     pub games_in_progress: u64,
+    /// Sessions the host holds (running, or ended with a connection still open), the
+    /// ended ones it remembers (their end page is shown again on return), and the
+    /// timers it holds: what a soak checks returns to nothing.
+    pub sessions: u64,
+    pub ended_sessions: u64,
+    pub timers: u64,
     pub probes_in_flight: u64,
     /// The probes running now: seconds since they started, and the RTTs (ms) each
     /// peer reported so far.
@@ -186,6 +192,9 @@ impl Stats {
         s.waiting = waiting;
         s.why_waiting = super::why::waiting(state, now);
         s.games_in_progress = state.games_in_progress() as u64;
+        s.sessions = state.live_session_count() as u64;
+        s.ended_sessions = state.session_count().saturating_sub(state.live_session_count()) as u64;
+        s.timers = state.timer_count() as u64;
         s.probes_in_flight = state.probes.len() as u64;
         s.probes_now = state
             .probes

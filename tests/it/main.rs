@@ -23,6 +23,7 @@ mod restart;
 mod sandbox;
 mod schemas;
 mod simulate;
+mod soak;
 mod support;
 mod validate;
 #[cfg(feature = "webrtc")]

@@ -160,5 +160,6 @@ pub fn bot_plan(host: &TestHost, experiment: &str) -> cohort::bots::Plan {
         message_timeout: std::time::Duration::from_secs(20),
         seed: 1,
         stop: tokio_util::sync::CancellationToken::new(),
+        churn: Default::default(),
     }
 }
