@@ -149,7 +149,7 @@ impl Bot {
             let act_at = self.act.map(|(at, _)| at);
             let msg = tokio::select! {
                 () = stop.cancelled(), if !self.plan.hold => return Ending::Error("interrupted".to_owned()),
-                () = async { tokio::time::sleep_until(act_at.expect("an act").into()).await }, if act_at.is_some() => {
+                () = async { tokio::time::sleep_until(act_at.expect("an act")).await }, if act_at.is_some() => {
                     let (_, act) = self.act.take().expect("an act");
                     match self.carry_out(act, client).await {
                         Ok(()) => {

@@ -104,6 +104,6 @@ mod tests {
             .collect();
         let in_time = backs.iter().filter(|d| d.as_secs_f64() < 10.0).count();
         assert!(in_time > 0 && in_time < backs.len(), "some within the grace, some after");
-        assert!(Churn::default().any() == false && churn.any());
+        assert!(!Churn::default().any() && churn.any());
     }
 }
