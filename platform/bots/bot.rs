@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
 use super::churn;
 use super::player::Player;
+use super::report::error_kind;
 use super::{Live, Plan};
 use crate::client::{Client, ClientError};
-use crate::protocol::{Answer, ClientMsg, GameId, OutcomeReason, QuestionView, SceneView, ServerMsg};
+use crate::protocol::{ClientMsg, GameId, OutcomeReason, SceneView, ServerMsg};
 
 /// How a bot's walk ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,16 +223,10 @@ impl Bot {
             }
             churn::Act::Drop(None) => Err(Ending::Abandoned),
             churn::Act::Drop(Some(away)) => {
-                let token = client.welcome.resume_token.clone();
-                client.hang_up().await;
                 self.game = None;
-                tokio::time::sleep(away).await;
-                let params: Vec<(&str, &str)> = self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                let plan = self.plan.clone();
-                *client = Client::connect_from(&plan.addr, &plan.experiment, &params, Some(&token), self.from)
+                churn::come_back(client, &self.plan, &self.params, self.from, away)
                     .await
-                    .map_err(|e| Ending::Error(error_kind(&e)))?;
-                Ok(())
+                    .map_err(|e| Ending::Error(error_kind(&e)))
             }
         }
     }
@@ -393,7 +387,7 @@ impl Bot {
                 ClientMsg::Advance { scene: id, agreed: true, seq: None }
             }
             SceneView::Survey { id, questions, .. } => {
-                let answers = questions.iter().filter_map(|q| self.answer(q)).collect();
+                let answers = questions.iter().filter_map(|q| super::answers::random(&mut self.rng, q)).collect();
                 ClientMsg::Submit { scene: id, answers, seq: None }
             }
             SceneView::Multiplayer { .. } => {
@@ -412,34 +406,6 @@ impl Bot {
         };
         (vec![reply], Next::Continue)
     }
-
-    /// A valid random answer; optional questions are answered half of the time.
-    fn answer(&mut self, q: &QuestionView) -> Option<(String, Answer)> {
-        let (id, required) = match q {
-            QuestionView::Text { id, required, .. }
-            | QuestionView::SingleChoice { id, required, .. }
-            | QuestionView::MultipleChoice { id, required, .. }
-            | QuestionView::Likert { id, required, .. } => (id.clone(), *required),
-        };
-        if !required && self.rng.random_bool(0.5) {
-            return None;
-        }
-        let answer = match q {
-            QuestionView::Text { max_length, .. } => {
-                let text = "an answer from a cohort bot";
-                Answer::Text(text.chars().take((*max_length as usize).max(1)).collect())
-            }
-            QuestionView::SingleChoice { options, .. } => Answer::Text(options.choose(&mut self.rng)?.clone()),
-            QuestionView::MultipleChoice { options, min_selected, max_selected, .. } => {
-                let most = max_selected.map_or(options.len(), |m| m as usize).min(options.len());
-                let least = (*min_selected as usize).max(usize::from(required)).min(most);
-                let k = self.rng.random_range(least..=most);
-                Answer::Choices(options.choose_multiple(&mut self.rng, k).cloned().collect())
-            }
-            QuestionView::Likert { points, .. } => Answer::Rating(self.rng.random_range(1..=i64::from(*points))),
-        };
-        Some((id, answer))
-    }
 }
 
 impl Drop for Bot {
@@ -456,25 +422,5 @@ fn set_seq(msg: &mut ClientMsg, value: u64) -> bool {
             true
         }
         _ => false,
-    }
-}
-
-/// A short name for what went wrong, to count errors by kind.
-pub fn error_kind(e: &ClientError) -> String {
-    match e {
-        ClientError::Connect { source, .. } => {
-            let text = source.to_string();
-            match ["429", "503", "404"].iter().find(|code| text.contains(*code)) {
-                Some(code) => format!("connect: HTTP {code}"),
-                None if text.contains("refused") => "connect: refused".to_owned(),
-                None => "connect: other".to_owned(),
-            }
-        }
-        ClientError::Closed => "closed by the host".to_owned(),
-        ClientError::Timeout(..) => "no message in time".to_owned(),
-        ClientError::Refused { code, .. } => format!("refused: {code:?}"),
-        ClientError::Duplicate(_) => "duplicate session".to_owned(),
-        ClientError::Unexpected(_) => "unexpected message".to_owned(),
-        ClientError::Socket(_) => "socket error".to_owned(),
     }
 }

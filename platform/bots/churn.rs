@@ -4,10 +4,14 @@
 //! own seeded generator, so a run can be repeated (`cohort bots --leave 0.1 ...`; the
 //! soak test).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use rand::Rng;
 use rand::rngs::StdRng;
+
+use super::Plan;
+use crate::client::{Client, ClientError};
 
 /// How often each misbehaviour happens (chances between 0 and 1).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,6 +68,23 @@ pub fn on_playing(churn: &Churn, rng: &mut StdRng) -> Option<(Duration, Act)> {
         return Some((after, Act::Drop(Some(back_after(churn, rng)))));
     }
     None
+}
+
+/// Closes `client`'s connection, stays away for `away`, and opens a new one that
+/// resumes the session with its token (from the same address).
+pub async fn come_back(
+    client: &mut Client,
+    plan: &Plan,
+    params: &[(String, String)],
+    from: Option<IpAddr>,
+    away: Duration,
+) -> Result<(), ClientError> {
+    let token = client.welcome.resume_token.clone();
+    client.hang_up().await;
+    tokio::time::sleep(away).await;
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    *client = Client::connect_from(&plan.addr, &plan.experiment, &params, Some(&token), from).await?;
+    Ok(())
 }
 
 /// Whether a bot ignores the probe it was just asked to take.

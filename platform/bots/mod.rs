@@ -3,6 +3,7 @@
 //! addresses of 127.0.0.0/8 (admission limits new connections per address), with a
 //! progress line while they run and a summary at the end ([`report`]).
 
+pub mod answers;
 pub mod bot;
 pub mod churn;
 pub mod player;

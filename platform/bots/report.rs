@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Ending, Report};
+use crate::client::ClientError;
 use crate::protocol::GameId;
 
 /// Percentiles of a latency, in milliseconds.
@@ -159,6 +160,26 @@ fn complete_to_match(reports: &[Report]) -> Vec<Duration> {
         );
     }
     out
+}
+
+/// A short name for what went wrong, to count errors by kind.
+pub fn error_kind(e: &ClientError) -> String {
+    match e {
+        ClientError::Connect { source, .. } => {
+            let text = source.to_string();
+            match ["429", "503", "404"].iter().find(|code| text.contains(*code)) {
+                Some(code) => format!("connect: HTTP {code}"),
+                None if text.contains("refused") => "connect: refused".to_owned(),
+                None => "connect: other".to_owned(),
+            }
+        }
+        ClientError::Closed => "closed by the host".to_owned(),
+        ClientError::Timeout(..) => "no message in time".to_owned(),
+        ClientError::Refused { code, .. } => format!("refused: {code:?}"),
+        ClientError::Duplicate(_) => "duplicate session".to_owned(),
+        ClientError::Unexpected(_) => "unexpected message".to_owned(),
+        ClientError::Socket(_) => "socket error".to_owned(),
+    }
 }
 
 #[cfg(test)]
