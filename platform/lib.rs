@@ -54,8 +54,11 @@
 //!  simulate::replay: a real run's arrivals) → simulate::report (text, JSON, HTML).
 //!
 //!  bots: N Rust clients walking an experiment (load tests, dry runs), playing games
-//!  with bots::player (the module in game::engine, over the relay); client::webrtc
-//!  is a real WebRTC peer for probes (feature `webrtc`).
+//!  with bots::player (the module in game::engine, over the relay), misbehaving on
+//!  request with bots::churn (leave, drop and return, ignore probes, abandon: the
+//!  soak); client::webrtc is a real WebRTC peer for probes (feature `webrtc`).
+//!
+//!  mix: one SplitMix64 for everything random-looking yet repeatable.
 //! ```
 
 pub mod bots;
