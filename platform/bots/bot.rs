@@ -15,39 +15,10 @@ use tokio::time::Instant;
 
 use super::churn;
 use super::player::Player;
-use super::report::error_kind;
+use super::report::{Ending, Report, error_kind};
 use super::{Live, Plan};
 use crate::client::{Client, ClientError};
-use crate::protocol::{ClientMsg, GameId, OutcomeReason, SceneView, ServerMsg};
-
-/// How a bot's walk ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ending {
-    /// Reached an `end` scene.
-    Completed,
-    /// The host ended its part early.
-    Outcome(OutcomeReason),
-    /// Held its connection until the run ended (`--hold`).
-    Held,
-    /// Closed its tab for good, as its churn said.
-    Abandoned,
-    /// Something went wrong; the kind, for the summary.
-    Error(String),
-}
-
-/// What one bot measured.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// When the bot joined the waitroom (the message that led there was sent).
-    pub joined: Option<Instant>,
-    /// When `match_found` came, for which game, with how many players.
-    pub matched: Option<(Instant, GameId, usize)>,
-    /// From joining the waitroom to `match_found`.
-    pub join_to_match: Option<Duration>,
-    /// From joining the waitroom to `start_game`.
-    pub join_to_start: Option<Duration>,
-    pub ending: Ending,
-}
+use crate::protocol::{ClientMsg, GameId, SceneView, ServerMsg};
 
 /// Runs bot number `index` to its end.
 pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<Live>) -> Report {

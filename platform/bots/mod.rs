@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-pub use bot::{Ending, Report};
 pub use report::Summary;
+pub use report::{Ending, Report};
 
 /// Bots per source address when addresses are spread (below admission's burst of 60).
 const PER_ADDRESS: usize = 50;

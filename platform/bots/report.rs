@@ -6,10 +6,39 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::time::Instant;
 
-use super::{Ending, Report};
 use crate::client::ClientError;
-use crate::protocol::GameId;
+use crate::protocol::{GameId, OutcomeReason};
+
+/// How a bot's walk ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// Reached an `end` scene.
+    Completed,
+    /// The host ended its part early.
+    Outcome(OutcomeReason),
+    /// Held its connection until the run ended (`--hold`).
+    Held,
+    /// Closed its tab for good, as its churn said.
+    Abandoned,
+    /// Something went wrong; the kind, for the summary.
+    Error(String),
+}
+
+/// What one bot measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// When the bot joined the waitroom (the message that led there was sent).
+    pub joined: Option<Instant>,
+    /// When `match_found` came, for which game, with how many players.
+    pub matched: Option<(Instant, GameId, usize)>,
+    /// From joining the waitroom to `match_found`.
+    pub join_to_match: Option<Duration>,
+    /// From joining the waitroom to `start_game`.
+    pub join_to_start: Option<Duration>,
+    pub ending: Ending,
+}
 
 /// Percentiles of a latency, in milliseconds.
 #[derive(Debug, Clone, Serialize, PartialEq)]

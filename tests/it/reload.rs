@@ -3,9 +3,7 @@
 //! is logged with both files' hashes, and a file that fails to load leaves the old
 //! policy in place.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cohort::client::{Client, DEFAULT_WAIT};
@@ -111,25 +109,13 @@ async fn sighup_reloads_the_policies_of_a_running_host() {
     write_component(dir.path(), "policy", &policy_wat("", WAITS));
     let yaml = experiment(dir.path());
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .args([
-            "serve".as_ref(),
-            yaml.as_os_str(),
-            "--addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            "--drain-secs".as_ref(),
-            "0".as_ref(),
-            "--data".as_ref(),
-            data.path().as_os_str(),
-        ])
-        .env("COHORT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect("serving line").to_owned();
+    let (mut child, addr) = crate::support::serve_binary([
+        yaml.as_os_str(),
+        "--drain-secs".as_ref(),
+        "0".as_ref(),
+        "--data".as_ref(),
+        data.path().as_os_str(),
+    ]);
     let mut a = waiting(&addr).await;
     let mut b = waiting(&addr).await;
     write_component(dir.path(), "policy", &policy_wat("", &legal_pair_after(0)));

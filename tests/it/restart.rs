@@ -1,35 +1,25 @@
 //! A restart loses no one, and `kill -9` loses nothing acknowledged: the real binary
 //! is killed mid-run and started again on the same data directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use cohort::client::Client;
 use cohort::eventlog::Event;
 use cohort::protocol::{Answer, OutcomeReason, SceneView, ServerMsg};
 
-use crate::support::root;
-
 const WAIT: Duration = Duration::from_secs(10);
 
 /// `cohort serve` on an ephemeral port; its address.
 fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .args(["serve", "tests/fixtures/host/flow.yaml", "tests/fixtures/host/pair.yaml", "--addr", "127.0.0.1:0"])
-        .arg("--data")
-        .arg(data)
-        .current_dir(root())
-        .env("COHORT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect("serving line").to_owned();
-    (child, addr)
+    let data = data.as_os_str();
+    crate::support::serve_binary([
+        "tests/fixtures/host/flow.yaml".as_ref(),
+        "tests/fixtures/host/pair.yaml".as_ref(),
+        "--data".as_ref(),
+        data,
+    ])
 }
 
 fn events(data: &Path, experiment: &str) -> Vec<Event> {

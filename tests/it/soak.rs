@@ -10,8 +10,6 @@
 //! (measured: 2,000 bots over 10 minutes, host RSS 36.4 MB at the start, 43.8 MB at
 //! the peak and at the end, the host empty, no bot error).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,7 +18,6 @@ use cohort::bots::{self, Live, RunOptions, churn::Churn};
 use cohort::eventlog::Event;
 
 use crate::admin::get;
-use crate::support::root;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -41,19 +38,16 @@ fn rss_kib(pid: u32) -> u64 {
 async fn churn_leaves_nothing_behind_in_the_host() {
     let (secs, count) = (env_or("COHORT_SOAK_SECS", 60), env_or("COHORT_SOAK_BOTS", 360));
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .args(["serve", "tests/fixtures/host/soak.yaml", "--addr", "127.0.0.1:0", "--drain-secs", "0"])
-        .args(["--admin-token", "soak-token", "--data"])
-        .arg(data.path())
-        .current_dir(root())
-        .env("COHORT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect("serving line").to_owned();
+    let data_dir = data.path().as_os_str();
+    let (mut child, addr) = crate::support::serve_binary([
+        "tests/fixtures/host/soak.yaml".as_ref(),
+        "--drain-secs".as_ref(),
+        "0".as_ref(),
+        "--admin-token".as_ref(),
+        "soak-token".as_ref(),
+        "--data".as_ref(),
+        data_dir,
+    ]);
     let pid = child.id();
     let start = rss_kib(pid);
     let peak = Arc::new(AtomicU64::new(start));

@@ -163,3 +163,27 @@ pub fn bot_plan(host: &TestHost, experiment: &str) -> cohort::bots::Plan {
         churn: Default::default(),
     }
 }
+
+/// `cohort serve ARGS... --addr 127.0.0.1:0` as a child process (in the repository
+/// root, quiet); the child and the address it printed.
+pub fn serve_binary<I, S>(args: I) -> (std::process::Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .arg("serve")
+        .args(args)
+        .args(["--addr", "127.0.0.1:0"])
+        .current_dir(root())
+        .env("COHORT_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().expect("piped")).read_line(&mut line).expect("a serving line");
+    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect("serving line").to_owned();
+    (child, addr)
+}
