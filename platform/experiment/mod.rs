@@ -24,6 +24,9 @@ mod rooms;
 mod sessions;
 mod state;
 pub mod stats;
+#[cfg(any(test, feature = "testkit"))]
+#[doc(hidden)]
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 mod timers;

@@ -35,14 +35,16 @@ pub fn check(
     if let Some(known) = seen.lock().ok().and_then(|s| s.get(&key).cloned()) {
         return known;
     }
-    let outcome = run_check(folder, config, players, tick_rate);
+    let outcome = check_fresh(folder, config, players, tick_rate);
     if let Ok(mut s) = seen.lock() {
         s.insert(key, outcome.clone());
     }
     outcome
 }
 
-fn run_check(
+/// [`check`] without remembering the result (the fuzz target `game` feeds it a new
+/// module on every run).
+pub fn check_fresh(
     folder: &GameFolder,
     config: &serde_json::Value,
     players: usize,

@@ -1,40 +1,13 @@
 //! Property test over random event sequences: whatever participants do and whenever,
-//! the invariants of DESIGN.md §3 hold after every step.
-
-use std::collections::BTreeMap;
-use std::time::Duration;
+//! the invariants of DESIGN.md §3 hold after every step (the sequences and checks are
+//! in [`crate::experiment::testkit::sequences`], shared with the fuzz target `state`).
 
 use proptest::prelude::*;
 
-use super::{Harness, PAIR};
-use crate::eventlog::Event;
-use crate::experiment::rooms::pair;
-use crate::experiment::state::Place;
-use crate::matchmaking::{Candidate, Fifo, Matchmaker, PolicyError, WaitroomView};
-use crate::protocol::{ClientMsg, ParticipantId};
+use crate::experiment::testkit::sequences::{self, Op, Variant};
 
-#[derive(Debug, Clone)]
-enum Op {
-    Arrive,
-    Disconnect(usize),
-    Reconnect(usize),
-    Leave(usize),
-    Ready(usize),
-    Report(usize, Option<u16>),
-    Complete(usize),
-    Wait(u16),
-    /// A connected tab's own token opens a new socket (a reload racing the old one).
-    TakeOver(usize),
-    /// The host restarts from its log.
-    Restart,
-    /// The study link is opened again (recruitment id, no token).
-    ResumeById(usize),
-    /// A player sends its next inputs (some may be refused as too far ahead).
-    Inputs(usize, u8),
-    /// A player's channel failed: the group plays over the relay.
-    Relay(usize),
-    /// A player's tab is hidden or shown.
-    Visibility(usize, bool),
+fn run(variant: Variant, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    sequences::run(variant, ops).map_err(TestCaseError::fail)
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -56,304 +29,41 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
-    let pick = |i: usize, people: &[ParticipantId]| (!people.is_empty()).then(|| people[i % people.len()]);
-    match op {
-        Op::Arrive => {
-            let rid = format!("r{}", people.len());
-            people.push(h.arrive_as(&rid));
-        }
-        Op::ResumeById(i) => {
-            if let Some(at) = (!people.is_empty()).then(|| i % people.len()) {
-                h.resume_by_id(people[at], &format!("r{at}"));
-            }
-        }
-        Op::Wait(s) => h.wait(Duration::from_secs(u64::from(s))),
-        Op::Disconnect(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                h.disconnect(p);
-            }
-        }
-        Op::TakeOver(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                h.reconnect(p); // the same participant, on the new socket
-            }
-        }
-        Op::Restart => h.restart(),
-        Op::Reconnect(i) => {
-            if let Some(p) = pick(i, people).filter(|p| !h.conn_of.contains_key(p)) {
-                h.reconnect(p);
-            }
-        }
-        Op::Leave(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                h.send(p, ClientMsg::LeaveWaitroom { seq: None });
-            }
-        }
-        Op::Ready(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                for probe in h.probes_of(p) {
-                    h.send(p, ClientMsg::ProbeReady { probe, seq: None });
-                }
-            }
-        }
-        Op::Report(i, rtt) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                if let Some(probe) = h.probes_of(p).first().cloned() {
-                    h.report(p, &probe, rtt.map(f64::from));
-                }
-            }
-        }
-        Op::Inputs(i, n) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p))
-                && let Some(game) = h.game_of(p)
-            {
-                let held = h.state.rooms.values().find_map(|r| r.games.get(&game)).and_then(|g| {
-                    let slot = g.slot(p)?;
-                    Some(g.lockstep.inputs[slot].len() as u64)
-                });
-                let from = held.unwrap_or(0);
-                let inputs = vec![serde_json::Value::Null; usize::from(n).min(64)];
-                h.send(p, ClientMsg::GameInputs { game, from, inputs, hashes: Vec::new(), seq: None });
-            }
-        }
-        Op::Relay(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p))
-                && let Some(game) = h.game_of(p)
-            {
-                h.send(p, ClientMsg::GameRelay { game, need: 0, seq: None });
-            }
-        }
-        Op::Visibility(i, hidden) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                h.send(p, ClientMsg::Visibility { hidden, seq: None });
-            }
-        }
-        Op::Complete(i) => {
-            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
-                if let Some(game) = h.game_of(p) {
-                    h.send(p, ClientMsg::GameComplete { game, result: None, tick: None, hash: None, seq: None });
-                }
-            }
-        }
-    }
-}
-
-/// Every participant is in exactly one place, and the rooms agree with it.
-fn one_place_each(h: &Harness, people: &[ParticipantId]) -> Result<(), TestCaseError> {
-    for p in people {
-        let in_rooms: usize = h.state.rooms.values().map(|r| usize::from(r.entries.contains_key(p))).sum();
-        // A player who left a game that went on without them (`on_dropout`) keeps a
-        // slot in it, but no longer plays it.
-        let in_games: usize =
-            h.state.rooms.values().flat_map(|r| r.games.values()).map(|g| usize::from(g.playing(*p))).sum();
-        let expected = match h.place(*p) {
-            Place::Waiting(s) => {
-                prop_assert!(h.state.rooms[&s].entries.contains_key(p), "{p} waiting but not in the room");
-                (1, 0)
-            }
-            Place::Playing(s, g) => {
-                prop_assert!(h.state.rooms[&s].games.get(&g).is_some_and(|g| g.playing(*p)));
-                (0, 1)
-            }
-            _ => (0, 0),
-        };
-        prop_assert_eq!(
-            (in_rooms, in_games),
-            expected,
-            "{} is in {} rooms and {} games as {:?}",
-            p,
-            in_rooms,
-            in_games,
-            h.place(*p)
-        );
-    }
-    Ok(())
-}
-
-/// No probe or pending match outlives (or forgets) its participants.
-fn probes_belong_to_waiting_peers(h: &Harness) -> Result<(), TestCaseError> {
-    for (scene, probe) in h.state.probes.values() {
-        let room = &h.state.rooms[scene];
-        let pending = room.pending.values().find(|m| m.open_probes.contains(&probe.id));
-        prop_assert!(pending.is_some(), "probe {:?} has no pending match", probe.id);
-        for peer in probe.peers {
-            let entry = room.entries.get(&peer);
-            prop_assert!(
-                entry.is_some_and(|e| e.connected && e.pending == pending.map(|m| m.id)),
-                "probe peer {} gone",
-                peer
-            );
-        }
-    }
-    for room in h.state.rooms.values() {
-        for m in room.pending.values() {
-            for member in &m.members {
-                prop_assert!(
-                    room.entries.get(member).is_some_and(|e| e.pending == Some(m.id)),
-                    "pending member {} gone",
-                    member
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// No group contains a pair whose probe failed within the memory period.
-fn no_group_with_a_failed_pair(h: &Harness, memory: Duration) -> Result<(), TestCaseError> {
-    let mut failed: BTreeMap<(ParticipantId, ParticipantId), Duration> = BTreeMap::new();
-    for (at, event) in &h.log {
-        match event {
-            Event::ProbeFinished { offerer, answerer, outcome, .. }
-                if outcome == "rejected" || outcome == "timed_out" =>
-            {
-                failed.insert(pair(*offerer, *answerer), *at + memory);
-            }
-            Event::GameCreated { players, .. } => {
-                for (i, a) in players.iter().enumerate() {
-                    for b in &players[i + 1..] {
-                        let until = failed.get(&pair(*a, *b)).copied().unwrap_or_default();
-                        prop_assert!(until <= *at, "{} and {} grouped after a failed probe", a, b);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// A policy that fails in every way a plugin can, in turn: a fault (then down until a
-/// tick re-creates it), an invalid answer, otherwise FIFO; each call is expensive work,
-/// so passes run out of budget.
-struct Flaky {
-    calls: u64,
-    down: bool,
-}
-
-impl Matchmaker for Flaky {
-    fn name(&self) -> &str {
-        "flaky"
-    }
-
-    fn find_match(
-        &mut self,
-        arriving: &Candidate,
-        waiting: &WaitroomView<'_>,
-        size: usize,
-    ) -> Result<Option<Vec<ParticipantId>>, PolicyError> {
-        self.calls += 1;
-        if self.down {
-            return Err(PolicyError::Unavailable);
-        }
-        match self.calls % 7 {
-            0 => {
-                self.down = true;
-                Err(PolicyError::Trap("flaky".into()))
-            }
-            3 => Ok(Some(vec![arriving.id; size])),
-            _ => Ok(Fifo::group(arriving, waiting, size)),
-        }
-    }
-
-    fn recover(&mut self, _now: Duration) -> Option<Result<usize, PolicyError>> {
-        std::mem::take(&mut self.down).then_some(Ok(0))
-    }
-
-    fn reset(&mut self) {
-        self.down = true;
-    }
-
-    fn work(&self) -> u64 {
-        self.calls * 3_000_000
-    }
-
-    fn take_log(&mut self) -> Vec<String> {
-        vec![format!("call {}", self.calls % 3)]
-    }
-}
-
-fn run(yaml: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    run_with(yaml, None, ops)
-}
-
-fn run_with(yaml: &str, policy: Option<Box<dyn Matchmaker>>, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut h = Harness::new(yaml);
-    if let Some(policy) = policy {
-        h.state.set_policy(0, policy);
-    }
-    let mut people = Vec::new();
-    for op in ops {
-        apply(&mut h, &mut people, op);
-        one_place_each(&h, &people)?;
-        probes_belong_to_waiting_peers(&h)?;
-        // Deadlines held are bounded by what is alive, not by history.
-        let alive = people.len() + h.state.probes.len() + h.state.rooms.len();
-        prop_assert!(h.state.timer_count() <= 8 * alive + 8, "{} timers for {alive}", h.state.timer_count());
-    }
-    no_group_with_a_failed_pair(&h, Duration::from_secs(600))?;
-    // Whatever happened, everyone eventually leaves the waitroom (and games end).
-    h.wait(Duration::from_secs(1000));
-    for p in &people {
-        prop_assert!(!matches!(h.place(*p), Place::Waiting(_) | Place::Playing(..)), "{} still {:?}", p, h.place(*p));
-    }
-    one_place_each(&h, &people)?;
-    // Nothing outlives its participants: no probe, pending match, game or entry is
-    // left, and the timers held are few.
-    prop_assert!(h.state.probes.is_empty(), "probes left: {}", h.state.probes.len());
-    for room in h.state.rooms.values() {
-        prop_assert!(room.pending.is_empty() && room.games.is_empty() && room.entries.is_empty());
-    }
-    prop_assert!(h.state.timer_count() <= 4 * h.state.rooms.len() + 8, "{} timers left", h.state.timer_count());
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn invariants_hold_for_pairs(ops in proptest::collection::vec(op(), 1..60)) {
-        run(PAIR, ops)?;
+        run(Variant::Pairs, ops)?;
     }
 
     #[test]
     fn invariants_hold_for_trios(ops in proptest::collection::vec(op(), 1..60)) {
-        run(&PAIR.replace("group_size: 2", "group_size: 3"), ops)?;
+        run(Variant::Trios, ops)?;
     }
 
     #[test]
     fn invariants_hold_when_a_bot_takes_a_left_seat(ops in proptest::collection::vec(op(), 1..60)) {
-        run(&PAIR.replace("group_size: 2", "group_size: 3\n    on_dropout: bot"), ops)?;
+        run(Variant::BotSeat, ops)?;
     }
 
     #[test]
     fn invariants_hold_with_backfill_and_bot_fill(ops in proptest::collection::vec(op(), 1..60)) {
-        let yaml = PAIR
-            .replace("    max_p2p_rtt_ms: 80\n", "")
-            .replace("group_size: 2", "group_size: 2\n    on_dropout: backfill\n    backfill_secs: 20")
-            .replace("waitroom: {timeout_secs: 60}", "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 30}");
-        run(&yaml, ops)?;
+        run(Variant::Backfill, ops)?;
     }
 
     #[test]
     fn invariants_hold_with_a_countdown(ops in proptest::collection::vec(op(), 1..60)) {
-        run(&PAIR.replace("countdown_secs: 0", "countdown_secs: 3"), ops)?;
+        run(Variant::Countdown, ops)?;
     }
 
     #[test]
     fn invariants_hold_for_trios_that_time_out(ops in proptest::collection::vec(op(), 1..60)) {
-        let yaml = PAIR
-            .replace("group_size: 2", "group_size: 3")
-            .replace("timeout_secs: 15,", "timeout_secs: 4,")
-            .replace("waitroom: {timeout_secs: 60}", "waitroom: {timeout_secs: 9}")
-            .replace("countdown_secs: 0", "countdown_secs: 2");
-        run(&yaml, ops)?;
+        run(Variant::TrioTimeouts, ops)?;
     }
 
     #[test]
     fn invariants_hold_when_the_policy_fails_and_runs_out_of_budget(ops in proptest::collection::vec(op(), 1..60)) {
-        let yaml = PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}");
-        run_with(&yaml, Some(Box::new(Flaky { calls: 0, down: false })), ops)?;
+        run(Variant::FlakyPolicy, ops)?;
     }
 }
