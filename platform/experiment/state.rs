@@ -158,6 +158,7 @@ impl State {
     pub(super) fn finish(&mut self, now: Duration) -> Vec<Effect> {
         self.schedule_status(now);
         self.evict_ended();
+        self.compact_timers();
         std::mem::take(&mut self.effects)
     }
 

@@ -4,14 +4,17 @@
 //!
 //! Timers are never cancelled: whoever handles a due timer checks that it still
 //! applies (the participant is still away, the probe still running, ...) and ignores
-//! it otherwise. A stale timer therefore costs one heap entry until its time, and at
-//! most one wake-up; each is scheduled by an event (a disconnect, an arrival, a probe),
-//! so stale timers are bounded by the events of the last grace or timeout period.
+//! it otherwise. A stale timer costs one heap entry until its time, and at most one
+//! wake-up. Since stale timers pile up with events (a participant taking their session
+//! over again and again restarts their group's probes each time), the heap is
+//! compacted when it holds far more than what is alive needs ([`State::compact_timers`]):
+//! what it holds is bounded by the participants, probes and games alive, not by history.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
+use super::state::State;
 use crate::protocol::{GameId, ParticipantId, ProbeId};
 
 /// What a deadline is for.
@@ -69,6 +72,8 @@ impl Ord for Due {
 pub struct Timers {
     heap: BinaryHeap<Reverse<Due>>,
     seq: u64,
+    /// Timers kept by the last compaction.
+    kept: usize,
 }
 
 impl Timers {
@@ -96,6 +101,45 @@ impl Timers {
     /// Timers held (stale ones included), for tests of boundedness.
     pub fn count(&self) -> usize {
         self.heap.len()
+    }
+
+    /// Keeps only the timers for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(Duration, &Timer) -> bool) {
+        self.heap.retain(|Reverse(d)| keep(d.at, &d.timer));
+        self.kept = self.heap.len();
+    }
+}
+
+/// Timers held per thing alive before the heap is compacted.
+const TIMERS_PER_ALIVE: usize = 4;
+/// Timers always allowed, stale or not.
+const TIMERS_SLACK: usize = 32;
+
+impl State {
+    /// Drops timers that no longer apply once they outnumber what is alive (and twice
+    /// what the last compaction kept, so that a heap of timers that all apply is not
+    /// scanned again and again). Dropping a stale timer changes nothing but a wake-up
+    /// that would have done nothing.
+    pub(super) fn compact_timers(&mut self) {
+        let held = self.timers.count();
+        let games: usize = self.rooms.values().map(|r| r.games.len()).sum();
+        let alive = self.participants.len() + self.probes.len() + self.rooms.len() + games;
+        if held <= TIMERS_PER_ALIVE * alive + TIMERS_SLACK || held < 2 * self.timers.kept {
+            return;
+        }
+        let mut timers = std::mem::take(&mut self.timers);
+        timers.retain(|_, timer| match timer {
+            Timer::Away(pid) => self.expires_at(*pid).is_some(),
+            Timer::Waitroom(scene, pid) | Timer::BotFill(scene, pid) => {
+                self.rooms.get(scene).is_some_and(|r| r.entries.contains_key(pid))
+            }
+            Timer::Game(scene, game) => self.rooms.get(scene).is_some_and(|r| r.games.contains_key(game)),
+            Timer::Probe(id) => self.probes.contains_key(id),
+            Timer::Linger(pid) => self.participants.contains_key(pid),
+            // A few per room, or one per log budget.
+            Timer::RoomTick(_) | Timer::Forget(_) | Timer::Status(_) | Timer::Suppressed(_) => true,
+        });
+        self.timers = timers;
     }
 }
 

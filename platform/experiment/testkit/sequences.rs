@@ -392,7 +392,7 @@ pub fn run_on(mut h: Harness, ops: Vec<Op>) -> Result<(), String> {
         probes_belong_to_waiting_peers(&h)?;
         // Deadlines held are bounded by what is alive, not by history.
         let alive = people.len() + h.state.probes.len() + h.state.rooms.len();
-        ensure!(h.state.timer_count() <= 8 * alive + 8, "{} timers for {alive}", h.state.timer_count());
+        ensure!(h.state.timer_count() <= 8 * alive + 32, "{} timers for {alive}", h.state.timer_count());
     }
     no_group_with_a_failed_pair(&h, Duration::from_secs(600))?;
     // Whatever happened, everyone eventually leaves the waitroom (and games end).

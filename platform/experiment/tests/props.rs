@@ -67,3 +67,15 @@ proptest! {
         run(Variant::FlakyPolicy, ops)?;
     }
 }
+
+/// Found by the fuzz target `state`: a participant taking their session over again and
+/// again restarts their group's probes each time, and every old probe's deadline stayed
+/// in the timer heap until its time — held timers grew with history, not with what is
+/// alive. Now the heap is compacted.
+#[test]
+fn takeovers_in_a_row_do_not_pile_up_timers() {
+    let mut ops = vec![Op::Arrive, Op::Arrive, Op::Arrive];
+    ops.extend(std::iter::repeat_n(Op::TakeOver(218), 300));
+    ops.extend(std::iter::repeat_n(Op::Arrive, 6));
+    sequences::run(Variant::Trios, ops).unwrap();
+}
