@@ -175,7 +175,11 @@ impl Experiment {
             .map(|s| match s {
                 Scene::Multiplayer(m) => {
                     let policy = if m.matchmaker.plugin.is_some() { "plugin" } else { "fifo" };
-                    let probe = m.max_p2p_rtt_ms.map(|t| format!(", rtt ≤ {t} ms")).unwrap_or_default();
+                    let relaxed = m.relax.last().map(|r| format!(" (up to {} ms after waiting)", r.max_p2p_rtt_ms));
+                    let probe = m
+                        .max_p2p_rtt_ms
+                        .map(|t| format!(", rtt ≤ {t} ms{}", relaxed.unwrap_or_default()))
+                        .unwrap_or_default();
                     let people =
                         if m.group_size == 1 { "1 player".to_owned() } else { format!("{} players", m.group_size) };
                     let bots = match m.game.bot_seats {

@@ -34,6 +34,14 @@ pub struct MultiplayerScene {
     /// How the peer-to-peer RTT is probed (used only with `max_p2p_rtt_ms`).
     #[serde(default)]
     pub probe: Probe,
+    /// Raise `max_p2p_rtt_ms` as participants wait, so that nobody waits forever for a
+    /// close partner: each step applies once the group's longest-waiting member has
+    /// waited `after_secs`. It sets the threshold probes are judged against (whatever
+    /// the policy), and a pair whose probe failed becomes eligible again once its
+    /// measured RTT passes the raised threshold for the longer-waiting of the two.
+    #[serde(default)]
+    #[schemars(length(max = 16))]
+    pub relax: Vec<Relax>,
     /// The waiting room.
     #[serde(default)]
     pub waitroom: Waitroom,
@@ -179,6 +187,39 @@ pub struct Probe {
     #[serde(default = "default_failed_pair_memory")]
     #[schemars(range(min = 0, max = 86400))]
     pub failed_pair_memory_secs: f64,
+    /// A pair's measured RTT is reused for this long (seconds) when the pair is
+    /// proposed again: the pair is not probed anew (logged as `probe_cached`) and its
+    /// game opens a channel of its own (`game_signal`). A cached RTT that fails the
+    /// threshold of the moment is measured again. 0: always probe.
+    #[serde(default = "default_cache_secs")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub cache_secs: f64,
+}
+
+fn default_cache_secs() -> f64 {
+    300.0
+}
+
+/// One step of `relax`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Relax {
+    /// How long the longest-waiting member of a group has waited (seconds).
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 86400))]
+    pub after_secs: f64,
+    /// The threshold from then on (milliseconds).
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 10000))]
+    pub max_p2p_rtt_ms: f64,
+}
+
+impl MultiplayerScene {
+    /// The RTT threshold for a group whose longest-waiting member has waited `waited`:
+    /// `max_p2p_rtt_ms`, raised by the last `relax` step reached.
+    pub fn threshold_after(&self, waited: std::time::Duration) -> Option<f64> {
+        let base = self.max_p2p_rtt_ms?;
+        let waited = waited.as_secs_f64();
+        Some(self.relax.iter().filter(|r| waited >= r.after_secs).map(|r| r.max_p2p_rtt_ms).fold(base, f64::max))
+    }
 }
 
 fn default_failed_pair_memory() -> f64 {

@@ -14,6 +14,7 @@ use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
 mod games;
 mod policy;
+mod relax;
 
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
@@ -203,6 +204,7 @@ impl<'a> Checker<'a> {
             None => {}
         }
         self.policy(&mm, m);
+        self.relax(at, m);
         self.game(&at.key("game").key("module"), m);
         if m.on_dropout == super::multiplayer::Dropout::Backfill && m.max_p2p_rtt_ms.is_some() {
             self.report(

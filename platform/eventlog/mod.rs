@@ -240,6 +240,26 @@ pub enum Event {
         threshold_ms: Option<f64>,
         outcome: String,
     },
+    /// A pair of a proposed group was not probed again: its RTT measured by `probe`
+    /// `age_ms` ago (within `probe.cache_secs`) passed the threshold of the moment.
+    ProbeCached {
+        r#match: uuid::Uuid,
+        probe: ProbeId,
+        offerer: ParticipantId,
+        answerer: ParticipantId,
+        rtt_ms: f64,
+        age_ms: u64,
+        threshold_ms: Option<f64>,
+    },
+    /// A pair whose probe failed may be grouped again before its memory ran out: its
+    /// measured RTT passes the threshold `relax` has raised to.
+    PairEligible {
+        scene: String,
+        a: ParticipantId,
+        b: ParticipantId,
+        rtt_ms: f64,
+        threshold_ms: f64,
+    },
     GameCreated {
         game: GameId,
         scene: String,

@@ -22,8 +22,8 @@ impl State {
     pub(super) fn matching_ticks(&mut self, due: Vec<(usize, bool)>, now: Duration) {
         for (scene, forget) in due {
             let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
+            let forgot = self.forget_failures(scene, now);
             let room = self.rooms.get_mut(&scene).expect("room exists");
-            let forgot = room.forget_failures(now);
             let timed = room.policy.depends_on_time();
             if !forget {
                 room.tick_at = None;
@@ -40,6 +40,29 @@ impl State {
                 self.match_pass(scene, now);
             }
         }
+    }
+
+    /// Forgets the room's failed pairs whose memory ran out, and (with `relax`) those
+    /// whose measured RTT passes the raised threshold; whether any pair was freed.
+    fn forget_failures(&mut self, scene: usize, now: Duration) -> bool {
+        let m = self.multiplayer(scene).clone();
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        let mut forgot = room.forget_failures(now);
+        if m.relax.is_empty() {
+            return forgot;
+        }
+        let scene_id = m.id.to_string();
+        for (a, b, rtt_ms, threshold_ms) in room.relax_failures(now, |waited| m.threshold_after(waited)) {
+            forgot = true;
+            self.log(Event::PairEligible { scene: scene_id.clone(), a, b, rtt_ms, threshold_ms });
+        }
+        forgot
+    }
+
+    /// Whether the room of `scene` ticks while someone waits: its policy depends on
+    /// time, or `relax` may free failed pairs.
+    pub(super) fn room_ticks(&self, scene: usize) -> bool {
+        self.rooms[&scene].policy.depends_on_time() || !self.multiplayer(scene).relax.is_empty()
     }
 
     /// A policy that is down after a fault, and whose pause has passed, is re-created.
@@ -222,7 +245,8 @@ impl State {
         self.log(Event::PolicyFault { scene, policy, arriving, fault, fallback: fallback.to_owned() });
     }
 
-    /// A valid group: a game now, or probes for every pair first.
+    /// A valid group: a game now, or probes for every pair first — except pairs whose
+    /// RTT was measured within `probe.cache_secs` and passes the threshold of the moment.
     fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
         let m = self.multiplayer(scene);
         if m.max_p2p_rtt_ms.is_none() || group.len() < 2 {
@@ -231,12 +255,21 @@ impl State {
         }
         let timeout = Duration::from_secs_f64(m.probe.timeout_secs);
         let (pings, ping_timeout_ms) = (m.probe.pings, m.probe.ping_timeout_ms);
+        let threshold = self.group_threshold(scene, &group, now);
         let match_id = self.new_uuid();
-        let mut probes = Vec::new();
+        let (mut probes, mut cached) = (Vec::new(), Vec::new());
         for (i, a) in group.iter().enumerate() {
             for b in &group[i + 1..] {
-                let id = ProbeId(format!("probe_{}", self.new_uuid()));
-                probes.push(Probe::new(id, *a, *b, now, timeout));
+                let known = self.rooms[&scene].cached_rtt(*a, *b, now).cloned();
+                match known {
+                    Some(known) if !self.rejects_rtt(scene, [*a, *b], Some(known.rtt_ms), threshold, now) => {
+                        cached.push((*a, *b, known));
+                    }
+                    _ => {
+                        let id = ProbeId(format!("probe_{}", self.new_uuid()));
+                        probes.push(Probe::new(id, *a, *b, now, timeout));
+                    }
+                }
             }
         }
         let room = self.rooms.get_mut(&scene).expect("room exists");
@@ -246,12 +279,28 @@ impl State {
             }
         }
         let open_probes: Vec<ProbeId> = probes.iter().map(|p| p.id.clone()).collect();
-        room.pending.insert(
-            match_id,
-            Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts: Vec::new() },
-        );
+        let rtts = cached.iter().map(|(a, b, known)| (None, *a, *b, known.rtt_ms)).collect();
+        room.pending
+            .insert(match_id, Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts });
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::MatchProposed { r#match: match_id, scene: scene_id, members: group, probes: open_probes });
+        for (offerer, answerer, known) in cached {
+            let age_ms = now.saturating_sub(known.at).as_millis() as u64;
+            let rtt_ms = known.rtt_ms;
+            let probe = known.probe;
+            self.log(Event::ProbeCached {
+                r#match: match_id,
+                probe,
+                offerer,
+                answerer,
+                rtt_ms,
+                age_ms,
+                threshold_ms: threshold,
+            });
+        }
+        if probes.is_empty() {
+            return self.resolve_pending(scene, match_id, true, now); // every pair known
+        }
         for probe in probes {
             let [offerer, answerer] = probe.peers;
             self.log(Event::ProbeStarted { probe: probe.id.clone(), r#match: match_id, offerer, answerer });

@@ -189,16 +189,28 @@ impl State {
         now: Duration,
     ) -> Option<(usize, uuid::Uuid, bool)> {
         let (scene, probe) = self.probes.remove(id)?;
-        let threshold = self.multiplayer(scene).max_p2p_rtt_ms;
+        let match_id = self.pending_of(scene, &probe);
+        let threshold = match match_id {
+            Some(m) => self.group_threshold(scene, &self.rooms[&scene].pending[&m].members, now),
+            None => self.multiplayer(scene).max_p2p_rtt_ms,
+        };
         let outcome = if timed_out {
             ProbeOutcome::TimedOut
-        } else if self.rejects_rtt(scene, &probe, rtt, threshold, now) {
+        } else if self.rejects_rtt(scene, probe.peers, rtt, threshold, now) {
             ProbeOutcome::Rejected
         } else {
             ProbeOutcome::Accepted
         };
         self.record_probe(&probe, rtt, threshold, outcome, now);
-        let match_id = self.pending_of(scene, &probe)?;
+        if let Some(rtt) = rtt.filter(|_| !timed_out) {
+            let room = self.rooms.get_mut(&scene).expect("room exists");
+            if room.cache_for > Duration::ZERO {
+                room.remember_rtt(probe.peers[0], probe.peers[1], rtt, probe.id.clone(), now);
+                let expires = now + room.cache_for;
+                self.timers.schedule(expires, Timer::Forget(scene));
+            }
+        }
+        let match_id = match_id?;
         let accepted = outcome == ProbeOutcome::Accepted;
         if !accepted {
             for peer in probe.peers {
@@ -225,30 +237,40 @@ impl State {
         let pending = room.pending.get_mut(&match_id).expect("pending exists");
         pending.open_probes.retain(|p| p != id);
         if accepted {
-            pending.rtts.push((probe.id.clone(), probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
+            pending.rtts.push((Some(probe.id.clone()), probe.peers[0], probe.peers[1], rtt.unwrap_or_default()));
         }
         Some((scene, match_id, accepted))
     }
 
+    /// The RTT threshold for a group of `members`: `max_p2p_rtt_ms`, raised by `relax`
+    /// as the longest-waiting of them has waited.
+    pub(super) fn group_threshold(&self, scene: usize, members: &[ParticipantId], now: Duration) -> Option<f64> {
+        let m = self.multiplayer(scene);
+        if m.relax.is_empty() {
+            return m.max_p2p_rtt_ms;
+        }
+        m.threshold_after(self.rooms[&scene].longest_wait(members, now))
+    }
+
     /// The policy's verdict on a pair's RTT; a policy fault falls back to the default rule.
-    fn rejects_rtt(
+    pub(super) fn rejects_rtt(
         &mut self,
         scene: usize,
-        probe: &Probe,
+        peers: [ParticipantId; 2],
         rtt: Option<f64>,
         threshold: Option<f64>,
         now: Duration,
     ) -> bool {
         let room = self.rooms.get_mut(&scene).expect("room exists");
-        let (a, b) = (room.entries.get(&probe.peers[0]), room.entries.get(&probe.peers[1]));
+        let (a, b) = (room.entries.get(&peers[0]), room.entries.get(&peers[1]));
         let verdict = match (a, b) {
             (Some(a), Some(b)) => room.policy.should_reject_for_rtt((&a.candidate, &b.candidate), rtt, threshold, now),
             _ => Ok(default_reject_for_rtt(rtt, threshold)),
         };
-        self.flush_policy_log(scene, probe.peers[0]);
+        self.flush_policy_log(scene, peers[0]);
         verdict.unwrap_or_else(|e| {
             if e != crate::matchmaking::PolicyError::Unavailable {
-                self.policy_fault(scene, probe.peers[0], format!("should_reject_for_rtt: {e}"));
+                self.policy_fault(scene, peers[0], format!("should_reject_for_rtt: {e}"));
             }
             default_reject_for_rtt(rtt, threshold)
         })
@@ -319,6 +341,7 @@ impl State {
         } else {
             // The pages keep an accepted pair's channel for the game: close it.
             for (probe, a, b, _) in &pending.rtts {
+                let Some(probe) = probe else { continue }; // cached: no channel kept
                 for peer in [a, b] {
                     self.send_to(*peer, ServerMsg::ProbeAbort { probe: probe.clone(), reason: "group_dropped".into() });
                 }

@@ -16,9 +16,17 @@ pub struct Pending {
     pub members: Vec<ParticipantId>,
     /// One probe per pair; removed as each is accepted.
     pub open_probes: Vec<ProbeId>,
-    /// Every accepted pair: its probe (whose channel the pages keep for the game),
-    /// the peers and the decided RTT.
-    pub rtts: Vec<(ProbeId, ParticipantId, ParticipantId, f64)>,
+    /// Every accepted pair: its probe (whose channel the pages keep for the game; none
+    /// for a pair accepted on its cached RTT), the peers and the decided RTT.
+    pub rtts: Vec<(Option<ProbeId>, ParticipantId, ParticipantId, f64)>,
+}
+
+/// A pair's RTT as a probe measured it (accepted or rejected), reused while fresh.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub rtt_ms: f64,
+    pub at: Duration,
+    pub probe: ProbeId,
 }
 
 /// One waiting participant.
@@ -54,6 +62,10 @@ pub struct Room {
     pub pending: HashMap<uuid::Uuid, Pending>,
     /// Sorted pair → when it may be proposed again.
     pub failed: BTreeMap<(ParticipantId, ParticipantId), Duration>,
+    /// Sorted pair → its last measured RTT (`probe.cache_secs`).
+    pub measured: BTreeMap<(ParticipantId, ParticipantId), Measured>,
+    /// How long a measured RTT is reused.
+    pub cache_for: Duration,
     pub games: HashMap<GameId, Game>,
     /// When the room's matching tick fires next, if it runs (a policy that depends on
     /// time, someone waiting).
@@ -86,6 +98,8 @@ impl Room {
             entries: HashMap::new(),
             pending: HashMap::new(),
             failed: BTreeMap::new(),
+            measured: BTreeMap::new(),
+            cache_for: Duration::ZERO,
             games: HashMap::new(),
             tick_at: None,
             dirty: false,
@@ -132,19 +146,72 @@ impl Room {
         }
     }
 
-    /// Forgets failures whose memory ran out; whether there were any.
+    /// Forgets failures whose memory ran out (whether there were any), and measured
+    /// RTTs past `cache_for`.
     pub fn forget_failures(&mut self, now: Duration) -> bool {
+        let cache_for = self.cache_for;
+        self.measured.retain(|_, m| m.at + cache_for > now);
         let expired: Vec<_> = self.failed.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
         let any = !expired.is_empty();
         for (a, b) in expired {
-            self.failed.remove(&(a, b));
-            for (me, other) in [(a, b), (b, a)] {
-                if let Some(e) = self.entries.get_mut(&me) {
-                    e.candidate.avoid.retain(|p| *p != other);
-                }
-            }
+            self.forgive(a, b);
         }
         any
+    }
+
+    /// `a` and `b` may be grouped again.
+    fn forgive(&mut self, a: ParticipantId, b: ParticipantId) {
+        self.failed.remove(&pair(a, b));
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(e) = self.entries.get_mut(&me) {
+                e.candidate.avoid.retain(|p| *p != other);
+            }
+        }
+    }
+
+    /// Remembers the RTT `probe` measured between `a` and `b`.
+    pub fn remember_rtt(&mut self, a: ParticipantId, b: ParticipantId, rtt_ms: f64, probe: ProbeId, now: Duration) {
+        if !self.cache_for.is_zero() {
+            self.measured.insert(pair(a, b), Measured { rtt_ms, at: now, probe });
+        }
+    }
+
+    /// The RTT measured between `a` and `b` within `cache_for`.
+    pub fn cached_rtt(&self, a: ParticipantId, b: ParticipantId, now: Duration) -> Option<&Measured> {
+        self.measured.get(&pair(a, b)).filter(|m| m.at + self.cache_for > now)
+    }
+
+    /// How long the longest-waiting of `members` (those still in the room) has waited.
+    pub fn longest_wait(&self, members: &[ParticipantId], now: Duration) -> Duration {
+        members
+            .iter()
+            .filter_map(|m| self.entries.get(m))
+            .map(|e| now.saturating_sub(e.candidate.joined_at))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Failed pairs, both still waiting, whose measured RTT passes `threshold` (given
+    /// the longer wait of the two): forgiven, and returned with their RTT and threshold.
+    pub fn relax_failures(
+        &mut self,
+        now: Duration,
+        threshold: impl Fn(Duration) -> Option<f64>,
+    ) -> Vec<(ParticipantId, ParticipantId, f64, f64)> {
+        let eligible: Vec<_> = self
+            .failed
+            .keys()
+            .filter(|(a, b)| self.entries.contains_key(a) && self.entries.contains_key(b))
+            .filter_map(|&(a, b)| {
+                let rtt = self.cached_rtt(a, b, now)?.rtt_ms;
+                let limit = threshold(self.longest_wait(&[a, b], now))?;
+                (rtt <= limit).then_some((a, b, rtt, limit))
+            })
+            .collect();
+        for (a, b, _, _) in &eligible {
+            self.forgive(*a, *b);
+        }
+        eligible
     }
 
     /// Whom `id` must currently avoid (for a participant (re)entering the room).

@@ -79,7 +79,11 @@ impl State {
             .iter()
             .enumerate()
             .filter_map(|(i, scene)| match scene {
-                Scene::Multiplayer(m) => Some((i, Room::new(i, m.group_size as usize, Box::new(Fifo)))),
+                Scene::Multiplayer(m) => {
+                    let mut room = Room::new(i, m.group_size as usize, Box::new(Fifo));
+                    room.cache_for = Duration::from_secs_f64(m.probe.cache_secs);
+                    Some((i, room))
+                }
                 _ => None,
             })
             .collect();

@@ -56,8 +56,9 @@ impl State {
         });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
         self.schedule_bot_fill(scene, pid, joined_at);
+        let ticks = self.room_ticks(scene);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
-        if room.tick_at.is_none() && room.policy.depends_on_time() {
+        if room.tick_at.is_none() && ticks {
             // The room ticks while someone waits; an empty room costs nothing.
             room.tick_at = Some(now + tick);
             self.timers.schedule(now + tick, Timer::RoomTick(scene));

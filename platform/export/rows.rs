@@ -50,6 +50,14 @@ pub(super) fn probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
     ]
 }
 
+/// A pair accepted on its cached RTT (`probe_cached`): a row of its own, naming the
+/// probe that measured it, with outcome `cached` and no reports, phase or duration.
+pub(super) fn cached_probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
+    let mut row = probe_row(run, e, ts);
+    row[8] = "cached".to_owned();
+    row
+}
+
 pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
     let setup = |k: &str| {
         g.setup

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Options;
 use super::csv::Table;
-use super::rows::{answer_text, game_row, ids, involved, iso, probe_row, redact};
+use super::rows::{answer_text, cached_probe_row, game_row, ids, involved, iso, probe_row, redact};
 use crate::config::model::Bonus;
 use crate::eventlog::{Event, Record};
 use crate::protocol::{Answer, GameId, ParticipantId};
@@ -201,6 +201,7 @@ impl Tables {
                         }
                     }
                     Event::ProbeFinished { .. } => t.probes.row(probe_row(run, &line, ts)),
+                    Event::ProbeCached { .. } => t.probes.row(cached_probe_row(run, &line, ts)),
                     Event::GameCreated { game, scene, players } => {
                         for p in players {
                             if let Some(person) = people.get_mut(p) {

@@ -51,6 +51,7 @@ impl Metrics {
             }
             Event::ProbeStarted { .. } => self.probes += 1,
             Event::ProbeFinished { outcome, .. } => *self.probe_outcomes.entry(outcome.clone()).or_default() += 1,
+            Event::ProbeCached { .. } => *self.probe_outcomes.entry("cached".to_owned()).or_default() += 1,
             Event::PolicyFault { .. } => self.faults += 1,
             Event::PolicyBudget { .. } => self.budget_spent += 1,
             Event::LogSuppressed { what, count, .. } if what == "policy_budget" => self.budget_spent += count,

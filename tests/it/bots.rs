@@ -97,3 +97,36 @@ async fn the_bots_command_prints_a_summary_scripts_can_read() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("plain HTTP"));
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relax_regroups_failed_pairs_on_their_known_rtt_without_probing_again() {
+    // Every pair measures 100 ms: rejected against 50 ms and remembered. Once someone
+    // has waited 1.5 s the threshold is 150 ms, the failed pairs are eligible again,
+    // and they play on the RTT already measured.
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/relaxed.yaml"], data.path(), |_| {}).await;
+    let mut p = plan(&host, "relaxed");
+    p.rtt_ms = (100.0, 100.0);
+    let opts = RunOptions { count: 4, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(p, opts, Arc::new(Live::default())).await;
+    assert!(summary.errors.is_empty(), "{}", summary.text());
+    assert_eq!(summary.completed, 4, "{}", summary.text());
+    let events = host.events("relaxed");
+    let count = |f: &dyn Fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
+    let accepted_probes = count(&|e| matches!(e, Event::ProbeFinished { outcome, .. } if outcome == "accepted"));
+    let rejected = count(
+        &|e| matches!(e, Event::ProbeFinished { outcome, threshold_ms: Some(t), .. } if outcome == "rejected" && *t == 50.0),
+    );
+    let eligible = count(
+        &|e| matches!(e, Event::PairEligible { rtt_ms, threshold_ms, .. } if *rtt_ms == 100.0 && *threshold_ms == 150.0),
+    );
+    let cached = count(
+        &|e| matches!(e, Event::ProbeCached { rtt_ms, threshold_ms: Some(t), .. } if *rtt_ms == 100.0 && *t == 150.0),
+    );
+    let games = count(&|e| matches!(e, Event::GameCreated { .. }));
+    assert!(rejected >= 2, "pairs were rejected against 50 ms first ({rejected})");
+    assert!(eligible >= 1 && cached >= 1, "eligible {eligible}, cached {cached}");
+    assert_eq!(games, 2);
+    assert_eq!(cached + accepted_probes, 2, "each game's pair was accepted once: from the cache or a probe");
+    host.stop().await;
+}

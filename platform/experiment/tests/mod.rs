@@ -5,6 +5,7 @@ mod cells;
 mod dropout;
 mod games;
 mod props;
+mod rtt;
 mod scale;
 mod why;
 
