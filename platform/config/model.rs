@@ -31,6 +31,10 @@ pub struct Experiment {
     /// Connection handling: how long a disconnected participant keeps their place.
     #[serde(default)]
     pub session: SessionSettings,
+    /// Conditions (treatments) assigned to participants when they start, and to groups
+    /// once formed; balanced by completions.
+    #[serde(default)]
+    pub conditions: super::conditions::Conditions,
     /// The scenes, in the order participants see them.
     #[schemars(length(min = 1, max = 100))]
     pub scenes: Vec<Scene>,

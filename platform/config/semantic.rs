@@ -12,6 +12,7 @@ use super::multiplayer::{IceServer, MultiplayerScene};
 use super::survey::Question;
 use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
+mod conditions;
 mod games;
 mod policy;
 mod relax;
@@ -81,6 +82,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
             }
         }
     }
+    c.conditions(document, &views);
     c.reachability(&views, &scenes);
     c.problems
 }

@@ -240,6 +240,16 @@ pub enum Event {
         threshold_ms: Option<f64>,
         outcome: String,
     },
+    /// A participant's entry condition (`{"id": …, "<factor>": <level>}`).
+    ConditionAssigned {
+        participant: ParticipantId,
+        condition: serde_json::Value,
+    },
+    /// A group's condition, drawn when its game was created.
+    GroupConditionAssigned {
+        game: GameId,
+        condition: serde_json::Value,
+    },
     /// A pair of a proposed group was not probed again: its RTT measured by `probe`
     /// `age_ms` ago (within `probe.cache_secs`) passed the threshold of the moment.
     ProbeCached {

@@ -128,7 +128,7 @@ impl State {
             let m = self.multiplayer(scene);
             (m.group_size - 1, m.waitroom.tell_about_bots)
         };
-        let game = self.create_game(scene, vec![pid], now, None, filled);
+        let Some(game) = self.create_game(scene, vec![pid], now, None, filled) else { return };
         let bot_seats = filled + self.multiplayer(scene).game.bot_seats;
         let scene_id = self.experiment.scenes[scene].id().to_string();
         let waited_ms = now.saturating_sub(joined_at).as_millis() as u64;

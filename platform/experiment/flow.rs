@@ -29,6 +29,7 @@ impl State {
                     scene: scene_id,
                     completion_code,
                 });
+                self.settle_entry(pid, true);
                 Place::Finished(index)
             }
             Scene::Multiplayer(_) => Place::Waiting(index),

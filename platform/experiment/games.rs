@@ -22,8 +22,17 @@ impl State {
         now: Duration,
         rtt_ms: Option<f64>,
         filled: u32,
-    ) -> GameId {
+    ) -> Option<GameId> {
         let id = GameId(self.new_uuid());
+        let Ok(condition) = self.assign_group() else {
+            // Every group condition is full: the group does not play.
+            for pid in &players {
+                self.leave_room(*pid, scene, "condition_full", now);
+                self.end_early(*pid, scene, OutcomeReason::GroupConditionFull, now);
+            }
+            return None;
+        };
+        let conditions = self.game_conditions(condition, &players);
         let told = self.multiplayer(scene).waitroom.tell_about_bots;
         let config = &self.multiplayer(scene).game;
         let bot_seats = config.bot_seats + filled;
@@ -54,9 +63,11 @@ impl State {
         let starts_at = now + Duration::from_secs_f64(countdown);
         let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
         (game.bot_seats, game.told_bots) = (bot_seats, told);
+        (game.condition, game.conditions) = (condition, conditions);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
+        self.log_group_condition(id, condition);
         let bots = if told { bot_seats } else { 0 };
         let seats = players.len() as u32 + bot_seats;
         for pid in &players {
@@ -69,7 +80,7 @@ impl State {
         } else {
             self.timers.schedule(starts_at, Timer::Game(scene, id));
         }
-        id
+        Some(id)
     }
 
     /// Games whose timer fired: due to start, or started and past their duration limit.
@@ -101,7 +112,7 @@ impl State {
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
             bot_seats: game.bot_seats,
-            config: serde_json::Value::Object(config.config.clone()),
+            config: serde_json::Value::Object(with_conditions(&config.config, &game.conditions)),
             relay: l.relay,
         };
         self.timers.schedule(ends_at, Timer::Game(scene, id));
@@ -126,7 +137,7 @@ impl State {
             slot: game.slot(pid).unwrap_or_default(),
             ice_servers: (self.ice)(scene, pid),
             module: format!("/x/{}/game/{scene_id}/{main}", self.experiment.id),
-            config: serde_json::Value::Object(config.config.clone()),
+            config: serde_json::Value::Object(with_conditions(&config.config, &game.conditions)),
             seed: l.seed,
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
@@ -218,6 +229,7 @@ impl State {
     pub(super) fn end_game(&mut self, scene: usize, id: GameId, reason: EndReason, now: Duration) {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason });
+        self.settle_group(game.condition, reason == EndReason::Completed);
         for pid in game.players {
             if self.participants.get(&pid).is_none_or(|p| p.place != Place::Playing(scene, id)) {
                 continue;
@@ -237,6 +249,7 @@ impl State {
         }
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
+        self.settle_group(game.condition, false);
         let started = game.started();
         let mut returned = Vec::new();
         for (other, seat) in game.players.iter().zip(&game.seats).filter(|(p, _)| **p != pid) {
@@ -259,4 +272,16 @@ impl State {
             }
         }
     }
+}
+
+/// A scene's game config with the conditions of one game added (`conditions`).
+pub(super) fn with_conditions(
+    config: &serde_json::Map<String, serde_json::Value>,
+    conditions: &Option<serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut config = config.clone();
+    if let Some(c) = conditions {
+        config.insert("conditions".to_owned(), c.clone());
+    }
+    config
 }

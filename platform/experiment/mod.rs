@@ -9,6 +9,7 @@ pub mod actor;
 pub mod admin;
 mod answers;
 mod budget;
+mod conditions;
 mod disk;
 mod dropout;
 mod flow;

@@ -115,6 +115,8 @@ pub struct Participant {
     pub params: BTreeMap<String, String>,
     /// Everyone this participant has played with.
     pub partners: Vec<ParticipantId>,
+    /// Their entry condition (index in the experiment's), until their part ends.
+    pub condition: Option<usize>,
 }
 
 /// What is kept of a session that ended while nobody is connected to it.

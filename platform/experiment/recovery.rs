@@ -17,6 +17,7 @@ use super::state::{Ended, Participant, Place, State};
 use super::timers::Timer;
 use crate::config::{Experiment, Scene};
 use crate::eventlog::{self, Event};
+use crate::game::EndReason;
 use crate::protocol::{Answer, GameId, OutcomeReason, ParticipantId};
 
 /// Where a participant of an earlier run got to.
@@ -43,10 +44,20 @@ pub struct Restored {
     pub partners: Vec<ParticipantId>,
     /// When the session started (wall clock, ms since the epoch).
     pub started_ms: u64,
+    /// Their entry condition's name, if they got one.
+    pub condition: Option<String>,
+}
+
+/// Everything earlier runs leave to this one: their participants, and the groups that
+/// completed their game per group condition (for balancing).
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    pub people: Vec<Restored>,
+    pub group_completed: BTreeMap<String, u64>,
 }
 
 /// Folds every earlier run's log of `experiment` under `data`.
-pub fn restore(experiment: &Experiment, data: &Path) -> Vec<Restored> {
+pub fn restore(experiment: &Experiment, data: &Path) -> Recovered {
     let logs = eventlog::previous_logs(data, experiment.id.as_str());
     let records = logs.into_iter().flat_map(|path| {
         let records = eventlog::Records::open(&path);
@@ -59,13 +70,20 @@ pub fn restore(experiment: &Experiment, data: &Path) -> Vec<Restored> {
 }
 
 /// Folds `(wall ms, event)` in log order into every participant's story.
-pub fn fold(experiment: &Experiment, events: impl IntoIterator<Item = (u64, Event)>) -> Vec<Restored> {
-    let mut fold = Fold { experiment, people: HashMap::new(), order: Vec::new(), games: HashMap::new() };
+pub fn fold(experiment: &Experiment, events: impl IntoIterator<Item = (u64, Event)>) -> Recovered {
+    let mut fold = Fold {
+        experiment,
+        people: HashMap::new(),
+        order: Vec::new(),
+        games: HashMap::new(),
+        group_conditions: HashMap::new(),
+        group_completed: BTreeMap::new(),
+    };
     for (ts_ms, event) in events {
         fold.apply(ts_ms, event);
     }
-    let Fold { mut people, order, .. } = fold;
-    order.into_iter().filter_map(|pid| people.remove(&pid)).collect()
+    let Fold { mut people, order, group_completed, .. } = fold;
+    Recovered { people: order.into_iter().filter_map(|pid| people.remove(&pid)).collect(), group_completed }
 }
 
 struct Fold<'a> {
@@ -74,6 +92,9 @@ struct Fold<'a> {
     /// First appearance order, so that restoring is deterministic.
     order: Vec<ParticipantId>,
     games: HashMap<GameId, Vec<ParticipantId>>,
+    /// Games with a group condition, while they run.
+    group_conditions: HashMap<GameId, String>,
+    group_completed: BTreeMap<String, u64>,
 }
 
 impl Fold<'_> {
@@ -100,6 +121,7 @@ impl Fold<'_> {
                     answers: BTreeMap::new(),
                     partners: Vec::new(),
                     started_ms: ts_ms,
+                    condition: None,
                 };
                 self.people.insert(participant, restored);
             }
@@ -152,8 +174,23 @@ impl Fold<'_> {
                 }
                 self.games.insert(game, players);
             }
-            Event::GameEnded { game, .. } => {
+            Event::GameEnded { game, reason } => {
                 self.games.remove(&game);
+                if let Some(condition) = self.group_conditions.remove(&game)
+                    && reason == EndReason::Completed
+                {
+                    *self.group_completed.entry(condition).or_default() += 1;
+                }
+            }
+            Event::ConditionAssigned { participant, condition } => {
+                if let Some(p) = self.people.get_mut(&participant) {
+                    p.condition = condition["id"].as_str().map(str::to_owned);
+                }
+            }
+            Event::GroupConditionAssigned { game, condition } => {
+                if let Some(id) = condition["id"].as_str() {
+                    self.group_conditions.insert(game, id.to_owned());
+                }
             }
             _ => {}
         }
@@ -173,8 +210,25 @@ impl State {
     /// Brings the participants of earlier runs back (see the module doc), at `now`
     /// (experiment time) and `wall_ms` (the wall clock). Returns the effects to carry
     /// out: the log lines of this run that say so.
-    pub fn restore(&mut self, sessions: Vec<Restored>, now: Duration, wall_ms: u64) -> Vec<super::state::Effect> {
-        for s in sessions {
+    pub fn restore(&mut self, recovered: Recovered, now: Duration, wall_ms: u64) -> Vec<super::state::Effect> {
+        if let Some(b) = self.group_conditions.as_mut() {
+            for (id, n) in &recovered.group_completed {
+                if let Some(i) = b.index_of(id) {
+                    b.completed[i] += n;
+                }
+            }
+        }
+        for s in recovered.people {
+            // Balancing counts who completed and who may still: the finished count,
+            // those who go on are taken (and freed below if their part ends).
+            let condition = s.condition.as_deref().and_then(|id| self.entry_conditions.as_ref()?.index_of(id));
+            if let (Some(i), Some(b)) = (condition, self.entry_conditions.as_mut()) {
+                match s.reached {
+                    Reached::Finished(_) => b.completed[i] += 1,
+                    Reached::Over(..) => {}
+                    _ => b.take(i),
+                }
+            }
             let pid = s.participant;
             for key in s.token_hashes {
                 self.by_token.insert(key, pid);
@@ -208,6 +262,7 @@ impl State {
                 answers: s.answers,
                 params: s.params,
                 partners: s.partners,
+                condition,
             };
             self.participants.insert(pid, participant);
             let scene = self.experiment.scenes[place.scene()].id().to_string();
@@ -279,7 +334,7 @@ mod tests {
         log.sync().unwrap();
         let restored = restore(&experiment(NOW), data.path());
         let reached: Vec<(ParticipantId, Reached)> =
-            restored.iter().map(|r| (r.participant, r.reached.clone())).collect();
+            restored.people.iter().map(|r| (r.participant, r.reached.clone())).collect();
         assert_eq!(reached, [(p, Reached::Finished(2)), (q, Reached::Scene(1))]);
     }
 }

@@ -82,7 +82,9 @@ impl State {
                 let token_sha256 = Some(token_key(&self.participants[&pid].token));
                 self.log(Event::SessionStarted { participant: pid, recruitment_id, params, token_sha256 });
                 self.bind(pid, conn, false);
-                self.enter_scene(pid, 0, now);
+                if self.assign_entry(pid, now) {
+                    self.enter_scene(pid, 0, now);
+                }
             }
         }
     }
@@ -140,6 +142,7 @@ impl State {
             answers: BTreeMap::new(),
             params,
             partners: Vec::new(),
+            condition: None,
         };
         self.participants.insert(pid, participant);
         pid
@@ -329,6 +332,7 @@ impl State {
             answers: BTreeMap::new(),
             params: BTreeMap::new(),
             partners: Vec::new(),
+            condition: None,
         };
         self.participants.insert(pid, participant);
         self.touched.push(pid);

@@ -46,6 +46,9 @@ pub struct State {
     pub(super) ice: IceProvider,
     /// Every deadline: grace periods, waitroom timeouts, probes, games, room ticks.
     pub(super) timers: Timers,
+    /// Entry and group conditions with their counts, when the experiment has them.
+    pub(super) entry_conditions: Option<super::conditions::Balancer>,
+    pub(super) group_conditions: Option<super::conditions::Balancer>,
     /// Whether new sessions may start.
     pub(super) arrivals: Arrivals,
     /// The host is stopping: no new group is formed (games in progress finish).
@@ -68,6 +71,8 @@ impl State {
     /// A fresh state. `seed` feeds the RNG behind ids and tokens: use OS entropy in
     /// production (`None`), a fixed seed in tests and simulation.
     pub fn new(experiment: Arc<Experiment>, views: Arc<Views>, seed: Option<u64>) -> Self {
+        let entry_conditions = experiment.conditions.entry.as_ref().map(super::conditions::Balancer::new);
+        let group_conditions = experiment.conditions.group.as_ref().map(super::conditions::Balancer::new);
         let rng = match seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -104,6 +109,8 @@ impl State {
             probes: HashMap::new(),
             ice,
             timers: Timers::default(),
+            entry_conditions,
+            group_conditions,
             arrivals: Arrivals::Open,
             draining: false,
             budgets: Default::default(),

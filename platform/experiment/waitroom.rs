@@ -95,6 +95,7 @@ impl State {
                 };
                 value.map(|v| (a.name().to_owned(), v))
             })
+            .chain(self.condition_attributes(p.condition))
             .collect();
         Candidate {
             id: pid,
@@ -241,6 +242,7 @@ impl State {
             return self.enter_scene(pid, target, now);
         }
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Over(scene, reason);
+        self.settle_entry(pid, false);
         self.touched.push(pid);
         self.log(Event::Outcome { participant: pid, scene: scene_id, reason });
         let msg = self.outcome_msg(pid, scene, reason);
@@ -248,7 +250,26 @@ impl State {
     }
 
     fn outcome_config(&self, scene: usize, reason: OutcomeReason) -> Option<&Outcome> {
-        let crate::config::Scene::Multiplayer(m) = &self.experiment.scenes[scene] else { return None };
+        let conditions = &self.experiment.conditions;
+        let multiplayer = match &self.experiment.scenes[scene] {
+            crate::config::Scene::Multiplayer(m) => Some(m),
+            _ => None,
+        };
+        match reason {
+            OutcomeReason::ConditionFull => conditions.entry.as_ref().map(|c| &c.on_full),
+            OutcomeReason::GroupConditionFull => conditions.group.as_ref().map(|c| &c.on_full),
+            _ => {
+                let m = multiplayer?;
+                self.multiplayer_outcome(m, reason)
+            }
+        }
+    }
+
+    fn multiplayer_outcome<'a>(
+        &self,
+        m: &'a crate::config::multiplayer::MultiplayerScene,
+        reason: OutcomeReason,
+    ) -> Option<&'a Outcome> {
         match reason {
             OutcomeReason::WaitroomTimeout => Some(&m.waitroom.on_timeout),
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
@@ -257,7 +278,9 @@ impl State {
             OutcomeReason::Expired
             | OutcomeReason::InputLimit
             | OutcomeReason::InvalidInput
-            | OutcomeReason::EndedByResearcher => None,
+            | OutcomeReason::EndedByResearcher
+            | OutcomeReason::ConditionFull
+            | OutcomeReason::GroupConditionFull => None,
         }
     }
 

@@ -83,6 +83,7 @@ pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
         g.relay_from.map(|t| t.to_string()).unwrap_or_default(),
         if g.seat_changes.is_empty() { String::new() } else { Value::from(g.seat_changes.clone()).to_string() },
         serde_json::to_string(&g.results).unwrap_or_default(),
+        g.condition.clone(),
     ]
 }
 
@@ -141,6 +142,7 @@ pub(super) fn empty_tables() -> Tables {
                 "games",
                 "partners",
                 "answers",
+                "condition",
             ],
         ),
         answers: Table::new(
@@ -200,6 +202,7 @@ pub(super) fn empty_tables() -> Tables {
                 "relay_from_tick",
                 "seat_changes",
                 "results",
+                "condition",
             ],
         ),
         game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),

@@ -39,6 +39,8 @@ pub(super) struct Person {
     pub(super) games: u32,
     pub(super) partners: BTreeSet<ParticipantId>,
     pub(super) answers: u32,
+    /// The entry condition's name.
+    pub(super) condition: String,
 }
 
 #[derive(Default)]
@@ -54,6 +56,8 @@ pub(super) struct GameRow {
     pub(super) relay_from: Option<u64>,
     pub(super) seat_changes: Vec<Value>,
     pub(super) results: BTreeMap<String, Value>,
+    /// The group condition's name.
+    pub(super) condition: String,
 }
 
 impl Tables {
@@ -201,6 +205,16 @@ impl Tables {
                         }
                     }
                     Event::ProbeFinished { .. } => t.probes.row(probe_row(run, &line, ts)),
+                    Event::ConditionAssigned { participant, condition } => {
+                        if let Some(p) = people.get_mut(participant) {
+                            p.condition = condition["id"].as_str().unwrap_or_default().to_owned();
+                        }
+                    }
+                    Event::GroupConditionAssigned { game, condition } => {
+                        if let Some(g) = games.get_mut(game) {
+                            g.condition = condition["id"].as_str().unwrap_or_default().to_owned();
+                        }
+                    }
                     Event::ProbeCached { .. } => t.probes.row(cached_probe_row(run, &line, ts)),
                     Event::GameCreated { game, scene, players } => {
                         for p in players {
@@ -327,6 +341,7 @@ impl Tables {
                 p.games.to_string(),
                 ids(&partners),
                 p.answers.to_string(),
+                p.condition.clone(),
             ]);
         }
         t

@@ -88,6 +88,10 @@ pub struct Game {
     /// Seats a player left that newcomers may take (`on_dropout: backfill`): slot, and
     /// until when it is offered.
     pub open_seats: Vec<(usize, Duration)>,
+    /// The group's condition (index in the experiment's), if it has one.
+    pub condition: Option<usize>,
+    /// What the game's config carries besides the scene's (`conditions`), if anything.
+    pub conditions: Option<serde_json::Value>,
 }
 
 impl Game {
@@ -113,6 +117,8 @@ impl Game {
             catch_ups: BTreeMap::new(),
             lockstep,
             bot_seats: 0,
+            condition: None,
+            conditions: None,
             seat_changes: Vec::new(),
             told_bots: true,
             open_seats: Vec::new(),

@@ -135,4 +135,8 @@ pub enum OutcomeReason {
     InvalidInput,
     /// The people running the study ended the session.
     EndedByResearcher,
+    /// Every entry condition had reached its quota when the participant started.
+    ConditionFull,
+    /// Every group condition had reached its quota when the participant's group formed.
+    GroupConditionFull,
 }

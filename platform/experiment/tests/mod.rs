@@ -2,6 +2,7 @@
 
 mod budget;
 mod cells;
+mod conditions;
 mod dropout;
 mod games;
 mod props;

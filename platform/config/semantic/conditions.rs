@@ -1,0 +1,89 @@
+//! Semantic check of `conditions`: each set a list or factors (not both), names unique,
+//! quotas naming conditions that exist, a sane number of combinations, an `on_full`
+//! that says what happens; and nothing else claiming the names conditions take (the
+//! `condition` attribute, a game config's `conditions` key).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::{Checker, SceneView};
+use crate::config::KeyPath;
+use crate::config::conditions::{ConditionSet, Conditions, MAX_CONDITIONS};
+use crate::config::model::Scene;
+use crate::config::types::Slug;
+
+impl Checker<'_> {
+    pub(super) fn conditions(&mut self, document: &Value, views: &[SceneView]) {
+        let Some(raw) = document.get("conditions") else { return };
+        let Ok(conditions) = serde_json::from_value::<Conditions>(raw.clone()) else { return }; // schema errors
+        let at = KeyPath::root().key("conditions");
+        let nowhere = Slug::try_from("conditions".to_owned()).expect("a valid slug");
+        for (name, set) in [("entry", &conditions.entry), ("group", &conditions.group)] {
+            if let Some(set) = set {
+                self.condition_set(&at.key(name), set);
+                self.outcome(&at.key(name).key("on_full"), &set.on_full, &nowhere);
+            }
+        }
+        for (i, view) in views.iter().enumerate() {
+            let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+            let scene = KeyPath::root().key("scenes").index(i);
+            if m.game.config.contains_key("conditions") {
+                self.report(
+                    scene.key("game").key("config").key("conditions"),
+                    "`conditions` in a game's config is where cohort puts the participants' and the group's conditions: use another key",
+                );
+            }
+            if conditions.entry.is_some() {
+                for (j, a) in m.matchmaker.attributes.iter().enumerate() {
+                    if a.name() == "condition" || a.name().starts_with("condition.") {
+                        self.report(
+                            scene.key("matchmaker").key("attributes").index(j),
+                            format!("`{}` is the entry condition's attribute: name this one otherwise", a.name()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn condition_set(&mut self, at: &KeyPath, set: &ConditionSet) {
+        match (set.list.is_empty(), set.factors.is_empty()) {
+            (true, true) => return self.report(at.clone(), "give the conditions: `list` or `factors`"),
+            (false, false) => return self.report(at.key("factors"), "give `list` or `factors`, not both"),
+            _ => {}
+        }
+        let mut seen = HashSet::new();
+        for (i, id) in set.list.iter().enumerate() {
+            if !seen.insert(id.as_str()) {
+                self.report(at.key("list").index(i), format!("`{id}` is listed twice"));
+            }
+        }
+        let mut names = HashSet::new();
+        let mut combinations: usize = 1;
+        for (i, factor) in set.factors.iter().enumerate() {
+            let here = at.key("factors").index(i);
+            if !names.insert(factor.name.as_str()) || factor.name.as_str() == "id" {
+                self.report(here.key("name"), format!("`{}` names another factor (or `id`)", factor.name));
+            }
+            let levels: HashSet<&str> = factor.levels.iter().map(Slug::as_str).collect();
+            if levels.len() != factor.levels.len() {
+                self.report(here.key("levels"), "a level is listed twice");
+            }
+            combinations = combinations.saturating_mul(factor.levels.len());
+        }
+        if combinations > MAX_CONDITIONS {
+            self.report(at.key("factors"), format!("{combinations} combinations; at most {MAX_CONDITIONS}"));
+            return;
+        }
+        let ids: Vec<String> = set.conditions().into_iter().map(|c| c.id).collect();
+        for name in set.quotas.keys() {
+            if !ids.contains(name) {
+                let near = super::super::diagnostic::did_you_mean(name, ids.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                self.report(at.key("quotas").key(name), format!("no condition is named `{name}`{near}"));
+            }
+        }
+    }
+}

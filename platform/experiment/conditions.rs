@@ -1,0 +1,161 @@
+//! Conditions inside the actor: each participant gets an entry condition when their
+//! session starts, each group a group condition when it is formed — the one with the
+//! fewest completions and takers so far (ties drawn from the seeded RNG), among those
+//! below their quota. A dropout frees its slot: what counts is who completed (finished
+//! the study; for a group, its game completed) and who may still do so.
+
+use std::time::Duration;
+
+use super::state::State;
+use crate::config::conditions::{Condition, ConditionSet};
+use crate::eventlog::Event;
+use crate::protocol::{GameId, OutcomeReason, ParticipantId};
+
+/// The counts of one condition set.
+#[derive(Debug, Clone)]
+pub struct Balancer {
+    pub conditions: Vec<Condition>,
+    quotas: Vec<Option<u64>>,
+    /// Completions so far.
+    pub completed: Vec<u64>,
+    /// Assigned and still able to complete.
+    pub active: Vec<u64>,
+}
+
+impl Balancer {
+    pub fn new(set: &ConditionSet) -> Self {
+        let conditions = set.conditions();
+        let quotas = conditions.iter().map(|c| set.quotas.get(&c.id).map(|q| u64::from(*q))).collect();
+        let n = conditions.len();
+        Self { conditions, quotas, completed: vec![0; n], active: vec![0; n] }
+    }
+
+    fn taken(&self, i: usize) -> u64 {
+        self.completed[i] + self.active[i]
+    }
+
+    /// The conditions below their quota with the fewest taken, or none when all are full.
+    pub fn candidates(&self) -> Vec<usize> {
+        let open: Vec<usize> =
+            (0..self.conditions.len()).filter(|i| self.quotas[*i].is_none_or(|q| self.taken(*i) < q)).collect();
+        let least = open.iter().map(|i| self.taken(*i)).min();
+        open.into_iter().filter(|i| Some(self.taken(*i)) == least).collect()
+    }
+
+    /// Counts a new taker of condition `i`.
+    pub fn take(&mut self, i: usize) {
+        self.active[i] += 1;
+    }
+
+    /// A taker of condition `i` completed, or dropped out (freeing the slot).
+    pub fn settle(&mut self, i: usize, completed: bool) {
+        self.active[i] = self.active[i].saturating_sub(1);
+        if completed {
+            self.completed[i] += 1;
+        }
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.conditions.iter().position(|c| c.id == id)
+    }
+}
+
+impl State {
+    /// Draws a condition of `which` (entry or group), counted as taken; `None` when
+    /// every condition is full.
+    fn draw(&mut self, group: bool) -> Option<usize> {
+        let balancer = if group { self.group_conditions.as_ref()? } else { self.entry_conditions.as_ref()? };
+        let candidates = balancer.candidates();
+        if candidates.is_empty() {
+            return None;
+        }
+        let pick = candidates[self.new_seed() as usize % candidates.len()];
+        let balancer = if group { self.group_conditions.as_mut() } else { self.entry_conditions.as_mut() };
+        balancer.expect("checked above").take(pick);
+        Some(pick)
+    }
+
+    /// Gives a new participant their entry condition; false when every condition is
+    /// full (they got the `on_full` outcome).
+    pub(super) fn assign_entry(&mut self, pid: ParticipantId, now: Duration) -> bool {
+        if self.entry_conditions.is_none() {
+            return true;
+        }
+        match self.draw(false) {
+            Some(i) => {
+                let condition = self.entry_conditions.as_ref().expect("drawn from it").conditions[i].to_json();
+                self.participants.get_mut(&pid).expect("participant exists").condition = Some(i);
+                self.log(Event::ConditionAssigned { participant: pid, condition });
+                true
+            }
+            None => {
+                self.end_early(pid, 0, OutcomeReason::ConditionFull, now);
+                false
+            }
+        }
+    }
+
+    /// A participant's part ended (`completed`: at an end scene): their entry
+    /// condition's slot is counted as a completion, or freed.
+    pub(super) fn settle_entry(&mut self, pid: ParticipantId, completed: bool) {
+        let Some(i) = self.participants.get_mut(&pid).and_then(|p| p.condition.take()) else { return };
+        if let Some(b) = self.entry_conditions.as_mut() {
+            b.settle(i, completed);
+        }
+    }
+
+    /// Draws the condition of a group about to play; `Err` when every condition is full.
+    pub(super) fn assign_group(&mut self) -> Result<Option<usize>, ()> {
+        if self.group_conditions.is_none() {
+            return Ok(None);
+        }
+        self.draw(true).map(Some).ok_or(())
+    }
+
+    /// Logs the condition drawn for `game` (after its `game_created`).
+    pub(super) fn log_group_condition(&mut self, game: GameId, condition: Option<usize>) {
+        let Some(c) = condition.and_then(|i| self.group_conditions.as_ref().map(|b| b.conditions[i].to_json())) else {
+            return;
+        };
+        self.log(Event::GroupConditionAssigned { game, condition: c });
+    }
+
+    /// A game ended: its group condition's slot counts as a completion, or is freed.
+    pub(super) fn settle_group(&mut self, condition: Option<usize>, completed: bool) {
+        if let (Some(i), Some(b)) = (condition, self.group_conditions.as_mut()) {
+            b.settle(i, completed);
+        }
+    }
+
+    /// The attributes a policy sees of an entry condition: `condition` (its name) and
+    /// `condition.<factor>` (its level of each factor).
+    pub(super) fn condition_attributes(&self, condition: Option<usize>) -> Vec<(String, String)> {
+        let Some(c) = condition.and_then(|i| self.entry_conditions.as_ref().map(|b| &b.conditions[i])) else {
+            return Vec::new();
+        };
+        let mut out = vec![("condition".to_owned(), c.id.clone())];
+        out.extend(c.levels.iter().map(|(f, l)| (format!("condition.{f}"), l.clone())));
+        out
+    }
+
+    /// What a game's config carries besides the scene's, when the experiment has
+    /// conditions: `conditions`, with the group's condition and each player's entry
+    /// condition (slot order).
+    pub(super) fn game_conditions(&self, group: Option<usize>, players: &[ParticipantId]) -> Option<serde_json::Value> {
+        if self.entry_conditions.is_none() && self.group_conditions.is_none() {
+            return None;
+        }
+        let mut conditions = serde_json::Map::new();
+        if let (Some(b), Some(i)) = (&self.group_conditions, group) {
+            conditions.insert("group".to_owned(), b.conditions[i].to_json());
+        }
+        if let Some(b) = &self.entry_conditions {
+            let of = |p: &ParticipantId| {
+                let condition = self.participants.get(p).and_then(|p| p.condition);
+                condition.map_or(serde_json::Value::Null, |i| b.conditions[i].to_json())
+            };
+            conditions.insert("players".to_owned(), players.iter().map(of).collect());
+        }
+        Some(serde_json::Value::Object(conditions))
+    }
+}

@@ -1,0 +1,184 @@
+//! Conditions: balanced by completions (a dropout frees its slot), quotas with their
+//! outcome, group conditions, what policies and games see, and counts that survive a
+//! restart.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+
+use super::{Harness, PAIR, secs};
+use crate::eventlog::Event;
+use crate::experiment::state::Place;
+use crate::protocol::{ClientMsg, OutcomeReason, ParticipantId, ServerMsg};
+
+/// Instructions, then the end: advancing completes; going away for more than
+/// `max_duration_secs` drops out.
+const SOLO: &str = r#"
+id: c
+title: C
+session: {reconnect_grace_secs: 1, max_duration_secs: 30}
+conditions:
+  entry:
+    factors:
+      - {name: framing, levels: [gain, loss]}
+      - {name: feedback, levels: [none, score]}
+scenes:
+  - id: intro
+    kind: instructions
+    body: Hello.
+  - id: end
+    kind: end
+"#;
+
+fn condition_of(h: &Harness, pid: ParticipantId) -> Option<String> {
+    h.log.iter().find_map(|(_, e)| match e {
+        Event::ConditionAssigned { participant, condition } if *participant == pid => {
+            condition["id"].as_str().map(str::to_owned)
+        }
+        _ => None,
+    })
+}
+
+fn complete(h: &mut Harness, pid: ParticipantId) {
+    h.send(pid, ClientMsg::Advance { scene: "intro".into(), agreed: false, seq: None });
+    assert!(matches!(h.place(pid), Place::Finished(_)));
+}
+
+#[test]
+fn completions_stay_balanced_when_a_third_drop_out_at_random() {
+    // 90 participants arrive one after another; 30 % of them drop out (away past the
+    // session's limit) at random while others keep arriving. Completions per condition
+    // differ by at most one.
+    let mut h = Harness::new(SOLO);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    let mut active: Vec<ParticipantId> = Vec::new();
+    let mut completions: BTreeMap<String, u32> = BTreeMap::new();
+    for _ in 0..90 {
+        let p = h.arrive();
+        active.push(p);
+        // Someone in progress either completes, drops out, or stays a while.
+        if active.len() > 3 {
+            let who = active.remove(rng.random_range(0..active.len()));
+            if rng.random_bool(0.3) {
+                h.disconnect(who);
+                h.wait(secs(31));
+                assert!(matches!(h.place(who), Place::Over(_, OutcomeReason::Expired)));
+            } else {
+                complete(&mut h, who);
+                *completions.entry(condition_of(&h, who).unwrap()).or_default() += 1;
+            }
+        }
+    }
+    for who in active {
+        complete(&mut h, who);
+        *completions.entry(condition_of(&h, who).unwrap()).or_default() += 1;
+    }
+    assert_eq!(completions.len(), 4, "every combination of the factors is used: {completions:?}");
+    let (min, max) = (completions.values().min().unwrap(), completions.values().max().unwrap());
+    assert!(max - min <= 1, "completions per condition: {completions:?}");
+    assert!(completions.values().sum::<u32>() < 90, "some dropped out");
+}
+
+#[test]
+fn a_full_condition_is_not_assigned_and_when_all_are_full_the_outcome_applies() {
+    let yaml = SOLO.replace(
+        "    factors:\n      - {name: framing, levels: [gain, loss]}\n      - {name: feedback, levels: [none, score]}",
+        "    list: [a, b]\n    quotas: {a: 1, b: 1}\n    on_full: {message: Full., completion_code: FULL1}",
+    );
+    let mut h = Harness::new(&yaml);
+    let (p, q) = (h.arrive(), h.arrive());
+    let mut two = [condition_of(&h, p).unwrap(), condition_of(&h, q).unwrap()];
+    two.sort();
+    assert_eq!(two, ["a", "b"]);
+    let r = h.arrive_as("late");
+    assert_eq!(h.place(r), Place::Over(0, OutcomeReason::ConditionFull));
+    assert!(h.sent(r).iter().any(|m| matches!(m, ServerMsg::Outcome { reason: OutcomeReason::ConditionFull, .. })));
+    // p drops out: their slot is free again; q completes and keeps theirs.
+    h.disconnect(p);
+    h.wait(secs(31));
+    complete(&mut h, q);
+    let s = h.arrive();
+    assert_eq!(condition_of(&h, s), condition_of(&h, p), "the freed slot");
+    let t = h.arrive();
+    assert_eq!(h.place(t), Place::Over(0, OutcomeReason::ConditionFull));
+}
+
+#[test]
+fn policies_see_the_entry_condition_and_games_get_both_conditions() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace(
+        "scenes:",
+        "conditions:\n  entry: {list: [red, blue]}\n  group: {factors: [{name: label, levels: [human, ai]}]}\nscenes:",
+    );
+    let mut h = Harness::new(&yaml);
+    let a = h.arrive();
+    let seen = h.state.rooms.values().find_map(|r| r.entries.get(&a)).unwrap().candidate.attributes.clone();
+    assert_eq!(seen.get("condition"), condition_of(&h, a).as_ref());
+    let b = h.arrive();
+    let game = h.game_of(a).expect("a pair plays");
+    let config = h
+        .log
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::GameStarted { game: g, config, .. } if *g == game => Some(config.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let group = h.log.iter().find_map(|(_, e)| match e {
+        Event::GroupConditionAssigned { game: g, condition } if *g == game => Some(condition.clone()),
+        _ => None,
+    });
+    assert_eq!(Some(config["conditions"]["group"].clone()), group);
+    assert!(["human", "ai"].contains(&config["conditions"]["group"]["label"].as_str().unwrap()));
+    let players: Vec<Option<String>> = config["conditions"]["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    let slots = h
+        .log
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::GameCreated { game: g, players, .. } if *g == game => Some(players.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(slots.contains(&a) && slots.contains(&b));
+    let expected: Vec<Option<String>> = slots.iter().map(|p| condition_of(&h, *p)).collect();
+    assert_eq!(players, expected, "each player's, in slot order");
+}
+
+#[test]
+fn group_conditions_are_balanced_by_completed_games_and_counts_survive_a_restart() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace(
+        "scenes:",
+        "conditions:\n  group: {list: [x, y], quotas: {x: 1, y: 1}, on_full: {message: Full.}}\nscenes:",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let first = h.game_of(a).unwrap();
+    for p in [a, b] {
+        h.send(p, ClientMsg::GameComplete { game: first, result: None, tick: None, hash: None, seq: None });
+    }
+    assert!(matches!(h.place(a), Place::Finished(_)), "the game completed");
+    let (c, d) = (h.arrive(), h.arrive());
+    let second = h.game_of(c).unwrap();
+    // The second group drops out: its condition is free again.
+    h.disconnect(c);
+    h.wait(secs(60));
+    assert!(h.game_of(d).is_none());
+    h.restart();
+    let (e, f) = (h.arrive(), h.arrive());
+    let third = h.game_of(e).expect("the freed condition is drawn again after the restart");
+    let condition = |g| {
+        h.log.iter().find_map(|(_, ev)| match ev {
+            Event::GroupConditionAssigned { game, condition } if *game == g => Some(condition["id"].clone()),
+            _ => None,
+        })
+    };
+    assert_ne!(condition(first), condition(third));
+    assert_eq!(condition(second), condition(third));
+    let _ = f;
+    let (g, _) = (h.arrive(), h.arrive());
+    assert_eq!(h.place(g), Place::Over(0, OutcomeReason::GroupConditionFull), "both conditions are taken");
+}
