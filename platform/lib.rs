@@ -25,8 +25,10 @@
 //!  experiment::actor   one thread per experiment, owns the pure State:
 //!      State::handle(input, now) -> effects     (experiment::state and friends)
 //!        model (inputs, effects, places) · sessions · flow · answers · waitroom
-//!        matching · probing · games · game_inputs (lockstep inputs, relay, hashes,
-//!        visibility) · timers (deadline heap) · rooms · budget (log budgets) ·
+//!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
+//!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
+//!        (entry and group conditions, balanced by completions) · timers (deadline
+//!        heap, compacted) · rooms · budget (log budgets) ·
 //!        recovery (sessions of earlier runs, at start) · why (the last decisions
 //!        about each waiting participant) · admin (interventions, replace_policy)
 //!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
@@ -37,6 +39,8 @@
 //!        │       (`plugin check`), plugin::template (`plugin new`)
 //!        ├─ probe: probe state machine, ICE servers, TURN credentials
 //!        └─ game: the game record and game::lockstep (every input, hash comparison)
+//!      testkit (feature `testkit`): the harness and random input sequences with the
+//!      invariants, shared by the property tests and the fuzz target `state` (fuzz/)
 //!      shell around it: outbox, disk (space guard, served-file copies), stats (the
 //!      live snapshot: counts as events are logged, places once a second), reload
 //!      (policy files loaded at start, and again off-thread on reload_policy/SIGHUP)

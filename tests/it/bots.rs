@@ -130,3 +130,38 @@ async fn relax_regroups_failed_pairs_on_their_known_rtt_without_probing_again() 
     assert_eq!(cached + accepted_probes, 2, "each game's pair was accepted once: from the cache or a probe");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_are_balanced_capped_and_reach_the_games_through_the_host() {
+    // Four entry conditions capped at 3 completions each: 12 of 14 bots play, the last
+    // two are told the study is full; the groups alternate between two conditions.
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/conditions.yaml"], data.path(), |_| {}).await;
+    let opts = RunOptions { count: 14, rate: Some(20.0), spread: false, first_address: 0 };
+    let summary = bots::run(plan(&host, "conditions"), opts, Arc::new(Live::default())).await;
+    assert!(summary.errors.is_empty(), "{}", summary.text());
+    assert_eq!(summary.completed, 12, "{}", summary.text());
+    assert_eq!(summary.outcomes.get("condition_full").copied(), Some(2), "{}", summary.text());
+    let events = host.events("conditions");
+    let mut entry = std::collections::BTreeMap::<String, u32>::new();
+    let mut group = std::collections::BTreeMap::<String, u32>::new();
+    for e in &events {
+        match e {
+            Event::ConditionAssigned { condition, .. } => {
+                *entry.entry(condition["id"].as_str().unwrap().to_owned()).or_default() += 1;
+                assert!(condition["framing"].is_string() && condition["feedback"].is_string());
+            }
+            Event::GroupConditionAssigned { condition, .. } => {
+                *group.entry(condition["id"].as_str().unwrap().to_owned()).or_default() += 1;
+            }
+            Event::GameStarted { config, .. } => {
+                assert!(config["conditions"]["group"]["id"].is_string(), "{config}");
+                assert_eq!(config["conditions"]["players"].as_array().map(Vec::len), Some(2), "{config}");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(entry.values().copied().collect::<Vec<_>>(), [3, 3, 3, 3], "{entry:?}");
+    assert_eq!(group.values().copied().collect::<Vec<_>>(), [3, 3], "{group:?}");
+    host.stop().await;
+}
