@@ -230,6 +230,7 @@ impl State {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason });
         self.settle_group(game.condition, reason == EndReason::Completed);
+        self.forget_players(scene, &game.players);
         for pid in game.players {
             if self.participants.get(&pid).is_none_or(|p| p.place != Place::Playing(scene, id)) {
                 continue;
@@ -250,6 +251,11 @@ impl State {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
         self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
         self.settle_group(game.condition, false);
+        if game.started() {
+            self.forget_players(scene, &game.players);
+        } else {
+            self.forget_players(scene, &[pid]); // the others wait again
+        }
         let started = game.started();
         let mut returned = Vec::new();
         for (other, seat) in game.players.iter().zip(&game.seats).filter(|(p, _)| **p != pid) {
@@ -269,6 +275,18 @@ impl State {
             self.retry_after_return(scene, &returned, now);
             for other in returned {
                 self.status_on_entry(other, scene, now);
+            }
+        }
+    }
+}
+
+impl State {
+    /// Players whose game is over leave the room's scene: their pairs' failures and
+    /// measured RTTs go with them.
+    fn forget_players(&mut self, scene: usize, players: &[ParticipantId]) {
+        if let Some(room) = self.rooms.get_mut(&scene) {
+            for p in players {
+                room.forget_pairs_of(*p);
             }
         }
     }

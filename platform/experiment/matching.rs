@@ -42,12 +42,29 @@ impl State {
         }
     }
 
+    /// Fires the room's `Forget` timer at `at` unless one fires earlier: one pending
+    /// per room, re-armed for the next expiry when it fires.
+    pub(super) fn schedule_forget(&mut self, scene: usize, at: Duration) {
+        let room = self.rooms.get_mut(&scene).expect("room exists");
+        if room.forget_at.is_none_or(|f| at < f) {
+            room.forget_at = Some(at);
+            self.timers.schedule(at, Timer::Forget(scene));
+        }
+    }
+
     /// Forgets the room's failed pairs whose memory ran out, and (with `relax`) those
     /// whose measured RTT passes the raised threshold; whether any pair was freed.
     fn forget_failures(&mut self, scene: usize, now: Duration) -> bool {
         let m = self.multiplayer(scene).clone();
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let mut forgot = room.forget_failures(now);
+        if room.forget_at.is_some_and(|f| f <= now) {
+            room.forget_at = None;
+            if let Some(next) = room.next_expiry() {
+                self.schedule_forget(scene, next);
+            }
+        }
+        let room = self.rooms.get_mut(&scene).expect("room exists");
         if m.relax.is_empty() {
             return forgot;
         }

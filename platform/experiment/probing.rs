@@ -207,7 +207,7 @@ impl State {
             if room.cache_for > Duration::ZERO {
                 room.remember_rtt(probe.peers[0], probe.peers[1], rtt, probe.id.clone(), now);
                 let expires = now + room.cache_for;
-                self.timers.schedule(expires, Timer::Forget(scene));
+                self.schedule_forget(scene, expires);
             }
         }
         let match_id = match_id?;
@@ -230,7 +230,7 @@ impl State {
             if !memory.is_zero() {
                 let room = self.rooms.get_mut(&scene).expect("room exists");
                 room.remember_failure(probe.peers[0], probe.peers[1], now + memory);
-                self.timers.schedule(now + memory, Timer::Forget(scene));
+                self.schedule_forget(scene, now + memory);
             }
         }
         let room = self.rooms.get_mut(&scene).expect("room exists");

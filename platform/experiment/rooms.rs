@@ -66,6 +66,8 @@ pub struct Room {
     pub measured: BTreeMap<(ParticipantId, ParticipantId), Measured>,
     /// How long a measured RTT is reused.
     pub cache_for: Duration,
+    /// When the room's next failure or measured RTT runs out (its `Forget` timer).
+    pub forget_at: Option<Duration>,
     pub games: HashMap<GameId, Game>,
     /// When the room's matching tick fires next, if it runs (a policy that depends on
     /// time, someone waiting).
@@ -100,6 +102,7 @@ impl Room {
             failed: BTreeMap::new(),
             measured: BTreeMap::new(),
             cache_for: Duration::ZERO,
+            forget_at: None,
             games: HashMap::new(),
             tick_at: None,
             dirty: false,
@@ -157,6 +160,20 @@ impl Room {
             self.forgive(a, b);
         }
         any
+    }
+
+    /// When the next failure or measured RTT runs out, if any is held.
+    pub fn next_expiry(&self) -> Option<Duration> {
+        let failed = self.failed.values().copied().min();
+        let measured = self.measured.values().map(|m| m.at + self.cache_for).min();
+        failed.into_iter().chain(measured).min()
+    }
+
+    /// Forgets every failure and measured RTT of `id`'s pairs (they left the room for
+    /// good): nothing outlives its participants.
+    pub fn forget_pairs_of(&mut self, id: ParticipantId) {
+        self.failed.retain(|(a, b), _| *a != id && *b != id);
+        self.measured.retain(|(a, b), _| *a != id && *b != id);
     }
 
     /// `a` and `b` may be grouped again.

@@ -197,6 +197,9 @@ impl State {
         // Out of the pool first, so that the retry after dropping their pending match
         // cannot propose them again.
         let Some(mut entry) = room.remove(pid) else { return };
+        if reason != "matched" {
+            room.forget_pairs_of(pid); // gone for good (a matched player may come back)
+        }
         let record = std::mem::take(&mut entry.why);
         let left = room.policy.on_leave(pid);
         let scene_id = self.experiment.scenes[scene].id().to_string();

@@ -136,3 +136,20 @@ fn relax_raises_the_threshold_probes_are_judged_against_by_the_longest_wait() {
     });
     assert_eq!(threshold, Some(150.0), "the threshold applied is logged");
 }
+
+#[test]
+fn what_is_known_of_a_pair_goes_with_its_participants() {
+    // A rejected pair is remembered (failure and RTT) for minutes; once both have left
+    // the waitroom for good, nothing of them is held, and a single timer at most.
+    let mut h = Harness::new(PAIR);
+    let (a, b) = (h.arrive(), h.arrive());
+    let probe = h.probes_of(a)[0].clone();
+    h.measure(&probe, Some(120.0));
+    let room = &h.state.rooms[&0];
+    assert_eq!((room.failed.len(), room.measured.len()), (1, 1));
+    h.wait(secs(61)); // both time out of the waitroom
+    assert!(matches!(h.place(a), Place::Over(..)) && matches!(h.place(b), Place::Over(..)));
+    let room = &h.state.rooms[&0];
+    assert!(room.failed.is_empty() && room.measured.is_empty());
+    assert!(h.state.timer_count() <= 4, "{} timers", h.state.timer_count());
+}
