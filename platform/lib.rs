@@ -27,7 +27,8 @@
 //!        model (inputs, effects, places) · sessions · flow · answers · waitroom
 //!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
-//!        (entry and group conditions, balanced by completions) · timers (deadline
+//!        (entry and group conditions, balanced by completions) · ready (the
+//!        ready-check before a game) · timers (deadline
 //!        heap, compacted) · rooms · budget (log budgets) ·
 //!        recovery (sessions of earlier runs, at start) · why (the last decisions
 //!        about each waiting participant) · admin (interventions, replace_policy)

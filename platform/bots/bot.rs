@@ -321,6 +321,9 @@ impl Bot {
                 self.count(Counted::Elsewhere);
                 (Vec::new(), Next::Continue)
             }
+            ServerMsg::ReadyCheck { check, ready: 0, .. } => {
+                (vec![ClientMsg::Ready { check, seq: None }], Next::Continue)
+            }
             ServerMsg::ProbePrepare { probe, .. } => {
                 if churn::ignores_probe(&self.plan.churn, &mut self.rng) {
                     return (Vec::new(), Next::Continue); // it times out

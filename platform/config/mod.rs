@@ -23,6 +23,7 @@ pub mod conditions;
 pub mod diagnostic;
 pub mod model;
 pub mod multiplayer;
+pub mod ready;
 pub mod schema;
 pub mod survey;
 pub mod types;

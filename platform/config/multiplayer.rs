@@ -266,6 +266,10 @@ pub struct Waitroom {
     /// or a bot taking a partner's seat). Recorded with each game either way.
     #[serde(default = "yes")]
     pub tell_about_bots: bool,
+    /// Members of a formed group confirm they are there before the game is created.
+    /// Absent: no check.
+    #[serde(default)]
+    pub ready_check: Option<super::ready::ReadyCheck>,
 }
 
 fn default_leave_outcome() -> Outcome {

@@ -225,6 +225,9 @@ impl<'a> Checker<'a> {
         }
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);
+        if let Some(check) = &m.waitroom.ready_check {
+            self.outcome(&at.key("waitroom").key("ready_check").key("on_missed"), &check.on_missed, &m.id);
+        }
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
         for (i, server) in m.ice_servers.iter().enumerate() {
             self.ice_server(&at.key("ice_servers").index(i), server);

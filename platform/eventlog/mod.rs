@@ -250,6 +250,25 @@ pub enum Event {
         game: GameId,
         condition: serde_json::Value,
     },
+    /// A formed group's ready-check began (`waitroom.ready_check`); `check` is its
+    /// pending match.
+    ReadyCheckStarted {
+        check: uuid::Uuid,
+        scene: String,
+        members: Vec<ParticipantId>,
+    },
+    /// A member confirmed, `after_ms` after the check began.
+    ReadyConfirmed {
+        check: uuid::Uuid,
+        participant: ParticipantId,
+        after_ms: u64,
+    },
+    /// The check ended: everyone confirmed (`missed` empty), or the deadline passed.
+    ReadyCheckFinished {
+        check: uuid::Uuid,
+        ready: Vec<ParticipantId>,
+        missed: Vec<ParticipantId>,
+    },
     /// A pair of a proposed group was not probed again: its RTT measured by `probe`
     /// `age_ms` ago (within `probe.cache_secs`) passed the threshold of the moment.
     ProbeCached {

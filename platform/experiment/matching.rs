@@ -267,7 +267,11 @@ impl State {
     fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
         let m = self.multiplayer(scene);
         if m.max_p2p_rtt_ms.is_none() || group.len() < 2 {
-            self.create_game(scene, group, now, None, 0); // nobody to probe
+            // Nobody to probe: the game now, or the ready-check first.
+            if m.waitroom.ready_check.is_some() {
+                return self.start_ready_check(scene, group, now);
+            }
+            self.create_game(scene, group, now, None, 0);
             return;
         }
         let timeout = Duration::from_secs_f64(m.probe.timeout_secs);
@@ -297,8 +301,10 @@ impl State {
         }
         let open_probes: Vec<ProbeId> = probes.iter().map(|p| p.id.clone()).collect();
         let rtts = cached.iter().map(|(a, b, known)| (None, *a, *b, known.rtt_ms)).collect();
-        room.pending
-            .insert(match_id, Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts });
+        room.pending.insert(
+            match_id,
+            Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts, ready: None },
+        );
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::MatchProposed { r#match: match_id, scene: scene_id, members: group, probes: open_probes });
         for (offerer, answerer, known) in cached {

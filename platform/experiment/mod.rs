@@ -19,6 +19,7 @@ mod matching;
 mod model;
 pub mod outbox;
 mod probing;
+mod ready;
 pub mod recovery;
 pub mod reload;
 mod rooms;

@@ -86,6 +86,14 @@ impl Place {
     }
 
     /// Whether the session is still running (not finished or over).
+    /// The multiplayer scene whose waitroom this is, if waiting.
+    pub fn waiting_in(self) -> Option<usize> {
+        match self {
+            Place::Waiting(scene) => Some(scene),
+            _ => None,
+        }
+    }
+
     pub fn active(self) -> bool {
         !matches!(self, Place::Finished(_) | Place::Over(..))
     }

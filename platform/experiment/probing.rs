@@ -309,8 +309,15 @@ impl State {
     /// Ends a pending match: on acceptance the group plays; otherwise its members are
     /// back in the pool (still-running probes aborted) and matching is retried.
     pub(super) fn resolve_pending(&mut self, scene: usize, match_id: uuid::Uuid, accepted: bool, now: Duration) {
+        if accepted && self.ready_check_first(scene, match_id, now) {
+            return;
+        }
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let Some(pending) = room.pending.remove(&match_id) else { return };
+        if !accepted && pending.ready.is_some() {
+            self.abort_ready_check(scene, &pending);
+        }
+        let room = self.rooms.get_mut(&scene).expect("room exists");
         for pid in &pending.members {
             if let Some(entry) = room.entries.get_mut(pid) {
                 entry.pending = None;

@@ -19,6 +19,9 @@ pub struct Pending {
     /// Every accepted pair: its probe (whose channel the pages keep for the game; none
     /// for a pair accepted on its cached RTT), the peers and the decided RTT.
     pub rtts: Vec<(Option<ProbeId>, ParticipantId, ParticipantId, f64)>,
+    /// Once its pairs are accepted, with `waitroom.ready_check`: who confirmed, and by
+    /// when everyone must.
+    pub ready: Option<(std::collections::BTreeSet<ParticipantId>, Duration)>,
 }
 
 /// A pair's RTT as a probe measured it (accepted or rejected), reused while fresh.
@@ -43,11 +46,14 @@ pub struct Entry {
     pub seen: Option<u32>,
     /// Why they are not matched yet (the last decisions about them).
     pub why: super::why::Record,
+    /// The ready-check they missed (`missed: waitroom`): not offered again until they
+    /// confirm it after all.
+    pub absent: Option<String>,
 }
 
 impl Entry {
     pub fn available(&self) -> bool {
-        self.connected && self.pending.is_none()
+        self.connected && self.pending.is_none() && self.absent.is_none()
     }
 }
 

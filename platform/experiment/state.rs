@@ -189,11 +189,12 @@ impl State {
     fn on_tick(&mut self, now: Duration) {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut suppressed, mut lingering, mut fills) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut suppressed, mut lingering, mut fills, mut ready) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
                 Timer::Probe(id) => probes.push(id),
+                Timer::Ready(scene, id) => ready.push((scene, id)),
                 Timer::Game(scene, id) => games.push((scene, id)),
                 Timer::Waitroom(scene, pid) => waitroom.push((scene, pid)),
                 Timer::BotFill(scene, pid) => fills.push((scene, pid)),
@@ -210,6 +211,7 @@ impl State {
         self.close_lingering(lingering);
         self.expire_away(away, now);
         self.probe_deadlines(probes, now);
+        self.ready_deadlines(ready, now);
         self.game_deadlines(games, now);
         self.waitroom_deadlines(waitroom, now);
         for (scene, pid) in fills {
@@ -291,6 +293,7 @@ impl State {
             ClientMsg::Advance { scene, agreed, .. } => self.on_advance(pid, conn, &scene, agreed, seq, now),
             ClientMsg::Submit { scene, answers, .. } => self.on_submit(pid, conn, &scene, answers, seq, now),
             ClientMsg::LeaveWaitroom { .. } => self.on_leave_waitroom(pid, conn, seq, now),
+            ClientMsg::Ready { check, .. } => self.on_ready(pid, conn, &check, seq, now),
             ClientMsg::ProbeReady { probe, .. } => self.on_probe_ready(pid, conn, &probe, seq, now),
             ClientMsg::ProbeSignal { probe, signal, .. } => self.on_probe_signal(pid, conn, &probe, signal, seq),
             ClientMsg::ProbeResult { probe, rtt_ms, error, .. } => {

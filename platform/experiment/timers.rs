@@ -30,6 +30,8 @@ pub enum Timer {
     Game(usize, GameId),
     /// A probe's deadline.
     Probe(ProbeId),
+    /// A ready-check's deadline (the scene, the pending match).
+    Ready(usize, uuid::Uuid),
     /// A room's matching tick (policies whose answer depends on time).
     RoomTick(usize),
     /// A room's remembered probe failures may run out.
@@ -135,6 +137,7 @@ impl State {
             }
             Timer::Game(scene, game) => self.rooms.get(scene).is_some_and(|r| r.games.contains_key(game)),
             Timer::Probe(id) => self.probes.contains_key(id),
+            Timer::Ready(scene, id) => self.rooms.get(scene).is_some_and(|r| r.pending.contains_key(id)),
             Timer::Linger(pid) => self.participants.contains_key(pid),
             // A few per room, or one per log budget.
             Timer::RoomTick(_) | Timer::Forget(_) | Timer::Status(_) | Timer::Suppressed(_) => true,

@@ -53,6 +53,7 @@ impl State {
             pending: None,
             seen: None,
             why: Default::default(),
+            absent: None,
         });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
         self.schedule_bot_fill(scene, pid, joined_at);
@@ -261,6 +262,7 @@ impl State {
         match reason {
             OutcomeReason::ConditionFull => conditions.entry.as_ref().map(|c| &c.on_full),
             OutcomeReason::GroupConditionFull => conditions.group.as_ref().map(|c| &c.on_full),
+            OutcomeReason::ReadyMissed => multiplayer?.waitroom.ready_check.as_ref().map(|c| &c.on_missed),
             _ => {
                 let m = multiplayer?;
                 self.multiplayer_outcome(m, reason)
@@ -283,7 +285,8 @@ impl State {
             | OutcomeReason::InvalidInput
             | OutcomeReason::EndedByResearcher
             | OutcomeReason::ConditionFull
-            | OutcomeReason::GroupConditionFull => None,
+            | OutcomeReason::GroupConditionFull
+            | OutcomeReason::ReadyMissed => None,
         }
     }
 

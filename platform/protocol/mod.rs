@@ -16,9 +16,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod schema;
+mod types;
 mod views;
 
 pub use schema::{Protocol, protocol_schema};
+pub use types::{Answer, ErrorCode, GameId, ParticipantId, ProbeId, Signal};
 pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
 
 /// Version of this protocol; a client speaking another one is refused.
@@ -28,41 +30,6 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Largest game or probe message whose payload is relayed or logged (`game_inputs`,
 /// `game_signal`, `game_complete`, `probe_signal`).
 pub const MAX_RELAYED_BYTES: usize = 16 * 1024;
-
-/// A participant's opaque id (UUID v4): used on the wire, shown to partners.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct ParticipantId(pub uuid::Uuid);
-
-impl std::fmt::Display for ParticipantId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A probe session between two participants: `probe_<uuid>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct ProbeId(pub String);
-
-/// A game (UUID v4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct GameId(pub uuid::Uuid);
-
-/// One survey answer: text or a single choice (string), several choices (list), or a
-/// Likert rating (1..=points).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Answer {
-    Rating(i64),
-    Text(String),
-    Choices(Vec<String>),
-}
-
-/// WebRTC signaling payload, relayed verbatim to the peer: an SDP offer/answer or an
-/// ICE candidate (browser `RTCSessionDescriptionInit` / `RTCIceCandidateInit` shapes).
-pub type Signal = serde_json::Value;
 
 /// Messages from a participant's client to the host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +71,12 @@ pub enum ClientMsg {
     },
     /// Leave the waiting room for good (the participant gives up waiting).
     LeaveWaitroom {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Here for the group of `ready_check` (the tab is visible, and clicked if asked).
+    Ready {
+        check: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
@@ -190,6 +163,7 @@ impl ClientMsg {
             | ClientMsg::Advance { seq, .. }
             | ClientMsg::Submit { seq, .. }
             | ClientMsg::LeaveWaitroom { seq }
+            | ClientMsg::Ready { seq, .. }
             | ClientMsg::ProbeReady { seq, .. }
             | ClientMsg::ProbeSignal { seq, .. }
             | ClientMsg::ProbeResult { seq, .. }
@@ -208,6 +182,7 @@ impl ClientMsg {
             ClientMsg::Advance { .. } => "advance",
             ClientMsg::Submit { .. } => "submit",
             ClientMsg::LeaveWaitroom { .. } => "leave_waitroom",
+            ClientMsg::Ready { .. } => "ready",
             ClientMsg::ProbeReady { .. } => "probe_ready",
             ClientMsg::ProbeSignal { .. } => "probe_signal",
             ClientMsg::ProbeResult { .. } => "probe_result",
@@ -218,35 +193,6 @@ impl ClientMsg {
             ClientMsg::GameComplete { .. } => "game_complete",
         }
     }
-}
-
-/// Machine-readable error codes of [`ServerMsg::Error`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// Not JSON, or not a known message shape.
-    Malformed,
-    /// Larger than [`MAX_MESSAGE_BYTES`].
-    TooLarge,
-    /// Too many messages too fast; this one was dropped.
-    RateLimited,
-    /// The first message must be `hello`, and only the first.
-    HelloFirst,
-    /// Another protocol version.
-    UnsupportedProtocol,
-    /// The experiment needs a recruitment id in the link, and there is none or it is
-    /// malformed.
-    MissingId,
-    /// The message does not fit where the participant is (e.g. a stale scene id).
-    InvalidState,
-    /// Consent must be given to continue.
-    MustAgree,
-    /// Survey answers are invalid; `fields` says which and why.
-    InvalidAnswers,
-    /// A probe or game message for a session the participant is not part of.
-    NotAPeer,
-    /// The host is full or shutting down.
-    Unavailable,
 }
 
 /// Messages from the host to a participant's client.
@@ -306,6 +252,13 @@ pub enum ServerMsg {
         /// Seconds until the waitroom timeout applies.
         remaining_secs: f64,
     },
+    /// A group was formed: confirm within `timeout_secs` with `ready` once the tab is
+    /// visible (after a click on the page's button when `click`). `ready` of `players`
+    /// members have confirmed so far (sent again as that changes).
+    ReadyCheck { check: String, timeout_secs: f64, click: bool, ready: u32, players: u32 },
+    /// The ready-check is over without a game (someone did not confirm or left): wait
+    /// on. `reason`: `missed` or `group_dropped`.
+    ReadyAbort { check: String, reason: String },
     /// A group was found: the game starts after `countdown_secs`.
     MatchFound {
         game: GameId,

@@ -135,6 +135,9 @@ pub enum OutcomeReason {
     InvalidInput,
     /// The people running the study ended the session.
     EndedByResearcher,
+    /// The participant's group was ready to start, but they did not confirm in time
+    /// (`waitroom.ready_check`).
+    ReadyMissed,
     /// Every entry condition had reached its quota when the participant started.
     ConditionFull,
     /// Every group condition had reached its quota when the participant's group formed.

@@ -9,6 +9,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),
     ("hash.js", "text/javascript; charset=utf-8", include_str!("../web/hash.js")),
     ("lockstep.js", "text/javascript; charset=utf-8", include_str!("../web/lockstep.js")),
+    ("ready.js", "text/javascript; charset=utf-8", include_str!("../web/ready.js")),
     ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
 ];

@@ -4,6 +4,7 @@ import { Connection } from "./connection.js";
 import { Prober } from "./probe.js";
 import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
 import { GameRunner } from "./lockstep.js";
+import { ReadyCheck } from "./ready.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -27,6 +28,9 @@ const connection = new Connection(experiment, params, onMessage, (state) => {
 let currentScene = null;
 let game = null;
 const prober = new Prober(connection, () => setStatus(""));
+// Acknowledged (and sent again while the host cannot save); a refusal (the check is
+// over) needs nothing from the participant.
+const readyCheck = new ReadyCheck(app, (msg) => connection.request(msg).catch(() => {}));
 
 function startGame(msg) {
   if (game && game.msg.game === msg.game) return; // sent again on resume: already playing
@@ -59,6 +63,7 @@ function onMessage(msg) {
   switch (msg.type) {
     case "welcome":
       document.title = msg.title;
+      readyCheck.title = msg.title;
       document.getElementById("study-title").textContent = msg.title;
       break;
     case "scene":
@@ -71,7 +76,14 @@ function onMessage(msg) {
     case "waiting_room":
       if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg);
       break;
+    case "ready_check":
+      readyCheck.start(msg);
+      break;
+    case "ready_abort":
+      readyCheck.abort(msg);
+      break;
     case "match_found":
+      readyCheck.stop();
       prober.keepOnly(msg.players);
       setStatus("");
       renderMatchFound(app, msg);

@@ -228,3 +228,19 @@ async fn a_page_whose_partner_leaves_plays_on_with_the_bot_cook_and_ends_on_the_
     assert!(replay.matches(), "{replay:?}");
     assert_eq!(end["hash"].as_str(), Some(replay.hash.as_str()), "the page ends on the replay's state");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_tab_is_alerted_by_the_ready_check_and_the_game_waits_for_its_click() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/ready.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("ready_check.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    let events = host.events("ready");
+    let confirmed = events.iter().filter(|e| matches!(e, Event::ReadyConfirmed { .. })).count();
+    let games = events.iter().filter(|e| matches!(e, Event::GameCreated { .. })).count();
+    let finished = events.iter().any(|e| matches!(e, Event::ReadyCheckFinished { missed, .. } if missed.is_empty()));
+    assert_eq!((confirmed, games, finished), (2, 1, true));
+    host.stop().await;
+}

@@ -60,6 +60,8 @@ pub enum Op {
     Relay(usize),
     /// A player's tab is hidden or shown.
     Visibility(usize, bool),
+    /// A participant confirms the last ready-check they were sent.
+    Confirm(usize),
 }
 
 pub fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
@@ -133,6 +135,20 @@ pub fn apply(h: &mut Harness, people: &mut Vec<ParticipantId>, op: Op) {
         Op::Visibility(i, hidden) => {
             if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
                 h.send(p, ClientMsg::Visibility { hidden, seq: None });
+            }
+        }
+        Op::Confirm(i) => {
+            if let Some(p) = pick(i, people).filter(|p| h.conn_of.contains_key(p)) {
+                let check = h.out.iter().rev().find_map(|e| match e {
+                    crate::experiment::state::Effect::Send {
+                        conn,
+                        msg: crate::protocol::ServerMsg::ReadyCheck { check, .. },
+                    } if Some(conn) == h.conn_of.get(&p) => Some(check.clone()),
+                    _ => None,
+                });
+                if let Some(check) = check {
+                    h.send(p, ClientMsg::Ready { check, seq: None });
+                }
             }
         }
         Op::Complete(i) => {
@@ -295,10 +311,12 @@ pub enum Variant {
     TrioTimeouts,
     /// Pairs with a policy that faults, answers wrongly and spends its pass budget.
     FlakyPolicy,
+    /// Probed trios with a ready-check whose absent members wait again.
+    ReadyCheck,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 8] = [
         Variant::Pairs,
         Variant::Trios,
         Variant::BotSeat,
@@ -306,6 +324,7 @@ impl Variant {
         Variant::Countdown,
         Variant::TrioTimeouts,
         Variant::FlakyPolicy,
+        Variant::ReadyCheck,
     ];
 
     pub fn yaml(self) -> String {
@@ -323,6 +342,10 @@ impl Variant {
                 .replace("timeout_secs: 15,", "timeout_secs: 4,")
                 .replace("waitroom: {timeout_secs: 60}", "waitroom: {timeout_secs: 9}")
                 .replace("countdown_secs: 0", "countdown_secs: 2"),
+            Variant::ReadyCheck => PAIR.replace("group_size: 2", "group_size: 3").replace(
+                "waitroom: {timeout_secs: 60}",
+                "waitroom: {timeout_secs: 60, ready_check: {timeout_secs: 5, missed: waitroom}}",
+            ),
             Variant::FlakyPolicy => {
                 PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}")
             }
@@ -357,7 +380,7 @@ impl Op {
             .map(|c| {
                 let (what, arg) = (c[0], c[1]);
                 let who = usize::from(arg);
-                match what % 16 {
+                match what % 17 {
                     0..=2 => Op::Arrive,
                     3 => Op::Disconnect(who),
                     4 => Op::Reconnect(who),
@@ -371,7 +394,8 @@ impl Op {
                     12 => Op::ResumeById(who),
                     13 => Op::Inputs(who, 1 + arg % 80),
                     14 => Op::Relay(who),
-                    _ => Op::Visibility(who, arg & 1 == 1),
+                    15 => Op::Visibility(who, arg & 1 == 1),
+                    _ => Op::Confirm(who),
                 }
             })
             .collect()

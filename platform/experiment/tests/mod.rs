@@ -6,6 +6,7 @@ mod conditions;
 mod dropout;
 mod games;
 mod props;
+mod ready;
 mod rtt;
 mod scale;
 mod why;

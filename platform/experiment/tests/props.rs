@@ -26,6 +26,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), 1u8..80).prop_map(|(i, n)| Op::Inputs(i, n)),
         1 => any::<usize>().prop_map(Op::Relay),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(i, hidden)| Op::Visibility(i, hidden)),
+        3 => any::<usize>().prop_map(Op::Confirm),
     ]
 }
 
@@ -60,6 +61,11 @@ proptest! {
     #[test]
     fn invariants_hold_for_trios_that_time_out(ops in proptest::collection::vec(op(), 1..60)) {
         run(Variant::TrioTimeouts, ops)?;
+    }
+
+    #[test]
+    fn invariants_hold_with_a_ready_check(ops in proptest::collection::vec(op(), 1..60)) {
+        run(Variant::ReadyCheck, ops)?;
     }
 
     #[test]

@@ -1,0 +1,107 @@
+//! The ready-check: a formed group plays only once every member confirmed; whoever
+//! misses it is taken out (their outcome, or back to the waitroom but not offered until
+//! they confirm after all), and the others wait again with their places.
+
+use super::cells::has;
+use super::{Harness, PAIR, secs};
+use crate::eventlog::Event;
+use crate::experiment::state::Place;
+use crate::protocol::{ClientMsg, ErrorCode, OutcomeReason, ParticipantId, ServerMsg};
+
+fn yaml(check: &str, probed: bool) -> String {
+    let base = if probed { PAIR.to_owned() } else { PAIR.replace("    max_p2p_rtt_ms: 80\n", "") };
+    base.replace("waitroom: {timeout_secs: 60}", &format!("waitroom: {{timeout_secs: 60, ready_check: {check}}}"))
+}
+
+fn check_of(h: &Harness, pid: ParticipantId) -> Option<String> {
+    h.sent(pid).into_iter().rev().find_map(|m| match m {
+        ServerMsg::ReadyCheck { check, .. } => Some(check),
+        _ => None,
+    })
+}
+
+fn ready(h: &mut Harness, pid: ParticipantId, check: &str) {
+    h.send(pid, ClientMsg::Ready { check: check.to_owned(), seq: Some(9) });
+}
+
+#[test]
+fn a_group_plays_once_every_member_confirmed() {
+    let mut h = Harness::new(&yaml("{timeout_secs: 10, click: true}", false));
+    let (a, b) = (h.arrive(), h.arrive());
+    let check = check_of(&h, a).expect("a ready-check, not a game");
+    assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::ReadyCheck { click: true, ready: 0, players: 2, .. })));
+    assert_eq!((h.place(a), h.place(b)), (Place::Waiting(0), Place::Waiting(0)));
+    h.take();
+    ready(&mut h, a, &check);
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Ack { seq: 9 })));
+    assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::ReadyCheck { ready: 1, .. })), "the others see the count");
+    assert!(h.game_of(a).is_none());
+    ready(&mut h, b, &check);
+    assert!(h.game_of(a).is_some() && h.game_of(a) == h.game_of(b));
+    let confirmed = h.log.iter().filter(|(_, e)| matches!(e, Event::ReadyConfirmed { .. })).count();
+    assert_eq!(confirmed, 2);
+}
+
+#[test]
+fn a_probed_group_is_checked_after_its_pairs_are_accepted() {
+    let mut h = Harness::new(&yaml("{timeout_secs: 10}", true));
+    let (a, b) = (h.arrive(), h.arrive());
+    assert!(check_of(&h, a).is_none(), "probed first");
+    let probe = h.probes_of(a)[0].clone();
+    h.measure(&probe, Some(20.0));
+    let check = check_of(&h, a).expect("then checked");
+    ready(&mut h, a, &check);
+    ready(&mut h, b, &check);
+    assert!(h.game_of(a).is_some());
+}
+
+#[test]
+fn a_member_who_misses_the_check_gets_the_outcome_and_the_others_wait_again() {
+    let mut h = Harness::new(&yaml("{timeout_secs: 10, on_missed: {message: Gone., completion_code: MISS1}}", false));
+    let (a, b) = (h.arrive(), h.arrive());
+    let check = check_of(&h, a).unwrap();
+    ready(&mut h, a, &check);
+    h.take();
+    h.wait(secs(11));
+    assert_eq!(h.place(b), Place::Over(0, OutcomeReason::ReadyMissed));
+    assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::Outcome { completion_code: Some(c), .. } if c == "MISS1")));
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyAbort { reason, .. } if reason == "group_dropped")));
+    assert_eq!(h.place(a), Place::Waiting(0));
+    assert!(h.available(a), "the one who confirmed waits again");
+    let c = h.arrive();
+    assert!(check_of(&h, c).is_some(), "and is grouped with the next");
+}
+
+#[test]
+fn with_missed_waitroom_the_absent_member_is_offered_again_only_once_back() {
+    let mut h = Harness::new(&yaml("{timeout_secs: 10, missed: waitroom}", false));
+    let (a, b) = (h.arrive(), h.arrive());
+    let check = check_of(&h, a).unwrap();
+    ready(&mut h, a, &check);
+    h.take();
+    h.wait(secs(11));
+    assert!(has(&h.sent(b), |m| matches!(m, ServerMsg::ReadyAbort { reason, .. } if reason == "missed")));
+    assert_eq!(h.place(b), Place::Waiting(0));
+    assert!(!h.available(b), "a ghost is not offered");
+    let c = h.arrive();
+    let second = check_of(&h, c).expect("a and c are grouped, not b");
+    assert_eq!(check_of(&h, a), Some(second.clone()));
+    ready(&mut h, a, &second);
+    ready(&mut h, c, &second);
+    assert!(h.game_of(a).is_some() && h.game_of(a) == h.game_of(c));
+    ready(&mut h, b, &check); // back after all
+    assert!(h.available(b));
+}
+
+#[test]
+fn leaving_during_the_check_drops_it_and_a_stray_ready_is_refused() {
+    let mut h = Harness::new(&yaml("{timeout_secs: 10}", false));
+    let (a, b) = (h.arrive(), h.arrive());
+    let check = check_of(&h, a).unwrap();
+    h.take();
+    h.disconnect(b);
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyAbort { reason, .. } if reason == "group_dropped")));
+    assert!(h.available(a));
+    ready(&mut h, a, &check);
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Error { code: ErrorCode::InvalidState, .. })));
+}
