@@ -24,7 +24,8 @@
 //!                  ▼
 //!  experiment::actor   one thread per experiment, owns the pure State:
 //!      State::handle(input, now) -> effects     (experiment::state and friends)
-//!        model (inputs, effects, places) · sessions · flow · answers · waitroom
+//!        model (inputs, effects, places) · sessions · flow · route (blocks:
+//!        each participant's order of scenes, iterations) · answers · waitroom
 //!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
 //!        (entry and group conditions, balanced by completions) · ready (the

@@ -297,7 +297,7 @@ impl Bot {
     fn react(&mut self, msg: ServerMsg) -> (Vec<ClientMsg>, Next) {
         let now = Instant::now();
         match msg {
-            ServerMsg::Scene { scene, .. } => self.on_scene(scene),
+            ServerMsg::Scene { scene, iteration, .. } => self.on_scene(scene, iteration),
             ServerMsg::MatchFound { game, players, .. } => {
                 if self.join_to_match.is_none() {
                     self.join_to_match = self.joined.map(|j| now - j);
@@ -355,14 +355,15 @@ impl Bot {
         }
     }
 
-    fn on_scene(&mut self, scene: SceneView) -> (Vec<ClientMsg>, Next) {
+    fn on_scene(&mut self, scene: SceneView, iteration: u32) -> (Vec<ClientMsg>, Next) {
+        let iteration = Some(iteration);
         let reply = match scene {
             SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
-                ClientMsg::Advance { scene: id, agreed: true, seq: None }
+                ClientMsg::Advance { scene: id, agreed: true, iteration, seq: None }
             }
             SceneView::Survey { id, questions, .. } => {
                 let answers = questions.iter().filter_map(|q| super::answers::random(&mut self.rng, q)).collect();
-                ClientMsg::Submit { scene: id, answers, seq: None }
+                ClientMsg::Submit { scene: id, answers, iteration, seq: None }
             }
             SceneView::Multiplayer { .. } => {
                 if self.joined.is_none() {

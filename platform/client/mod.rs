@@ -210,13 +210,13 @@ impl Client {
     /// Leaves a consent (agreeing) or instructions scene.
     pub async fn advance(&mut self, scene: &str) -> Result<(), ClientError> {
         let scene = scene.to_owned();
-        self.request(|seq| ClientMsg::Advance { scene, agreed: true, seq }).await
+        self.request(|seq| ClientMsg::Advance { scene, agreed: true, iteration: None, seq }).await
     }
 
     /// Submits survey answers.
     pub async fn submit(&mut self, scene: &str, answers: BTreeMap<String, Answer>) -> Result<(), ClientError> {
         let scene = scene.to_owned();
-        self.request(|seq| ClientMsg::Submit { scene, answers, seq }).await
+        self.request(|seq| ClientMsg::Submit { scene, answers, iteration: None, seq }).await
     }
 
     /// Walks scenes from the next `scene` message on: agrees to consent, continues

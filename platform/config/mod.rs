@@ -19,6 +19,7 @@ macro_rules! defaults_from_empty {
     )*};
 }
 
+pub mod blocks;
 pub mod conditions;
 pub mod diagnostic;
 pub mod model;

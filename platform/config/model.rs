@@ -38,6 +38,11 @@ pub struct Experiment {
     /// The scenes, in the order participants see them.
     #[schemars(length(min = 1, max = 100))]
     pub scenes: Vec<Scene>,
+    /// Blocks of consecutive scenes shown in a random order per participant, or
+    /// repeated (or both).
+    #[serde(default)]
+    #[schemars(length(max = 20))]
+    pub blocks: Vec<super::blocks::Block>,
 }
 
 /// Connection handling.

@@ -12,6 +12,7 @@ use super::multiplayer::{IceServer, MultiplayerScene};
 use super::survey::Question;
 use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 
+mod blocks;
 mod conditions;
 mod games;
 mod policy;
@@ -83,6 +84,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         }
     }
     c.conditions(document, &views);
+    c.blocks(document, &views);
     c.reachability(&views, &scenes);
     c.problems
 }

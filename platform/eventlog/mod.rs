@@ -114,15 +114,26 @@ pub enum Event {
         scene: String,
         reason: OutcomeReason,
     },
+    /// `index` is the scene's place in `scenes`; `iteration` counts the times this
+    /// participant has entered it (a block's `repeat`), from 1 (absent when 1).
     SceneEntered {
         participant: ParticipantId,
         scene: String,
         index: usize,
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        iteration: u32,
     },
     SceneLeft {
         participant: ParticipantId,
         scene: String,
         index: usize,
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        iteration: u32,
+    },
+    /// The scenes a participant will see, in order (with `blocks`: drawn at start).
+    RouteAssigned {
+        participant: ParticipantId,
+        route: Vec<String>,
     },
     ConsentGiven {
         participant: ParticipantId,
@@ -132,6 +143,8 @@ pub enum Event {
         participant: ParticipantId,
         scene: String,
         answers: BTreeMap<String, Answer>,
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        iteration: u32,
     },
     /// Entered the waitroom of a multiplayer scene.
     WaitroomJoined {
@@ -444,4 +457,12 @@ fn is_zero(n: &u32) -> bool {
 
 fn is_zero_u64(n: &u64) -> bool {
     *n == 0
+}
+
+fn first() -> u32 {
+    1
+}
+
+fn is_first(n: &u32) -> bool {
+    *n == 1
 }

@@ -145,7 +145,8 @@ impl State {
                 let Some(target) = self.experiment.scenes.iter().position(|s| s.id().as_str() == scene) else { return };
                 if let Some(place) = self.leave_for_admin(participant, now) {
                     let scene = self.experiment.scenes[place.scene()].id().to_string();
-                    self.log(Event::SceneLeft { participant, scene, index: place.scene() });
+                    let iteration = self.iteration(participant);
+                    self.log(Event::SceneLeft { participant, scene, index: place.scene(), iteration });
                     self.enter_scene(participant, target, now);
                 }
             }

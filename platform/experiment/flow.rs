@@ -14,7 +14,9 @@ impl State {
     /// Moves `pid` into the scene at `index` and shows it.
     pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
         let scene_id = self.experiment.scenes[index].id().to_string();
-        self.log(Event::SceneEntered { participant: pid, scene: scene_id.clone(), index });
+        self.step_to(pid, index);
+        let iteration = self.iteration(pid);
+        self.log(Event::SceneEntered { participant: pid, scene: scene_id.clone(), index, iteration });
         let place = match &self.experiment.scenes[index] {
             Scene::End(end) => {
                 let p = &self.participants[&pid];
@@ -46,20 +48,39 @@ impl State {
     /// Sends the scene at `index` as this participant sees it.
     pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
         let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
-        self.send_to(pid, ServerMsg::Scene { index, total: self.experiment.scenes.len(), scene: view });
+        let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
+        self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });
     }
 
     /// Leaves the current scene for the next one.
     pub(super) fn leave_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
         let scene = self.experiment.scenes[index].id().to_string();
-        self.log(Event::SceneLeft { participant: pid, scene, index });
-        self.enter_scene(pid, index + 1, now);
+        let iteration = self.iteration(pid);
+        self.log(Event::SceneLeft { participant: pid, scene, index, iteration });
+        let next = self.next_scene(pid, index);
+        self.enter_scene(pid, next, now);
     }
 
     /// The participant's current scene, if they are in `scene_id`; otherwise an error
     /// naming where they are.
-    fn current_scene(&mut self, pid: ParticipantId, conn: ConnId, scene_id: &str, seq: Option<u64>) -> Option<usize> {
+    fn current_scene(
+        &mut self,
+        pid: ParticipantId,
+        conn: ConnId,
+        (scene_id, iteration): (&str, Option<u32>),
+        seq: Option<u64>,
+    ) -> Option<usize> {
+        let now_at = self.iteration(pid);
         match self.participants[&pid].place {
+            Place::Scene(index)
+                if self.experiment.scenes[index].id().as_str() == scene_id
+                    && iteration.is_some_and(|i| i != now_at) =>
+            {
+                let message =
+                    format!("scene `{scene_id}` is at its iteration {now_at}, not {}", iteration.unwrap_or(0));
+                self.refuse(conn, ErrorCode::InvalidState, message, seq);
+                None
+            }
             Place::Scene(index) if self.experiment.scenes[index].id().as_str() == scene_id => Some(index),
             Place::Scene(index) | Place::Waiting(index) | Place::Playing(index, _) => {
                 let here = self.experiment.scenes[index].id().to_string();
@@ -77,12 +98,12 @@ impl State {
         &mut self,
         pid: ParticipantId,
         conn: ConnId,
-        scene_id: &str,
+        (scene_id, iteration): (&str, Option<u32>),
         agreed: bool,
         seq: Option<u64>,
         now: Duration,
     ) {
-        let Some(index) = self.current_scene(pid, conn, scene_id, seq) else {
+        let Some(index) = self.current_scene(pid, conn, (scene_id, iteration), seq) else {
             return;
         };
         match &self.experiment.scenes[index] {
@@ -109,12 +130,12 @@ impl State {
         &mut self,
         pid: ParticipantId,
         conn: ConnId,
-        scene_id: &str,
+        (scene_id, iteration): (&str, Option<u32>),
         given: BTreeMap<String, Answer>,
         seq: Option<u64>,
         now: Duration,
     ) {
-        let Some(index) = self.current_scene(pid, conn, scene_id, seq) else {
+        let Some(index) = self.current_scene(pid, conn, (scene_id, iteration), seq) else {
             return;
         };
         let Scene::Survey(survey) = &self.experiment.scenes[index] else {
@@ -125,7 +146,9 @@ impl State {
             let message = format!("{} answer(s) need attention", fields.len());
             return self.send(conn, ServerMsg::Error { code: ErrorCode::InvalidAnswers, message, seq, fields });
         }
-        self.log(Event::SurveyAnswered { participant: pid, scene: scene_id.to_owned(), answers: given.clone() });
+        let iteration = self.iteration(pid);
+        let answers = given.clone();
+        self.log(Event::SurveyAnswered { participant: pid, scene: scene_id.to_owned(), answers, iteration });
         let p = self.participants.get_mut(&pid).expect("participant exists");
         p.answers.insert(scene_id.to_owned(), given);
         self.ack(conn, seq);

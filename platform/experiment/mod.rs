@@ -23,6 +23,7 @@ mod ready;
 pub mod recovery;
 pub mod reload;
 mod rooms;
+pub mod route;
 mod sessions;
 mod state;
 pub mod stats;

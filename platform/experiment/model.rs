@@ -125,6 +125,10 @@ pub struct Participant {
     pub partners: Vec<ParticipantId>,
     /// Their entry condition (index in the experiment's), until their part ends.
     pub condition: Option<usize>,
+    /// With `blocks`: the scenes (indices) in the order they see them; empty: in order.
+    pub route: Vec<usize>,
+    /// Their position on the route (without blocks: the scene's index), once entered.
+    pub step: Option<usize>,
 }
 
 /// What is kept of a session that ended while nobody is connected to it.

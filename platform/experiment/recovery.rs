@@ -46,6 +46,9 @@ pub struct Restored {
     pub started_ms: u64,
     /// Their entry condition's name, if they got one.
     pub condition: Option<String>,
+    /// Their route (`blocks`), and the iteration of the scene they reached.
+    pub route: Vec<usize>,
+    pub iteration: u32,
 }
 
 /// Everything earlier runs leave to this one: their participants, and the groups that
@@ -122,12 +125,19 @@ impl Fold<'_> {
                     partners: Vec::new(),
                     started_ms: ts_ms,
                     condition: None,
+                    route: Vec::new(),
+                    iteration: 1,
                 };
                 self.people.insert(participant, restored);
             }
-            Event::SceneEntered { participant, scene, index } => {
+            Event::SceneEntered { participant, scene, index, iteration } => {
                 // A scene the experiment no longer has: they stay where they were.
                 let Some(i) = self.scene(&scene, Some(index)) else { return };
+                if let Some(p) = self.people.get_mut(&participant)
+                    && !matches!(p.reached, Reached::Finished(_) | Reached::Over(..))
+                {
+                    p.iteration = iteration;
+                }
                 let reached = match &self.experiment.scenes[i] {
                     Scene::Multiplayer(_) => Reached::Multiplayer(i),
                     Scene::End(_) => Reached::Finished(i),
@@ -140,7 +150,13 @@ impl Fold<'_> {
                     p.token_hashes.push(token_sha256);
                 }
             }
-            Event::SurveyAnswered { participant, scene, answers } => {
+            Event::RouteAssigned { participant, route } => {
+                let route: Option<Vec<usize>> = route.iter().map(|id| self.scene(id, None)).collect();
+                if let (Some(p), Some(route)) = (self.people.get_mut(&participant), route) {
+                    p.route = route; // a route naming a scene since removed is dropped
+                }
+            }
+            Event::SurveyAnswered { participant, scene, answers, .. } => {
                 if let Some(p) = self.people.get_mut(&participant) {
                     p.answers.insert(scene, answers);
                 }
@@ -263,6 +279,8 @@ impl State {
                 params: s.params,
                 partners: s.partners,
                 condition,
+                step: super::route::step_of(&s.route, place.scene(), s.iteration),
+                route: s.route,
             };
             self.participants.insert(pid, participant);
             let scene = self.experiment.scenes[place.scene()].id().to_string();
@@ -312,7 +330,7 @@ mod tests {
                 params: BTreeMap::new(),
                 token_sha256: None,
             },
-            Event::SceneEntered { participant: p, scene: "intro".into(), index: 1 }, // since renamed
+            Event::SceneEntered { participant: p, scene: "intro".into(), index: 1, iteration: 1 }, // since renamed
             Event::Finished {
                 participant: p,
                 recruitment_id: Some("fin".into()),
@@ -325,8 +343,8 @@ mod tests {
                 params: BTreeMap::new(),
                 token_sha256: None,
             },
-            Event::SceneEntered { participant: q, scene: "instructions".into(), index: 1 },
-            Event::SceneEntered { participant: q, scene: "intro".into(), index: 1 }, // gone: stays where it was
+            Event::SceneEntered { participant: q, scene: "instructions".into(), index: 1, iteration: 1 },
+            Event::SceneEntered { participant: q, scene: "intro".into(), index: 1, iteration: 1 }, // gone: stays where it was
         ];
         for e in events {
             log.append(1, e).unwrap();

@@ -83,7 +83,8 @@ impl State {
                 self.log(Event::SessionStarted { participant: pid, recruitment_id, params, token_sha256 });
                 self.bind(pid, conn, false);
                 if self.assign_entry(pid, now) {
-                    self.enter_scene(pid, 0, now);
+                    let first = self.assign_route(pid);
+                    self.enter_scene(pid, first, now);
                 }
             }
         }
@@ -143,6 +144,8 @@ impl State {
             params,
             partners: Vec::new(),
             condition: None,
+            route: Vec::new(),
+            step: None,
         };
         self.participants.insert(pid, participant);
         pid
@@ -333,6 +336,8 @@ impl State {
             params: BTreeMap::new(),
             partners: Vec::new(),
             condition: None,
+            route: Vec::new(),
+            step: None,
         };
         self.participants.insert(pid, participant);
         self.touched.push(pid);

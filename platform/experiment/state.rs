@@ -290,8 +290,12 @@ impl State {
         };
         match msg {
             ClientMsg::Hello { .. } => unreachable!("handled above"),
-            ClientMsg::Advance { scene, agreed, .. } => self.on_advance(pid, conn, &scene, agreed, seq, now),
-            ClientMsg::Submit { scene, answers, .. } => self.on_submit(pid, conn, &scene, answers, seq, now),
+            ClientMsg::Advance { scene, agreed, iteration, .. } => {
+                self.on_advance(pid, conn, (&scene, iteration), agreed, seq, now)
+            }
+            ClientMsg::Submit { scene, answers, iteration, .. } => {
+                self.on_submit(pid, conn, (&scene, iteration), answers, seq, now)
+            }
             ClientMsg::LeaveWaitroom { .. } => self.on_leave_waitroom(pid, conn, seq, now),
             ClientMsg::Ready { check, .. } => self.on_ready(pid, conn, &check, seq, now),
             ClientMsg::ProbeReady { probe, .. } => self.on_probe_ready(pid, conn, &probe, seq, now),

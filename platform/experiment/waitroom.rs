@@ -242,7 +242,8 @@ impl State {
         let goto = self.outcome_config(scene, reason).and_then(|o| o.goto.clone());
         let scene_id = self.experiment.scenes[scene].id().to_string();
         if let Some(target) = goto.and_then(|g| self.experiment.scenes.iter().position(|s| *s.id() == g)) {
-            self.log(Event::SceneLeft { participant: pid, scene: scene_id, index: scene });
+            let iteration = self.iteration(pid);
+            self.log(Event::SceneLeft { participant: pid, scene: scene_id, index: scene, iteration });
             return self.enter_scene(pid, target, now);
         }
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Over(scene, reason);

@@ -147,7 +147,7 @@ pub(super) fn empty_tables() -> Tables {
         ),
         answers: Table::new(
             "answers",
-            &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at"],
+            &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at", "iteration"],
         ),
         matches: Table::new(
             "matches",

@@ -149,7 +149,7 @@ impl Tables {
                             p.completion_code = completion_code.clone().unwrap_or_default();
                         }
                     }
-                    Event::SurveyAnswered { participant, scene, answers } => {
+                    Event::SurveyAnswered { participant, scene, answers, iteration } => {
                         let rid = people.get(participant).map(|p| p.recruitment_id.clone()).unwrap_or_default();
                         if let Some(p) = people.get_mut(participant) {
                             p.answers += answers.len() as u32;
@@ -169,6 +169,7 @@ impl Tables {
                                 question.clone(),
                                 answer_text(answer),
                                 iso(ts),
+                                iteration.to_string(),
                             ];
                             t.answers.row(row);
                         }

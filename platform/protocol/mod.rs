@@ -59,6 +59,9 @@ pub enum ClientMsg {
         scene: String,
         #[serde(default)]
         agreed: bool,
+        /// The scene's `iteration` from `scene` (a repeated scene): a stale one is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iteration: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
@@ -66,6 +69,9 @@ pub enum ClientMsg {
     Submit {
         scene: String,
         answers: BTreeMap<String, Answer>,
+        /// The scene's `iteration` from `scene` (a repeated scene): a stale one is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iteration: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
@@ -212,10 +218,14 @@ pub enum ServerMsg {
     },
     /// Show this scene (sent on entry and again on resume).
     Scene {
-        /// Position in the experiment (0-based) and number of scenes.
+        /// Position in the participant's route (0-based) and its length: the scenes in
+        /// order, blocks randomized and repeated (without `blocks`, the experiment's).
         index: usize,
         total: usize,
         scene: SceneView,
+        /// How many times the participant has entered this scene, from 1 (a block's
+        /// `repeat`); echo it in `advance` / `submit`.
+        iteration: u32,
     },
     /// The message with this `seq` was processed and its effects are durable.
     Ack { seq: u64 },

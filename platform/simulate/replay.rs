@@ -29,7 +29,7 @@ pub fn people(dir: &Path, m: &MultiplayerScene) -> Result<Vec<Person>, String> {
             Event::SessionStarted { participant, params: p, .. } => {
                 params.insert(participant, p);
             }
-            Event::SurveyAnswered { participant, scene, answers: a } => {
+            Event::SurveyAnswered { participant, scene, answers: a, .. } => {
                 let mine = answers.entry(participant).or_default();
                 for (question, answer) in a {
                     mine.insert(format!("{scene}.{question}"), crate::experiment::waitroom::answer_text(&answer));

@@ -71,7 +71,8 @@ function onMessage(msg) {
       if (game && msg.scene.kind === "multiplayer") break;
       currentScene = msg.scene;
       progress.textContent = `Step ${msg.index + 1} of ${msg.total}`;
-      renderScene(app, msg.scene, connection);
+      // A repeated scene is told apart by its iteration, echoed in advance / submit.
+      renderScene(app, { ...msg.scene, iteration: msg.iteration }, connection);
       break;
     case "waiting_room":
       if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg);

@@ -72,7 +72,7 @@ function consent(app, scene, connection) {
     onsubmit: (e) => {
       e.preventDefault();
       if (!box.checked) return setError(error, "Please tick the box to continue.");
-      send(connection, { type: "advance", scene: scene.id, agreed: true }, button, error).catch(() => {});
+      send(connection, { type: "advance", scene: scene.id, agreed: true, iteration: scene.iteration }, button, error).catch(() => {});
     },
   }, h("div", { class: "agree" }, box, h("label", { for: "agree" }, scene.agree_label)), button, error);
   show(app, h("h1", {}, scene.title || "Consent"), body(scene.html), form);
@@ -84,7 +84,7 @@ function instructions(app, scene, connection) {
   const form = h("form", {
     onsubmit: (e) => {
       e.preventDefault();
-      send(connection, { type: "advance", scene: scene.id }, button, error).catch(() => {});
+      send(connection, { type: "advance", scene: scene.id, iteration: scene.iteration }, button, error).catch(() => {});
     },
   }, button, error);
   show(app, h("h1", {}, scene.title || "Instructions"), body(scene.html), form);
@@ -156,7 +156,7 @@ function survey(app, scene, connection) {
         firstBad.element.querySelector("input, textarea")?.focus();
         return;
       }
-      send(connection, { type: "submit", scene: scene.id, answers }, button, error).catch((err) => {
+      send(connection, { type: "submit", scene: scene.id, answers, iteration: scene.iteration }, button, error).catch((err) => {
         const reply = err.reply;
         if (!reply || !reply.fields) return;
         for (const f of fields) setError(f.error, reply.fields[f.q.id]);

@@ -165,3 +165,25 @@ async fn conditions_are_balanced_capped_and_reach_the_games_through_the_host() {
     assert_eq!(group.values().copied().collect::<Vec<_>>(), [3, 3], "{group:?}");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_walk_randomized_and_repeated_scenes_and_each_round_is_logged_apart() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/blocks.yaml"], data.path(), |_| {}).await;
+    let opts = RunOptions { count: 6, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(plan(&host, "blocks"), opts, Arc::new(Live::default())).await;
+    assert!(summary.errors.is_empty(), "{}", summary.text());
+    assert_eq!(summary.completed, 6, "{}", summary.text());
+    let events = host.events("blocks");
+    let mut rounds = std::collections::BTreeMap::<cohort::protocol::ParticipantId, Vec<u32>>::new();
+    for e in &events {
+        if let Event::SurveyAnswered { participant, iteration, .. } = e {
+            rounds.entry(*participant).or_default().push(*iteration);
+        }
+    }
+    assert_eq!(rounds.len(), 6);
+    assert!(rounds.values().all(|r| r == &[1, 2, 3]), "{rounds:?}");
+    let routes = events.iter().filter(|e| matches!(e, Event::RouteAssigned { route, .. } if route.len() == 6)).count();
+    assert_eq!(routes, 6, "first, second (some order), round ×3, end");
+    host.stop().await;
+}

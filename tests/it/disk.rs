@@ -143,7 +143,9 @@ async fn a_full_disk_pauses_the_experiment_and_nothing_is_lost() {
 
     // Input meanwhile is refused with an error to retry; a newcomer is turned away.
     let seq = c.seq();
-    c.send(ClientMsg::Submit { scene: "questions".into(), answers: answers(), seq: Some(seq) }).await.unwrap();
+    c.send(ClientMsg::Submit { scene: "questions".into(), answers: answers(), iteration: None, seq: Some(seq) })
+        .await
+        .unwrap();
     let refused = c
         .wait_for("unavailable", WAIT, |m| match m {
             ServerMsg::Error { code: ErrorCode::Unavailable, seq: Some(s), .. } if *s == seq => Some(()),

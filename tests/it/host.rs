@@ -42,7 +42,8 @@ async fn a_participant_walks_every_solo_scene_kind() {
     assert_eq!(index, 0);
     let SceneView::Consent { html, .. } = &scene else { panic!("{scene:?}") };
     assert!(html.contains("<strong>agree</strong>"), "markdown is rendered: {html}");
-    let refusal = c.request(|seq| ClientMsg::Advance { scene: "consent".into(), agreed: false, seq }).await;
+    let refusal =
+        c.request(|seq| ClientMsg::Advance { scene: "consent".into(), agreed: false, iteration: None, seq }).await;
     assert_eq!(refused(refusal).await.0, ErrorCode::MustAgree);
     c.advance("consent").await.unwrap();
 
@@ -85,7 +86,8 @@ async fn a_participant_walks_every_solo_scene_kind() {
     assert!(events.contains(&Event::SurveyAnswered {
         participant: pid,
         scene: "questions".into(),
-        answers: good_answers()
+        answers: good_answers(),
+        iteration: 1
     }));
     assert!(
         events.iter().any(|e| matches!(e, Event::SessionStarted { recruitment_id: Some(r), .. } if r == "pid-walker"))

@@ -40,7 +40,7 @@ fn condition_of(h: &Harness, pid: ParticipantId) -> Option<String> {
 }
 
 fn complete(h: &mut Harness, pid: ParticipantId) {
-    h.send(pid, ClientMsg::Advance { scene: "intro".into(), agreed: false, seq: None });
+    h.send(pid, ClientMsg::Advance { scene: "intro".into(), agreed: false, iteration: None, seq: None });
     assert!(matches!(h.place(pid), Place::Finished(_)));
 }
 

@@ -1,5 +1,6 @@
 //! State-machine tests without sockets, on the harness of [`super::testkit`].
 
+mod blocks;
 mod budget;
 mod cells;
 mod conditions;
