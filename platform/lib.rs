@@ -29,7 +29,8 @@
 //!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
 //!        (entry and group conditions, balanced by completions) · ready (the
-//!        ready-check before a game) · timers (deadline
+//!        ready-check before a game) · reunion (earlier groups, read from another
+//!        experiment's logs at start, together again) · timers (deadline
 //!        heap, compacted) · rooms · budget (log budgets) ·
 //!        recovery (sessions of earlier runs, at start) · why (the last decisions
 //!        about each waiting participant) · admin (interventions, replace_policy)

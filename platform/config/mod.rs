@@ -25,6 +25,7 @@ pub mod diagnostic;
 pub mod model;
 pub mod multiplayer;
 pub mod ready;
+pub mod reunion;
 pub mod schema;
 pub mod survey;
 pub mod types;

@@ -45,6 +45,9 @@ pub struct MultiplayerScene {
     /// The waiting room.
     #[serde(default)]
     pub waitroom: Waitroom,
+    /// Groups of an earlier experiment are grouped together again.
+    #[serde(default)]
+    pub reunion: Option<super::reunion::Reunion>,
     /// The game played once a group is formed.
     pub game: Game,
     /// STUN/TURN servers for peer-to-peer connections (probes and game). Empty: direct

@@ -17,6 +17,7 @@ mod conditions;
 mod games;
 mod policy;
 mod relax;
+mod reunion;
 
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
@@ -79,6 +80,8 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         if let Some(scene) = &view.typed {
             c.scene(&scenes.index(i), scene);
             if let Scene::Multiplayer(m) = scene {
+                let own = document.get("id").and_then(Value::as_str);
+                c.reunion(&scenes.index(i), m, own);
                 c.attributes(&scenes.index(i).key("matchmaker").key("attributes"), m, &views[..i], id_param.as_deref());
             }
         }

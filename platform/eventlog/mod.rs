@@ -263,6 +263,19 @@ pub enum Event {
         game: GameId,
         condition: serde_json::Value,
     },
+    /// A returning participant is held for their earlier partners (`reunion`), those of
+    /// `earlier_game` in the earlier experiment.
+    ReunionWaiting {
+        participant: ParticipantId,
+        scene: String,
+        earlier_game: GameId,
+    },
+    /// Their earlier partners did not all come within `reunion.timeout_secs`: matched
+    /// like anyone else from now on.
+    ReunionTimeout {
+        participant: ParticipantId,
+        earlier_game: GameId,
+    },
     /// A formed group's ready-check began (`waitroom.ready_check`); `check` is its
     /// pending match.
     ReadyCheckStarted {

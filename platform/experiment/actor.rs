@@ -117,6 +117,7 @@ pub fn start(
         state.set_policy(scene, policy);
     }
     state.set_ice_provider(crate::probe::ice::provider(experiment.clone(), secrets));
+    state.set_reunions(super::reunion::load(&experiment, data));
     let restored_count = restored.people.len();
     for effect in state.restore(restored, std::time::Duration::ZERO, wall_ms()) {
         if let Effect::Log(event) = effect {

@@ -168,6 +168,9 @@ impl State {
         if self.draining {
             return; // the host is stopping: games in progress finish, no new ones
         }
+        if self.rooms[&scene].entries.get(&arriving).and_then(|e| e.reunite).is_some_and(|(_, until)| until > now) {
+            return self.try_reunion(scene, arriving, now);
+        }
         let fallback = self.multiplayer(scene).matchmaker.fallback;
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         // Whoever is due to time out is not matched (or the retry after a failed
@@ -264,7 +267,7 @@ impl State {
 
     /// A valid group: a game now, or probes for every pair first — except pairs whose
     /// RTT was measured within `probe.cache_secs` and passes the threshold of the moment.
-    fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
+    pub(super) fn propose(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
         let m = self.multiplayer(scene);
         if m.max_p2p_rtt_ms.is_none() || group.len() < 2 {
             // Nobody to probe: the game now, or the ready-check first.
@@ -358,6 +361,7 @@ fn waiting<'a>(
         .iter()
         .filter(move |id| **id != arriving && !avoid.contains(id))
         .filter_map(move |id| entries.get(id))
-        .filter(move |e| e.available() && e.deadline > now)
+        // Those held for their earlier partners are offered to nobody else.
+        .filter(move |e| e.available() && e.deadline > now && e.reunite.is_none())
         .map(|e| &e.candidate)
 }

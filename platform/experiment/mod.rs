@@ -22,6 +22,7 @@ mod probing;
 mod ready;
 pub mod recovery;
 pub mod reload;
+pub mod reunion;
 mod rooms;
 pub mod route;
 mod sessions;

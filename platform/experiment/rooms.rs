@@ -49,6 +49,8 @@ pub struct Entry {
     /// The ready-check they missed (`missed: waitroom`): not offered again until they
     /// confirm it after all.
     pub absent: Option<String>,
+    /// Held for their earlier partners (`reunion`): that group's game, and until when.
+    pub reunite: Option<(GameId, Duration)>,
 }
 
 impl Entry {

@@ -49,6 +49,8 @@ pub struct State {
     /// Entry and group conditions with their counts, when the experiment has them.
     pub(super) entry_conditions: Option<super::conditions::Balancer>,
     pub(super) group_conditions: Option<super::conditions::Balancer>,
+    /// Earlier groups per scene with `reunion` (read at start).
+    pub(super) reunions: super::reunion::Reunions,
     /// Whether new sessions may start.
     pub(super) arrivals: Arrivals,
     /// The host is stopping: no new group is formed (games in progress finish).
@@ -111,6 +113,7 @@ impl State {
             timers: Timers::default(),
             entry_conditions,
             group_conditions,
+            reunions: Default::default(),
             arrivals: Arrivals::Open,
             draining: false,
             budgets: Default::default(),
@@ -190,11 +193,13 @@ impl State {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut suppressed, mut lingering, mut fills, mut ready) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut reunions = Vec::new();
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
                 Timer::Probe(id) => probes.push(id),
                 Timer::Ready(scene, id) => ready.push((scene, id)),
+                Timer::Reunion(scene, pid) => reunions.push((scene, pid)),
                 Timer::Game(scene, id) => games.push((scene, id)),
                 Timer::Waitroom(scene, pid) => waitroom.push((scene, pid)),
                 Timer::BotFill(scene, pid) => fills.push((scene, pid)),
@@ -212,6 +217,7 @@ impl State {
         self.expire_away(away, now);
         self.probe_deadlines(probes, now);
         self.ready_deadlines(ready, now);
+        self.reunion_timeouts(reunions, now);
         self.game_deadlines(games, now);
         self.waitroom_deadlines(waitroom, now);
         for (scene, pid) in fills {

@@ -32,6 +32,8 @@ pub enum Timer {
     Probe(ProbeId),
     /// A ready-check's deadline (the scene, the pending match).
     Ready(usize, uuid::Uuid),
+    /// A participant's wait for their earlier partners (`reunion`) runs out.
+    Reunion(usize, ParticipantId),
     /// A room's matching tick (policies whose answer depends on time).
     RoomTick(usize),
     /// A room's remembered probe failures may run out.
@@ -132,7 +134,7 @@ impl State {
         let mut timers = std::mem::take(&mut self.timers);
         timers.retain(|_, timer| match timer {
             Timer::Away(pid) => self.expires_at(*pid).is_some(),
-            Timer::Waitroom(scene, pid) | Timer::BotFill(scene, pid) => {
+            Timer::Waitroom(scene, pid) | Timer::BotFill(scene, pid) | Timer::Reunion(scene, pid) => {
                 self.rooms.get(scene).is_some_and(|r| r.entries.contains_key(pid))
             }
             Timer::Game(scene, game) => self.rooms.get(scene).is_some_and(|r| r.games.contains_key(game)),

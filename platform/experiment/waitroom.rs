@@ -54,9 +54,13 @@ impl State {
             seen: None,
             why: Default::default(),
             absent: None,
+            reunite: None,
         });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
         self.schedule_bot_fill(scene, pid, joined_at);
+        if seat.is_none() {
+            self.hold_for_reunion(pid, scene, now);
+        }
         let ticks = self.room_ticks(scene);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         if room.tick_at.is_none() && ticks {

@@ -20,6 +20,7 @@ mod policies;
 mod proxy;
 mod reload;
 mod restart;
+mod reunion;
 mod sandbox;
 mod schemas;
 mod simulate;
