@@ -5,6 +5,7 @@
 //! ```text
 //!  experiments/*.yaml ─► config ─(validated Experiment)─► cohort validate / serve / bots
 //!                         │  yaml → schema check → typed model → semantic checks
+//!                         │  (config::texts: the participant texts, their languages)
 //!                         │    ├─ game::files (the module's folder) + game::check (loads
 //!                         │    │  it in game::engine, QuickJS: exports, two copies agree)
 //!                         │    └─ each policy loaded and configured (plugin)

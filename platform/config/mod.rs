@@ -28,6 +28,7 @@ pub mod ready;
 pub mod reunion;
 pub mod schema;
 pub mod survey;
+pub mod texts;
 pub mod types;
 pub mod yaml;
 

@@ -5,6 +5,7 @@
 //! which is what researchers read in their editor: write them for researchers.
 //! Adding an option is one field with `#[serde(default = ...)]`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -38,6 +39,13 @@ pub struct Experiment {
     /// The scenes, in the order participants see them.
     #[schemars(length(min = 1, max = 100))]
     pub scenes: Vec<Scene>,
+    /// The language of the built-in texts participants see (`en`, or `de`).
+    #[serde(default)]
+    pub language: super::texts::Language,
+    /// Any participant-facing text in other words: key → text (keys and placeholders in
+    /// `docs/texts.md`). Also the default outcome messages (`outcome.<reason>`).
+    #[serde(default)]
+    pub texts: BTreeMap<String, String>,
     /// Blocks of consecutive scenes shown in a random order per participant, or
     /// repeated (or both).
     #[serde(default)]

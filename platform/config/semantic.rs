@@ -18,6 +18,7 @@ mod games;
 mod policy;
 mod relax;
 mod reunion;
+mod texts;
 
 /// Largest body file accepted, in bytes.
 pub const MAX_BODY_FILE_BYTES: u64 = 1024 * 1024;
@@ -88,6 +89,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     }
     c.conditions(document, &views);
     c.blocks(document, &views);
+    c.texts(document);
     c.reachability(&views, &scenes);
     c.problems
 }

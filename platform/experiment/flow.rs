@@ -108,7 +108,8 @@ impl State {
         };
         match &self.experiment.scenes[index] {
             Scene::Consent(_) if !agreed => {
-                return self.refuse(conn, ErrorCode::MustAgree, "please tick the agreement box to continue", seq);
+                let message = self.experiment.text("host.must_agree");
+                return self.refuse(conn, ErrorCode::MustAgree, message, seq);
             }
             Scene::Consent(_) => self.log(Event::ConsentGiven { participant: pid, scene: scene_id.to_owned() }),
             Scene::Instructions(_) => {}

@@ -157,7 +157,7 @@ impl State {
     /// otherwise `conn` is refused as a second tab.
     fn attach(&mut self, pid: ParticipantId, conn: ConnId, (takeover, took_over): (bool, bool), now: Duration) {
         if let Some(old) = self.participants[&pid].conn {
-            let message = "This study is already open in another tab or window. Please continue there.".to_owned();
+            let message = self.experiment.text("host.duplicate_session");
             let refused = if takeover { old } else { conn };
             self.log(Event::DuplicateRefused { participant: pid, took_over });
             self.send(refused, ServerMsg::DuplicateSession { message });

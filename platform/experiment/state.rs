@@ -161,7 +161,7 @@ impl State {
             Input::Admin(action) => self.on_admin(action, now),
             Input::Drain => {
                 self.draining = true;
-                let message = "This study is pausing for a moment. Please try again in a few minutes.".to_owned();
+                let message = self.experiment.text("host.pausing");
                 self.on_arrivals(Arrivals::Closed { reason: "draining".to_owned(), message });
             }
         }

@@ -298,17 +298,15 @@ impl State {
     /// The `outcome` message for `pid` (sent when it happens and again on return).
     pub(super) fn outcome_msg(&self, pid: ParticipantId, scene: usize, reason: OutcomeReason) -> ServerMsg {
         let Some(outcome) = self.outcome_config(scene, reason) else {
-            let message = match reason {
-                OutcomeReason::InputLimit => {
-                    "Your game ended because your browser sent more game input than this study allows."
-                }
-                OutcomeReason::InvalidInput => "Your game ended because your browser sent game input it should not.",
-                OutcomeReason::EndedByResearcher => "The researchers ended your session. Thank you for taking part.",
-                _ => "Your session ended because you were away for too long.",
-            };
+            let message = self.experiment.text(match reason {
+                OutcomeReason::InputLimit => "outcome.input_limit",
+                OutcomeReason::InvalidInput => "outcome.invalid_input",
+                OutcomeReason::EndedByResearcher => "outcome.ended_by_researcher",
+                _ => "outcome.expired",
+            });
             return ServerMsg::Outcome {
                 reason,
-                message: Some(message.to_owned()),
+                message: Some(message),
                 // Ended by the researchers: paid as for finishing the study.
                 completion_code: (reason == OutcomeReason::EndedByResearcher)
                     .then(|| self.experiment.recruitment.completion_code.as_ref().map(|c| c.to_string()))
@@ -323,12 +321,8 @@ impl State {
             .redirect_url
             .as_ref()
             .map(|u| fill_redirect(u.as_str(), code.as_deref(), &recruitment.id_param, rid));
-        let message = outcome.message.clone().or_else(|| {
-            (reason == OutcomeReason::HostRestarted).then(|| {
-                "The study server restarted while you were waiting or playing, so your group could not go on. \
-                 Thank you for your time."
-                    .to_owned()
-            })
+        let message = outcome.message.as_deref().map(|m| self.experiment.localized(m)).or_else(|| {
+            (reason == OutcomeReason::HostRestarted).then(|| self.experiment.text("outcome.host_restarted"))
         });
         ServerMsg::Outcome { reason, message, completion_code: code, redirect_url: redirect }
     }

@@ -139,6 +139,18 @@ pub async fn run(
     }
     let games: GameFolders =
         Arc::new(experiments.iter().map(|l| (l.experiment.id.to_string(), l.games.clone())).collect());
+    // Each experiment's texts as the pages load them (`/x/<id>/texts.js`).
+    let texts: Arc<BTreeMap<String, String>> = Arc::new(
+        experiments
+            .iter()
+            .map(|l| {
+                let e = &l.experiment;
+                let resolved = crate::config::texts::resolve(e.language, &e.texts);
+                let json = serde_json::to_string(&resolved).expect("texts serialize");
+                (e.id.to_string(), format!("export default {json};\n"))
+            })
+            .collect(),
+    );
     let experiments: Experiments = Arc::new(handles);
     let opts = Arc::new(opts);
     let endpoint = Arc::new(upgrade::Endpoint {
@@ -149,7 +161,7 @@ pub async fn run(
         tracker: tracker.clone(),
     });
     let admin = (opts.admin_token.clone(), opts.metrics_public);
-    let pages = warp::service(routes::routes(experiments, games, unavailable, admin));
+    let pages = warp::service(routes::routes(experiments, games, texts, unavailable, admin));
     let dispatch = move |req: warp::http::Request<hyper::body::Incoming>, peer: std::net::SocketAddr| {
         let (endpoint, mut pages) = (endpoint.clone(), pages.clone());
         async move {

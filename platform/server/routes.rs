@@ -18,6 +18,7 @@ pub(super) type GameFolders = Arc<HashMap<String, HashMap<String, Arc<crate::gam
 pub(super) fn routes(
     experiments: Experiments,
     games: GameFolders,
+    scripts: Arc<BTreeMap<String, String>>,
     unavailable: Arc<BTreeMap<String, String>>,
     (admin_token, metrics_public): (Option<String>, bool),
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
@@ -43,6 +44,17 @@ pub(super) fn routes(
         }
     });
     let closed = unavailable.clone();
+    let texts = warp::path!("x" / String / "texts.js").and(warp::get()).map(move |id: String| {
+        boxed(match scripts.get(&id) {
+            Some(body) => Response::builder()
+                .header("content-type", "text/javascript; charset=utf-8")
+                .header("cache-control", "no-cache")
+                .header("x-content-type-options", "nosniff")
+                .body(body.clone())
+                .expect("valid response"),
+            None => not_found(),
+        })
+    });
     let page = warp::path!("x" / String).and(warp::get()).map(move |id: String| {
         boxed(if experiments.contains_key(&id) {
             html(assets::INDEX_HTML)
@@ -191,6 +203,8 @@ pub(super) fn routes(
         .map(|| boxed("cohort is running. Participants use the link of their study."));
     health
         .or(page)
+        .unify()
+        .or(texts)
         .unify()
         .or(game_files)
         .unify()

@@ -5,6 +5,7 @@ import { Prober } from "./probe.js";
 import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
 import { GameRunner } from "./lockstep.js";
 import { ReadyCheck } from "./ready.js";
+import { loadTexts, t } from "./i18n.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -20,9 +21,9 @@ function setStatus(text, warn = false) {
 
 const connection = new Connection(experiment, params, onMessage, (state) => {
   if (state === "connected") setStatus("");
-  if (state === "reconnecting") setStatus("Connection lost. Reconnecting…", true);
-  if (state === "restarting") setStatus("The study server is restarting. Reconnecting…", true);
-  if (state === "saving") setStatus("The study server cannot save right now. Retrying…", true);
+  if (state === "reconnecting") setStatus(t("status.reconnecting"), true);
+  if (state === "restarting") setStatus(t("status.restarting"), true);
+  if (state === "saving") setStatus(t("status.saving"), true);
 });
 
 let currentScene = null;
@@ -45,19 +46,19 @@ function startGame(msg) {
     prober,
     root,
     notice: (text) => setStatus(text, text !== ""),
-    onOver: () => setStatus("Waiting for the others to finish…"),
+    onOver: () => setStatus(t("status.finishing")),
   });
   // Tests and researchers debugging a game read its progress here.
   window.cohortGame = game;
   game.start().catch((e) => {
     console.error(e);
-    renderNotice(app, "The game could not start", String(e.message || e));
+    renderNotice(app, t("game.could_not_start"), String(e.message || e));
   });
 }
 
 function onMessage(msg) {
   if (prober.handle(msg)) {
-    if (msg.type === "probe_prepare") setStatus("Checking the connection to a possible partner…");
+    if (msg.type === "probe_prepare") setStatus(t("status.checking_partner"));
     return;
   }
   switch (msg.type) {
@@ -70,7 +71,7 @@ function onMessage(msg) {
       // Sent again on a reconnect: a game in progress stays on screen.
       if (game && msg.scene.kind === "multiplayer") break;
       currentScene = msg.scene;
-      progress.textContent = `Step ${msg.index + 1} of ${msg.total}`;
+      progress.textContent = t("progress", { n: msg.index + 1, total: msg.total });
       // A repeated scene is told apart by its iteration, echoed in advance / submit.
       renderScene(app, { ...msg.scene, iteration: msg.iteration }, connection);
       break;
@@ -104,9 +105,7 @@ function onMessage(msg) {
       if (game) game.stop();
       game = null;
       setStatus("");
-      renderNotice(app, "Game over", msg.reason === "desync"
-        ? "The game went out of step between players and had to stop. Loading the next step…"
-        : "Thank you! Loading the next step…");
+      renderNotice(app, t("game.over"), msg.reason === "desync" ? t("game.desync") : t("game.thanks"));
       break;
     case "notice":
       setStatus(msg.message);
@@ -130,4 +129,5 @@ function onMessage(msg) {
   }
 }
 
+await loadTexts(experiment);
 connection.start();

@@ -10,6 +10,7 @@
 
 import { hashState } from "./hash.js";
 import { Link } from "./probe.js";
+import { t } from "./i18n.js";
 
 /** A state hash is reported after every tick t with t % HASH_EVERY === HASH_EVERY - 1. */
 export const HASH_EVERY = 20;
@@ -236,14 +237,14 @@ export class GameRunner {
       // come through the host, since there is no channel to them.
       while (held.length < msg.tick) held.push(null);
       this.msg.players[msg.slot] = msg.player;
-      if (msg.told) this.say("A new partner joined the game.", 6000);
+      if (msg.told) this.say(t("game.partner_joined"), 6000);
       this.askRelay();
       return;
     }
     this.links.get(msg.slot)?.close();
     this.links.delete(msg.slot);
     if (msg.told) {
-      this.say(msg.to === "bot" ? "Your partner left — a computer player took their place." : "Your partner left — play on.", 8000);
+      this.say(msg.to === "bot" ? t("game.partner_bot") : t("game.partner_left"), 8000);
     }
     if (this.state !== undefined && this.tick > msg.tick) {
       const until = this.tick;
@@ -306,7 +307,7 @@ export class GameRunner {
     const partnerHidden = this.msg.on_hidden === "pause" && this.hiddenPartners.size > 0;
     if (!missing || partnerHidden) {
       this.stalledSince = null;
-      if (partnerHidden) this.say("Your partner's window is in the background — the game is paused.");
+      if (partnerHidden) this.say(t("game.partner_hidden"));
       else if (performance.now() > this.noticeUntil) this.say("");
       return;
     }
@@ -315,7 +316,7 @@ export class GameRunner {
     // Stalled: ask the host for the partners' inputs it holds (and to relay from now
     // on), again every STALL_MS while the stall lasts.
     if (stalled > STALL_MS && performance.now() - (this.askedAt ?? -Infinity) > STALL_MS) this.askRelay();
-    else if (stalled > STALL_MS && performance.now() > this.noticeUntil) this.say("Waiting for your partner…");
+    else if (stalled > STALL_MS && performance.now() > this.noticeUntil) this.say(t("game.waiting_partner"));
     // Do not run ahead of the partner once inputs flow again: hold the clock.
     if (stalled > this.dt) this.startedAt = performance.now() - (this.tick + 1) * this.dt;
   }
@@ -329,7 +330,7 @@ export class GameRunner {
   /** Asks the host to relay, with every partner input it holds that this page lacks. */
   askRelay() {
     this.askedAt = performance.now();
-    if (!this.relay) this.say("The connection to your partner is slow — continuing.", 5000);
+    if (!this.relay) this.say(t("game.slow"), 5000);
     this.relay = true;
     const need = Math.min(...this.inputs.filter((_, s) => s !== this.slot).map((i) => i.length));
     this.connection.send({ type: "game_relay", game: this.msg.game, need });
@@ -364,7 +365,7 @@ export class GameRunner {
 
   finish(result, failure) {
     this.over = true;
-    if (failure) this.say(`Sorry — ${failure}.`);
+    if (failure) this.say(t("game.failed", { reason: failure }));
     else this.draw();
     let hash;
     try { hash = this.hash(); } catch { hash = "error"; }

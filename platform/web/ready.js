@@ -4,6 +4,8 @@
 // one. A page in a background tab flashes its title and plays a short sound so that
 // the participant comes back in time.
 
+import { t } from "./i18n.js";
+
 export class ReadyCheck {
   constructor(app, send) {
     this.app = app;
@@ -33,7 +35,7 @@ export class ReadyCheck {
       if (document.visibilityState === "hidden") this.alert();
     }
     const count = this.app.querySelector("#ready-count");
-    if (count) count.textContent = `${msg.ready} of ${msg.players} ready.`;
+    if (count) count.textContent = t("ready.count", { ready: msg.ready, players: msg.players });
     this.maybeConfirm();
   }
 
@@ -46,11 +48,11 @@ export class ReadyCheck {
     box.replaceChildren();
     if (missed) {
       const text = document.createElement("p");
-      text.textContent = "Your group could not wait for you. Are you still there?";
+      text.textContent = t("ready.missed");
       const button = document.createElement("button");
       button.type = "button";
       button.id = "ready-back";
-      button.textContent = "I am here";
+      button.textContent = t("ready.back");
       button.addEventListener("click", () => {
         this.send({ type: "ready", check: msg.check });
         box.replaceChildren();
@@ -67,7 +69,7 @@ export class ReadyCheck {
       this.app.append(box);
     }
     const heading = document.createElement("h2");
-    heading.textContent = "Your group is ready!";
+    heading.textContent = t("ready.heading");
     const count = document.createElement("p");
     count.id = "ready-count";
     const parts = [heading, count];
@@ -75,7 +77,7 @@ export class ReadyCheck {
       const button = document.createElement("button");
       button.type = "button";
       button.id = "ready-button";
-      button.textContent = "I am ready";
+      button.textContent = t("ready.button");
       button.addEventListener("click", () => {
         this.clicked = true;
         button.disabled = true;
@@ -84,7 +86,7 @@ export class ReadyCheck {
       parts.push(button);
     } else {
       const text = document.createElement("p");
-      text.textContent = "Keep this tab open: the game starts when everyone is here.";
+      text.textContent = t("ready.keep_open");
       parts.push(text);
     }
     box.replaceChildren(...parts);
@@ -103,7 +105,7 @@ export class ReadyCheck {
     let on = false;
     this.flash = setInterval(() => {
       on = !on;
-      document.title = on ? "● Your group is ready" : this.title;
+      document.title = on ? t("ready.flash") : this.title;
       if (document.visibilityState === "visible" || performance.now() > this.deadline) this.stopAlert();
     }, 700);
     try {

@@ -1,6 +1,8 @@
 // Renders each scene kind with native, keyboard-usable controls. Researcher-written
 // bodies arrive as HTML from the host (rendered from the experiment file); everything
-// else is inserted as text.
+// else is inserted as text, in the experiment's words (i18n.js).
+
+import { t } from "./i18n.js";
 
 /** Builds an element: h("p", {class: "x"}, "text", child). */
 function h(tag, attrs = {}, ...children) {
@@ -48,7 +50,7 @@ async function send(connection, msg, button, errorEl) {
     await connection.request(msg);
   } catch (err) {
     button.disabled = false;
-    setError(errorEl, err.reply ? err.reply.message : "Not connected; please wait a moment and try again.");
+    setError(errorEl, err.reply ? err.reply.message : t("status.not_connected"));
     throw err;
   }
 }
@@ -60,7 +62,7 @@ export function renderScene(app, scene, connection) {
     case "survey": return survey(app, scene, connection);
     case "multiplayer": return waitroom(app, scene);
     case "end": return end(app, scene);
-    default: return renderNotice(app, "Please wait", "");
+    default: return renderNotice(app, t("button.wait"), "");
   }
 }
 
@@ -71,11 +73,11 @@ function consent(app, scene, connection) {
   const form = h("form", {
     onsubmit: (e) => {
       e.preventDefault();
-      if (!box.checked) return setError(error, "Please tick the box to continue.");
+      if (!box.checked) return setError(error, t("consent.must_tick"));
       send(connection, { type: "advance", scene: scene.id, agreed: true, iteration: scene.iteration }, button, error).catch(() => {});
     },
   }, h("div", { class: "agree" }, box, h("label", { for: "agree" }, scene.agree_label)), button, error);
-  show(app, h("h1", {}, scene.title || "Consent"), body(scene.html), form);
+  show(app, h("h1", {}, scene.title || t("consent.heading")), body(scene.html), form);
 }
 
 function instructions(app, scene, connection) {
@@ -87,7 +89,7 @@ function instructions(app, scene, connection) {
       send(connection, { type: "advance", scene: scene.id, iteration: scene.iteration }, button, error).catch(() => {});
     },
   }, button, error);
-  show(app, h("h1", {}, scene.title || "Instructions"), body(scene.html), form);
+  show(app, h("h1", {}, scene.title || t("instructions.heading")), body(scene.html), form);
 }
 
 function questionField(q) {
@@ -124,11 +126,11 @@ function questionField(q) {
 /** Client-side check mirroring the host's (the host's is the one that counts). */
 function check(q, value) {
   const empty = value === "" || (Array.isArray(value) && value.length === 0) || (typeof value === "string" && value.trim() === "");
-  if (empty) return q.required ? "This question needs an answer." : null;
-  if (q.kind === "text" && value.length > q.max_length) return `At most ${q.max_length} characters.`;
+  if (empty) return q.required ? t("survey.required") : null;
+  if (q.kind === "text" && value.length > q.max_length) return t("survey.max_length", { n: q.max_length });
   if (q.kind === "multiple_choice") {
-    if (value.length < q.min_selected) return `Choose at least ${q.min_selected}.`;
-    if (q.max_selected && value.length > q.max_selected) return `Choose at most ${q.max_selected}.`;
+    if (value.length < q.min_selected) return t("survey.min_selected", { n: q.min_selected });
+    if (q.max_selected && value.length > q.max_selected) return t("survey.max_selected", { n: q.max_selected });
   }
   return null;
 }
@@ -152,7 +154,7 @@ function survey(app, scene, connection) {
         if (!empty) answers[f.q.id] = value;
       }
       if (firstBad) {
-        setError(error, "Some answers need attention.");
+        setError(error, t("survey.attention"));
         firstBad.element.querySelector("input, textarea")?.focus();
         return;
       }
@@ -163,7 +165,7 @@ function survey(app, scene, connection) {
       });
     },
   }, fields.map((f) => f.element), button, error);
-  show(app, h("h1", {}, scene.title || "Questions"), form);
+  show(app, h("h1", {}, scene.title || t("survey.heading")), form);
 }
 
 let countdown = null;
@@ -171,11 +173,11 @@ let countdown = null;
 function waitroom(app, scene) {
   clearInterval(countdown);
   show(app, h("section", { class: "waiting" },
-    h("h1", {}, scene.title || "Waiting for other participants"),
+    h("h1", {}, scene.title || t("waitroom.heading")),
     h("div", { class: "spinner", "aria-hidden": "true" }),
-    h("p", { id: "waiting-count" }, "Looking for other participants…"),
+    h("p", { id: "waiting-count" }, t("waitroom.looking")),
     h("p", { class: "muted", id: "waiting-time" }, ""),
-    h("p", { class: "muted" }, "Please keep this tab open.")));
+    h("p", { class: "muted" }, t("waitroom.keep_open"))));
 }
 
 export function renderWaiting(app, msg) {
@@ -183,14 +185,14 @@ export function renderWaiting(app, msg) {
   const time = app.querySelector("#waiting-time");
   if (!count || !time) return;
   if (msg.waiting !== undefined && msg.needed !== undefined) {
-    count.textContent = `${msg.waiting} of ${msg.needed} participants here.`;
+    count.textContent = t("waitroom.count", { waiting: msg.waiting, needed: msg.needed });
   }
   clearInterval(countdown);
   let remaining = Math.round(msg.remaining_secs);
   const tick = () => {
     const m = Math.floor(remaining / 60);
     const s = String(remaining % 60).padStart(2, "0");
-    time.textContent = `Up to ${m}:${s} remaining.`;
+    time.textContent = t("waitroom.remaining", { time: `${m}:${s}` });
     remaining = Math.max(0, remaining - 1);
   };
   tick();
@@ -204,17 +206,17 @@ export function renderMatchFound(app, msg) {
   const text = h("p", { id: "countdown" }, "");
   let remaining = Math.ceil(msg.countdown_secs);
   const tick = () => {
-    text.textContent = remaining > 0 ? `The game starts in ${remaining}…` : "Starting…";
+    text.textContent = remaining > 0 ? t("match.starts_in", { n: remaining }) : t("match.starting");
     remaining -= 1;
   };
   tick();
   countdown = setInterval(tick, 1000);
-  const heading = others === 0 ? "Get ready!" : others === 1 ? "Partner found!" : `${others} partners found!`;
+  const heading = others === 0 ? t("match.get_ready") : others === 1 ? t("match.partner_found") : t("match.partners_found", { n: others });
   const parts = [h("h1", {}, heading)];
   if (bots > 0) {
     parts.push(h("p", { id: "bot-partner" }, bots === others
-      ? (bots === 1 ? "Your partner is a computer player." : "Your partners are computer players.")
-      : `${bots} of them ${bots === 1 ? "is a computer player" : "are computer players"}.`));
+      ? (bots === 1 ? t("match.bot_partner") : t("match.bot_partners"))
+      : t("match.some_bots", { n: bots })));
   }
   show(app, h("section", { class: "waiting" }, ...parts, text));
 }
@@ -222,21 +224,21 @@ export function renderMatchFound(app, msg) {
 function finalPage(app, title, message, code, url) {
   clearInterval(countdown);
   const parts = [h("h1", {}, title), h("p", {}, message)];
-  if (code) parts.push(h("p", {}, "Your completion code: ", h("span", { class: "code", id: "completion-code" }, code)));
+  if (code) parts.push(h("p", {}, t("final.code"), " ", h("span", { class: "code", id: "completion-code" }, code)));
   if (url) {
-    parts.push(h("p", {}, h("a", { class: "button", href: url, id: "redirect" }, "Return to the study panel")));
-    parts.push(h("p", { class: "muted" }, "You will be taken there in a few seconds."));
+    parts.push(h("p", {}, h("a", { class: "button", href: url, id: "redirect" }, t("final.return"))));
+    parts.push(h("p", { class: "muted" }, t("final.redirecting")));
     setTimeout(() => { location.href = url; }, 5000);
   }
   show(app, ...parts);
 }
 
 function end(app, scene) {
-  finalPage(app, scene.title || "Thank you", scene.message, scene.completion_code, scene.redirect_url);
+  finalPage(app, scene.title || t("final.thank_you"), scene.message, scene.completion_code, scene.redirect_url);
 }
 
 export function renderOutcome(app, msg) {
-  finalPage(app, "Thank you", msg.message || "", msg.completion_code, msg.redirect_url);
+  finalPage(app, t("final.thank_you"), msg.message || "", msg.completion_code, msg.redirect_url);
 }
 
 export function renderNotice(app, title, message) {
@@ -247,10 +249,10 @@ export function renderNotice(app, title, message) {
 /** The study is open in another tab: say so, and offer to continue here instead. */
 export function renderDuplicate(app, message, onContinue) {
   clearInterval(countdown);
-  const button = h("button", { type: "button" }, "Continue here instead");
+  const button = h("button", { type: "button" }, t("duplicate.continue"));
   button.addEventListener("click", () => {
     button.disabled = true;
     onContinue();
   });
-  show(app, h("h1", {}, "Already open"), h("p", {}, message), button);
+  show(app, h("h1", {}, t("duplicate.heading")), h("p", {}, message), button);
 }

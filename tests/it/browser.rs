@@ -244,3 +244,22 @@ async fn a_background_tab_is_alerted_by_the_ready_check_and_the_game_waits_for_i
     assert_eq!((confirmed, games, finished), (2, 1, true));
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_experiment_speaks_german_in_the_page_and_from_the_host() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/german.yaml"], data.path(), |_| {}).await;
+    // What the host itself sends: the second tab's notice.
+    let first = cohort::client::Client::connect(&host.addr, "german", &[("PROLIFIC_PID", "de-2")], None).await.unwrap();
+    let refused = cohort::client::Client::connect(&host.addr, "german", &[("PROLIFIC_PID", "de-2")], None).await;
+    let text = match refused {
+        Ok(_) => panic!("a second tab is refused"),
+        Err(e) => format!("{e:?}"),
+    };
+    assert!(text.contains("bereits in einem anderen Tab"), "{text}");
+    drop(first);
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("texts.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    host.stop().await;
+}
