@@ -143,6 +143,16 @@ pub const TEXTS: &[Text] = &[
         "Diese Studie pausiert kurz. Bitte versuchen Sie es in einigen Minuten erneut.",
     ),
     t(
+        "host.shutdown",
+        "The study server is restarting. Please keep this tab open; it reconnects by itself when the server is back.",
+        "Der Studienserver startet neu. Bitte lassen Sie diesen Tab geöffnet; er verbindet sich von selbst wieder, sobald der Server zurück ist.",
+    ),
+    t(
+        "host.cannot_save",
+        "The study server cannot save data at the moment. Please keep this page open; it retries by itself.",
+        "Der Studienserver kann gerade keine Daten speichern. Bitte lassen Sie diese Seite geöffnet; sie versucht es von selbst erneut.",
+    ),
+    t(
         "host.must_agree",
         "please tick the agreement box to continue",
         "bitte setzen Sie das Häkchen bei der Einwilligung, um fortzufahren",
@@ -335,5 +345,35 @@ mod doc {
         for t in super::TEXTS {
             assert!(doc.contains(&format!("| `{}` | {} |", t.key, t.en)), "docs/texts.md lacks `{}`", t.key);
         }
+    }
+}
+
+#[cfg(test)]
+mod host {
+    /// Every key the host itself asks for is in the catalog (a missing one would show
+    /// its key to participants).
+    #[test]
+    fn every_text_the_host_uses_is_in_the_catalog() {
+        let sources = [
+            include_str!("../experiment/actor/mod.rs"),
+            include_str!("../experiment/actor/paused.rs"),
+            include_str!("../experiment/sessions.rs"),
+            include_str!("../experiment/state.rs"),
+            include_str!("../experiment/flow.rs"),
+            include_str!("../experiment/waitroom.rs"),
+        ];
+        let mut used = 0;
+        for source in sources {
+            for (at, _) in source.match_indices("text(\"") {
+                let key = source[at + 6..].split('"').next().unwrap_or_default();
+                assert!(super::entry(key).is_some(), "the host uses `{key}`, which the catalog lacks");
+                used += 1;
+            }
+            for (at, _) in source.match_indices("\"outcome.") {
+                let key = source[at + 1..].split('"').next().unwrap_or_default();
+                assert!(super::entry(key).is_some(), "the host uses `{key}`, which the catalog lacks");
+            }
+        }
+        assert!(used >= 5, "only {used} host texts found");
     }
 }

@@ -18,7 +18,7 @@ use super::timers::{Timer, Timers};
 use super::view::Views;
 use crate::config::{Experiment, Scene};
 use crate::eventlog::Event;
-use crate::matchmaking::{Fifo, Matchmaker};
+use crate::matchmaking::Fifo;
 use crate::probe::Probe;
 use crate::protocol::{ClientMsg, ErrorCode, IceServerView, ParticipantId, ProbeId, ServerMsg};
 
@@ -121,31 +121,6 @@ impl State {
             touched: Vec::new(),
             effects: Vec::new(),
         }
-    }
-
-    /// Uses `policy` for the multiplayer scene at `scene` (default: FIFO).
-    pub fn set_policy(&mut self, scene: usize, policy: Box<dyn Matchmaker>) {
-        if let Some(room) = self.rooms.get_mut(&scene) {
-            room.policy = policy;
-        }
-    }
-
-    /// Each room's policy: its name, work done so far and call times (for `cohort
-    /// simulate`).
-    pub fn policy_usage(&self) -> Vec<(String, u64, Option<crate::matchmaking::CallTimes>)> {
-        let mut rooms: Vec<_> = self.rooms.iter().collect();
-        rooms.sort_by_key(|(scene, _)| **scene);
-        rooms.into_iter().map(|(_, r)| (r.policy.name().to_owned(), r.policy.work(), r.policy.call_times())).collect()
-    }
-
-    /// The fingerprint (file hash) of the policy of the scene at `scene`, if it has one.
-    pub fn policy_fingerprint(&self, scene: usize) -> Option<String> {
-        self.rooms.get(&scene).and_then(|r| r.policy.fingerprint())
-    }
-
-    /// Uses `ice` to give participants their ICE servers (default: the static ones).
-    pub fn set_ice_provider(&mut self, ice: IceProvider) {
-        self.ice = ice;
     }
 
     /// Handles one input at time `now` (since the actor started) and returns the

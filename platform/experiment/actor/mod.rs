@@ -20,6 +20,8 @@ use crate::config::Loaded;
 use crate::eventlog::{self, Event, LogError, LogFile};
 use crate::protocol::ServerMsg;
 
+mod paused;
+
 /// Inputs queued per experiment before socket tasks wait.
 const INBOX: usize = 4096;
 
@@ -309,40 +311,6 @@ impl Shell {
         self.carry_out(effects).await;
     }
 
-    /// Experiment time: stands still during a log outage.
-    fn now(&self) -> std::time::Duration {
-        self.paused_since.unwrap_or_else(Instant::now).saturating_duration_since(self.epoch)
-    }
-
-    /// Starts or ends the pause of the clock as the log fails or recovers.
-    fn follow_log_health(&mut self) {
-        match (self.health.failing(), self.paused_since) {
-            (true, None) => self.paused_since = Some(Instant::now()),
-            (false, Some(since)) => {
-                self.epoch += since.elapsed();
-                self.paused_since = None;
-            }
-            _ => {}
-        }
-    }
-
-    /// A message while the event log cannot be written: refused at once (nothing it
-    /// would change could be recorded), with an error the client retries; a `hello`
-    /// also closes the socket, so that the page reconnects later.
-    fn refuse_paused(&self, conn: ConnId, msg: &crate::protocol::ClientMsg) {
-        let Some(out) = self.conns.get(&conn) else { return };
-        let message =
-            "The study server cannot save data at the moment. Please keep this page open; it retries by itself.";
-        let error = ServerMsg::error(crate::protocol::ErrorCode::Unavailable, message, msg.seq());
-        let text: Arc<str> = serde_json::to_string(&error).expect("server messages serialize").into();
-        // Straight to the socket: it depends on no event (it may overtake messages
-        // the outbox withholds until the log is written).
-        let _ = out.tx.try_send(Outgoing::Text(text));
-        if matches!(msg, crate::protocol::ClientMsg::Hello { .. }) {
-            let _ = out.tx.try_send(Outgoing::Close);
-        }
-    }
-
     /// Turns effects into one outbox batch, serializing each message once.
     async fn carry_out(&mut self, effects: Vec<Effect>) {
         if effects.is_empty() {
@@ -384,12 +352,10 @@ impl Shell {
     async fn stop(self) {
         // During a log outage, stop retrying: what could not be written is given up.
         self.outbox.give_up();
-        let bye: Arc<str> = serde_json::to_string(&ServerMsg::Shutdown {
-            message: "The study server is restarting. Please keep this tab open; it reconnects by itself when the server is back."
-                .to_owned(),
-        })
-        .expect("server messages serialize")
-        .into();
+        let bye: Arc<str> =
+            serde_json::to_string(&ServerMsg::Shutdown { message: self.state.experiment.text("host.shutdown") })
+                .expect("server messages serialize")
+                .into();
         let mut batch = Batch { events: vec![(wall_ms(), Event::RunStopped)], ..Batch::default() };
         for out in self.conns.values() {
             batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Text(bye.clone()) });
