@@ -29,7 +29,8 @@
 //!        each participant's order of scenes, iterations) · answers · waitroom
 //!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
-//!        (entry and group conditions, balanced by completions) · ready (the
+//!        (entry and group conditions, balanced by completions) · screening
+//!        (browser, device, WebRTC and round-trip rules; the monitor) · ready (the
 //!        ready-check before a game) · reunion (earlier groups, read from another
 //!        experiment's logs at start, together again) · timers (deadline
 //!        heap, compacted) · rooms · budget (log budgets) ·

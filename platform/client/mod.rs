@@ -98,6 +98,7 @@ impl Client {
                 params,
                 resume_token: resume_token.map(str::to_owned),
                 takeover: false,
+                environment: None,
                 seq: None,
             })
             .await?;

@@ -27,6 +27,7 @@ pub mod multiplayer;
 pub mod ready;
 pub mod reunion;
 pub mod schema;
+pub mod screening;
 pub mod survey;
 pub mod texts;
 pub mod types;

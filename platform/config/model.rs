@@ -39,6 +39,10 @@ pub struct Experiment {
     /// The scenes, in the order participants see them.
     #[schemars(length(min = 1, max = 100))]
     pub scenes: Vec<Scene>,
+    /// Who may take part (browser, device, WebRTC, round trip), and monitoring of the
+    /// round trip while waiting and playing.
+    #[serde(default)]
+    pub screening: super::screening::Screening,
     /// The language of the built-in texts participants see (`en`, or `de`).
     #[serde(default)]
     pub language: super::texts::Language,

@@ -18,6 +18,7 @@ mod games;
 mod policy;
 mod relax;
 mod reunion;
+mod screening;
 mod texts;
 
 /// Largest body file accepted, in bytes.
@@ -90,6 +91,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     c.conditions(document, &views);
     c.blocks(document, &views);
     c.texts(document);
+    c.screening(document);
     c.reachability(&views, &scenes);
     c.problems
 }

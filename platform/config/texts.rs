@@ -203,6 +203,26 @@ pub const TEXTS: &[Text] = &[
         "Ihre Gruppe war bereit, aber Sie haben nicht rechtzeitig bestätigt. Vielen Dank fürs Warten.",
     ),
     t(
+        "outcome.device_excluded",
+        "Sorry, this study needs a different browser or device (see the study description). Please return it.",
+        "Leider braucht diese Studie einen anderen Browser oder ein anderes Gerät (siehe Studienbeschreibung). Bitte geben Sie sie zurück.",
+    ),
+    t(
+        "outcome.webrtc_unavailable",
+        "Sorry, your browser cannot make the direct connections this study needs. Please return it.",
+        "Leider kann Ihr Browser die direkten Verbindungen, die diese Studie braucht, nicht aufbauen. Bitte geben Sie sie zurück.",
+    ),
+    t(
+        "outcome.connection_too_slow",
+        "Sorry, your connection is too slow for this study. Please return it.",
+        "Leider ist Ihre Verbindung für diese Studie zu langsam. Bitte geben Sie sie zurück.",
+    ),
+    t(
+        "outcome.connection_degraded",
+        "Your connection became too slow to go on. Thank you for taking part.",
+        "Ihre Verbindung wurde zu langsam, um weiterzumachen. Vielen Dank für Ihre Teilnahme.",
+    ),
+    t(
         "outcome.condition_full",
         "Thank you for your interest: this study has all the participants it needs.",
         "Vielen Dank für Ihr Interesse: Diese Studie hat bereits alle benötigten Teilnehmenden.",

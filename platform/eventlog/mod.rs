@@ -263,6 +263,13 @@ pub enum Event {
         game: GameId,
         condition: serde_json::Value,
     },
+    /// A participant was screened out (`screening`): the `rule` (`device`, `webrtc`,
+    /// `server_rtt`, `monitor`) and what was seen.
+    ScreenedOut {
+        participant: ParticipantId,
+        rule: String,
+        seen: String,
+    },
     /// A returning participant is held for their earlier partners (`reunion`), those of
     /// `earlier_game` in the earlier experiment.
     ReunionWaiting {

@@ -25,6 +25,7 @@ pub mod reload;
 pub mod reunion;
 mod rooms;
 pub mod route;
+mod screening;
 mod sessions;
 mod state;
 pub mod stats;

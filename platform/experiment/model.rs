@@ -129,6 +129,8 @@ pub struct Participant {
     pub route: Vec<usize>,
     /// Their position on the route (without blocks: the scene's index), once entered.
     pub step: Option<usize>,
+    /// Where `screening` of their round trip stands.
+    pub screened: super::screening::RttWatch,
 }
 
 /// What is kept of a session that ended while nobody is connected to it.

@@ -280,6 +280,7 @@ impl State {
                 partners: s.partners,
                 condition,
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
+                screened: Default::default(),
                 route: s.route,
             };
             self.participants.insert(pid, participant);

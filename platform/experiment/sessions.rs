@@ -37,7 +37,7 @@ impl State {
         conn: ConnId,
         protocol: u32,
         params: BTreeMap<String, String>,
-        (resume_token, takeover): (Option<String>, bool),
+        (resume_token, takeover, environment): (Option<String>, bool, Option<crate::protocol::Environment>),
         seq: Option<u64>,
         now: Duration,
     ) {
@@ -82,7 +82,7 @@ impl State {
                 let token_sha256 = Some(token_key(&self.participants[&pid].token));
                 self.log(Event::SessionStarted { participant: pid, recruitment_id, params, token_sha256 });
                 self.bind(pid, conn, false);
-                if self.assign_entry(pid, now) {
+                if self.screen_entry(pid, environment.as_ref(), now) && self.assign_entry(pid, now) {
                     let first = self.assign_route(pid);
                     self.enter_scene(pid, first, now);
                 }
@@ -146,6 +146,7 @@ impl State {
             condition: None,
             route: Vec::new(),
             step: None,
+            screened: Default::default(),
         };
         self.participants.insert(pid, participant);
         pid
@@ -338,6 +339,7 @@ impl State {
             condition: None,
             route: Vec::new(),
             step: None,
+            screened: Default::default(),
         };
         self.participants.insert(pid, participant);
         self.touched.push(pid);

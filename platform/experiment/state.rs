@@ -130,7 +130,7 @@ impl State {
         match input {
             Input::Message { conn, msg } => self.on_message(conn, msg, now),
             Input::Closed { conn } => self.on_closed(conn, now),
-            Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms),
+            Input::ServerRtt { conn, rtt_ms } => self.on_server_rtt(conn, rtt_ms, now),
             Input::Tick => self.on_tick(now),
             Input::Arrivals(arrivals) => self.on_arrivals(arrivals),
             Input::Admin(action) => self.on_admin(action, now),
@@ -229,7 +229,7 @@ impl State {
     }
 
     /// A new server RTT: kept on the participant and in what policies see of them.
-    fn on_server_rtt(&mut self, conn: ConnId, rtt_ms: f64) {
+    fn on_server_rtt(&mut self, conn: ConnId, rtt_ms: f64, now: Duration) {
         let Some(&pid) = self.by_conn.get(&conn) else { return };
         let Some(p) = self.participants.get_mut(&pid) else { return };
         p.server_rtt_ms = Some(rtt_ms);
@@ -238,6 +238,7 @@ impl State {
         {
             entry.candidate.server_rtt_ms = Some(rtt_ms);
         }
+        self.screen_rtt(pid, rtt_ms, now);
     }
 
     /// A participant whose session runs (or ended with a connection open), for
@@ -263,8 +264,8 @@ impl State {
 
     fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now: Duration) {
         let seq = msg.seq();
-        if let ClientMsg::Hello { protocol, params, resume_token, takeover, .. } = msg {
-            return self.on_hello(conn, protocol, params, (resume_token, takeover), seq, now);
+        if let ClientMsg::Hello { protocol, params, resume_token, takeover, environment, .. } = msg {
+            return self.on_hello(conn, protocol, params, (resume_token, takeover, environment), seq, now);
         }
         let Some(&pid) = self.by_conn.get(&conn) else {
             return self.refuse(conn, ErrorCode::HelloFirst, "the first message must be `hello`", seq);

@@ -268,6 +268,10 @@ impl State {
             OutcomeReason::ConditionFull => conditions.entry.as_ref().map(|c| &c.on_full),
             OutcomeReason::GroupConditionFull => conditions.group.as_ref().map(|c| &c.on_full),
             OutcomeReason::ReadyMissed => multiplayer?.waitroom.ready_check.as_ref().map(|c| &c.on_missed),
+            OutcomeReason::DeviceExcluded
+            | OutcomeReason::WebrtcUnavailable
+            | OutcomeReason::ConnectionTooSlow
+            | OutcomeReason::ConnectionDegraded => self.screening_outcome(reason),
             _ => {
                 let m = multiplayer?;
                 self.multiplayer_outcome(m, reason)
@@ -291,7 +295,11 @@ impl State {
             | OutcomeReason::EndedByResearcher
             | OutcomeReason::ConditionFull
             | OutcomeReason::GroupConditionFull
-            | OutcomeReason::ReadyMissed => None,
+            | OutcomeReason::ReadyMissed
+            | OutcomeReason::DeviceExcluded
+            | OutcomeReason::WebrtcUnavailable
+            | OutcomeReason::ConnectionTooSlow
+            | OutcomeReason::ConnectionDegraded => None,
         }
     }
 
@@ -302,6 +310,10 @@ impl State {
                 OutcomeReason::InputLimit => "outcome.input_limit",
                 OutcomeReason::InvalidInput => "outcome.invalid_input",
                 OutcomeReason::EndedByResearcher => "outcome.ended_by_researcher",
+                OutcomeReason::DeviceExcluded => "outcome.device_excluded",
+                OutcomeReason::WebrtcUnavailable => "outcome.webrtc_unavailable",
+                OutcomeReason::ConnectionTooSlow => "outcome.connection_too_slow",
+                OutcomeReason::ConnectionDegraded => "outcome.connection_degraded",
                 _ => "outcome.expired",
             });
             return ServerMsg::Outcome {

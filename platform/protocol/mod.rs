@@ -20,7 +20,7 @@ mod types;
 mod views;
 
 pub use schema::{Protocol, protocol_schema};
-pub use types::{Answer, ErrorCode, GameId, ParticipantId, ProbeId, Signal};
+pub use types::{Answer, Environment, ErrorCode, GameId, ParticipantId, ProbeId, Signal};
 pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
 
 /// Version of this protocol; a client speaking another one is refused.
@@ -50,6 +50,9 @@ pub enum ClientMsg {
         /// after the participant chose "continue here" on a `duplicate_session`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         takeover: bool,
+        /// The browser and device, for the experiment's `screening`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        environment: Option<Environment>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },

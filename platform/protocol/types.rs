@@ -66,3 +66,19 @@ pub enum ErrorCode {
     /// The host is full or shutting down.
     Unavailable,
 }
+
+/// What a page reports of its browser and device in `hello` (for `screening`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Environment {
+    /// Browser family: `chrome`, `edge`, `firefox`, `safari`, `opera` or `other`.
+    #[schemars(length(max = 32))]
+    pub browser: String,
+    /// A phone or tablet.
+    pub mobile: bool,
+    /// The window's inner size in CSS pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Whether the page could open a WebRTC DataChannel (absent: not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webrtc: Option<bool>,
+}

@@ -138,6 +138,14 @@ pub enum OutcomeReason {
     /// The participant's group was ready to start, but they did not confirm in time
     /// (`waitroom.ready_check`).
     ReadyMissed,
+    /// The browser or device failed `screening.device`.
+    DeviceExcluded,
+    /// The page could not open a WebRTC DataChannel (`screening.webrtc`).
+    WebrtcUnavailable,
+    /// The round trip to the host was above `screening.server_rtt` at entry.
+    ConnectionTooSlow,
+    /// The round trip stayed above `screening.monitor` while waiting or playing.
+    ConnectionDegraded,
     /// Every entry condition had reached its quota when the participant started.
     ConditionFull,
     /// Every group condition had reached its quota when the participant's group formed.

@@ -7,6 +7,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
     ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
     ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),
+    ("environment.js", "text/javascript; charset=utf-8", include_str!("../web/environment.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../web/i18n.js")),
     ("hash.js", "text/javascript; charset=utf-8", include_str!("../web/hash.js")),
     ("lockstep.js", "text/javascript; charset=utf-8", include_str!("../web/lockstep.js")),

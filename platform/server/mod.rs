@@ -147,7 +147,8 @@ pub async fn run(
                 let e = &l.experiment;
                 let resolved = crate::config::texts::resolve(e.language, &e.texts);
                 let json = serde_json::to_string(&resolved).expect("texts serialize");
-                (e.id.to_string(), format!("export default {json};\n"))
+                let checks = serde_json::json!({ "webrtc": e.screening.webrtc.is_some() });
+                (e.id.to_string(), format!("export default {json};\nexport const checks = {checks};\n"))
             })
             .collect(),
     );

@@ -232,7 +232,14 @@ impl Sim<'_> {
         self.live[i].conn = Some(conn);
         let mut params: std::collections::BTreeMap<String, String> = self.people[i].attributes.clone();
         params.insert(self.id_param.clone(), format!("sim-{i}"));
-        let msg = ClientMsg::Hello { protocol: PROTOCOL_VERSION, params, resume_token, takeover: false, seq: None };
+        let msg = ClientMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            params,
+            resume_token,
+            takeover: false,
+            environment: None,
+            seq: None,
+        };
         self.step(Input::Message { conn, msg });
         if let Some(rtt_ms) = self.people[i].server_rtt_ms {
             self.step(Input::ServerRtt { conn, rtt_ms });

@@ -5,7 +5,8 @@ import { Prober } from "./probe.js";
 import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
 import { GameRunner } from "./lockstep.js";
 import { ReadyCheck } from "./ready.js";
-import { loadTexts, t } from "./i18n.js";
+import { loadTexts, pageChecks, t } from "./i18n.js";
+import { environment } from "./environment.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -130,4 +131,5 @@ function onMessage(msg) {
 }
 
 await loadTexts(experiment);
+connection.environment = await environment(pageChecks().webrtc === true);
 connection.start();

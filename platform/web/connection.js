@@ -30,6 +30,7 @@ export class Connection {
       const token = sessionStorage.getItem(this.tokenKey);
       if (token) hello.resume_token = token;
       if (this.takeover) hello.takeover = true;
+      if (this.environment) hello.environment = this.environment;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));

@@ -2,13 +2,21 @@
 // by the host at /x/<experiment>/texts.js; `t(key, {name: value})` fills placeholders.
 
 let texts = {};
+let checks = {};
 
+/** Loads the experiment's texts, and which checks its page runs (`screening`). */
 export async function loadTexts(experiment) {
   try {
-    texts = (await import(`/x/${encodeURIComponent(experiment)}/texts.js`)).default;
+    const module = await import(`/x/${encodeURIComponent(experiment)}/texts.js`);
+    texts = module.default;
+    checks = module.checks ?? {};
   } catch (e) {
     console.error("texts not loaded", e);
   }
+}
+
+export function pageChecks() {
+  return checks;
 }
 
 export function t(key, vars = {}) {

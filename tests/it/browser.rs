@@ -263,3 +263,24 @@ async fn a_german_experiment_speaks_german_in_the_page_and_from_the_host() {
     assert!(out.contains("PASS"), "{out}");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desktop_chromium_passes_screening_and_a_narrow_window_is_screened_out() {
+    use cohort::eventlog::Event;
+    let data = tempfile::tempdir().unwrap();
+    let files = ["tests/fixtures/host/screened.yaml", "tests/fixtures/host/screened-wide.yaml"];
+    let host = TestHost::start(&files, data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("screening.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    assert!(!host.events("screened").iter().any(|e| matches!(e, Event::ScreenedOut { .. })));
+    let out = host.events("screened-wide");
+    let seen = out.iter().find_map(|e| match e {
+        Event::ScreenedOut { rule, seen, .. } => Some((rule.clone(), seen.clone())),
+        _ => None,
+    });
+    let (rule, seen) = seen.expect("screened out");
+    assert_eq!(rule, "device");
+    assert!(seen.starts_with("chrome, "), "{seen}");
+    host.stop().await;
+}

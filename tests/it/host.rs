@@ -433,6 +433,7 @@ async fn due_deadlines_fire_while_the_inbox_is_saturated() {
         params: Default::default(),
         resume_token: None,
         takeover: false,
+        environment: None,
         seq: None,
     };
     assert!(handle.send(ActorMsg::Input(Input::Message { conn: waiting, msg: hello })).await);

@@ -51,6 +51,8 @@ pub struct Harness {
     pub out: Vec<Effect>,
     /// Every event logged so far, with when.
     pub log: Vec<(Duration, Event)>,
+    /// What new participants' pages report of their browser and device.
+    pub environment: Option<crate::protocol::Environment>,
 }
 
 impl Harness {
@@ -70,6 +72,7 @@ impl Harness {
             token_of: HashMap::new(),
             out: Vec::new(),
             log: Vec::new(),
+            environment: None,
         }
     }
 
@@ -95,8 +98,14 @@ impl Harness {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         let params = rid.map(|r| [("PROLIFIC_PID".to_owned(), r.to_owned())].into()).unwrap_or_default();
-        let msg =
-            ClientMsg::Hello { protocol: PROTOCOL_VERSION, params, resume_token: token, takeover: false, seq: None };
+        let msg = ClientMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            params,
+            resume_token: token,
+            takeover: false,
+            environment: self.environment.clone(),
+            seq: None,
+        };
         self.step(Input::Message { conn, msg });
         let welcome = self.out.iter().find_map(|e| match e {
             Effect::Send { conn: c, msg: ServerMsg::Welcome { participant, resume_token, .. } } if *c == conn => {
@@ -136,6 +145,12 @@ impl Harness {
     pub fn send(&mut self, pid: ParticipantId, msg: ClientMsg) {
         let conn = self.conn_of[&pid];
         self.step(Input::Message { conn, msg });
+    }
+
+    /// The host measured `pid`'s round trip.
+    pub fn server_rtt(&mut self, pid: ParticipantId, rtt_ms: f64) {
+        let conn = self.conn_of[&pid];
+        self.step(Input::ServerRtt { conn, rtt_ms });
     }
 
     pub fn disconnect(&mut self, pid: ParticipantId) {

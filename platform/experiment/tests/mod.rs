@@ -10,6 +10,7 @@ mod props;
 mod ready;
 mod rtt;
 mod scale;
+mod screening;
 mod why;
 
 pub use super::testkit::*;
