@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::state::State;
 use crate::config::conditions::{Condition, ConditionSet};
 use crate::eventlog::Event;
-use crate::protocol::{GameId, OutcomeReason, ParticipantId};
+use crate::protocol::{GameId, OutcomeReason, ParticipantId, SceneView};
 
 /// The counts of one condition set.
 #[derive(Debug, Clone)]
@@ -98,7 +98,9 @@ impl State {
     /// A participant's part ended (`completed`: at an end scene): their entry
     /// condition's slot is counted as a completion, or freed.
     pub(super) fn settle_entry(&mut self, pid: ParticipantId, completed: bool) {
-        let Some(i) = self.participants.get_mut(&pid).and_then(|p| p.condition.take()) else { return };
+        let Some(p) = self.participants.get_mut(&pid).filter(|p| !p.condition_settled) else { return };
+        p.condition_settled = true;
+        let Some(i) = p.condition else { return };
         if let Some(b) = self.entry_conditions.as_mut() {
             b.settle(i, completed);
         }
@@ -136,6 +138,25 @@ impl State {
         let mut out = vec![("condition".to_owned(), c.id.clone())];
         out.extend(c.levels.iter().map(|(f, l)| (format!("condition.{f}"), l.clone())));
         out
+    }
+
+    /// A scene as `pid` sees it: `{condition}` and `{condition.<factor>}` in its texts
+    /// become their entry condition's name and levels.
+    pub(super) fn personalize(&self, pid: ParticipantId, view: SceneView) -> SceneView {
+        let condition = self.participants.get(&pid).and_then(|p| p.condition);
+        let Some(c) = condition.and_then(|i| self.entry_conditions.as_ref().map(|b| &b.conditions[i])) else {
+            return view;
+        };
+        let Ok(mut text) = serde_json::to_string(&view) else { return view };
+        if !text.contains("{condition") {
+            return view;
+        }
+        // Names and levels are slugs: nothing in them needs escaping in JSON or HTML.
+        text = text.replace("{condition}", &c.id);
+        for (factor, level) in &c.levels {
+            text = text.replace(&format!("{{condition.{factor}}}"), level);
+        }
+        serde_json::from_str(&text).unwrap_or(view)
     }
 
     /// What a game's config carries besides the scene's, when the experiment has

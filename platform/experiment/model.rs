@@ -123,8 +123,10 @@ pub struct Participant {
     pub params: BTreeMap<String, String>,
     /// Everyone this participant has played with.
     pub partners: Vec<ParticipantId>,
-    /// Their entry condition (index in the experiment's), until their part ends.
+    /// Their entry condition (index in the experiment's).
     pub condition: Option<usize>,
+    /// Their condition's slot was counted as completed or freed (their part ended).
+    pub condition_settled: bool,
     /// With `blocks`: the scenes (indices) in the order they see them; empty: in order.
     pub route: Vec<usize>,
     /// Their position on the route (without blocks: the scene's index), once entered.

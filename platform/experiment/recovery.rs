@@ -279,6 +279,7 @@ impl State {
                 params: s.params,
                 partners: s.partners,
                 condition,
+                condition_settled: false,
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
                 screened: Default::default(),
                 route: s.route,

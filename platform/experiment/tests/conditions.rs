@@ -182,3 +182,27 @@ fn group_conditions_are_balanced_by_completed_games_and_counts_survive_a_restart
     let (g, _) = (h.arrive(), h.arrive());
     assert_eq!(h.place(g), Place::Over(0, OutcomeReason::GroupConditionFull), "both conditions are taken");
 }
+
+#[test]
+fn scene_texts_may_name_the_participants_condition() {
+    let yaml = SOLO
+        .replace("    body: Hello.", "    body: \"You read the {condition.framing} framing ({condition}).\"")
+        .replace("    kind: end", "    kind: end\n    message: \"Done with {condition}.\"");
+    let mut h = Harness::new(&yaml);
+    let p = h.arrive();
+    let condition = condition_of(&h, p).unwrap();
+    let framing = condition.split('-').next().unwrap().to_owned();
+    let shown = |h: &Harness| {
+        h.sent(p)
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMsg::Scene { scene, .. } => Some(serde_json::to_string(&scene).unwrap()),
+                _ => None,
+            })
+            .next_back()
+            .unwrap()
+    };
+    assert!(shown(&h).contains(&format!("You read the {framing} framing ({condition}).")), "{}", shown(&h));
+    complete(&mut h, p);
+    assert!(shown(&h).contains(&format!("Done with {condition}.")), "the end scene too: {}", shown(&h));
+}
