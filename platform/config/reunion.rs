@@ -18,6 +18,13 @@ pub struct Reunion {
     /// participant's last one).
     #[serde(default)]
     pub scene: Option<Slug>,
+    /// The URL parameter carrying a group code (the earlier experiment shows it with
+    /// `{group_code}` in an end message or redirect URL): participants with the same
+    /// code are one group, whatever their recruitment ids. Without it, returning
+    /// participants are recognised by their recruitment id.
+    #[serde(default = "default_code_param")]
+    #[schemars(length(min = 1, max = 64))]
+    pub code_param: String,
     /// How long a returning participant waits for their earlier partners before they
     /// are matched like anyone else (seconds).
     #[serde(default = "default_timeout")]
@@ -27,4 +34,13 @@ pub struct Reunion {
 
 fn default_timeout() -> f64 {
     120.0
+}
+
+fn default_code_param() -> String {
+    "group".to_owned()
+}
+
+/// The code of a group, as participants see it (`{group_code}`): its game's id, short.
+pub fn group_code(game: &crate::protocol::GameId) -> String {
+    game.0.simple().to_string()[..8].to_uppercase()
 }

@@ -122,7 +122,7 @@ string_newtype!(
     HttpUrl,
     URL_PATTERN,
     matches_url,
-    "An absolute http(s) URL. `{participant_id}` and `{completion_code}` are replaced when participants are redirected; without `{participant_id}` the recruitment id is appended as a query parameter."
+    "An absolute http(s) URL. `{participant_id}` and `{completion_code}` are replaced when participants are redirected (and, in an end scene, `{group_code}`: the code of their last group, for a later `reunion`); without `{participant_id}` the recruitment id is appended as a query parameter."
 );
 
 fn matches_attribute(s: &str) -> bool {
@@ -170,7 +170,7 @@ impl AttributeRef {
 }
 
 /// Placeholders a redirect URL may contain.
-pub const URL_PLACEHOLDERS: &[&str] = &["participant_id", "completion_code"];
+pub const URL_PLACEHOLDERS: &[&str] = &["participant_id", "completion_code", "group_code"];
 
 #[cfg(test)]
 mod tests {

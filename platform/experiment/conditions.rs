@@ -141,16 +141,20 @@ impl State {
     }
 
     /// A scene as `pid` sees it: `{condition}` and `{condition.<factor>}` in its texts
-    /// become their entry condition's name and levels.
+    /// become their entry condition's name and levels, `{group_code}` the code of
+    /// their last group (for a later `reunion`).
     pub(super) fn personalize(&self, pid: ParticipantId, view: SceneView) -> SceneView {
-        let condition = self.participants.get(&pid).and_then(|p| p.condition);
-        let Some(c) = condition.and_then(|i| self.entry_conditions.as_ref().map(|b| &b.conditions[i])) else {
-            return view;
-        };
         let Ok(mut text) = serde_json::to_string(&view) else { return view };
-        if !text.contains("{condition") {
+        if !text.contains("{condition") && !text.contains("{group_code}") {
             return view;
         }
+        let game = self.participants.get(&pid).and_then(|p| p.last_game);
+        // A group's code is hex: nothing to escape either.
+        text = text.replace("{group_code}", &game.map(|g| crate::config::reunion::group_code(&g)).unwrap_or_default());
+        let condition = self.participants.get(&pid).and_then(|p| p.condition);
+        let Some(c) = condition.and_then(|i| self.entry_conditions.as_ref().map(|b| &b.conditions[i])) else {
+            return serde_json::from_str(&text).unwrap_or(view);
+        };
         // Names and levels are slugs: nothing in them needs escaping in JSON or HTML.
         text = text.replace("{condition}", &c.id);
         for (factor, level) in &c.levels {

@@ -54,6 +54,7 @@ impl State {
             self.leave_room(*pid, scene, "matched", now);
             let p = self.participants.get_mut(pid).expect("player exists");
             p.place = Place::Playing(scene, id);
+            p.last_game = Some(id);
             for other in players.iter().filter(|o| *o != pid) {
                 if !p.partners.contains(other) {
                     p.partners.push(*other);

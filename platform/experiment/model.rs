@@ -125,6 +125,8 @@ pub struct Participant {
     pub partners: Vec<ParticipantId>,
     /// Their entry condition (index in the experiment's).
     pub condition: Option<usize>,
+    /// The last game they were in (for `{group_code}`).
+    pub last_game: Option<crate::protocol::GameId>,
     /// Their condition's slot was counted as completed or freed (their part ended).
     pub condition_settled: bool,
     /// With `blocks`: the scenes (indices) in the order they see them; empty: in order.

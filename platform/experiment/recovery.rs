@@ -280,6 +280,7 @@ impl State {
                 partners: s.partners,
                 condition,
                 condition_settled: false,
+                last_game: None,
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
                 screened: Default::default(),
                 route: s.route,

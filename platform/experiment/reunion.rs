@@ -20,10 +20,20 @@ use crate::protocol::{GameId, ParticipantId};
 pub struct Former {
     pub game: GameId,
     pub members: Vec<String>,
+    /// How many played in it.
+    pub size: usize,
 }
 
-/// Per multiplayer scene with `reunion`: recruitment id → their earlier group.
-pub type Reunions = HashMap<usize, HashMap<String, Former>>;
+/// Per multiplayer scene with `reunion`: recruitment id → their earlier group, and
+/// group code → that group.
+pub type Reunions = HashMap<usize, Index>;
+
+/// The earlier groups of one scene, by recruitment id and by code.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    pub by_id: HashMap<String, Former>,
+    pub by_code: HashMap<String, Former>,
+}
 
 /// Reads the earlier experiments' groups from their logs under `data`.
 pub fn load(experiment: &Experiment, data: &Path) -> Reunions {
@@ -32,7 +42,7 @@ pub fn load(experiment: &Experiment, data: &Path) -> Reunions {
         let Scene::Multiplayer(m) = scene else { continue };
         let Some(r) = &m.reunion else { continue };
         let mut rid: HashMap<ParticipantId, String> = HashMap::new();
-        let mut groups: HashMap<String, Former> = HashMap::new();
+        let mut index = Index::default();
         for path in eventlog::previous_logs(data, r.from.as_str()) {
             let Ok(records) = eventlog::Records::open(&path) else { continue };
             for record in records {
@@ -44,15 +54,17 @@ pub fn load(experiment: &Experiment, data: &Path) -> Reunions {
                         if r.scene.as_ref().is_none_or(|s| s.as_str() == scene) =>
                     {
                         let members: Vec<String> = players.iter().filter_map(|p| rid.get(p).cloned()).collect();
-                        for member in &members {
-                            groups.insert(member.clone(), Former { game, members: members.clone() });
+                        let former = Former { game, members, size: players.len() };
+                        for member in &former.members {
+                            index.by_id.insert(member.clone(), former.clone());
                         }
+                        index.by_code.insert(crate::config::reunion::group_code(&game), former);
                     }
                     _ => {}
                 }
             }
         }
-        out.insert(i, groups);
+        out.insert(i, index);
     }
     out
 }
@@ -67,9 +79,13 @@ impl State {
     /// if they had any there.
     pub(super) fn hold_for_reunion(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
         let Some(r) = self.multiplayer(scene).reunion.clone() else { return };
-        let Some(rid) = self.participants[&pid].recruitment_id.clone() else { return };
-        let Some(former) = self.reunions.get(&scene).and_then(|g| g.get(&rid)).cloned() else { return };
-        if former.members.len() < 2 {
+        let p = &self.participants[&pid];
+        let index = self.reunions.get(&scene);
+        // A group code in the link first, then the recruitment id.
+        let by_code = p.params.get(&r.code_param).and_then(|c| index?.by_code.get(&c.trim().to_uppercase()));
+        let by_id = p.recruitment_id.as_ref().and_then(|id| index?.by_id.get(id));
+        let Some(former) = by_code.or(by_id).cloned() else { return };
+        if former.size < 2 {
             return;
         }
         let until = now + Duration::from_secs_f64(r.timeout_secs);
@@ -81,22 +97,20 @@ impl State {
         self.log(Event::ReunionWaiting { participant: pid, scene: scene_id, earlier_game: former.game });
     }
 
-    /// For a participant held for a reunion: their earlier partners, if all of them are
-    /// waiting and available (`Some(group)`), or `None` while some are missing.
+    /// For a participant held for a reunion: everyone waiting for the same earlier
+    /// group, once they are as many as played in it (`Some(group)`, oldest first).
     pub(super) fn reunion_group(&self, scene: usize, pid: ParticipantId) -> Option<Vec<ParticipantId>> {
-        let rid = self.participants[&pid].recruitment_id.as_ref()?;
-        let former = self.reunions.get(&scene)?.get(rid)?;
         let room = &self.rooms[&scene];
-        let mut group = Vec::new();
-        for member in &former.members {
-            let other = *self.by_recruitment.get(member)?;
-            let entry = room.entries.get(&other)?;
-            if !(entry.available() && entry.reunite.is_some_and(|(g, _)| g == former.game)) {
-                return None;
-            }
-            group.push(other);
-        }
-        Some(group)
+        let (game, _) = room.entries.get(&pid)?.reunite?;
+        let size = self.reunions.get(&scene)?.by_code.get(&crate::config::reunion::group_code(&game))?.size;
+        let group: Vec<ParticipantId> = room
+            .order
+            .iter()
+            .filter(|p| room.entries.get(p).is_some_and(|e| e.available() && e.reunite.is_some_and(|(g, _)| g == game)))
+            .copied()
+            .take(size)
+            .collect();
+        (group.len() == size).then_some(group)
     }
 
     /// Matching for a participant held for a reunion: their earlier group once all of

@@ -11,7 +11,11 @@ use cohort::protocol::{GameId, SceneView, ServerMsg};
 use crate::support::TestHost;
 
 async fn join(host: &TestHost, experiment: &str, who: &str) -> Client {
-    let mut c = Client::connect(&host.addr, experiment, &[("PROLIFIC_PID", who)], None).await.unwrap();
+    join_with(host, experiment, &[("PROLIFIC_PID", who)]).await
+}
+
+async fn join_with(host: &TestHost, experiment: &str, params: &[(&str, &str)]) -> Client {
+    let mut c = Client::connect(&host.addr, experiment, params, None).await.unwrap();
     assert!(matches!(c.next_scene().await.unwrap().1, SceneView::Multiplayer { .. }));
     c
 }
@@ -53,14 +57,22 @@ async fn earlier_pairs_play_together_again_and_a_lone_returner_is_matched_after_
     let data = tempfile::tempdir().unwrap();
     let first = TestHost::start(&["tests/fixtures/host/reunion-first.yaml"], data.path(), |_| {}).await;
     let mut clients = Vec::new();
-    for who in ["r0", "r1", "r2", "r3", "r4", "r5"] {
+    for who in ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"] {
         clients.push(join(&first, "reunion-first", who).await);
         if clients.len() % 2 == 0 {
             matched(clients.last_mut().unwrap()).await;
         }
     }
-    let expected = [set(&["r0", "r1"]), set(&["r2", "r3"]), set(&["r4", "r5"])].into_iter().collect();
+    let expected =
+        [set(&["r0", "r1"]), set(&["r2", "r3"]), set(&["r4", "r5"]), set(&["r6", "r7"])].into_iter().collect();
     assert_eq!(groups(&first, "reunion-first"), expected);
+    // The code part one shows the last pair (`{group_code}`), which they bring to part
+    // two in the link, under other recruitment ids.
+    let last = first.events("reunion-first").iter().rev().find_map(|e| match e {
+        Event::GameCreated { game, .. } => Some(*game),
+        _ => None,
+    });
+    let code = cohort::config::reunion::group_code(&last.unwrap());
     drop(clients);
     first.stop().await;
 
@@ -82,11 +94,20 @@ async fn earlier_pairs_play_together_again_and_a_lone_returner_is_matched_after_
     let g4 = matched(&mut r4).await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(1500), "not before the reunion timeout");
     assert_eq!(matched(&mut n).await, g4);
-    let expected = [set(&["r0", "r1"]), set(&["r2", "r3"]), set(&["r4", "newcomer"])].into_iter().collect();
+    // By code: two new ids with the code play together, though someone else came
+    // between them.
+    let mut c1 = join_with(&second, "reunion-second", &[("PROLIFIC_PID", "c1"), ("group", &code)]).await;
+    let mut other = join(&second, "reunion-second", "other").await;
+    let mut c2 = join_with(&second, "reunion-second", &[("PROLIFIC_PID", "c2"), ("group", &code.to_lowercase())]).await;
+    let gc = matched(&mut c1).await;
+    assert_eq!(matched(&mut c2).await, gc);
+    drop(other.send(cohort::protocol::ClientMsg::LeaveWaitroom { seq: None }).await);
+    let expected =
+        [set(&["r0", "r1"]), set(&["r2", "r3"]), set(&["r4", "newcomer"]), set(&["c1", "c2"])].into_iter().collect();
     assert_eq!(groups(&second, "reunion-second"), expected);
     let events = second.events("reunion-second");
     let waiting = events.iter().filter(|e| matches!(e, Event::ReunionWaiting { .. })).count();
     let timeouts = events.iter().filter(|e| matches!(e, Event::ReunionTimeout { .. })).count();
-    assert_eq!((waiting, timeouts), (5, 1), "r0–r4 held; r4 released");
+    assert_eq!((waiting, timeouts), (7, 1), "r0–r4 and c1, c2 held; r4 released");
     second.stop().await;
 }

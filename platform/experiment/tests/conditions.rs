@@ -206,3 +206,29 @@ fn scene_texts_may_name_the_participants_condition() {
     complete(&mut h, p);
     assert!(shown(&h).contains(&format!("Done with {condition}.")), "the end scene too: {}", shown(&h));
 }
+
+#[test]
+fn an_end_page_shows_the_code_of_the_participants_last_group() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace(
+        "  - id: end\n    kind: end",
+        "  - id: end\n    kind: end\n    message: \"Your group code: {group_code}\"\n    redirect_url: \"https://example.org/next?group={group_code}\"",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).unwrap();
+    for p in [a, b] {
+        h.send(p, ClientMsg::GameComplete { game, result: None, tick: None, hash: None, seq: None });
+    }
+    let code = crate::config::reunion::group_code(&game);
+    let end = h
+        .sent(a)
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMsg::Scene { scene, .. } => Some(serde_json::to_string(&scene).unwrap()),
+            _ => None,
+        })
+        .next_back()
+        .unwrap();
+    assert!(end.contains(&format!("Your group code: {code}")), "{end}");
+    assert!(end.contains(&format!("next?group={code}")), "{end}");
+}
