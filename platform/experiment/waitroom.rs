@@ -332,7 +332,11 @@ impl State {
         let redirect = outcome
             .redirect_url
             .as_ref()
-            .map(|u| fill_redirect(u.as_str(), code.as_deref(), &recruitment.id_param, rid));
+            .map(|u| fill_redirect(u.as_str(), code.as_deref(), &recruitment.id_param, rid))
+            .map(|u| {
+                let game = self.participants[&pid].last_game;
+                u.replace("{group_code}", &game.map(|g| crate::config::reunion::group_code(&g)).unwrap_or_default())
+            });
         let message = outcome.message.as_deref().map(|m| self.experiment.localized(m)).or_else(|| {
             (reason == OutcomeReason::HostRestarted).then(|| self.experiment.text("outcome.host_restarted"))
         });
