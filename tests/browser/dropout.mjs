@@ -22,8 +22,15 @@ run("a partner leaves, the bot cooks on", async () => {
     await p.waitForFunction(() => window.cohortGame && window.cohortGame.msg.players.length === 2 && window.cohortGame.state !== undefined, null, { timeout: 30000 });
   }
   await a.waitForTimeout(1500);
+  // Every text the page shows from now on (a notice may be short-lived on a loaded
+  // machine: another one can replace it before a poll sees it).
+  await a.evaluate(() => {
+    window.shown = [];
+    new MutationObserver(() => window.shown.push(document.body.innerText))
+      .observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await b.close();
-  await a.getByText("a computer player took their place").waitFor({ timeout: 20000 });
+  await a.waitForFunction(() => window.shown.some((t) => t.includes("a computer player took their place")), null, { timeout: 30000 });
   let n = 7;
   while (!(await a.evaluate(() => window.cohortGameEnd !== undefined))) {
     n = (n * 1103515245 + 12345) % 2147483648;
