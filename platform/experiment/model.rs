@@ -137,6 +137,38 @@ pub struct Participant {
     pub screened: super::screening::RttWatch,
 }
 
+impl Participant {
+    /// A session record with nothing yet: no connection, answers, partners, condition
+    /// or route.
+    pub fn new(
+        id: ParticipantId,
+        recruitment_id: Option<String>,
+        token: String,
+        place: Place,
+        lasts_until: Duration,
+    ) -> Self {
+        Self {
+            id,
+            recruitment_id,
+            token,
+            place,
+            lasts_until,
+            conn: None,
+            away_since: None,
+            server_rtt_ms: None,
+            answers: BTreeMap::new(),
+            params: BTreeMap::new(),
+            partners: Vec::new(),
+            condition: None,
+            condition_settled: false,
+            last_game: None,
+            route: Vec::new(),
+            step: None,
+            screened: Default::default(),
+        }
+    }
+}
+
 /// What is kept of a session that ended while nobody is connected to it.
 #[derive(Debug, Clone)]
 pub struct Ended {

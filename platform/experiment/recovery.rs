@@ -266,24 +266,16 @@ impl State {
             }
             // How long the session has lasted already (its limit counts from its start).
             let age = Duration::from_millis(wall_ms.saturating_sub(s.started_ms));
+            let lasts_until = now + self.max_duration.saturating_sub(age);
             let participant = Participant {
-                id: pid,
-                recruitment_id: s.recruitment_id,
-                token,
-                place,
-                lasts_until: now + self.max_duration.saturating_sub(age),
-                conn: None,
                 away_since: Some(now),
-                server_rtt_ms: None,
                 answers: s.answers,
                 params: s.params,
                 partners: s.partners,
                 condition,
-                condition_settled: false,
-                last_game: None,
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
-                screened: Default::default(),
                 route: s.route,
+                ..Participant::new(pid, s.recruitment_id, token, place, lasts_until)
             };
             self.participants.insert(pid, participant);
             let scene = self.experiment.scenes[place.scene()].id().to_string();

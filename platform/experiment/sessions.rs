@@ -131,25 +131,8 @@ impl State {
         if let Some(r) = &recruitment_id {
             self.by_recruitment.insert(r.clone(), pid);
         }
-        let participant = Participant {
-            id: pid,
-            recruitment_id,
-            token,
-            place,
-            lasts_until: now + self.max_duration,
-            conn: None,
-            away_since: None,
-            server_rtt_ms: None,
-            answers: BTreeMap::new(),
-            params,
-            partners: Vec::new(),
-            condition: None,
-            condition_settled: false,
-            last_game: None,
-            route: Vec::new(),
-            step: None,
-            screened: Default::default(),
-        };
+        let participant =
+            Participant { params, ..Participant::new(pid, recruitment_id, token, place, now + self.max_duration) };
         self.participants.insert(pid, participant);
         pid
     }
@@ -326,25 +309,7 @@ impl State {
     /// Brings an evicted session back as a light record (for a returning participant).
     fn restore_ended(&mut self, pid: ParticipantId) {
         let Some(ended) = self.ended.remove(&pid) else { return };
-        let participant = Participant {
-            id: pid,
-            recruitment_id: ended.recruitment_id,
-            token: ended.token,
-            place: ended.place,
-            lasts_until: Duration::ZERO,
-            conn: None,
-            away_since: None,
-            server_rtt_ms: None,
-            answers: BTreeMap::new(),
-            params: BTreeMap::new(),
-            partners: Vec::new(),
-            condition: None,
-            condition_settled: false,
-            last_game: None,
-            route: Vec::new(),
-            step: None,
-            screened: Default::default(),
-        };
+        let participant = Participant::new(pid, ended.recruitment_id, ended.token, ended.place, Duration::ZERO);
         self.participants.insert(pid, participant);
         self.touched.push(pid);
     }

@@ -4,6 +4,7 @@
 //! DESIGN.md §3 checked after every step.
 
 pub mod sequences;
+pub mod variants;
 
 use std::collections::HashMap;
 use std::path::Path;
