@@ -142,7 +142,8 @@ impl State {
 
     /// A scene as `pid` sees it: `{condition}` and `{condition.<factor>}` in its texts
     /// become their entry condition's name and levels, `{group_code}` the code of
-    /// their last group (for a later `reunion`).
+    /// their last group (for a later `reunion`). Called only for scenes that hold
+    /// them (`Views::personal`).
     pub(super) fn personalize(&self, pid: ParticipantId, view: SceneView) -> SceneView {
         let Ok(mut text) = serde_json::to_string(&view) else { return view };
         if !text.contains("{condition") && !text.contains("{group_code}") {

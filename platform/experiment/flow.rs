@@ -48,7 +48,7 @@ impl State {
     /// Sends the scene at `index` as this participant sees it.
     pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
         let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
-        let view = self.personalize(pid, view);
+        let view = if self.views.personal(index) { self.personalize(pid, view) } else { view };
         let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
         self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });
     }

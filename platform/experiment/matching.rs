@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::rooms::{Pending, Room};
 use super::state::State;
 use super::timers::Timer;
+use crate::config::model::Scene;
 use crate::config::multiplayer::Fallback;
 use crate::eventlog::Event;
 use crate::matchmaking::{self, Fifo, PolicyError, WaitroomView};
@@ -55,7 +56,11 @@ impl State {
     /// Forgets the room's failed pairs whose memory ran out, and (with `relax`) those
     /// whose measured RTT passes the raised threshold; whether any pair was freed.
     fn forget_failures(&mut self, scene: usize, now: Duration) -> bool {
-        let m = self.multiplayer(scene).clone();
+        // An `Arc` clone: the scene's config is read while its room is borrowed.
+        let experiment = self.experiment.clone();
+        let Scene::Multiplayer(m) = &experiment.scenes[scene] else {
+            unreachable!("rooms exist only for multiplayer scenes")
+        };
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let mut forgot = room.forget_failures(now);
         if room.forget_at.is_some_and(|f| f <= now) {
@@ -132,7 +137,7 @@ impl State {
         let deferred: Vec<ParticipantId> =
             rest.iter().filter(|p| room.entries.get(p).is_some_and(|e| e.available())).copied().collect();
         for pid in &deferred {
-            self.note_why(scene, *pid, "not asked this pass: the policy's work budget was spent".to_owned(), &[]);
+            self.note_why(scene, *pid, "not asked this pass: the policy's work budget was spent", &[]);
         }
         let room = &self.rooms[&scene];
         let deferred = deferred.len();
@@ -207,13 +212,13 @@ impl State {
         drop(view); // it borrows the room
         let by_fallback = checked.is_err();
         if decided.is_none() {
-            let mut reason = match (&checked, down) {
-                (Ok(_), _) => "the policy found no group".to_owned(),
-                (Err(_), true) => "the policy is restarting after a fault; the fallback found no group".to_owned(),
-                (Err(fault), false) => format!("policy fault ({fault}); the fallback found no group"),
+            let mut reason: std::borrow::Cow<'static, str> = match (&checked, down) {
+                (Ok(_), _) => "the policy found no group".into(),
+                (Err(_), true) => "the policy is restarting after a fault; the fallback found no group".into(),
+                (Err(fault), false) => format!("policy fault ({fault}); the fallback found no group").into(),
             };
             if avoids > 0 {
-                reason.push_str(&format!(" (avoiding {avoids} after failed probes)"));
+                reason = format!("{reason} (avoiding {avoids} after failed probes)").into();
             }
             self.note_why(scene, arriving, reason, &lines);
         }

@@ -73,7 +73,7 @@ impl Reloader {
                             tracing::info!(policy = %plugin.display(), "policy file unchanged: not reloaded");
                             continue;
                         }
-                        PluginMatchmaker::load(&path, &config, limits)
+                        PluginMatchmaker::load_bytes(&path, &bytes, &config, limits)
                             .map(|p| Box::new(p) as Box<dyn Matchmaker>)
                             .map_err(|e| e.to_string())
                     }

@@ -133,7 +133,7 @@ impl State {
                 }
                 self.propose(scene, group, now);
             }
-            None => self.note_why(scene, arriving, "waiting for their earlier partners (reunion)".to_owned(), &[]),
+            None => self.note_why(scene, arriving, "waiting for their earlier partners (reunion)", &[]),
         }
     }
 

@@ -43,7 +43,9 @@ impl State {
     /// A round-trip measurement: the entry rule on the first, the monitor while
     /// waiting or playing.
     pub(super) fn screen_rtt(&mut self, pid: ParticipantId, rtt_ms: f64, now: Duration) {
-        let s = self.experiment.screening.clone();
+        // An `Arc` clone: the rules are read while the participant is borrowed.
+        let experiment = self.experiment.clone();
+        let s = &experiment.screening;
         let Some(p) = self.participants.get_mut(&pid) else { return };
         let place = p.place;
         if !place.active() {

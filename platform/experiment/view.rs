@@ -14,6 +14,9 @@ use super::state::Participant;
 #[derive(Debug, Clone)]
 pub struct Views {
     scenes: Vec<SceneView>,
+    /// Per scene, whether its texts hold a participant's placeholders (`{condition…}`,
+    /// `{group_code}`): only those are rewritten for each participant.
+    personal: Vec<bool>,
 }
 
 /// A body file could not be read at start-up.
@@ -92,7 +95,19 @@ impl Views {
             };
             scenes.push(view);
         }
-        Ok(Self { scenes })
+        let personal = scenes
+            .iter()
+            .map(|view| {
+                let text = serde_json::to_string(view).unwrap_or_default();
+                text.contains("{condition") || text.contains("{group_code}")
+            })
+            .collect();
+        Ok(Self { scenes, personal })
+    }
+
+    /// Whether the scene at `index` names the participant's condition or group code.
+    pub fn personal(&self, index: usize) -> bool {
+        self.personal[index]
     }
 
     /// The scene at `index` as `participant` sees it.

@@ -9,6 +9,7 @@
 //! (`policy_log` with `repeats`) when the lines change or the participant leaves the
 //! waitroom.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ pub struct Why {
     /// Experiment time of the latest occurrence.
     #[serde(skip)]
     pub at: Duration,
-    pub reason: String,
+    /// Most reasons are fixed texts: they are not allocated for each decision.
+    pub reason: Cow<'static, str>,
     /// What the policy logged with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<String>,
@@ -48,7 +50,7 @@ pub struct Record {
 
 impl Record {
     /// Notes a decision: a repeat of the last one only counts.
-    pub fn note(&mut self, reason: String, lines: &[String], at: Duration) {
+    pub fn note(&mut self, reason: Cow<'static, str>, lines: &[String], at: Duration) {
         if let Some(last) = self.decisions.back_mut()
             && last.reason == reason
             && last.lines == lines
@@ -66,10 +68,16 @@ impl Record {
 
 impl State {
     /// Records a decision about `pid` waiting in `scene`.
-    pub(super) fn note_why(&mut self, scene: usize, pid: ParticipantId, reason: String, lines: &[String]) {
+    pub(super) fn note_why(
+        &mut self,
+        scene: usize,
+        pid: ParticipantId,
+        reason: impl Into<Cow<'static, str>>,
+        lines: &[String],
+    ) {
         let now = self.now;
         if let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) {
-            entry.why.note(reason, lines, now);
+            entry.why.note(reason.into(), lines, now);
         }
     }
 
@@ -169,9 +177,9 @@ mod tests {
         r.note("no group".into(), &["scanned 4".into()], t(3));
         assert_eq!(r.decisions.len(), 2, "other lines are another decision");
         for i in 0..10 {
-            r.note(format!("reason {i}"), &[], t(4 + i));
+            r.note(format!("reason {i}").into(), &[], t(4 + i));
         }
         assert_eq!(r.decisions.len(), KEPT);
-        assert_eq!(r.decisions.back().map(|w| w.reason.as_str()), Some("reason 9"));
+        assert_eq!(r.decisions.back().map(|w| w.reason.as_ref()), Some("reason 9"));
     }
 }

@@ -163,13 +163,30 @@ impl PluginMatchmaker {
         Self::load_seeded(path, config, limits, seed_of(path, config))
     }
 
+    /// [`PluginMatchmaker::load`] of bytes already read from `path` (a reload reads
+    /// them once to see whether they changed).
+    pub fn load_bytes(path: &Path, bytes: &[u8], config: &str, limits: Limits) -> Result<Self, PluginError> {
+        Self::from_bytes(path, bytes, config, limits, seed_of(path, config), Instant::now())
+    }
+
     /// [`PluginMatchmaker::load`] with the randomness seed given.
     pub fn load_seeded(path: &Path, config: &str, limits: Limits, seed: u64) -> Result<Self, PluginError> {
         let started = Instant::now();
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
+        Self::from_bytes(path, &bytes, config, limits, seed, started)
+    }
+
+    fn from_bytes(
+        path: &Path,
+        bytes: &[u8],
+        config: &str,
+        limits: Limits,
+        seed: u64,
+        started: Instant,
+    ) -> Result<Self, PluginError> {
         let at = || path.to_path_buf();
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: at(), source })?;
         let (component, source) =
-            engine::component(&bytes).map_err(|e| PluginError::Compile { path: at(), message: explain_link(&e) })?;
+            engine::component(bytes).map_err(|e| PluginError::Compile { path: at(), message: explain_link(&e) })?;
         let contract = |e: wasmtime::Error| PluginError::Contract { path: at(), message: explain_link(&e) };
         let mut linker = Linker::new(engine::engine());
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(contract)?;
@@ -200,7 +217,7 @@ impl PluginMatchmaker {
             loaded: (source, Duration::ZERO),
             sha256: {
                 use sha2::{Digest, Sha256};
-                format!("{:x}", Sha256::digest(&bytes))
+                format!("{:x}", Sha256::digest(bytes))
             },
             times: crate::matchmaking::CallTimes::default(),
             usage: Usage::default(),

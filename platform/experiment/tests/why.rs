@@ -51,7 +51,7 @@ fn the_same_decision_is_counted_and_its_lines_are_logged_once_then_counted() {
     assert_eq!(why.len(), 1);
     assert_eq!(why[0].state, "available");
     let decisions: Vec<(String, Vec<String>, u64)> =
-        why[0].decisions.iter().map(|(_, w)| (w.reason.clone(), w.lines.clone(), w.repeats)).collect();
+        why[0].decisions.iter().map(|(_, w)| (w.reason.to_string(), w.lines.clone(), w.repeats)).collect();
     assert_eq!(decisions.len(), 1, "one decision, repeated: {decisions:?}");
     assert_eq!(decisions[0].0, "the policy found no group");
     assert_eq!(decisions[0].1, ["nobody suits"]);
@@ -74,7 +74,7 @@ fn a_failed_probe_is_a_reason_for_both_peers() {
     h.measure(&probe, Some(200.0));
     let why = super::super::why::waiting(&h.state, h.now);
     for w in &why {
-        let reasons: Vec<&str> = w.decisions.iter().map(|(_, d)| d.reason.as_str()).collect();
+        let reasons: Vec<&str> = w.decisions.iter().map(|(_, d)| d.reason.as_ref()).collect();
         let other = if w.participant == a { b } else { a };
         let expected = format!("the probe with {other} was rejected (200 ms); not grouped together for 600 s");
         assert!(reasons.contains(&expected.as_str()), "{reasons:?}");
