@@ -31,8 +31,8 @@
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
 //!        (entry and group conditions, balanced by completions) · screening
 //!        (browser, device, WebRTC and round-trip rules; the monitor) · ready (the
-//!        ready-check before a game) · reunion (earlier groups, read from another
-//!        experiment's logs at start, together again) · timers (deadline
+//!        ready-check before a game) · reunion (earlier groups, followed in another
+//!        experiment's logs, together again) · timers (deadline
 //!        heap, compacted) · rooms · budget (log budgets) ·
 //!        recovery (sessions of earlier runs, at start) · why (the last decisions
 //!        about each waiting participant) · admin (interventions, replace_policy)

@@ -1,5 +1,5 @@
-//! Group reunion: participants of an earlier experiment who come back (by their
-//! recruitment id) wait for their earlier partners before anyone else.
+//! Group reunion: participants of an earlier experiment who come back (by their group
+//! code or recruitment id) wait for their earlier partners before anyone else.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use super::types::Slug;
 #[serde(deny_unknown_fields)]
 pub struct Reunion {
     /// The earlier experiment (its id), whose logs in the host's data directory are read
-    /// when this experiment starts: groups formed there later are not known until the
-    /// next start (or restart).
+    /// when this experiment starts and followed while it runs (it may run on in the
+    /// same host): a group formed there is known by the time its members come back.
     pub from: Slug,
     /// Its multiplayer scene whose groups come back. Absent: any of its games (the
     /// participant's last one).

@@ -1,6 +1,7 @@
 //! Group reunion through the real host: the pairs of a first experiment, coming back to
 //! a second one in another order, play together again; someone whose partner does not
-//! come back is matched with a newcomer after the reunion timeout.
+//! come back is matched with a newcomer after the reunion timeout. Both parts may run
+//! in one host at once: groups formed in part one after part two started are known.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -110,4 +111,40 @@ async fn earlier_pairs_play_together_again_and_a_lone_returner_is_matched_after_
     let timeouts = events.iter().filter(|e| matches!(e, Event::ReunionTimeout { .. })).count();
     assert_eq!((waiting, timeouts), (7, 1), "r0–r4 and c1, c2 held; r4 released");
     second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_formed_while_part_two_runs_in_the_same_host_play_together_again() {
+    let data = tempfile::tempdir().unwrap();
+    let files = ["tests/fixtures/host/reunion-first.yaml", "tests/fixtures/host/reunion-second.yaml"];
+    let host = TestHost::start(&files, data.path(), |_| {}).await;
+    // Part two is open before anyone plays part one; someone is already waiting there.
+    let mut early = join(&host, "reunion-second", "early").await;
+    let mut firsts = Vec::new();
+    for who in ["s0", "s1", "s2", "s3"] {
+        firsts.push(join(&host, "reunion-first", who).await);
+        if firsts.len() % 2 == 0 {
+            matched(firsts.last_mut().unwrap()).await;
+        }
+    }
+    let last = host.events("reunion-first").iter().rev().find_map(|e| match e {
+        Event::GameCreated { game, .. } => Some(*game),
+        _ => None,
+    });
+    let code = cohort::config::reunion::group_code(&last.unwrap());
+    // Back in another order: first come first served would pair `early` with s2, then
+    // s0 with s3.
+    let mut s2 = join(&host, "reunion-second", "s2").await;
+    let mut s0 = join(&host, "reunion-second", "s0").await;
+    let mut s1 = join(&host, "reunion-second", "s1").await;
+    let g01 = matched(&mut s0).await;
+    assert_eq!(matched(&mut s1).await, g01);
+    // The last pair's code, under a new recruitment id, brings s2's partner.
+    let mut c3 = join_with(&host, "reunion-second", &[("PROLIFIC_PID", "c3"), ("group", &code)]).await;
+    let g23 = matched(&mut s2).await;
+    assert_eq!(matched(&mut c3).await, g23);
+    drop(early.send(cohort::protocol::ClientMsg::LeaveWaitroom { seq: None }).await);
+    let expected = [set(&["s0", "s1"]), set(&["s2", "c3"])].into_iter().collect();
+    assert_eq!(groups(&host, "reunion-second"), expected);
+    host.stop().await;
 }

@@ -18,7 +18,7 @@ use super::state::{ConnId, Effect, Input, State};
 use super::view::{ViewError, Views};
 use crate::config::Loaded;
 use crate::eventlog::{self, Event, LogError, LogFile};
-use crate::protocol::ServerMsg;
+use crate::protocol::{ClientMsg, ServerMsg};
 
 mod paused;
 
@@ -119,7 +119,10 @@ pub fn start(
         state.set_policy(scene, policy);
     }
     state.set_ice_provider(crate::probe::ice::provider(experiment.clone(), secrets));
-    state.set_reunions(super::reunion::load(&experiment, data));
+    let mut follower = super::reunion::Follower::new(&experiment, data);
+    if let Some(f) = &mut follower {
+        state.add_reunions(f.read_new());
+    }
     let restored_count = restored.people.len();
     for effect in state.restore(restored, std::time::Duration::ZERO, wall_ms()) {
         if let Effect::Log(event) = effect {
@@ -147,8 +150,14 @@ pub fn start(
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => {
-                    let actor =
-                        run_actor(state, rx, outbox, (health, counted, observed, reloader), (guard, run_dir), shutdown);
+                    let actor = run_actor(
+                        state,
+                        rx,
+                        outbox,
+                        (health, counted, observed, reloader, follower),
+                        (guard, run_dir),
+                        shutdown,
+                    );
                     rt.block_on(tracing::Instrument::instrument(actor, span))
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the experiment's runtime"),
@@ -189,6 +198,8 @@ struct Shell {
     games: Arc<AtomicUsize>,
     stats: Arc<super::stats::Stats>,
     reloader: super::reload::Reloader,
+    /// Follows the earlier experiments' logs, for `reunion`.
+    follower: Option<super::reunion::Follower>,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -198,11 +209,12 @@ async fn run_actor(
     state: State,
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
-    (health, games, stats, reloader): (
+    (health, games, stats, reloader, follower): (
         Arc<LogHealth>,
         Arc<AtomicUsize>,
         Arc<super::stats::Stats>,
         super::reload::Reloader,
+        Option<super::reunion::Follower>,
     ),
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
@@ -218,6 +230,7 @@ async fn run_actor(
         games,
         stats,
         reloader,
+        follower,
     };
     let mut last_tick: Option<Instant> = None;
     let mut observe = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -304,6 +317,11 @@ impl Shell {
         }
         if matches!(input, Input::Message { .. }) {
             self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+        }
+        // Groups formed in an earlier experiment since the last look (it may run on in
+        // this host): a participant's group was created before they could come back.
+        if let (Input::Message { msg: ClientMsg::Hello { .. }, .. }, Some(f)) = (&input, &mut self.follower) {
+            self.state.add_reunions(f.read_new());
         }
         let now = self.now();
         let effects = self.state.handle(input, now);
