@@ -1,11 +1,28 @@
-//! What a bot answers in a survey: a valid random answer to each question (optional
-//! ones half of the time), from its seeded generator.
+//! What a bot answers a consent, instructions or survey scene: it agrees, continues,
+//! and gives a valid random answer to each question (optional ones half of the time),
+//! from its seeded generator.
 
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
-use crate::protocol::{Answer, QuestionView};
+use crate::protocol::{Answer, ClientMsg, QuestionView, SceneView};
+
+/// The bot's step on a consent, instructions or survey scene.
+pub fn reply(rng: &mut StdRng, scene: SceneView, iteration: Option<u32>) -> ClientMsg {
+    match scene {
+        SceneView::Survey { id, questions, .. } => {
+            let answers = questions.iter().filter_map(|q| random(rng, q)).collect();
+            ClientMsg::Submit { scene: id, answers, iteration, seq: None }
+        }
+        SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
+            ClientMsg::Advance { scene: id, agreed: true, iteration, seq: None }
+        }
+        SceneView::Multiplayer { id, .. } | SceneView::End { id, .. } => {
+            unreachable!("scene {id}: waiting and the end are the bot's own")
+        }
+    }
+}
 
 /// A valid random answer to `q`; optional questions are answered half of the time.
 pub fn random(rng: &mut StdRng, q: &QuestionView) -> Option<(String, Answer)> {

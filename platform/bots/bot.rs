@@ -321,7 +321,12 @@ impl Bot {
                 self.count(Counted::Elsewhere);
                 (Vec::new(), Next::Continue)
             }
+            // A bot confirms at once; one that was too slow (`missed: waitroom`) says it
+            // is back, as a page does on its next click.
             ServerMsg::ReadyCheck { check, ready: 0, .. } => {
+                (vec![ClientMsg::Ready { check, seq: None }], Next::Continue)
+            }
+            ServerMsg::ReadyAbort { check, reason } if reason == "missed" => {
                 (vec![ClientMsg::Ready { check, seq: None }], Next::Continue)
             }
             ServerMsg::ProbePrepare { probe, .. } => {
@@ -358,13 +363,6 @@ impl Bot {
     fn on_scene(&mut self, scene: SceneView, iteration: u32) -> (Vec<ClientMsg>, Next) {
         let iteration = Some(iteration);
         let reply = match scene {
-            SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
-                ClientMsg::Advance { scene: id, agreed: true, iteration, seq: None }
-            }
-            SceneView::Survey { id, questions, .. } => {
-                let answers = questions.iter().filter_map(|q| super::answers::random(&mut self.rng, q)).collect();
-                ClientMsg::Submit { scene: id, answers, iteration, seq: None }
-            }
             SceneView::Multiplayer { .. } => {
                 if self.joined.is_none() {
                     self.joined = Some(self.last_sent);
@@ -378,6 +376,7 @@ impl Bot {
                 return (Vec::new(), Next::Continue);
             }
             SceneView::End { .. } => return (Vec::new(), Next::Stop(Ending::Completed)),
+            scene => super::answers::reply(&mut self.rng, scene, iteration),
         };
         (vec![reply], Next::Continue)
     }
