@@ -22,6 +22,10 @@ const MAX_BATCH = 64;
 const STALL_MS = 1000;
 /** Inputs from key presses waiting for their tick. */
 const MAX_QUEUED = 4;
+/** A game channel that closed mid-game is opened again after this long, doubling. */
+const REOPEN_MS = 1000;
+/** At most this many new channels per partner and game. */
+const REOPEN_TRIES = 5;
 
 export class GameRunner {
   /** @param {object} msg the `start_game` message */
@@ -44,6 +48,8 @@ export class GameRunner {
     this.queue = [];
     this.links = new Map(); // slot → Link
     this.opened = new Set(); // slots whose channel was ever open
+    this.reopens = new Map(); // slot → new channels tried after one closed
+    this.reopened = 0; // channels open again after one closed
     this.changes = [...(msg.seat_changes || [])]; // seats a player left: {slot, tick, to}
     this.peerSent = new Map(); // slot → own inputs sent over that link
     this.hiddenPartners = new Set();
@@ -58,11 +64,14 @@ export class GameRunner {
       if (link) this.useLink(s, link);
     }
     // A pair without the probe's channel opens one now (a reloaded page plays over
-    // the relay at once: its partner is ahead and waiting).
+    // the relay at once, its partner being ahead and waiting, and opens its channels
+    // again as after a closed one).
     const missing = msg.players.some((_, s) => s !== this.slot && !this.links.has(s));
     this.resumed = msg.inputs.some((i) => i.length > 0);
-    if (missing && this.resumed) this.askRelay();
-    else if (missing) this.openLinks();
+    if (missing && this.resumed) {
+      this.askRelay();
+      for (const s of msg.players.keys()) if (s !== this.slot && !this.links.has(s)) this.reopen(s);
+    } else if (missing) this.openLinks();
   }
 
   async start() {
@@ -93,27 +102,70 @@ export class GameRunner {
     }
   }
 
-  useLink(slot, link) {
+  useLink(slot, link, again = false) {
     this.links.set(slot, link);
     this.peerSent.set(slot, 0);
+    const opened = () => {
+      this.opened.add(slot);
+      if (again) this.reopened += 1;
+    };
     const attach = (channel) => {
-      if (channel.readyState === "open") this.opened.add(slot);
-      channel.addEventListener("open", () => this.opened.add(slot));
+      if (channel.readyState === "open") opened();
+      channel.addEventListener("open", opened);
       channel.addEventListener("message", (e) => this.onPeerMessage(slot, e.data));
       channel.addEventListener("close", () => {
-        // A channel closed under a game still going: the relay carries it (not when
-        // its player left, and the seat changed hands).
-        if (!this.stopped && !this.over && !this.relay && this.seatAt(slot, Infinity) === null) this.askRelay();
+        // A channel closed under a game still going (not a replaced one, nor one whose
+        // player left and whose seat changed hands): the relay carries the game, and a
+        // new channel is tried.
+        if (this.links.get(slot) !== link || !this.playingWith(slot)) return;
+        if (!this.relay) this.askRelay();
+        this.reopen(slot);
       });
     };
     if (link.channel) attach(link.channel);
     else link.onChannel = attach;
   }
 
-  /** Signaling for a channel this game opened. */
+  /** Whether the game goes on with the player of `slot` in their seat. */
+  playingWith(slot) {
+    return !this.stopped && !this.over && this.seatAt(slot, Infinity) === null;
+  }
+
+  /** A channel that closed mid-game is opened again by the lower slot (the other
+   *  answers whatever offer comes: `onSignal`), after REOPEN_MS, doubling, and looked
+   *  at again as long as tries are left. Inputs then take whichever path is first;
+   *  the host relays on. */
+  reopen(slot) {
+    const tries = this.reopens.get(slot) ?? 0;
+    if (this.slot > slot || tries >= REOPEN_TRIES) return;
+    this.reopens.set(slot, tries + 1);
+    setTimeout(() => {
+      if (!this.playingWith(slot) || this.links.get(slot)?.open()) return;
+      const old = this.links.get(slot);
+      const peer = this.msg.players[slot];
+      const link = new Link(this.msg.ice_servers, true, "game",
+        (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
+      this.useLink(slot, link, true);
+      old?.close();
+      link.start().catch(() => {});
+      this.reopen(slot); // looked at again: a channel that never opens is tried anew
+    }, REOPEN_MS * 2 ** tries);
+  }
+
+  /** Signaling for a channel this game opened. An offer on a link that already had
+   *  one (or on none) is a new channel from the partner: it gets a new link. */
   onSignal(from, signal) {
     const slot = this.msg.players.indexOf(from);
-    this.links.get(slot)?.onSignal(signal).catch(() => {});
+    if (slot < 0 || slot === this.slot) return;
+    let link = this.links.get(slot);
+    if (signal?.sdp?.type === "offer" && this.slot > slot && (!link || link.pc.remoteDescription) && this.playingWith(slot)) {
+      const old = link;
+      link = new Link(this.msg.ice_servers, false, "game",
+        (s) => this.connection.send({ type: "game_signal", game: this.msg.game, to: from, signal: s }));
+      this.useLink(slot, link, old !== undefined);
+      old?.close();
+    }
+    link?.onSignal(signal).catch(() => {});
   }
 
   listen() {
@@ -407,6 +459,6 @@ export class GameRunner {
   inspect() {
     const paths = [...this.links.values()].map((l) => (l.open() ? "p2p" : "closed"));
     const opened = [...this.opened];
-    return { game: this.msg.game, tick: this.tick, hash: this.hash(), over: this.over, relay: this.relay, links: paths, opened };
+    return { game: this.msg.game, tick: this.tick, hash: this.hash(), over: this.over, relay: this.relay, links: paths, opened, reopened: this.reopened };
   }
 }

@@ -1,5 +1,6 @@
 // Pairs of real pages play the demo game (experiments/games/demo.js) by key presses:
-// over the probe's peer-to-peer channel; with that channel cut mid-game; with a page
+// over the probe's peer-to-peer channel; with that channel cut mid-game (and opened
+// again); with a page
 // reloaded mid-game; with a tab hidden for a while; with a partner who leaves; and —
 // where no peer-to-peer path exists — over the host relay. Prints one `RESULT {json}`
 // line per game for the Rust test to compare with the host's log and replay.
@@ -81,13 +82,18 @@ run("game paths", async () => {
     await report("p2p", [a, b], { paths });
   }
 
-  // 2. The channel cut mid-game: both go on over the relay.
+  // 2. The channel cut mid-game: both go on over the relay, and the lower slot opens
+  // a new channel, direct again.
   {
     const [a, b] = await pair(context, "game-paths");
     await walk(a, 1);
     await a.evaluate(() => { for (const l of window.cohortGame.links.values()) l.close(); });
+    await walk(a, 1);
+    const reopened = () => window.cohortGame.inspect().reopened > 0;
+    await Promise.all([a, b].map((p) => p.waitForFunction(reopened, null, { timeout: 20000 })));
+    const paths = await Promise.all([a, b].map((p) => p.evaluate(() => window.cohortGame.pathStats())));
     await Promise.all([walk(a), walk(b)]);
-    await report("cut", [a, b]);
+    await report("cut", [a, b], { paths });
   }
 
   // 3. A page reloaded mid-game catches up and finishes.
@@ -96,6 +102,9 @@ run("game paths", async () => {
     await Promise.all([walk(a, 2), walk(b, 2)]);
     await a.reload();
     await playing(a);
+    // The reloaded page plays over the relay at once, and gets a channel again.
+    const reopened = () => window.cohortGame.inspect().reopened > 0;
+    await Promise.all([a, b].map((p) => p.waitForFunction(reopened, null, { timeout: 20000 })));
     await Promise.all([walk(a), walk(b)]);
     await report("reload", [a, b]);
   }

@@ -137,6 +137,16 @@ async fn pairs_of_pages_play_the_demo_over_the_probed_channel_the_relay_and_thro
         assert_eq!(path[0]["remote"], "host", "direct path: {path}");
     }
     assert!(relayed(game_of("cut")), "a cut channel moves the game to the relay");
+    // ... and a new channel opens, direct again, before the game ends.
+    for path in results["cut"]["paths"].as_array().unwrap() {
+        assert_eq!(path[0]["local"], "host", "direct path again after the cut: {path}");
+        assert_eq!(path[0]["remote"], "host", "direct path again after the cut: {path}");
+    }
+    for name in ["cut", "reload"] {
+        for end in results[name]["ends"].as_array().unwrap() {
+            assert!(end["reopened"].as_u64() >= Some(1), "{name}: the channel was opened again: {end}");
+        }
+    }
     assert!(events.iter().any(|e| matches!(e, Event::Connected { resumed: true, .. })), "the reloaded page resumed");
     let hidden_game = game_of("hidden");
     for h in [true, false] {
