@@ -153,12 +153,17 @@ export class GameRunner {
   }
 
   /** Signaling for a channel this game opened. An offer on a link that already had
-   *  one (or on none) is a new channel from the partner: it gets a new link. */
+   *  one (or on none) is a new channel from the partner: it gets a new link, as many
+   *  times as the partner may try (a partner cannot make this page churn
+   *  connections). */
   onSignal(from, signal) {
     const slot = this.msg.players.indexOf(from);
     if (slot < 0 || slot === this.slot) return;
     let link = this.links.get(slot);
-    if (signal?.sdp?.type === "offer" && this.slot > slot && (!link || link.pc.remoteDescription) && this.playingWith(slot)) {
+    const tries = this.reopens.get(slot) ?? 0;
+    const fresh = signal?.sdp?.type === "offer" && (!link || link.pc.remoteDescription);
+    if (fresh && this.slot > slot && tries <= REOPEN_TRIES && this.playingWith(slot)) {
+      if (link) this.reopens.set(slot, tries + 1);
       const old = link;
       link = new Link(this.msg.ice_servers, false, "game",
         (s) => this.connection.send({ type: "game_signal", game: this.msg.game, to: from, signal: s }));
