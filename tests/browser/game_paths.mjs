@@ -150,7 +150,8 @@ run("game paths", async () => {
     });
     const [a, b] = await pair(blocked, "game-relay");
     await Promise.all([walk(a), walk(b)]);
-    const links = await Promise.all([a, b].map((p) => p.evaluate(() => window.cohortGameEnd.links)));
+    // Arriving at the star is not the end yet: `game_end` follows.
+    const links = (await Promise.all([a, b].map(ended))).map((end) => end.links);
     await report("relay", [a, b], { links });
     await blocked.close();
   }
