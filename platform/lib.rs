@@ -53,7 +53,7 @@
 //!                 then messages to each socket, in order
 //!
 //!  Games run in the pages (web/lockstep.js steps the module over the probe's channel
-//!  or the relay); the host keeps their inputs. game::replay recomputes a game from
+//!  or the relay, and opens a closed channel again); the host keeps their inputs. game::replay recomputes a game from
 //!  a run's log with game::engine (`cohort replay`).
 //!
 //!  export: a data directory's event logs as CSV tables (`cohort export`).
@@ -62,7 +62,8 @@
 //!  participants (simulate::scenario: arrivals, attributes, dropout, RTTs;
 //!  simulate::replay: a real run's arrivals) → simulate::report (text, JSON, HTML).
 //!
-//!  bots: N Rust clients walking an experiment (load tests, dry runs), playing games
+//!  bots: N Rust clients walking an experiment (load tests, dry runs; bots::answers:
+//!  consent, instructions and surveys), playing games
 //!  with bots::player (the module in game::engine, over the relay), misbehaving on
 //!  request with bots::churn (leave, drop and return, ignore probes, abandon: the
 //!  soak); client::webrtc is a real WebRTC peer for probes (feature `webrtc`).
