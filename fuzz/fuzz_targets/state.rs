@@ -1,7 +1,7 @@
 //! The state machine fed random input sequences: arrivals, drops, returns, takeovers,
-//! restarts from the log, probes answered or not, inputs, relays, completions and time,
-//! in one of seven experiments (pairs, trios, bot seats, backfill, countdown, trios
-//! that time out, a failing policy). After every step each participant is in exactly
+//! restarts from the log, probes answered or not, ready-checks confirmed, inputs,
+//! relays, completions and time, in one of eight experiments (pairs, trios, bot seats,
+//! backfill, countdown, trios that time out, a failing policy, a ready-check). After every step each participant is in exactly
 //! one place and no probe or pending match outlives its participants; no group ever
 //! holds a pair whose probe failed; in the end nothing is left. A broken invariant
 //! panics, which the fuzzer reports as a crash.
