@@ -93,13 +93,22 @@ export class GameRunner {
 
   /** Opens the channels the probe did not leave (lower slot offers). */
   openLinks() {
-    for (const [s, peer] of this.msg.players.entries()) {
+    for (const s of this.msg.players.keys()) {
       if (s === this.slot || this.links.has(s)) continue;
-      const link = new Link(this.msg.ice_servers, this.slot < s, "game",
-        (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
-      this.useLink(s, link);
-      link.start().catch(() => {});
+      this.newLink(s).start().catch(() => {});
     }
+  }
+
+  /** A new game channel with the player of `slot` (the lower slot offers), signaled
+   *  through the host, in place of the one there was (`again`: after one closed). */
+  newLink(slot, again = false) {
+    const old = this.links.get(slot);
+    const peer = this.msg.players[slot];
+    const link = new Link(this.msg.ice_servers, this.slot < slot, "game",
+      (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
+    this.useLink(slot, link, again);
+    old?.close(); // after `useLink`: the old channel's close handler sees it replaced
+    return link;
   }
 
   useLink(slot, link, again = false) {
@@ -141,13 +150,7 @@ export class GameRunner {
     this.reopens.set(slot, tries + 1);
     setTimeout(() => {
       if (!this.playingWith(slot) || this.links.get(slot)?.open()) return;
-      const old = this.links.get(slot);
-      const peer = this.msg.players[slot];
-      const link = new Link(this.msg.ice_servers, true, "game",
-        (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
-      this.useLink(slot, link, true);
-      old?.close();
-      link.start().catch(() => {});
+      this.newLink(slot, true).start().catch(() => {});
       this.reopen(slot); // looked at again: a channel that never opens is tried anew
     }, REOPEN_MS * 2 ** tries);
   }
@@ -164,11 +167,7 @@ export class GameRunner {
     const fresh = signal?.sdp?.type === "offer" && (!link || link.pc.remoteDescription);
     if (fresh && this.slot > slot && tries <= REOPEN_TRIES && this.playingWith(slot)) {
       if (link) this.reopens.set(slot, tries + 1);
-      const old = link;
-      link = new Link(this.msg.ice_servers, false, "game",
-        (s) => this.connection.send({ type: "game_signal", game: this.msg.game, to: from, signal: s }));
-      this.useLink(slot, link, old !== undefined);
-      old?.close();
+      link = this.newLink(slot, link !== undefined);
     }
     link?.onSignal(signal).catch(() => {});
   }
