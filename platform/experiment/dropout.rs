@@ -105,8 +105,10 @@ impl State {
         }
     }
 
-    /// A participant's bot-fill time came: if still waiting (and not being probed),
-    /// they play now, every other seat a bot.
+    /// A participant's bot-fill time came: if still waiting (not being probed, nor
+    /// held after missing a ready-check), they play now, every other seat a bot — after
+    /// confirming with the waitroom's ready-check, when it has one (who waited a minute
+    /// may well have turned to another tab).
     pub(super) fn bot_fill(&mut self, scene: usize, pid: ParticipantId, now: Duration) {
         if self.draining {
             return;
@@ -118,16 +120,29 @@ impl State {
         if due > now {
             return; // rejoined later: a later timer stands
         }
-        if entry.pending.is_some() || !entry.connected {
-            // Being probed (if the group falls through, they are back), or away within
-            // the grace period: look again in a second.
+        if entry.pending.is_some() || !entry.connected || entry.absent.is_some() {
+            // Being probed or ready-checked (if the group falls through, they are
+            // back), away within the grace period, or not yet back from a missed
+            // ready-check: look again in a second.
             self.timers.schedule(now + Duration::from_secs(1), Timer::BotFill(scene, pid));
             return;
         }
-        let (filled, told) = {
-            let m = self.multiplayer(scene);
-            (m.group_size - 1, m.waitroom.tell_about_bots)
-        };
+        let filled = self.multiplayer(scene).group_size - 1;
+        if let Some(check) = &self.multiplayer(scene).waitroom.ready_check {
+            // Looked at again after the check: if it was missed, they get another once
+            // back (if it passed, they play and this finds no one).
+            let after = now + Duration::from_secs_f64(check.timeout_secs) + Duration::from_secs(1);
+            self.timers.schedule(after, Timer::BotFill(scene, pid));
+            return self.start_ready_check(scene, vec![pid], filled, now);
+        }
+        self.play_with_bots(scene, pid, filled, now);
+    }
+
+    /// A game of one waiting participant with `filled` seats played by bots.
+    pub(super) fn play_with_bots(&mut self, scene: usize, pid: ParticipantId, filled: u32, now: Duration) {
+        let Some(entry) = self.rooms[&scene].entries.get(&pid) else { return };
+        let joined_at = entry.candidate.joined_at;
+        let told = self.multiplayer(scene).waitroom.tell_about_bots;
         let Some(game) = self.create_game(scene, vec![pid], now, None, filled) else { return };
         let bot_seats = filled + self.multiplayer(scene).game.bot_seats;
         let scene_id = self.experiment.scenes[scene].id().to_string();

@@ -277,7 +277,7 @@ impl State {
         if m.max_p2p_rtt_ms.is_none() || group.len() < 2 {
             // Nobody to probe: the game now, or the ready-check first.
             if m.waitroom.ready_check.is_some() {
-                return self.start_ready_check(scene, group, now);
+                return self.start_ready_check(scene, group, 0, now);
             }
             self.create_game(scene, group, now, None, 0);
             return;
@@ -311,7 +311,14 @@ impl State {
         let rtts = cached.iter().map(|(a, b, known)| (None, *a, *b, known.rtt_ms)).collect();
         room.pending.insert(
             match_id,
-            Pending { id: match_id, members: group.clone(), open_probes: open_probes.clone(), rtts, ready: None },
+            Pending {
+                id: match_id,
+                members: group.clone(),
+                open_probes: open_probes.clone(),
+                rtts,
+                ready: None,
+                filled: 0,
+            },
         );
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::MatchProposed { r#match: match_id, scene: scene_id, members: group, probes: open_probes });

@@ -343,8 +343,12 @@ impl State {
         // probes were already decided).
         let all_here = pending.members.iter().all(|m| self.rooms[&scene].entries.contains_key(m));
         if accepted && all_here {
-            let rtt = pending.rtts.iter().map(|(_, _, _, r)| *r).reduce(f64::max);
-            self.create_game(scene, pending.members, now, rtt, 0);
+            if pending.filled > 0 {
+                self.play_with_bots(scene, pending.members[0], pending.filled, now);
+            } else {
+                let rtt = pending.rtts.iter().map(|(_, _, _, r)| *r).reduce(f64::max);
+                self.create_game(scene, pending.members, now, rtt, 0);
+            }
         } else {
             // The pages keep an accepted pair's channel for the game: close it.
             for (probe, a, b, _) in &pending.rtts {

@@ -17,7 +17,8 @@ use crate::protocol::{ErrorCode, OutcomeReason, ParticipantId, ServerMsg};
 
 impl State {
     /// A group that needs no probing: pending only for its ready-check.
-    pub(super) fn start_ready_check(&mut self, scene: usize, group: Vec<ParticipantId>, now: Duration) {
+    /// `filled`: the seats bots take (a bot fill, one member).
+    pub(super) fn start_ready_check(&mut self, scene: usize, group: Vec<ParticipantId>, filled: u32, now: Duration) {
         let id = self.new_uuid();
         let room = self.rooms.get_mut(&scene).expect("room exists");
         for pid in &group {
@@ -25,7 +26,7 @@ impl State {
                 entry.pending = Some(id);
             }
         }
-        let pending = Pending { id, members: group, open_probes: Vec::new(), rtts: Vec::new(), ready: None };
+        let pending = Pending { id, members: group, open_probes: Vec::new(), rtts: Vec::new(), ready: None, filled };
         room.pending.insert(id, pending);
         self.ready_check_first(scene, id, now);
     }

@@ -22,6 +22,9 @@ pub struct Pending {
     /// Once its pairs are accepted, with `waitroom.ready_check`: who confirmed, and by
     /// when everyone must.
     pub ready: Option<(std::collections::BTreeSet<ParticipantId>, Duration)>,
+    /// Seats the module's `bot` fills (`fill_with_bots_after_secs`: one member, held
+    /// for the ready-check); 0 for a group of participants.
+    pub filled: u32,
 }
 
 /// A pair's RTT as a probe measured it (accepted or rejected), reused while fresh.

@@ -142,8 +142,14 @@ pub fn waiting(state: &State, now: Duration) -> Vec<Waiting> {
                     waited_secs: now.saturating_sub(e.candidate.joined_at).as_secs_f64(),
                     state: if !e.connected {
                         "away"
-                    } else if e.pending.is_some() {
-                        "probing"
+                    } else if let Some(pending) = e.pending {
+                        // A pending match is probed, then (with one) ready-checked.
+                        match room.pending.get(&pending) {
+                            Some(p) if p.ready.is_some() => "ready_check",
+                            _ => "probing",
+                        }
+                    } else if e.absent.is_some() {
+                        "missed_ready_check"
                     } else {
                         "available"
                     },

@@ -105,7 +105,7 @@ impl Variant {
                 .replace("countdown_secs: 0", "countdown_secs: 2"),
             Variant::ReadyCheck => PAIR.replace("group_size: 2", "group_size: 3").replace(
                 "waitroom: {timeout_secs: 60}",
-                "waitroom: {timeout_secs: 60, ready_check: {timeout_secs: 5, missed: waitroom}}",
+                "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, ready_check: {timeout_secs: 5, missed: waitroom}}",
             ),
             Variant::FlakyPolicy => {
                 PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}")

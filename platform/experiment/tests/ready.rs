@@ -1,6 +1,7 @@
 //! The ready-check: a formed group plays only once every member confirmed; whoever
 //! misses it is taken out (their outcome, or back to the waitroom but not offered until
 //! they confirm after all), and the others wait again with their places.
+//! A participant about to play with bots confirms the same way, alone.
 
 use super::cells::has;
 use super::{Harness, PAIR, secs};
@@ -104,4 +105,56 @@ fn leaving_during_the_check_drops_it_and_a_stray_ready_is_refused() {
     assert!(h.available(a));
     ready(&mut h, a, &check);
     assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Error { code: ErrorCode::InvalidState, .. })));
+}
+
+fn bot_fill(check: &str) -> String {
+    yaml(check, false)
+        .replace("group_size: 2\n", "group_size: 2\n    on_dropout: bot\n")
+        .replace("waitroom: {timeout_secs: 60,", "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20,")
+}
+
+#[test]
+fn a_participant_about_to_play_with_bots_confirms_alone_first() {
+    let mut h = Harness::new(&bot_fill("{timeout_secs: 10}"));
+    let a = h.arrive();
+    h.wait(secs(20));
+    let check = check_of(&h, a).expect("a ready-check before the bots' game");
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyCheck { players: 1, ready: 0, .. })));
+    assert!(h.game_of(a).is_none(), "no game before confirming");
+    // A newcomer meanwhile is not grouped with a participant being checked.
+    let b = h.arrive();
+    assert!(check_of(&h, b).is_none() && h.game_of(b).is_none());
+    h.wait(secs(3));
+    ready(&mut h, a, &check);
+    let game = h.game_of(a).expect("a plays with a bot once confirmed");
+    let filled = h.log.iter().any(|(_, e)| {
+        matches!(e, Event::BotsFilled { participant, game: g, waited_ms: 23_000, bot_seats: 1, .. }
+            if *participant == a && *g == game)
+    });
+    assert!(filled, "logged when the game starts, with the whole wait");
+}
+
+#[test]
+fn missing_the_bot_fill_check_ends_the_part_or_waits_until_the_participant_is_back() {
+    let mut h = Harness::new(&bot_fill("{timeout_secs: 10}"));
+    let a = h.arrive();
+    h.wait(secs(31));
+    assert_eq!(h.place(a), Place::Over(0, OutcomeReason::ReadyMissed));
+    assert!(h.log.iter().all(|(_, e)| !matches!(e, Event::BotsFilled { .. })));
+
+    let mut h = Harness::new(&bot_fill("{timeout_secs: 10, missed: waitroom}"));
+    let a = h.arrive();
+    h.wait(secs(20));
+    let first = check_of(&h, a).unwrap();
+    h.wait(secs(11));
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyAbort { reason, .. } if reason == "missed")));
+    assert_eq!(h.place(a), Place::Waiting(0));
+    h.wait(secs(5));
+    assert_eq!(check_of(&h, a), Some(first.clone()), "no new check while a is away");
+    ready(&mut h, a, &first); // back
+    h.wait(secs(1));
+    let second = check_of(&h, a).expect("a new check once back");
+    assert_ne!(second, first);
+    ready(&mut h, a, &second);
+    assert!(h.game_of(a).is_some());
 }
