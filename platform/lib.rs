@@ -64,9 +64,12 @@
 //!
 //!  bots: N Rust clients walking an experiment (load tests, dry runs; bots::answers:
 //!  consent, instructions and surveys), playing games
-//!  with bots::player (the module in game::engine, over the relay), misbehaving on
+//!  with bots::player (the module in game::engine, over the relay or the probe's
+//!  channel), misbehaving on
 //!  request with bots::churn (leave, drop and return, ignore probes, abandon: the
-//!  soak); client::webrtc is a real WebRTC peer for probes (feature `webrtc`).
+//!  soak); client::webrtc is a real WebRTC peer (feature `webrtc`;
+//!  webrtc::conn one connection, webrtc::ping the probe, webrtc::game a game's
+//!  channels).
 //!
 //!  mix: one SplitMix64 for everything random-looking yet repeatable.
 //! ```

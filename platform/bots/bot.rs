@@ -1,8 +1,9 @@
 //! One bot: walks a served experiment like a participant would. It agrees to consent,
 //! continues instructions, answers surveys with valid random answers, waits, takes
 //! part in probes (scripted RTTs, or a real WebRTC peer with the `webrtc` feature),
-//! plays games (the module's `bot`, in the host's engine, over the relay: see
-//! [`super::player`]), and stops at the end scene or an outcome. It times the moments a
+//! plays games (the module's `bot`, in the host's engine, over the relay or, with a
+//! WebRTC peer, over the probe's channels as a page does: see [`super::player`]), and
+//! stops at the end scene or an outcome. It times the moments a
 //! researcher cares about: joining the waitroom, the match, the game's start.
 
 use std::net::IpAddr;
@@ -103,6 +104,21 @@ enum Counted {
     Playing,
 }
 
+/// What came: a message from the host, or what the WebRTC peer has to send.
+enum Got {
+    Message(ServerMsg),
+    #[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
+    Peer(Vec<ClientMsg>),
+}
+
+/// Sends `out` to the host; an ending if the connection failed.
+async fn send_all(client: &mut Client, out: Vec<ClientMsg>) -> Result<(), Ending> {
+    for m in out {
+        client.send(m).await.map_err(|e| Ending::Error(error_kind(&e)))?;
+    }
+    Ok(())
+}
+
 /// What to do after a message.
 enum Next {
     Continue,
@@ -131,22 +147,46 @@ impl Bot {
                     }
                 }
                 _ = async { clock.as_mut().expect("playing").tick().await }, if playing => {
-                    let out = match self.game.as_mut().expect("playing").on_tick() {
+                    let player = self.game.as_mut().expect("playing");
+                    let out = match player.on_tick() {
                         Ok(out) => out,
                         Err(e) => return Ending::Error(format!("game: {e}")),
                     };
-                    for m in out {
-                        if let Err(e) = client.send(m).await {
-                            return Ending::Error(error_kind(&e));
-                        }
+                    #[cfg(feature = "webrtc")]
+                    if let Some(links) = self.prober.as_mut().and_then(|p| p.game()) {
+                        links.send_inputs(player.own());
+                    }
+                    if let Err(e) = send_all(client, out).await {
+                        return e;
                     }
                     continue;
                 }
-                msg = self.next_message(client) => match msg {
-                    Ok(msg) => msg,
+                got = self.next_message(client) => match got {
+                    Ok(Got::Message(msg)) => msg,
+                    Ok(Got::Peer(out)) => {
+                        self.peer_news();
+                        if let Err(e) = send_all(client, out).await {
+                            return e;
+                        }
+                        continue;
+                    }
                     Err(ending) => return ending,
                 },
             };
+            #[cfg(feature = "webrtc")]
+            if let Some(prober) = self.prober.as_mut() {
+                // Probe messages are the peer's; game ones it follows too.
+                let handled = prober.handle(&msg).await;
+                let consumed = handled.is_some() && !matches!(msg, ServerMsg::MatchFound { .. });
+                let mut out = handled.unwrap_or_default();
+                out.extend(prober.follow_game(&msg).await);
+                if let Err(e) = send_all(client, out).await {
+                    return e;
+                }
+                if consumed || matches!(msg, ServerMsg::GameSignal { .. }) {
+                    continue;
+                }
+            }
             match self.follow_game(&msg).await {
                 Ok(Some(rate)) => {
                     let mut c = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
@@ -195,6 +235,11 @@ impl Bot {
             churn::Act::Drop(None) => Err(Ending::Abandoned),
             churn::Act::Drop(Some(away)) => {
                 self.game = None;
+                // As a reloaded page: its channels are gone with it.
+                #[cfg(feature = "webrtc")]
+                if let Some(prober) = self.prober.as_mut() {
+                    prober.forget_game();
+                }
                 churn::come_back(client, &self.plan, &self.params, self.from, away)
                     .await
                     .map_err(|e| Ending::Error(error_kind(&e)))
@@ -202,36 +247,35 @@ impl Bot {
         }
     }
 
-    /// The next message from the host; probe traffic of a real WebRTC peer is handled
-    /// on the way.
-    async fn next_message(&mut self, client: &mut Client) -> Result<ServerMsg, Ending> {
+    /// The next message from the host, or (a bot with a WebRTC peer) what its
+    /// connections have to send after a packet or a timer.
+    async fn next_message(&mut self, client: &mut Client) -> Result<Got, Ending> {
         let limit = self.plan.message_timeout;
         #[cfg(feature = "webrtc")]
         if let Some(prober) = self.prober.as_mut() {
-            loop {
-                let msg = tokio::select! {
-                    msg = client.recv(limit) => msg.map_err(|e| Ending::Error(error_kind(&e)))?,
-                    out = prober.drive() => {
-                        for m in out {
-                            client.send(m).await.map_err(|e| Ending::Error(error_kind(&e)))?;
-                        }
-                        continue;
-                    }
-                };
-                match prober.handle(&msg).await {
-                    Some(out) => {
-                        for m in out {
-                            client.send(m).await.map_err(|e| Ending::Error(error_kind(&e)))?;
-                        }
-                        if matches!(msg, ServerMsg::MatchFound { .. }) {
-                            return Ok(msg);
-                        }
-                    }
-                    None => return Ok(msg),
+            return tokio::select! {
+                msg = client.recv(limit) => msg.map(Got::Message).map_err(|e| Ending::Error(error_kind(&e))),
+                out = prober.drive() => Ok(Got::Peer(out)),
+            };
+        }
+        client.recv(limit).await.map(Got::Message).map_err(|e| Ending::Error(error_kind(&e)))
+    }
+
+    /// Hands the partners' inputs that came over the game's channels to the game; a
+    /// closed channel switches it to the relay.
+    fn peer_news(&mut self) {
+        #[cfg(feature = "webrtc")]
+        if let Some(prober) = self.prober.as_mut() {
+            let (inputs, closed) = prober.take_game_news();
+            if let Some(player) = self.game.as_mut() {
+                for (slot, from, inputs) in inputs {
+                    player.peer_inputs(slot, from, inputs);
+                }
+                if closed {
+                    player.ask_relay();
                 }
             }
         }
-        client.recv(limit).await.map_err(|e| Ending::Error(error_kind(&e)))
     }
 
     /// Starts, feeds and ends the bot's copy of a game; the tick rate of a game that
@@ -243,14 +287,18 @@ impl Bot {
                     return Ok(None); // the same game again (a resume): already playing
                 }
                 let (addr, msg, seed) = (self.plan.addr.clone(), msg.clone(), self.rng.random());
-                let player = tokio::task::spawn_blocking(move || Player::start(&addr, &msg, seed))
+                #[cfg(feature = "webrtc")]
+                let p2p = self.prober.is_some();
+                #[cfg(not(feature = "webrtc"))]
+                let p2p = false;
+                let player = tokio::task::spawn_blocking(move || Player::start(&addr, &msg, seed, p2p))
                     .await
                     .map_err(|e| Ending::Error(format!("game: {e}")))?
                     .map_err(|e| Ending::Error(format!("game: {e}")))?;
                 self.game = Some(player);
                 return Ok(Some(*tick_rate));
             }
-            ServerMsg::GameInputs { .. } | ServerMsg::SeatChange { .. } => {
+            ServerMsg::GameInputs { .. } | ServerMsg::SeatChange { .. } | ServerMsg::GameRelay { .. } => {
                 if let Some(player) = self.game.as_mut() {
                     player.receive(msg).map_err(|e| Ending::Error(format!("game: {e}")))?;
                 }

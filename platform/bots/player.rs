@@ -1,7 +1,8 @@
 //! A bot's copy of a game: the module fetched from the host and run in the host's
-//! engine, stepped in lockstep over the host relay at the game's tick rate. Its own
-//! seat plays the module's `bot` (or random inputs from the module's `inputs`); it
-//! reports state hashes and its end like a page does.
+//! engine, stepped in lockstep at the game's tick rate, over the host relay or (a bot
+//! with a WebRTC peer) over peer-to-peer channels with the relay as the fallback, as a
+//! page does. Its own seat plays the module's `bot` (or random inputs from the module's
+//! `inputs`); it reports state hashes and its end like a page does.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -38,7 +39,14 @@ pub struct Player {
     with_bot: bool,
     rng: StdRng,
     over: bool,
+    /// Plays over peer-to-peer channels: the relay only when one fails or stalls.
+    p2p: bool,
     asked_relay: bool,
+    /// A `game_relay` to send at the next tick.
+    relay_due: bool,
+    /// Tick intervals in a row without a step (a partner's input missing).
+    stalled: u32,
+    tick_rate: u32,
     /// The tick the module's `bot` last chose a move for: it waits to see it applied
     /// (its input takes `delay` ticks) before choosing again, as a person would.
     moved_for: Option<u64>,
@@ -51,7 +59,8 @@ pub struct Player {
 impl Player {
     /// Starts (or, on resume, rejoins) the game of a `start_game`: fetches the module
     /// from the host at `addr`.
-    pub fn start(addr: &str, msg: &ServerMsg, seed: u64) -> Result<Self, GameError> {
+    /// `p2p`: the bot holds the game's channels (else it plays over the relay).
+    pub fn start(addr: &str, msg: &ServerMsg, seed: u64, p2p: bool) -> Result<Self, GameError> {
         let ServerMsg::StartGame {
             game,
             players,
@@ -91,11 +100,19 @@ impl Player {
             samples: exports.inputs.unwrap_or_default(),
             rng: StdRng::seed_from_u64(seed),
             over: false,
+            p2p,
             asked_relay: false,
+            relay_due: false,
+            stalled: 0,
+            tick_rate: *tick_rate,
             moved_for: None,
             changes: seat_changes.clone(),
             setup: (config.clone(), *game_seed, players.len() + *bot_seats as usize, *tick_rate),
         };
+        if player.inputs.iter().any(|i| !i.is_empty()) {
+            // Resumed: the channels are new, the partners ahead; catch up from the host.
+            player.ask_relay();
+        }
         // Own inputs for the first `delay` ticks are empty by definition.
         while (player.inputs[player.slot].len() as u64) < player.delay {
             player.inputs[player.slot].push(Value::Null);
@@ -103,8 +120,17 @@ impl Player {
         Ok(player)
     }
 
-    /// A partner's inputs from the relay (or a catch-up), or a seat that changed hands.
+    /// A partner's inputs from the relay (or a catch-up), a seat that changed hands, or
+    /// the host saying the group plays over the relay now.
     pub fn receive(&mut self, msg: &ServerMsg) -> Result<(), GameError> {
+        if let ServerMsg::GameRelay { game } = msg
+            && *game == self.game
+            && !self.asked_relay
+        {
+            // Someone's path failed: what was sent before went over channels only.
+            self.ask_relay();
+            return Ok(());
+        }
         if let ServerMsg::SeatChange { game, slot, tick, to, player, .. } = msg
             && *game == self.game
         {
@@ -140,14 +166,48 @@ impl Player {
         Ok(())
     }
 
+    /// Inputs of the partner in `slot` from tick `from` that came over a channel.
+    /// Anything odd is ignored, and nothing is held further ahead than a partner can
+    /// be: lockstep keeps it within two input delays and the 2 s a hidden page commits
+    /// ahead of this copy (a partner cannot make it hold more).
+    pub fn peer_inputs(&mut self, slot: usize, from: u64, inputs: Vec<Value>) {
+        let ahead = self.tick + 2 * self.delay + 4 * u64::from(self.tick_rate) + 64;
+        let Some(held) = self.inputs.get_mut(slot).filter(|_| slot != self.slot) else { return };
+        let have = held.len() as u64;
+        if from > have || inputs.len() > 1024 {
+            return;
+        }
+        for input in inputs.into_iter().skip((have - from) as usize) {
+            if held.len() as u64 >= ahead || input.to_string().len() > crate::game::lockstep::MAX_INPUT_BYTES {
+                return;
+            }
+            held.push(input);
+        }
+    }
+
+    /// This seat's inputs so far, from tick 0 (what the channels carry).
+    pub fn own(&self) -> &[Value] {
+        &self.inputs[self.slot]
+    }
+
+    /// Asks the host to relay from now on, with every partner input it holds that
+    /// this copy lacks (sent at the next tick).
+    pub fn ask_relay(&mut self) {
+        self.asked_relay = true;
+        self.relay_due = true;
+    }
+
     /// One tick interval: commit this seat's input, step what can be stepped, and say
     /// what to send.
     pub fn on_tick(&mut self) -> Result<Vec<ClientMsg>, GameError> {
         let mut out = Vec::new();
-        if !self.asked_relay {
-            // A bot has no peer-to-peer channel: the group plays over the relay.
-            self.asked_relay = true;
-            out.push(ClientMsg::GameRelay { game: self.game, need: 0, seq: None });
+        if !self.asked_relay && !self.p2p {
+            // Without a peer-to-peer channel the group plays over the relay.
+            self.ask_relay();
+        }
+        if std::mem::take(&mut self.relay_due) {
+            let need = (0..self.inputs.len()).filter(|s| *s != self.slot).map(|s| self.inputs[s].len()).min();
+            out.push(ClientMsg::GameRelay { game: self.game, need: need.unwrap_or(0) as u64, seq: None });
         }
         if self.over {
             return Ok(out);
@@ -169,6 +229,12 @@ impl Player {
                 out.push(self.complete(result));
                 return Ok(out);
             }
+        }
+        // Waiting for a partner's input a second or more: ask the host (again every
+        // second while it lasts), as a page does.
+        self.stalled = if self.tick < self.clock { self.stalled + 1 } else { 0 };
+        if self.stalled > 0 && self.stalled.is_multiple_of(self.tick_rate.max(1)) {
+            self.ask_relay();
         }
         out.extend(self.flush());
         Ok(out)

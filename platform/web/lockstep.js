@@ -342,15 +342,19 @@ export class GameRunner {
     if (typeof data !== "string" || data.length > 32768) return;
     let msg;
     try { msg = JSON.parse(data); } catch { return; }
-    if (msg.t === "in") this.merge(slot, msg.k, msg.v);
+    // A partner is never further ahead than lockstep lets it be (two input delays and
+    // the 2 s a hidden page commits ahead): nothing beyond that is held.
+    const ahead = this.tick + 2 * this.delay + 4 * this.msg.tick_rate + MAX_BATCH;
+    if (msg.t === "in") this.merge(slot, msg.k, msg.v, ahead);
   }
 
-  /** Inputs of `slot` from tick `from` (a channel or the host); anything odd is ignored. */
-  merge(slot, from, inputs) {
+  /** Inputs of `slot` from tick `from` (a channel or the host), held up to tick
+   *  `limit`; anything odd is ignored. */
+  merge(slot, from, inputs, limit = Infinity) {
     if (slot === this.slot || !Number.isInteger(from) || !Array.isArray(inputs) || inputs.length > 1024) return;
     const held = this.inputs[slot];
     if (!held || from > held.length || from < 0) return;
-    for (let i = held.length - from; i < inputs.length; i++) {
+    for (let i = held.length - from; i < inputs.length && held.length < limit; i++) {
       if (JSON.stringify(inputs[i] ?? null).length > MAX_INPUT_BYTES) return;
       held.push(inputs[i] ?? null);
     }

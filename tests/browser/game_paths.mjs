@@ -5,7 +5,7 @@
 // where no peer-to-peer path exists — over the host relay. Prints one `RESULT {json}`
 // line per game for the Rust test to compare with the host's log and replay.
 // Usage: node game_paths.mjs http://127.0.0.1:PORT
-import { launch, run } from "./lib.mjs";
+import { launch, playing, run, walk } from "./lib.mjs";
 
 const base = process.argv[2];
 let nextId = 0;
@@ -17,37 +17,6 @@ async function join(context, experiment) {
   page.on("pageerror", (err) => page.problems.push(`${id}: ${err.message}`));
   await page.goto(`${base}/x/${experiment}?PROLIFIC_PID=${id}`);
   return page;
-}
-
-/** Waits until the page's copy of the game is running. */
-async function playing(page) {
-  await page.waitForFunction(() => window.cohortGame && window.cohortGame.state !== undefined && window.cohortGame.startedAt !== undefined, null, { timeout: 30000 });
-}
-
-/** Where this page's seat is, and the star. */
-function seat(page) {
-  return page.evaluate(() => {
-    const g = window.cohortGame;
-    if (!g || g.state === undefined) return null;
-    const s = g.state.seats[g.slot];
-    return { x: s.x, y: s.y, goal: g.state.goal, arrived: s.arrived !== null, over: g.over };
-  });
-}
-
-/** Presses arrow keys toward the star, one move at a time, `limit` moves at most. */
-async function walk(page, limit = 100) {
-  for (let i = 0; i < limit; i++) {
-    const s = await seat(page);
-    if (!s || s.arrived) return;
-    const key = s.x !== s.goal ? (s.x < s.goal ? "ArrowRight" : "ArrowLeft") : (s.y < s.goal ? "ArrowDown" : "ArrowUp");
-    await page.keyboard.press(key);
-    await page.waitForFunction(([x, y]) => {
-      const g = window.cohortGame;
-      if (!g || g.state === undefined) return false;
-      const m = g.state.seats[g.slot];
-      return m.x !== x || m.y !== y;
-    }, [s.x, s.y], { timeout: 20000 });
-  }
 }
 
 /** The page's end of the game, as it saw it (`game_end` reason, tick, hash, path). */

@@ -61,3 +61,34 @@ export async function run(name, body, timeoutMs = 60000) {
     fail(`${name}: ${err && err.stack ? err.stack : err}`);
   }
 }
+
+/** Waits until the page's copy of the game is running. */
+export async function playing(page) {
+  await page.waitForFunction(() => window.cohortGame && window.cohortGame.state !== undefined && window.cohortGame.startedAt !== undefined, null, { timeout: 30000 });
+}
+
+/** Where this page's seat is in the demo game (experiments/games/demo.js), and the star. */
+function seat(page) {
+  return page.evaluate(() => {
+    const g = window.cohortGame;
+    if (!g || g.state === undefined) return null;
+    const s = g.state.seats[g.slot];
+    return { x: s.x, y: s.y, goal: g.state.goal, arrived: s.arrived !== null, over: g.over };
+  });
+}
+
+/** Presses arrow keys toward the demo game's star, one move at a time, `limit` moves at most. */
+export async function walk(page, limit = 100) {
+  for (let i = 0; i < limit; i++) {
+    const s = await seat(page);
+    if (!s || s.arrived) return;
+    const key = s.x !== s.goal ? (s.x < s.goal ? "ArrowRight" : "ArrowLeft") : (s.y < s.goal ? "ArrowDown" : "ArrowUp");
+    await page.keyboard.press(key);
+    await page.waitForFunction(([x, y]) => {
+      const g = window.cohortGame;
+      if (!g || g.state === undefined) return false;
+      const m = g.state.seats[g.slot];
+      return m.x !== x || m.y !== y;
+    }, [s.x, s.y], { timeout: 20000 });
+  }
+}

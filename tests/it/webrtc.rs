@@ -1,14 +1,16 @@
-//! Real WebRTC measurement with Rust peers (feature `webrtc`): bots probe each other
-//! over a DataChannel on loopback, and a bot probes a browser page.
+//! Real WebRTC with Rust peers (feature `webrtc`): bots probe each other over a
+//! DataChannel on loopback and play their game over it, and a bot probes a browser page.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use cohort::bots::{self, Live, RunOptions};
 use cohort::client::webrtc::Prober;
 use cohort::client::{Client, DEFAULT_WAIT};
 use cohort::eventlog::Event;
 use cohort::protocol::{GameId, SceneView, ServerMsg};
 
-use crate::support::TestHost;
+use crate::support::{TestHost, bot_plan};
 
 pub async fn bot(host: &TestHost, experiment: &str, who: &str) -> (Client, Prober) {
     let mut c = Client::connect(&host.addr, experiment, &[("PROLIFIC_PID", who)], None).await.unwrap();
@@ -111,4 +113,94 @@ async fn a_bot_and_a_browser_page_probe_each_other() {
     );
     eprintln!("bot-to-browser loopback probe: reports {reported:?}, decided {rtt:?} ms");
     host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_with_a_webrtc_peer_play_over_the_probes_channel_without_the_relay() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/probed.yaml"], data.path(), |_| {}).await;
+    let plan = bots::Plan { webrtc: true, ..bot_plan(&host, "probed") };
+    let opts = RunOptions { count: 2, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(plan, opts, Arc::new(Live::default())).await;
+    assert_eq!((summary.errors.len(), summary.completed), (0, 2), "{}", summary.text());
+    let events = host.events("probed");
+    host.stop().await;
+    let relayed = events.iter().filter(|e| matches!(e, Event::GameRelay { .. })).count();
+    assert_eq!(relayed, 0, "nobody asked for the relay: the inputs crossed the channel");
+    let batches = events.iter().filter(|e| matches!(e, Event::GameInputs { relayed: false, .. })).count();
+    assert!(batches >= 4, "each bot still sent its inputs to the host ({batches} batches)");
+    assert!(events.iter().any(|e| matches!(e, Event::GameEnded { reason, .. } if reason.as_str() == "completed")));
+    let run = cohort::eventlog::previous_logs(data.path(), "probed")[0].parent().unwrap().to_path_buf();
+    let games = cohort::game::replay::replay_run(&run, None).expect("replay");
+    assert!(games.len() == 1 && games[0].matches() && games[0].compared >= 2, "{games:?}");
+}
+
+/// Joined the waitroom of `experiment` so far.
+fn joined(host: &TestHost, experiment: &str) -> usize {
+    host.events(experiment).iter().filter(|e| matches!(e, Event::WaitroomJoined { .. })).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_page_plays_its_game_with_a_bot_over_the_probes_channel_and_reopens_it_after_a_cut() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/probed-demo.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    // Twice: the page first (slot 0: it opens the channel again, the bot answers), then
+    // the bot first (the bot opens it again, the page answers).
+    for (round, page_first) in [(1, true), (2, false)] {
+        let plan = bots::Plan { webrtc: true, id_prefix: format!("bot-{round}-"), ..bot_plan(&host, "probed-demo") };
+        let opts = RunOptions { count: 1, rate: None, spread: false, first_address: 0 };
+        let (script_base, id) = (base.clone(), format!("page-{round}"));
+        let script = async move { crate::browser::run_script("play_with_bot.mjs", &[&script_base, &id]).await };
+        let mut start_page = Some(script);
+        let mut start_bots = Some(move || tokio::spawn(bots::run(plan, opts, Arc::new(Live::default()))));
+        // Whoever goes first is in the waitroom before the other starts.
+        let (mut page, mut bots) = (None, None);
+        if page_first {
+            page = start_page.take().map(tokio::spawn);
+        } else {
+            bots = start_bots.take().map(|start| start());
+        }
+        let deadline = tokio::time::Instant::now() + DEFAULT_WAIT;
+        while joined(&host, "probed-demo") < 2 * round - 1 {
+            if let Some(p) = page.take_if(|p| p.is_finished()) {
+                let out = p.await.unwrap();
+                assert!(out.is_none(), "the page script ended early: {out:?}");
+                return; // skipped: no browser
+            }
+            assert!(tokio::time::Instant::now() < deadline, "nobody reached the waitroom");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let page = page.or_else(|| start_page.take().map(tokio::spawn)).expect("the page runs");
+        let bots = bots.or_else(|| start_bots.take().map(|start| start())).expect("the bot runs");
+        let out = page.await.unwrap().expect("the page script ran");
+        assert!(out.contains("PASS"), "round {round}: {out}");
+        let summary = bots.await.unwrap();
+        assert_eq!((summary.errors.len(), summary.completed), (0, 1), "round {round}: {}", summary.text());
+    }
+    let events = host.events("probed-demo");
+    host.stop().await;
+    // In each game the relay was asked for only once the page cut the channel, after
+    // playing over it.
+    let games: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GameStarted { game, .. } => Some(*game),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(games.len(), 2);
+    for game in games {
+        let of = |e: &Event| match e {
+            Event::GameRelay { game: g, .. } | Event::GameInputs { game: g, .. } => *g == game,
+            _ => false,
+        };
+        let mine: Vec<&Event> = events.iter().filter(|e| of(e)).collect();
+        let first_relay =
+            mine.iter().position(|e| matches!(e, Event::GameRelay { .. })).expect("relayed after the cut");
+        assert!(first_relay >= 2, "both played over the channel first ({first_relay} batches before the relay)");
+    }
+    let completed =
+        events.iter().filter(|e| matches!(e, Event::GameEnded { reason, .. } if reason.as_str() == "completed"));
+    assert_eq!(completed.count(), 2);
 }

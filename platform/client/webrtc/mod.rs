@@ -4,23 +4,26 @@
 //! same DataChannel label (`probe`) and ping format (`{"t":"ping","n":k,"ts":ms}` →
 //! `{"t":"pong",...}`), same median-of-N measurement — so a Rust bot is a real
 //! participant whose RTT is measured over a real DataChannel, and it can be paired
-//! with a browser.
+//! with a browser. Once a group is formed it keeps the probe's channels for the game and
+//! plays over them like `lockstep.js` ([`game`]).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::channel::ChannelId;
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::net::UdpSocket;
+use crate::protocol::{ClientMsg, ParticipantId, ProbeId, ProbeRole, ServerMsg};
 
-use crate::protocol::{ClientMsg, ProbeId, ProbeRole, ServerMsg};
-
+mod conn;
+mod game;
 mod ping;
 
+use conn::Conn;
+pub use game::{GameLinks, PeerInputs, REOPEN_TRIES};
 use ping::InFlight;
+
+/// How long a measured probe's channel is kept for a game that may follow (the group's
+/// other probes and its ready-check), unless the host drops it first.
+const KEEP_FOR_GAME: Duration = Duration::from_secs(120);
 
 /// Local addresses to offer as host candidates: every IPv4 interface address (the
 /// loopback included, so that two bots on one machine connect).
@@ -41,6 +44,13 @@ pub struct Prober {
     /// Probes this peer could not set up, with why (reported after `probe_start`).
     failed: HashMap<ProbeId, String>,
     echo_skew_ms: Option<f64>,
+    /// The probes' open connections of a group just formed, by partner, until its game
+    /// starts.
+    kept: HashMap<ParticipantId, Conn>,
+    /// The channels of the game being played.
+    game: Option<GameLinks>,
+    /// What the game's channels brought since last asked.
+    came: (Vec<PeerInputs>, bool),
 }
 
 impl Default for Prober {
@@ -52,7 +62,15 @@ impl Default for Prober {
 impl Prober {
     /// A prober offering host candidates on `addrs`.
     pub fn new(addrs: Vec<IpAddr>) -> Self {
-        Self { addrs, probes: HashMap::new(), failed: HashMap::new(), echo_skew_ms: None }
+        Self {
+            addrs,
+            probes: HashMap::new(),
+            failed: HashMap::new(),
+            echo_skew_ms: None,
+            kept: HashMap::new(),
+            game: None,
+            came: (Vec::new(), false),
+        }
     }
 
     /// A doctored peer, for tests of measurement integrity: it answers every ping
@@ -67,8 +85,8 @@ impl Prober {
     pub async fn handle(&mut self, msg: &ServerMsg) -> Option<Vec<ClientMsg>> {
         let now = Instant::now();
         let out = match msg {
-            ServerMsg::ProbePrepare { probe, role, pings, ping_timeout_ms, .. } => {
-                match Peer::new(probe.clone(), *role, &self.addrs, *pings, *ping_timeout_ms, now).await {
+            ServerMsg::ProbePrepare { probe, peer, role, pings, ping_timeout_ms, .. } => {
+                match Peer::new(probe.clone(), *peer, *role, &self.addrs, (*pings, *ping_timeout_ms), now).await {
                     Ok(mut peer) => {
                         peer.echo_skew_ms = self.echo_skew_ms;
                         self.probes.insert(probe.clone(), peer);
@@ -97,8 +115,14 @@ impl Prober {
                 self.probes.remove(probe);
                 Vec::new()
             }
-            ServerMsg::MatchFound { .. } => {
-                self.probes.clear();
+            ServerMsg::MatchFound { players, .. } => {
+                // The probes with the group's members leave their channels to the game.
+                self.kept.clear();
+                for (_, peer) in self.probes.drain() {
+                    if players.contains(&peer.peer) && peer.conn.open() {
+                        self.kept.insert(peer.peer, peer.conn);
+                    }
+                }
                 Vec::new()
             }
             _ => return None,
@@ -110,47 +134,121 @@ impl Prober {
         Some(out)
     }
 
-    /// Waits for the next packet or timer of any probe, handles it, and returns what
-    /// to send to the host. Pending forever while there is no probe.
+    /// Messages about the game being played: `start_game` adopts the kept channels
+    /// (and offers the missing ones), `game_signal` opens or answers one, the game's
+    /// end closes them. Returns what to send to the host.
+    pub async fn follow_game(&mut self, msg: &ServerMsg) -> Vec<ClientMsg> {
+        match msg {
+            ServerMsg::StartGame { game, players, slot, .. } => {
+                if self.game.as_ref().is_some_and(|g| g.game == *game) {
+                    return Vec::new(); // the same game again (a resume): channels kept
+                }
+                let (links, out) =
+                    GameLinks::start(*game, *slot, players.clone(), self.addrs.clone(), &mut self.kept).await;
+                self.kept.clear();
+                self.game = Some(links);
+                out
+            }
+            ServerMsg::GameSignal { game, from, signal } => match self.game.as_mut() {
+                Some(links) if links.game == *game => links.on_signal(*from, signal).await,
+                _ => Vec::new(),
+            },
+            ServerMsg::GameEnd { .. } | ServerMsg::Outcome { .. } => {
+                self.game = None;
+                self.kept.clear();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Closes the game's channels (the bot left and comes back as a reloaded page).
+    pub fn forget_game(&mut self) {
+        self.game = None;
+    }
+
+    /// The game's channels, if a game is being played.
+    pub fn game(&mut self) -> Option<&mut GameLinks> {
+        self.game.as_mut()
+    }
+
+    /// The partners' inputs that came over the game's channels since last asked, and
+    /// whether a channel closed meanwhile.
+    pub fn take_game_news(&mut self) -> (Vec<PeerInputs>, bool) {
+        std::mem::take(&mut self.came)
+    }
+
+    /// Waits for the next packet or timer of any probe or game channel, handles it,
+    /// and returns what to send to the host. Pending forever while there is none.
     pub async fn drive(&mut self) -> Vec<ClientMsg> {
-        if self.probes.is_empty() {
+        let game_deadline = self.game.as_ref().and_then(GameLinks::deadline);
+        if self.probes.is_empty() && game_deadline.is_none() {
             return std::future::pending().await;
         }
-        let deadline =
-            self.probes.values().map(Peer::deadline).min().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let deadline = self
+            .probes
+            .values()
+            .map(Peer::deadline)
+            .chain(game_deadline)
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        // Each readable socket: (a probe or a game slot, socket number).
         let mut reads = Vec::new();
-        for (id, peer) in &self.probes {
-            for (i, socket) in peer.sockets.iter().enumerate() {
+        let probes = self.probes.iter().map(|(id, p)| (Some(id.clone()), 0, p.conn.sockets.as_slice()));
+        let games = self.game.iter().flat_map(|g| g.sockets()).map(|(slot, sockets)| (None, slot, sockets));
+        for (id, slot, sockets) in probes.chain(games) {
+            for (i, socket) in sockets.iter().enumerate() {
                 let id = id.clone();
                 reads.push(Box::pin(async move {
                     let mut buf = vec![0u8; 2000];
                     let got = socket.recv_from(&mut buf).await;
-                    (id, i, got.map(|(n, from)| (buf[..n].to_vec(), from)))
+                    ((id, slot, i), got.map(|(n, from)| (buf[..n].to_vec(), from)))
                 }));
             }
         }
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         let now;
-        let received = tokio::select! {
-            ((id, i, got), _, _) = futures_util::future::select_all(reads) => {
-                now = Instant::now();
-                got.ok().map(|(data, from)| (id, i, data, from))
-            }
-            () = sleep => {
-                now = Instant::now();
-                None
+        let received = if reads.is_empty() {
+            drop(reads);
+            sleep.await;
+            now = Instant::now();
+            None
+        } else {
+            tokio::select! {
+                ((at, got), _, _) = futures_util::future::select_all(reads) => {
+                    now = Instant::now();
+                    got.ok().map(|(data, from)| (at, data, from))
+                }
+                () = sleep => {
+                    now = Instant::now();
+                    None
+                }
             }
         };
-        if let Some((id, i, data, from)) = received
-            && let Some(peer) = self.probes.get_mut(&id)
-        {
-            peer.receive(i, &data, from, now);
+        match received {
+            Some(((Some(id), _, i), data, from)) => {
+                if let Some(peer) = self.probes.get_mut(&id) {
+                    peer.conn.receive(i, &data, from, now);
+                }
+            }
+            Some(((None, slot, i), data, from)) => {
+                if let Some(game) = self.game.as_mut() {
+                    game.receive(slot, i, &data, from, now);
+                }
+            }
+            None => {}
         }
         let mut out = Vec::new();
         for peer in self.probes.values_mut() {
             out.extend(peer.pump(now));
         }
         self.probes.retain(|_, p| !p.finished(now));
+        if let Some(game) = self.game.as_mut() {
+            let (inputs, closed, signals) = game.pump(now).await;
+            self.came.0.extend(inputs);
+            self.came.1 |= closed;
+            out.extend(signals);
+        }
         out
     }
 
@@ -167,11 +265,10 @@ fn result(probe: &ProbeId, rtt_ms: Option<f64>, error: Option<String>) -> Client
 /// One probe's peer connection and measurement.
 struct Peer {
     id: ProbeId,
+    /// The participant at the other end.
+    peer: ParticipantId,
     role: ProbeRole,
-    rtc: Rtc,
-    sockets: Vec<UdpSocket>,
-    pending_offer: Option<SdpPendingOffer>,
-    channel: Option<ChannelId>,
+    conn: Conn,
     epoch: Instant,
     pings: u32,
     ping_timeout: Duration,
@@ -181,7 +278,6 @@ struct Peer {
     reported: bool,
     /// After reporting, the peer stays to answer the other side's pings until then.
     close_at: Option<Instant>,
-    next_timeout: Instant,
     /// Doctored echo (tests only): added to every echoed `ts`.
     echo_skew_ms: Option<f64>,
     /// `probe_start` came.
@@ -193,40 +289,17 @@ struct Peer {
 impl Peer {
     async fn new(
         id: ProbeId,
+        peer: ParticipantId,
         role: ProbeRole,
         addrs: &[IpAddr],
-        pings: u32,
-        ping_timeout_ms: u32,
+        (pings, ping_timeout_ms): (u32, u32),
         now: Instant,
     ) -> std::io::Result<Self> {
-        let mut rtc = Rtc::builder().build(now);
-        let mut sockets = Vec::new();
-        let mut last_error = None;
-        for ip in addrs {
-            // An address can vanish between listing and binding (an interface going
-            // down): use the others.
-            let socket = match UdpSocket::bind(SocketAddr::new(*ip, 0)).await {
-                Ok(socket) => socket,
-                Err(e) => {
-                    last_error = Some(e);
-                    continue;
-                }
-            };
-            if let Ok(candidate) = Candidate::host(socket.local_addr()?, "udp") {
-                rtc.add_local_candidate(candidate);
-            }
-            sockets.push(socket);
-        }
-        if sockets.is_empty() {
-            return Err(last_error.unwrap_or_else(|| std::io::Error::other("no local address to probe from")));
-        }
         Ok(Self {
             id,
+            peer,
             role,
-            rtc,
-            sockets,
-            pending_offer: None,
-            channel: None,
+            conn: Conn::bind(addrs, now).await?,
             epoch: now,
             pings: pings.max(1),
             ping_timeout: Duration::from_millis(u64::from(ping_timeout_ms)),
@@ -235,7 +308,6 @@ impl Peer {
             rtts: Vec::new(),
             reported: false,
             close_at: None,
-            next_timeout: now,
             echo_skew_ms: None,
             started: false,
             failed_early: None,
@@ -251,49 +323,19 @@ impl Peer {
         if self.role != ProbeRole::Offerer {
             return Vec::new();
         }
-        let mut api = self.rtc.sdp_api();
-        api.add_channel("probe".to_owned());
-        let Some((offer, pending)) = api.apply() else { return Vec::new() };
-        self.pending_offer = Some(pending);
-        vec![self.signal(serde_json::json!({"sdp": {"type": "offer", "sdp": offer.to_sdp_string()}}))]
+        self.conn.offer("probe").map(|offer| self.signal(offer)).into_iter().collect()
     }
 
     fn signal(&self, signal: serde_json::Value) -> ClientMsg {
         ClientMsg::ProbeSignal { probe: self.id.clone(), signal, seq: None }
     }
 
-    /// Signaling from the peer: an offer (answered), an answer, or an ICE candidate
-    /// (browsers' mDNS `.local` candidates cannot be resolved here and are skipped;
-    /// the peer then reaches our host candidates and is learned as peer-reflexive).
+    /// Signaling from the peer (see [`Conn::on_signal`]).
     fn on_signal(&mut self, signal: &serde_json::Value) -> Vec<ClientMsg> {
-        if let Some(sdp) = signal.get("sdp") {
-            let kind = sdp.get("type").and_then(|t| t.as_str()).unwrap_or_default();
-            let text = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or_default();
-            match kind {
-                "offer" => {
-                    let Ok(offer) = SdpOffer::from_sdp_string(text) else { return self.fail("unreadable offer") };
-                    let Ok(answer) = self.rtc.sdp_api().accept_offer(offer) else { return self.fail("offer refused") };
-                    return vec![
-                        self.signal(serde_json::json!({"sdp": {"type": "answer", "sdp": answer.to_sdp_string()}})),
-                    ];
-                }
-                "answer" => {
-                    let (Ok(answer), Some(pending)) = (SdpAnswer::from_sdp_string(text), self.pending_offer.take())
-                    else {
-                        return self.fail("unexpected answer");
-                    };
-                    if self.rtc.sdp_api().accept_answer(pending, answer).is_err() {
-                        return self.fail("answer refused");
-                    }
-                }
-                _ => {}
-            }
-        } else if let Some(line) = signal.get("candidate").and_then(|c| c.get("candidate")).and_then(|c| c.as_str())
-            && let Ok(candidate) = Candidate::from_sdp_string(line.trim_start_matches("a="))
-        {
-            self.rtc.add_remote_candidate(candidate);
+        match self.conn.on_signal(signal) {
+            Ok(answer) => answer.map(|a| self.signal(a)).into_iter().collect(),
+            Err(why) => self.fail(why),
         }
-        Vec::new()
     }
 
     fn fail(&mut self, why: &str) -> Vec<ClientMsg> {
@@ -310,19 +352,10 @@ impl Peer {
         vec![result(&self.id, None, Some(why.to_owned()))]
     }
 
-    fn receive(&mut self, socket: usize, data: &[u8], from: SocketAddr, now: Instant) {
-        let Ok(destination) = self.sockets[socket].local_addr() else { return };
-        let Ok(contents) = data.try_into() else { return };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: from, destination, contents });
-        if self.rtc.accepts(&input) {
-            let _ = self.rtc.handle_input(input);
-        }
-    }
-
     /// The next time this peer needs attention.
     fn deadline(&self) -> Instant {
         let ping = self.in_flight.as_ref().map(|p| p.deadline);
-        [Some(self.next_timeout), ping, self.close_at].into_iter().flatten().min().expect("next_timeout is set")
+        [Some(self.conn.deadline()), ping, self.close_at].into_iter().flatten().min().expect("next_timeout is set")
     }
 
     fn finished(&self, now: Instant) -> bool {
@@ -333,7 +366,7 @@ impl Peer {
     /// for the host (the result, once measured).
     fn pump(&mut self, now: Instant) -> Vec<ClientMsg> {
         let mut out = Vec::new();
-        let _ = self.rtc.handle_input(Input::Timeout(now));
+        self.conn.tick(now);
         if let Some(flight) = &self.in_flight
             && flight.deadline <= now
         {
@@ -345,7 +378,7 @@ impl Peer {
             }
             // A ping written now must leave now (drained again), or the RTT would
             // include the wait for str0m's next timer.
-            if self.channel.is_some() && self.in_flight.is_none() && !self.reported {
+            if self.conn.channel.is_some() && self.in_flight.is_none() && !self.reported {
                 if self.sent < self.pings {
                     self.send_ping();
                     continue;
@@ -357,26 +390,22 @@ impl Peer {
         out
     }
 
-    /// Drains str0m's output until its next timeout; false if the connection failed.
+    /// Drains the connection's output and answers what came on the channel, until
+    /// nothing is left to send; false if the connection failed.
     fn drain(&mut self, now: Instant, out: &mut Vec<ClientMsg>) -> bool {
         loop {
-            match self.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => {
-                    self.next_timeout = t;
-                    return true;
-                }
-                Ok(Output::Transmit(t)) => {
-                    if let Some(socket) = self.sockets.iter().find(|s| s.local_addr().ok() == Some(t.source)) {
-                        let _ = socket.try_send_to(&t.contents, t.destination);
-                    }
-                }
-                Ok(Output::Event(Event::ChannelOpen(id, _))) => self.channel = Some(id),
-                Ok(Output::Event(Event::ChannelData(d))) => self.on_channel_data(&d.data, now),
-                Ok(Output::Event(_)) => {}
-                Err(_) => {
-                    out.extend(self.fail("the WebRTC connection failed"));
-                    return false;
-                }
+            let mut data = Vec::new();
+            if !self.conn.drain(&mut data) {
+                out.extend(self.fail("the WebRTC connection failed"));
+                return false;
+            }
+            if data.is_empty() {
+                return true;
+            }
+            // A pong written now must leave now (drained again), or the peer's RTT
+            // would include the wait for str0m's next timer.
+            for d in data {
+                self.on_channel_data(&d, now);
             }
         }
     }

@@ -26,9 +26,7 @@ impl Peer {
         let ts = now.duration_since(self.epoch).as_secs_f64() * 1000.0;
         let nonce = format!("{:016x}", rand::random::<u64>());
         let ping = serde_json::json!({"t": "ping", "n": self.sent, "ts": ts, "r": nonce}).to_string();
-        if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id))
-            && channel.write(false, ping.as_bytes()).is_ok()
-        {
+        if self.conn.write(&ping) {
             self.in_flight = Some(InFlight { n: self.sent, nonce, sent_at: now, deadline: now + self.ping_timeout });
         }
     }
@@ -42,9 +40,7 @@ impl Peer {
                     _ => msg["ts"].clone(),
                 };
                 let pong = serde_json::json!({"t": "pong", "n": msg["n"], "ts": ts, "r": msg["r"]}).to_string();
-                if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
-                    let _ = channel.write(false, pong.as_bytes());
-                }
+                self.conn.write(&pong);
             }
             Some("pong") => {
                 let n = msg.get("n").and_then(|n| n.as_u64()).unwrap_or(0);
@@ -63,10 +59,13 @@ impl Peer {
 
     pub(super) fn report(&mut self, now: Instant) -> Vec<ClientMsg> {
         self.reported = true;
+        // It stays to answer the other side's pings; a measured one longer, for the
+        // game of a group that may form (the host drops it with `probe_abort`).
         self.close_at = Some(now + self.ping_timeout * self.pings);
         if self.rtts.is_empty() {
             return vec![result(&self.id, None, Some("no ping came back".to_owned()))];
         }
+        self.close_at = Some(now + (self.ping_timeout * self.pings).max(super::KEEP_FOR_GAME));
         let mut sorted = self.rtts.clone();
         sorted.sort_by(f64::total_cmp);
         vec![result(&self.id, Some(sorted[sorted.len() / 2]), None)]
