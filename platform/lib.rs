@@ -62,13 +62,14 @@
 //!  participants (simulate::scenario: arrivals, attributes, dropout, RTTs;
 //!  simulate::replay: a real run's arrivals) → simulate::report (text, JSON, HTML).
 //!
-//!  bots: N Rust clients walking an experiment (load tests, dry runs; bots::answers:
-//!  consent, instructions and surveys), playing games
+//!  bots: N Rust clients walking an experiment (load tests, dry runs; bots::bot one
+//!  bot, bot::react its answer to each message; bots::answers: consent, instructions
+//!  and surveys), playing games
 //!  with bots::player (the module in game::engine, over the relay or the probe's
 //!  channel), misbehaving on
 //!  request with bots::churn (leave, drop and return, ignore probes, abandon: the
 //!  soak); client::webrtc is a real WebRTC peer (feature `webrtc`;
-//!  webrtc::conn one connection, webrtc::ping the probe, webrtc::game a game's
+//!  webrtc::conn one connection, webrtc::probe one probe, webrtc::game a game's
 //!  channels).
 //!
 //!  mix: one SplitMix64 for everything random-looking yet repeatable.

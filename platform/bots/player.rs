@@ -135,6 +135,9 @@ impl Player {
             && *game == self.game
         {
             self.changes.push(crate::game::SeatChange { slot: *slot, tick: *tick, to: *to, player: *player });
+            if *to == crate::game::SeatKind::Player {
+                self.ask_relay(); // a newcomer's inputs come through the host
+            }
             if let Some(held) = self.inputs.get_mut(*slot) {
                 // A newcomer's inputs start at `tick` (the ticks before were the bot's).
                 held.resize(*tick as usize, Value::Null);
@@ -172,6 +175,9 @@ impl Player {
     /// ahead of this copy (a partner cannot make it hold more).
     pub fn peer_inputs(&mut self, slot: usize, from: u64, inputs: Vec<Value>) {
         let ahead = self.tick + 2 * self.delay + 4 * u64::from(self.tick_rate) + 64;
+        if self.changes.iter().any(|c| c.slot == slot) {
+            return; // who left has no say; a newcomer plays through the host
+        }
         let Some(held) = self.inputs.get_mut(slot).filter(|_| slot != self.slot) else { return };
         let have = held.len() as u64;
         if from > have || inputs.len() > 1024 {
@@ -183,6 +189,11 @@ impl Player {
             }
             held.push(input);
         }
+    }
+
+    /// Whether this copy reached the game's end.
+    pub fn is_over(&self) -> bool {
+        self.over
     }
 
     /// This seat's inputs so far, from tick 0 (what the channels carry).

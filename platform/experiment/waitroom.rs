@@ -233,10 +233,16 @@ impl State {
 
     /// A waiting participant is back: offered again, and asked for at once.
     pub(super) fn waiting_reconnected(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
+        let mut absent = None;
         if let Some(entry) = self.rooms.get_mut(&scene).and_then(|r| r.entries.get_mut(&pid)) {
             entry.connected = true;
+            absent = entry.absent.clone();
         }
         self.send_status_to(pid, scene, now);
+        if let Some(check) = absent {
+            // They missed a ready-check: a reloaded page learns it again, to confirm.
+            self.send_to(pid, ServerMsg::ReadyAbort { check, reason: "missed".to_owned() });
+        }
         self.try_match(scene, pid, now);
     }
 

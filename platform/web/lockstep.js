@@ -288,6 +288,8 @@ export class GameRunner {
     this.changes.push({ slot: msg.slot, tick: msg.tick, to: msg.to, player: msg.player });
     const held = this.inputs[msg.slot];
     held.length = Math.min(held.length, msg.tick);
+    this.links.get(msg.slot)?.close(); // the leaver's channel
+    this.links.delete(msg.slot);
     if (msg.to === "player") {
       // A newcomer takes the seat from `tick` (the bot played it before): their inputs
       // come through the host, since there is no channel to them.
@@ -297,8 +299,6 @@ export class GameRunner {
       this.askRelay();
       return;
     }
-    this.links.get(msg.slot)?.close();
-    this.links.delete(msg.slot);
     if (msg.told) {
       this.say(msg.to === "bot" ? t("game.partner_bot") : t("game.partner_left"), 8000);
     }
@@ -339,7 +339,9 @@ export class GameRunner {
   }
 
   onPeerMessage(slot, data) {
-    if (typeof data !== "string" || data.length > 32768) return;
+    // A seat that changed hands takes nothing from a channel: who left has no say, and
+    // a newcomer plays through the host.
+    if (typeof data !== "string" || data.length > 32768 || this.seatAt(slot, Infinity) !== null) return;
     let msg;
     try { msg = JSON.parse(data); } catch { return; }
     // A partner is never further ahead than lockstep lets it be (two input delays and

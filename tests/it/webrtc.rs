@@ -204,3 +204,46 @@ async fn a_browser_page_plays_its_game_with_a_bot_over_the_probes_channel_and_re
         events.iter().filter(|e| matches!(e, Event::GameEnded { reason, .. } if reason.as_str() == "completed"));
     assert_eq!(completed.count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_with_a_webrtc_peer_that_drop_mid_game_come_back_and_their_games_end() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/p2p-churn.yaml"], data.path(), |_| {}).await;
+    let churn = bots::churn::Churn { drop: 0.35, back_in_time: 1.0, grace_secs: 4.0, ..Default::default() };
+    let plan = bots::Plan { webrtc: true, seed: 5, churn, ..bot_plan(&host, "p2p-churn") };
+    let opts = RunOptions { count: 24, rate: Some(4.0), spread: false, first_address: 0 };
+    let summary = bots::run(plan, opts, Arc::new(Live::default())).await;
+    let events = host.events("p2p-churn");
+    host.stop().await;
+    assert!(summary.errors.is_empty(), "bots met errors: {:?}\n{}", summary.errors, summary.text());
+    let started: Vec<GameId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GameStarted { game, .. } => Some(*game),
+            _ => None,
+        })
+        .collect();
+    let ended: std::collections::BTreeMap<GameId, String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GameEnded { game, reason, .. } => Some((*game, reason.as_str().to_owned())),
+            _ => None,
+        })
+        .collect();
+    assert!(started.len() >= 6, "{} games", started.len());
+    assert!(started.iter().all(|g| ended.contains_key(g)), "every game ended: {ended:?}");
+    // Some player came back mid-game (within the grace) and the game was completed.
+    let resumed_in_game = events.iter().enumerate().any(|(i, e)| {
+        let Event::Connected { participant, resumed: true } = e else { return false };
+        let game = events[..i].iter().rev().find_map(|e| match e {
+            Event::GameCreated { game, players, .. } if players.contains(participant) => Some(*game),
+            _ => None,
+        });
+        game.is_some_and(|g| {
+            !events[..i].iter().any(|e| matches!(e, Event::GameEnded { game, .. } if *game == g))
+                && ended.get(&g).is_some_and(|r| r == "completed")
+        })
+    });
+    assert!(resumed_in_game, "a bot that dropped mid-game came back and its game was completed");
+    assert!(summary.completed >= 12, "{}", summary.text());
+}

@@ -20,8 +20,10 @@ pub(super) struct Conn {
     pub(super) channel: Option<ChannelId>,
     /// A remote description came (an offer answered, or our offer's answer).
     pub(super) described: bool,
-    /// The channel closed or the connection failed.
+    /// The channel or the connection closed, or the connection failed.
     pub(super) closed: bool,
+    /// Since when ICE has lost the peer (it may come back).
+    disconnected_since: Option<Instant>,
     next_timeout: Instant,
 }
 
@@ -56,6 +58,7 @@ impl Conn {
             channel: None,
             described: false,
             closed: false,
+            disconnected_since: None,
             next_timeout: now,
         })
     }
@@ -122,11 +125,11 @@ impl Conn {
         let _ = self.rtc.handle_input(Input::Timeout(now));
     }
 
-    /// Writes a text message on the open channel; false if there is none (or it
-    /// refused).
+    /// Writes a text message on the open channel; false if there is none, or its
+    /// send buffer is full (nothing was written).
     pub(super) fn write(&mut self, text: &str) -> bool {
         match self.channel.and_then(|id| self.rtc.channel(id)) {
-            Some(mut channel) => channel.write(false, text.as_bytes()).is_ok(),
+            Some(mut channel) => matches!(channel.write(false, text.as_bytes()), Ok(true)),
             None => false,
         }
     }
@@ -136,9 +139,16 @@ impl Conn {
         self.channel.is_some() && !self.closed
     }
 
+    /// Whether the peer is gone: the connection closed, or ICE lost it more than
+    /// `grace` ago (a brief loss recovers).
+    pub(super) fn gone(&self, now: Instant, grace: std::time::Duration) -> bool {
+        self.closed || self.disconnected_since.is_some_and(|t| now.saturating_duration_since(t) > grace)
+    }
+
     /// Sends what str0m has to send and collects what arrived on the channel, until
-    /// its next timeout; false if the connection failed (then `closed`).
-    pub(super) fn drain(&mut self, data: &mut Vec<Vec<u8>>) -> bool {
+    /// its next timeout; false if the connection failed (then `closed`). `now` dates a
+    /// loss of the peer.
+    pub(super) fn drain(&mut self, now: Instant, data: &mut Vec<Vec<u8>>) -> bool {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
@@ -152,9 +162,13 @@ impl Conn {
                 }
                 Ok(Output::Event(Event::ChannelOpen(id, _))) => self.channel = Some(id),
                 Ok(Output::Event(Event::ChannelData(d))) => data.push(d.data),
-                Ok(Output::Event(Event::ChannelClose(_))) => self.closed = true,
-                Ok(Output::Event(Event::IceConnectionStateChange(IceConnectionState::Disconnected))) => {
-                    self.closed = true;
+                Ok(Output::Event(Event::ChannelClose(_) | Event::Closed)) => self.closed = true,
+                Ok(Output::Event(Event::IceConnectionStateChange(state))) => {
+                    if state == IceConnectionState::Disconnected {
+                        self.disconnected_since.get_or_insert(now);
+                    } else {
+                        self.disconnected_since = None;
+                    }
                 }
                 Ok(Output::Event(_)) => {}
                 Err(_) => {

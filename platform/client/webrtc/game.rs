@@ -3,7 +3,10 @@
 //! else one opened through `game_signal` (the lower slot offers, label `game`); a
 //! channel that closes is opened again by the lower slot after 1 s, then 2, 4, 8 and
 //! 16 s while none is open (five tries per partner), and the higher slot answers any
-//! new offer, as many times. Inputs go out as `{"t":"in","k":from,"v":[…]}`.
+//! new offer, as many times. A resumed game (the bot came back) opens its channels as
+//! after a closed one. A seat that changed hands has no channel: a player who left
+//! cannot reach the game, and a newcomer's inputs come through the relay. Inputs go
+//! out as `{"t":"in","k":from,"v":[…]}`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +27,8 @@ const MAX_BATCH: usize = 64;
 const MAX_MESSAGES: usize = 16;
 /// Largest channel message read, in bytes.
 const MAX_MESSAGE: usize = 32 * 1024;
+/// A peer ICE lost for this long is gone (a briefer loss recovers).
+const LOST: Duration = Duration::from_secs(3);
 
 /// A partner's inputs that came over a channel: slot, first tick, inputs.
 pub type PeerInputs = (usize, u64, Vec<Value>);
@@ -53,17 +58,23 @@ pub struct GameLinks {
     pub reopened: u32,
     /// The game is over for this copy (no channel is opened again).
     pub over: bool,
+    /// Seats whose player left (no channel with them any more).
+    changed: Vec<usize>,
+    /// Partner inputs that came and were not yet handed over.
+    inbox: Vec<PeerInputs>,
 }
 
 impl GameLinks {
-    /// The game's channels: `kept` are the probe's open connections by partner; the
-    /// others are offered now by the lower slot.
+    /// The game's channels: `kept` are the probe's open connections by partner (and
+    /// what came on them since the group formed); the others are offered now by the
+    /// lower slot, or (`resumed`) after a second as for a closed channel. `changed`:
+    /// seats whose player left before (none with them).
     pub(super) async fn start(
-        game: GameId,
-        slot: usize,
-        players: Vec<ParticipantId>,
+        (game, slot, players): (GameId, usize, Vec<ParticipantId>),
         addrs: Vec<IpAddr>,
-        kept: &mut HashMap<ParticipantId, Conn>,
+        kept: &mut HashMap<ParticipantId, (Conn, Vec<Vec<u8>>)>,
+        resumed: bool,
+        changed: Vec<usize>,
     ) -> (Self, Vec<ClientMsg>) {
         let mut links = Self {
             game,
@@ -75,21 +86,37 @@ impl GameLinks {
             reopen_at: HashMap::new(),
             reopened: 0,
             over: false,
+            changed,
+            inbox: Vec::new(),
         };
         let mut out = Vec::new();
+        let now = Instant::now();
         for s in 0..links.players.len() {
-            if s == slot {
+            if s == slot || links.changed.contains(&s) {
                 continue;
             }
             match kept.remove(&links.players[s]) {
-                Some(conn) if conn.open() => {
+                Some((conn, early)) if conn.open() => {
+                    links.inbox.extend(early.iter().filter_map(|d| read_inputs(s, d)));
                     links.links.insert(s, Link { conn, sent: 0, again: false, seen_closed: false });
                 }
+                _ if resumed => links.schedule_reopen(s, now),
                 _ if slot < s => out.extend(links.offer(s, false).await),
                 _ => {}
             }
         }
         (links, out)
+    }
+
+    /// The player of `slot` left for good (`seat_change`): their channel is closed and
+    /// none is opened or answered for that seat again.
+    pub fn seat_changed(&mut self, slot: usize) {
+        self.links.remove(&slot);
+        self.reopen_at.remove(&slot);
+        self.inbox.retain(|(s, _, _)| *s != slot);
+        if !self.changed.contains(&slot) {
+            self.changed.push(slot);
+        }
     }
 
     async fn offer(&mut self, s: usize, again: bool) -> Vec<ClientMsg> {
@@ -109,6 +136,9 @@ impl GameLinks {
         let Some(s) = self.players.iter().position(|p| *p == from).filter(|s| *s != self.slot) else {
             return Vec::new();
         };
+        if self.changed.contains(&s) {
+            return Vec::new(); // they left the game
+        }
         let offer = signal.get("sdp").and_then(|d| d.get("type")).and_then(Value::as_str) == Some("offer");
         let link = self.links.get(&s);
         let fresh = offer && link.is_none_or(|l| l.conn.described);
@@ -147,19 +177,18 @@ impl GameLinks {
     /// Lets time pass: the partners' inputs that came, whether a channel closed (the
     /// game then asks for the relay), and signaling for channels opened again.
     pub(super) async fn pump(&mut self, now: Instant) -> (Vec<PeerInputs>, bool, Vec<ClientMsg>) {
-        let mut inputs = Vec::new();
         let mut closed = false;
         let mut reopen = Vec::new();
         for (s, link) in &mut self.links {
             link.conn.tick(now);
             let was_open = link.conn.open();
             let mut data = Vec::new();
-            link.conn.drain(&mut data);
+            link.conn.drain(now, &mut data);
             if link.conn.open() && !was_open && link.again {
                 self.reopened += 1;
             }
-            inputs.extend(data.iter().filter_map(|d| read_inputs(*s, d)));
-            if link.conn.closed && !link.seen_closed {
+            self.inbox.extend(data.iter().filter_map(|d| read_inputs(*s, d)));
+            if link.conn.gone(now, LOST) && !link.seen_closed {
                 link.seen_closed = true;
                 closed = true;
                 reopen.push(*s);
@@ -172,19 +201,19 @@ impl GameLinks {
         let due: Vec<usize> = self.reopen_at.iter().filter(|(_, t)| **t <= now).map(|(s, _)| *s).collect();
         for s in due {
             self.reopen_at.remove(&s);
-            if self.over || self.links.get(&s).is_some_and(|l| l.conn.open()) {
+            if self.over || self.links.get(&s).is_some_and(|l| l.conn.open() && !l.conn.gone(now, LOST)) {
                 continue;
             }
             out.extend(self.offer(s, true).await);
             self.schedule_reopen(s, now); // looked at again: one that never opens is tried anew
         }
-        (inputs, closed, out)
+        (std::mem::take(&mut self.inbox), closed, out)
     }
 
     /// The lower slot tries a new channel after 1 s, doubling, while tries are left.
     fn schedule_reopen(&mut self, s: usize, now: Instant) {
         let tries = self.tries.get(&s).copied().unwrap_or(0);
-        if self.slot > s || tries >= REOPEN_TRIES || self.over {
+        if self.slot > s || tries >= REOPEN_TRIES || self.over || self.changed.contains(&s) {
             return;
         }
         self.tries.insert(s, tries + 1);
@@ -193,7 +222,8 @@ impl GameLinks {
 
     /// Sends this seat's inputs each open channel has not had yet.
     pub fn send_inputs(&mut self, own: &[Value]) {
-        for link in self.links.values_mut() {
+        let now = Instant::now();
+        for (s, link) in &mut self.links {
             if !link.conn.open() {
                 continue;
             }
@@ -208,7 +238,10 @@ impl GameLinks {
                 }
                 link.sent = end;
             }
-            link.conn.drain(&mut Vec::new()); // out now, not at the next timer
+            // Out now, not at the next timer (and anything that came is kept).
+            let mut data = Vec::new();
+            link.conn.drain(now, &mut data);
+            self.inbox.extend(data.iter().filter_map(|d| read_inputs(*s, d)));
         }
     }
 

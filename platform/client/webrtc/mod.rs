@@ -11,19 +11,21 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{ClientMsg, ParticipantId, ProbeId, ProbeRole, ServerMsg};
+use crate::protocol::{ClientMsg, ParticipantId, ProbeId, ServerMsg};
 
 mod conn;
 mod game;
-mod ping;
+mod probe;
 
 use conn::Conn;
 pub use game::{GameLinks, PeerInputs, REOPEN_TRIES};
-use ping::InFlight;
+use probe::{Peer, result};
 
 /// How long a measured probe's channel is kept for a game that may follow (the group's
 /// other probes and its ready-check), unless the host drops it first.
 const KEEP_FOR_GAME: Duration = Duration::from_secs(120);
+/// Messages kept from a partner whose game has not started here yet.
+const MAX_EARLY: usize = 64;
 
 /// Local addresses to offer as host candidates: every IPv4 interface address (the
 /// loopback included, so that two bots on one machine connect).
@@ -45,8 +47,8 @@ pub struct Prober {
     failed: HashMap<ProbeId, String>,
     echo_skew_ms: Option<f64>,
     /// The probes' open connections of a group just formed, by partner, until its game
-    /// starts.
-    kept: HashMap<ParticipantId, Conn>,
+    /// starts (with what came on them meanwhile, at most `MAX_EARLY` messages each).
+    kept: HashMap<ParticipantId, (Conn, Vec<Vec<u8>>)>,
     /// The channels of the game being played.
     game: Option<GameLinks>,
     /// What the game's channels brought since last asked.
@@ -120,7 +122,7 @@ impl Prober {
                 self.kept.clear();
                 for (_, peer) in self.probes.drain() {
                     if players.contains(&peer.peer) && peer.conn.open() {
-                        self.kept.insert(peer.peer, peer.conn);
+                        self.kept.insert(peer.peer, (peer.conn, Vec::new()));
                     }
                 }
                 Vec::new()
@@ -139,12 +141,14 @@ impl Prober {
     /// end closes them. Returns what to send to the host.
     pub async fn follow_game(&mut self, msg: &ServerMsg) -> Vec<ClientMsg> {
         match msg {
-            ServerMsg::StartGame { game, players, slot, .. } => {
+            ServerMsg::StartGame { game, players, slot, inputs, seat_changes, .. } => {
                 if self.game.as_ref().is_some_and(|g| g.game == *game) {
                     return Vec::new(); // the same game again (a resume): channels kept
                 }
-                let (links, out) =
-                    GameLinks::start(*game, *slot, players.clone(), self.addrs.clone(), &mut self.kept).await;
+                let resumed = inputs.iter().any(|i| !i.is_empty());
+                let changed = seat_changes.iter().map(|c| c.slot).collect();
+                let (addrs, seats) = (self.addrs.clone(), (*game, *slot, players.clone()));
+                let (links, out) = GameLinks::start(seats, addrs, &mut self.kept, resumed, changed).await;
                 self.kept.clear();
                 self.game = Some(links);
                 out
@@ -153,6 +157,12 @@ impl Prober {
                 Some(links) if links.game == *game => links.on_signal(*from, signal).await,
                 _ => Vec::new(),
             },
+            ServerMsg::SeatChange { game, slot, .. } => {
+                if let Some(links) = self.game.as_mut().filter(|g| g.game == *game) {
+                    links.seat_changed(*slot);
+                }
+                Vec::new()
+            }
             ServerMsg::GameEnd { .. } | ServerMsg::Outcome { .. } => {
                 self.game = None;
                 self.kept.clear();
@@ -182,7 +192,7 @@ impl Prober {
     /// and returns what to send to the host. Pending forever while there is none.
     pub async fn drive(&mut self) -> Vec<ClientMsg> {
         let game_deadline = self.game.as_ref().and_then(GameLinks::deadline);
-        if self.probes.is_empty() && game_deadline.is_none() {
+        if self.probes.is_empty() && self.kept.is_empty() && game_deadline.is_none() {
             return std::future::pending().await;
         }
         let deadline = self
@@ -190,19 +200,21 @@ impl Prober {
             .values()
             .map(Peer::deadline)
             .chain(game_deadline)
+            .chain(self.kept.values().map(|(c, _)| c.deadline()))
             .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        // Each readable socket: (a probe or a game slot, socket number).
+        // Each readable socket: where it belongs, and its number.
         let mut reads = Vec::new();
-        let probes = self.probes.iter().map(|(id, p)| (Some(id.clone()), 0, p.conn.sockets.as_slice()));
-        let games = self.game.iter().flat_map(|g| g.sockets()).map(|(slot, sockets)| (None, slot, sockets));
-        for (id, slot, sockets) in probes.chain(games) {
+        let probes = self.probes.iter().map(|(id, p)| (Owner::Probe(id.clone()), p.conn.sockets.as_slice()));
+        let kept = self.kept.iter().map(|(p, (c, _))| (Owner::Kept(*p), c.sockets.as_slice()));
+        let games = self.game.iter().flat_map(|g| g.sockets()).map(|(slot, sockets)| (Owner::Game(slot), sockets));
+        for (owner, sockets) in probes.chain(kept).chain(games) {
             for (i, socket) in sockets.iter().enumerate() {
-                let id = id.clone();
+                let owner = owner.clone();
                 reads.push(Box::pin(async move {
                     let mut buf = vec![0u8; 2000];
                     let got = socket.recv_from(&mut buf).await;
-                    ((id, slot, i), got.map(|(n, from)| (buf[..n].to_vec(), from)))
+                    ((owner, i), got.map(|(n, from)| (buf[..n].to_vec(), from)))
                 }));
             }
         }
@@ -226,17 +238,30 @@ impl Prober {
             }
         };
         match received {
-            Some(((Some(id), _, i), data, from)) => {
+            Some(((Owner::Probe(id), i), data, from)) => {
                 if let Some(peer) = self.probes.get_mut(&id) {
                     peer.conn.receive(i, &data, from, now);
                 }
             }
-            Some(((None, slot, i), data, from)) => {
+            Some(((Owner::Kept(peer), i), data, from)) => {
+                if let Some((conn, _)) = self.kept.get_mut(&peer) {
+                    conn.receive(i, &data, from, now);
+                }
+            }
+            Some(((Owner::Game(slot), i), data, from)) => {
                 if let Some(game) = self.game.as_mut() {
                     game.receive(slot, i, &data, from, now);
                 }
             }
             None => {}
+        }
+        for (conn, early) in self.kept.values_mut() {
+            // A partner may start a little sooner: what it sends waits for the game.
+            conn.tick(now);
+            let mut data = Vec::new();
+            conn.drain(now, &mut data);
+            let room = MAX_EARLY.saturating_sub(early.len());
+            early.extend(data.into_iter().take(room));
         }
         let mut out = Vec::new();
         for peer in self.probes.values_mut() {
@@ -258,155 +283,12 @@ impl Prober {
     }
 }
 
-fn result(probe: &ProbeId, rtt_ms: Option<f64>, error: Option<String>) -> ClientMsg {
-    ClientMsg::ProbeResult { probe: probe.clone(), rtt_ms, error, seq: None }
-}
-
-/// One probe's peer connection and measurement.
-struct Peer {
-    id: ProbeId,
-    /// The participant at the other end.
-    peer: ParticipantId,
-    role: ProbeRole,
-    conn: Conn,
-    epoch: Instant,
-    pings: u32,
-    ping_timeout: Duration,
-    sent: u32,
-    in_flight: Option<InFlight>,
-    rtts: Vec<f64>,
-    reported: bool,
-    /// After reporting, the peer stays to answer the other side's pings until then.
-    close_at: Option<Instant>,
-    /// Doctored echo (tests only): added to every echoed `ts`.
-    echo_skew_ms: Option<f64>,
-    /// `probe_start` came.
-    started: bool,
-    /// A failure before `probe_start`, reported when it comes.
-    failed_early: Option<String>,
-}
-
-impl Peer {
-    async fn new(
-        id: ProbeId,
-        peer: ParticipantId,
-        role: ProbeRole,
-        addrs: &[IpAddr],
-        (pings, ping_timeout_ms): (u32, u32),
-        now: Instant,
-    ) -> std::io::Result<Self> {
-        Ok(Self {
-            id,
-            peer,
-            role,
-            conn: Conn::bind(addrs, now).await?,
-            epoch: now,
-            pings: pings.max(1),
-            ping_timeout: Duration::from_millis(u64::from(ping_timeout_ms)),
-            sent: 0,
-            in_flight: None,
-            rtts: Vec::new(),
-            reported: false,
-            close_at: None,
-            echo_skew_ms: None,
-            started: false,
-            failed_early: None,
-        })
-    }
-
-    /// `probe_start`: the offerer opens the channel and sends its offer.
-    fn start(&mut self) -> Vec<ClientMsg> {
-        self.started = true;
-        if let Some(why) = self.failed_early.take() {
-            return self.fail(&why);
-        }
-        if self.role != ProbeRole::Offerer {
-            return Vec::new();
-        }
-        self.conn.offer("probe").map(|offer| self.signal(offer)).into_iter().collect()
-    }
-
-    fn signal(&self, signal: serde_json::Value) -> ClientMsg {
-        ClientMsg::ProbeSignal { probe: self.id.clone(), signal, seq: None }
-    }
-
-    /// Signaling from the peer (see [`Conn::on_signal`]).
-    fn on_signal(&mut self, signal: &serde_json::Value) -> Vec<ClientMsg> {
-        match self.conn.on_signal(signal) {
-            Ok(answer) => answer.map(|a| self.signal(a)).into_iter().collect(),
-            Err(why) => self.fail(why),
-        }
-    }
-
-    fn fail(&mut self, why: &str) -> Vec<ClientMsg> {
-        if self.reported {
-            return Vec::new();
-        }
-        if !self.started {
-            // A result before `probe_start` would be refused: it waits for the start.
-            self.failed_early.get_or_insert_with(|| why.to_owned());
-            return Vec::new();
-        }
-        self.reported = true;
-        self.close_at = Some(Instant::now());
-        vec![result(&self.id, None, Some(why.to_owned()))]
-    }
-
-    /// The next time this peer needs attention.
-    fn deadline(&self) -> Instant {
-        let ping = self.in_flight.as_ref().map(|p| p.deadline);
-        [Some(self.conn.deadline()), ping, self.close_at].into_iter().flatten().min().expect("next_timeout is set")
-    }
-
-    fn finished(&self, now: Instant) -> bool {
-        self.close_at.is_some_and(|t| t <= now)
-    }
-
-    /// Advances time, drains str0m's output, and runs the ping-pong; returns messages
-    /// for the host (the result, once measured).
-    fn pump(&mut self, now: Instant) -> Vec<ClientMsg> {
-        let mut out = Vec::new();
-        self.conn.tick(now);
-        if let Some(flight) = &self.in_flight
-            && flight.deadline <= now
-        {
-            self.in_flight = None; // lost: go on with the next ping
-        }
-        loop {
-            if !self.drain(now, &mut out) {
-                break;
-            }
-            // A ping written now must leave now (drained again), or the RTT would
-            // include the wait for str0m's next timer.
-            if self.conn.channel.is_some() && self.in_flight.is_none() && !self.reported {
-                if self.sent < self.pings {
-                    self.send_ping();
-                    continue;
-                }
-                out.extend(self.report(now));
-            }
-            break;
-        }
-        out
-    }
-
-    /// Drains the connection's output and answers what came on the channel, until
-    /// nothing is left to send; false if the connection failed.
-    fn drain(&mut self, now: Instant, out: &mut Vec<ClientMsg>) -> bool {
-        loop {
-            let mut data = Vec::new();
-            if !self.conn.drain(&mut data) {
-                out.extend(self.fail("the WebRTC connection failed"));
-                return false;
-            }
-            if data.is_empty() {
-                return true;
-            }
-            // A pong written now must leave now (drained again), or the peer's RTT
-            // would include the wait for str0m's next timer.
-            for d in data {
-                self.on_channel_data(&d, now);
-            }
-        }
-    }
+/// What a socket being read belongs to.
+#[derive(Clone)]
+enum Owner {
+    Probe(ProbeId),
+    /// A kept probe connection, by partner.
+    Kept(ParticipantId),
+    /// The game's channel with a slot.
+    Game(usize),
 }

@@ -151,6 +151,12 @@ fn missing_the_bot_fill_check_ends_the_part_or_waits_until_the_participant_is_ba
     assert_eq!(h.place(a), Place::Waiting(0));
     h.wait(secs(5));
     assert_eq!(check_of(&h, a), Some(first.clone()), "no new check while a is away");
+    h.take();
+    h.disconnect(a);
+    h.reconnect(a); // a reloaded page learns again that it missed the check
+    let missed =
+        |m: &ServerMsg| matches!(m, ServerMsg::ReadyAbort { check, reason } if *check == first && reason == "missed");
+    assert!(has(&h.sent(a), missed));
     ready(&mut h, a, &first); // back
     h.wait(secs(1));
     let second = check_of(&h, a).expect("a new check once back");
