@@ -135,6 +135,17 @@ async fn bots_with_a_webrtc_peer_play_over_the_probes_channel_without_the_relay(
     assert!(games.len() == 1 && games[0].matches() && games[0].compared >= 2, "{games:?}");
 }
 
+/// The games started, in the order of the log.
+fn started_games(events: &[Event]) -> Vec<GameId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GameStarted { game, .. } => Some(*game),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Joined the waitroom of `experiment` so far.
 fn joined(host: &TestHost, experiment: &str) -> usize {
     host.events(experiment).iter().filter(|e| matches!(e, Event::WaitroomJoined { .. })).count()
@@ -182,13 +193,7 @@ async fn a_browser_page_plays_its_game_with_a_bot_over_the_probes_channel_and_re
     host.stop().await;
     // In each game the relay was asked for only once the page cut the channel, after
     // playing over it.
-    let games: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::GameStarted { game, .. } => Some(*game),
-            _ => None,
-        })
-        .collect();
+    let games = started_games(&events);
     assert_eq!(games.len(), 2);
     for game in games {
         let of = |e: &Event| match e {
@@ -216,13 +221,7 @@ async fn bots_with_a_webrtc_peer_that_drop_mid_game_come_back_and_their_games_en
     let events = host.events("p2p-churn");
     host.stop().await;
     assert!(summary.errors.is_empty(), "bots met errors: {:?}\n{}", summary.errors, summary.text());
-    let started: Vec<GameId> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::GameStarted { game, .. } => Some(*game),
-            _ => None,
-        })
-        .collect();
+    let started = started_games(&events);
     let ended: std::collections::BTreeMap<GameId, String> = events
         .iter()
         .filter_map(|e| match e {
