@@ -1,8 +1,10 @@
 //! What it costs the host to run a game module itself (`cohort validate`, replay, bots,
 //! and — not done today — an authoritative live copy): one tick of the demo game
 //! (`step` + `done`) in the host's QuickJS engine, a state hash, and a whole 60-second
-//! game replayed; and one input's trip through the host relay (which waits for the
-//! input's event to be durable). `cargo bench --bench game` prints a markdown section;
+//! game replayed; one input's trip through the host relay (which waits for the input's
+//! event to be durable); and, with the `webrtc` feature, one input over the probe's
+//! DataChannel between two Rust peers, the path a probed group plays on.
+//! `cargo bench --features webrtc --bench game` prints a markdown section;
 //! `benches/run.sh` puts it in docs/benchmarks.md.
 
 use std::collections::BTreeMap;
@@ -66,6 +68,78 @@ fn relay_hops(n: usize) -> Vec<Duration> {
     })
 }
 
+/// One input's trip over the probe's DataChannel kept for the game: two Rust WebRTC
+/// peers on loopback, probed and grouped by the host, then one input per tick at 20
+/// ticks/s from one to the other (same process, one clock; the host is not on the path).
+#[cfg(feature = "webrtc")]
+fn channel_hops(n: usize) -> Vec<Duration> {
+    use cohort::client::webrtc::Prober;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let data = tempfile::tempdir().expect("tempdir");
+        let (loaded, reports) = cohort::config::load_all(&["tests/fixtures/host/probed.yaml".into()]);
+        assert!(reports.is_empty(), "{reports:?}");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let opts = cohort::server::ServeOptions::new(data.path().to_path_buf());
+        let host = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
+        let mut a = Client::connect(&addr, "probed", &[("PROLIFIC_PID", "a")], None).await.expect("a");
+        let mut b = Client::connect(&addr, "probed", &[("PROLIFIC_PID", "b")], None).await.expect("b");
+        a.next_scene().await.expect("a waits");
+        b.next_scene().await.expect("b waits");
+        let (mut pa, mut pb) = (Prober::default(), Prober::default());
+        let wait = Duration::from_secs(20);
+        let start = |m: &ServerMsg| matches!(m, ServerMsg::StartGame { .. }).then(|| m.clone());
+        let (sa, sb) = tokio::join!(
+            a.wait_probing(&mut pa, "start_game", wait, start),
+            b.wait_probing(&mut pb, "start_game", wait, start)
+        );
+        let (sa, sb) = (sa.expect("a starts"), sb.expect("b starts"));
+        for m in pa.follow_game(&sa).await {
+            a.send(m).await.expect("send");
+        }
+        for m in pb.follow_game(&sb).await {
+            b.send(m).await.expect("send");
+        }
+        let mut own = Vec::new();
+        let mut hops = Vec::with_capacity(n);
+        for tick in 0..n {
+            own.push(json!("up"));
+            let sent = Instant::now();
+            pa.game().expect("a plays").send_inputs(&own);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            'arrived: loop {
+                tokio::select! {
+                    _ = pa.drive() => {}
+                    _ = pb.drive() => {}
+                    () = tokio::time::sleep_until(deadline) => panic!("input {tick} never came over the channel"),
+                }
+                let (inputs, closed) = pb.take_game_news();
+                assert!(!closed, "the channel closed");
+                if inputs.iter().any(|(_, from, v)| (*from as usize) + v.len() > tick) {
+                    break 'arrived;
+                }
+            }
+            hops.push(sent.elapsed());
+            // The game's 20 ticks/s, both peers kept alive meanwhile.
+            let _ = tokio::time::timeout(Duration::from_millis(50), async {
+                loop {
+                    tokio::select! {
+                        _ = pa.drive() => {}
+                        _ = pb.drive() => {}
+                    }
+                    let _ = pb.take_game_news();
+                }
+            })
+            .await;
+        }
+        shutdown.cancel();
+        let _ = host.await;
+        hops
+    })
+}
+
 fn main() {
     let moves = ["up", "down", "left", "right"];
     let load_started = Instant::now();
@@ -110,7 +184,7 @@ fn main() {
     let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e3);
     println!("## Games in the host's engine\n");
     println!(
-        "`cargo bench --bench game`, release build: the demo game (`experiments/games/demo.js`, two players) in\n\
+        "`cargo bench --features webrtc --bench game`, release build: the demo game (`experiments/games/demo.js`, two players) in\n\
          QuickJS (rquickjs), as `cohort validate`, `cohort replay` and `cohort bots` run it.\n"
     );
     println!("| measure | p50 | p99 | max |\n|---|---:|---:|---:|");
@@ -140,6 +214,17 @@ fn main() {
         ms(percentile(&hops, 0.99)),
         ms(hops[hops.len() - 1])
     );
+    #[cfg(feature = "webrtc")]
+    {
+        let mut hops = channel_hops(200);
+        hops.sort();
+        println!(
+            "| one input over the probe's DataChannel (player → partner, two Rust WebRTC peers on loopback), ms | {} | {} | {} |",
+            ms(percentile(&hops, 0.5)),
+            ms(percentile(&hops, 0.99)),
+            ms(hops[hops.len() - 1])
+        );
+    }
     println!("\nLoading the module into a fresh engine: {} ms.", ms(load));
     let per_tick = percentile(&steps, 0.5).as_secs_f64();
     println!(
