@@ -28,19 +28,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// A host serving `tests/fixtures/host/<experiment>.yaml` on loopback: its address, its
+/// data directory (kept while the host runs), the token that stops it and its task.
+async fn serve(
+    experiment: &str,
+) -> (
+    String,
+    tempfile::TempDir,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<Result<(), cohort::server::ServeError>>,
+) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (loaded, reports) = cohort::config::load_all(&[format!("tests/fixtures/host/{experiment}.yaml").into()]);
+    assert!(reports.is_empty(), "{reports:?}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let opts = cohort::server::ServeOptions::new(data.path().to_path_buf());
+    let host = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
+    (addr, data, shutdown, host)
+}
+
 /// One input's trip through the host relay: from one player's `game_inputs` to the
 /// partner's forwarded `game_inputs`, in one process (one clock), one input per tick at 20 ticks/s.
 fn relay_hops(n: usize) -> Vec<Duration> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async move {
-        let data = tempfile::tempdir().expect("tempdir");
-        let (loaded, reports) = cohort::config::load_all(&["tests/fixtures/host/pair.yaml".into()]);
-        assert!(reports.is_empty(), "{reports:?}");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr").to_string();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let opts = cohort::server::ServeOptions::new(data.path().to_path_buf());
-        let host = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
+        let (addr, _data, shutdown, host) = serve("pair").await;
         let mut a = Client::connect(&addr, "pair", &[("PROLIFIC_PID", "a")], None).await.expect("a");
         let mut b = Client::connect(&addr, "pair", &[("PROLIFIC_PID", "b")], None).await.expect("b");
         let wait = Duration::from_secs(10);
@@ -76,14 +90,7 @@ fn channel_hops(n: usize) -> Vec<Duration> {
     use cohort::client::webrtc::Prober;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async move {
-        let data = tempfile::tempdir().expect("tempdir");
-        let (loaded, reports) = cohort::config::load_all(&["tests/fixtures/host/probed.yaml".into()]);
-        assert!(reports.is_empty(), "{reports:?}");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr").to_string();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let opts = cohort::server::ServeOptions::new(data.path().to_path_buf());
-        let host = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
+        let (addr, _data, shutdown, host) = serve("probed").await;
         let mut a = Client::connect(&addr, "probed", &[("PROLIFIC_PID", "a")], None).await.expect("a");
         let mut b = Client::connect(&addr, "probed", &[("PROLIFIC_PID", "b")], None).await.expect("b");
         a.next_scene().await.expect("a waits");

@@ -20,7 +20,7 @@ use crate::protocol::{ClientMsg, GameId, ParticipantId};
 /// A closed channel is opened again after this long, doubling.
 const REOPEN: Duration = Duration::from_secs(1);
 /// At most this many new channels per partner and game.
-pub const REOPEN_TRIES: u32 = 5;
+const REOPEN_TRIES: u32 = 5;
 /// Most inputs per channel message.
 const MAX_BATCH: usize = 64;
 /// Most messages per channel in one send (a new channel catches up from tick 0).
@@ -37,8 +37,6 @@ struct Link {
     conn: Conn,
     /// Own inputs sent over this channel so far.
     sent: usize,
-    /// Opened after an earlier one closed.
-    again: bool,
     /// Its closing was seen.
     seen_closed: bool,
 }
@@ -54,8 +52,6 @@ pub struct GameLinks {
     tries: HashMap<usize, u32>,
     /// When the lower slot looks at a closed channel again.
     reopen_at: HashMap<usize, Instant>,
-    /// Channels open again after one closed.
-    pub reopened: u32,
     /// The game is over for this copy (no channel is opened again).
     pub over: bool,
     /// Seats whose player left (no channel with them any more).
@@ -84,7 +80,6 @@ impl GameLinks {
             links: HashMap::new(),
             tries: HashMap::new(),
             reopen_at: HashMap::new(),
-            reopened: 0,
             over: false,
             changed,
             inbox: Vec::new(),
@@ -98,10 +93,10 @@ impl GameLinks {
             match kept.remove(&links.players[s]) {
                 Some((conn, early)) if conn.open() => {
                     links.inbox.extend(early.iter().filter_map(|d| read_inputs(s, d)));
-                    links.links.insert(s, Link { conn, sent: 0, again: false, seen_closed: false });
+                    links.links.insert(s, Link { conn, sent: 0, seen_closed: false });
                 }
                 _ if resumed => links.schedule_reopen(s, now),
-                _ if slot < s => out.extend(links.offer(s, false).await),
+                _ if slot < s => out.extend(links.offer(s).await),
                 _ => {}
             }
         }
@@ -119,10 +114,10 @@ impl GameLinks {
         }
     }
 
-    async fn offer(&mut self, s: usize, again: bool) -> Vec<ClientMsg> {
+    async fn offer(&mut self, s: usize) -> Vec<ClientMsg> {
         let Ok(mut conn) = Conn::bind(&self.addrs, Instant::now()).await else { return Vec::new() };
         let Some(offer) = conn.offer("game") else { return Vec::new() };
-        self.links.insert(s, Link { conn, sent: 0, again, seen_closed: false });
+        self.links.insert(s, Link { conn, sent: 0, seen_closed: false });
         vec![self.signal(s, offer)]
     }
 
@@ -144,12 +139,11 @@ impl GameLinks {
         let fresh = offer && link.is_none_or(|l| l.conn.described);
         let tries = self.tries.get(&s).copied().unwrap_or(0);
         if fresh && self.slot > s && tries <= REOPEN_TRIES && !self.over {
-            let again = link.is_some();
-            if again {
+            if link.is_some() {
                 self.tries.insert(s, tries + 1);
             }
             let Ok(conn) = Conn::bind(&self.addrs, Instant::now()).await else { return Vec::new() };
-            self.links.insert(s, Link { conn, sent: 0, again, seen_closed: false });
+            self.links.insert(s, Link { conn, sent: 0, seen_closed: false });
         }
         let Some(link) = self.links.get_mut(&s) else { return Vec::new() };
         match link.conn.on_signal(signal) {
@@ -181,12 +175,8 @@ impl GameLinks {
         let mut reopen = Vec::new();
         for (s, link) in &mut self.links {
             link.conn.tick(now);
-            let was_open = link.conn.open();
             let mut data = Vec::new();
             link.conn.drain(now, &mut data);
-            if link.conn.open() && !was_open && link.again {
-                self.reopened += 1;
-            }
             self.inbox.extend(data.iter().filter_map(|d| read_inputs(*s, d)));
             if link.conn.gone(now, LOST) && !link.seen_closed {
                 link.seen_closed = true;
@@ -204,7 +194,7 @@ impl GameLinks {
             if self.over || self.links.get(&s).is_some_and(|l| l.conn.open() && !l.conn.gone(now, LOST)) {
                 continue;
             }
-            out.extend(self.offer(s, true).await);
+            out.extend(self.offer(s).await);
             self.schedule_reopen(s, now); // looked at again: one that never opens is tried anew
         }
         (std::mem::take(&mut self.inbox), closed, out)
@@ -243,13 +233,6 @@ impl GameLinks {
             link.conn.drain(now, &mut data);
             self.inbox.extend(data.iter().filter_map(|d| read_inputs(*s, d)));
         }
-    }
-
-    /// Which partners' channels are open, by slot.
-    pub fn open(&self) -> Vec<usize> {
-        let mut open: Vec<usize> = self.links.iter().filter(|(_, l)| l.conn.open()).map(|(s, _)| *s).collect();
-        open.sort_unstable();
-        open
     }
 }
 

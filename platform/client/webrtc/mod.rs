@@ -18,7 +18,7 @@ mod game;
 mod probe;
 
 use conn::Conn;
-pub use game::{GameLinks, PeerInputs, REOPEN_TRIES};
+pub use game::{GameLinks, PeerInputs};
 use probe::{Peer, result};
 
 /// How long a measured probe's channel is kept for a game that may follow (the group's
