@@ -180,7 +180,6 @@ pub struct BotsArgs {
     /// Seed for answers and RTTs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Print the summary as JSON on stdout.
     /// Churn: the chance that a waiting bot leaves the waitroom (after 0.5-10 s).
     #[arg(long, default_value_t = 0.0)]
     pub leave: f64,
@@ -199,6 +198,7 @@ pub struct BotsArgs {
     /// Churn: the chance that a playing bot closes its tab for good.
     #[arg(long, default_value_t = 0.0)]
     pub abandon: f64,
+    /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -27,7 +27,8 @@
 //!      State::handle(input, now) -> effects     (experiment::state and friends)
 //!        model (inputs, effects, places) · sessions · flow · route (blocks:
 //!        each participant's order of scenes, iterations) · answers · waitroom
-//!        matching · probing (with the known RTTs of rooms and `relax`) · games ·
+//!        matching · probing (and `relax`) · known_rtts (pairs' RTTs, across
+//!        scenes) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
 //!        (entry and group conditions, balanced by completions) · screening
 //!        (browser, device, WebRTC and round-trip rules; the monitor) · ready (the

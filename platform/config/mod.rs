@@ -77,7 +77,10 @@ impl Loaded {
 pub fn parse(bytes: &[u8], base_dir: &Path) -> Result<Experiment, Vec<Problem>> {
     let parsed = yaml::parse(bytes).map_err(|p| vec![p])?;
     let mut problems = schema::check(&parsed.value, &parsed.source);
-    problems.extend(semantic::check(&parsed.value, &parsed.source, base_dir));
+    // Semantic checks see the file without its unknown keys (each already reported):
+    // a typo in an object does not hide that object's other problems.
+    let pruned = (!problems.is_empty()).then(|| schema::without_unknown_keys(&parsed.value));
+    problems.extend(semantic::check(pruned.as_ref().unwrap_or(&parsed.value), &parsed.source, base_dir));
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -191,7 +191,7 @@ pub struct Probe {
     #[schemars(range(min = 0, max = 86400))]
     pub failed_pair_memory_secs: f64,
     /// A pair's measured RTT is reused for this long (seconds) when the pair is
-    /// proposed again: the pair is not probed anew (logged as `probe_cached`) and its
+    /// proposed again in this scene, whichever scene measured it: the pair is not probed anew (logged as `probe_cached`) and its
     /// game opens a channel of its own (`game_signal`). A cached RTT that fails the
     /// threshold of the moment is measured again. 0: always probe.
     #[serde(default = "default_cache_secs")]

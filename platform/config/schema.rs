@@ -176,6 +176,11 @@ pub fn check(value: &Value, source: &SourceMap) -> Vec<Problem> {
                     problems.push(Problem::new(source.key_pos(&at), at, unknown_key(key, &known)));
                 }
             }
+            ValidationErrorKind::OneOfNotValid { .. }
+                if let Some(options) = one_of_constants(&checker.schema, error.schema_path().as_str()) =>
+            {
+                problems.push(Problem::new(source.value_pos(&path), path, not_one_of(instance, &options)));
+            }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
                 problems.push(Problem::new(source.value_pos(&path), path, format!("missing required key `{name}`")));
@@ -189,6 +194,39 @@ pub fn check(value: &Value, source: &SourceMap) -> Vec<Problem> {
     problems
 }
 
+/// `value` without the keys the schema does not know (typos, keys of other versions),
+/// so that the semantic checks of the objects holding them still run: a typo in one key
+/// does not hide the next problem in the same object.
+pub fn without_unknown_keys(value: &Value) -> Value {
+    let checker = checker();
+    let mut pruned = value.clone();
+    // Each round removes the unknown keys reported; a key can only hide others under
+    // an `if`/`then` that now applies, so a few rounds settle it.
+    for _ in 0..4 {
+        let unknown: Vec<(String, Vec<String>)> = checker
+            .validator
+            .iter_errors(&pruned)
+            .filter_map(|error| match error.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    Some((error.instance_path().as_str().to_owned(), unexpected.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if unknown.is_empty() {
+            break;
+        }
+        for (at, keys) in unknown {
+            if let Some(Value::Object(object)) = pruned.pointer_mut(&at) {
+                for key in keys {
+                    object.remove(&key);
+                }
+            }
+        }
+    }
+    pruned
+}
+
 fn key_path<'a>(segments: impl Iterator<Item = LocationSegment<'a>>) -> KeyPath {
     let mut path = KeyPath::root();
     for segment in segments {
@@ -200,12 +238,57 @@ fn key_path<'a>(segments: impl Iterator<Item = LocationSegment<'a>>) -> KeyPath 
     path
 }
 
+/// The schema node at a keyword location (a JSON pointer into the schema that may pass
+/// through `$ref`s, which are followed).
+fn node_at<'s>(schema: &'s Value, location: &str) -> Option<&'s Value> {
+    let mut node = schema;
+    for segment in location.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        node = match (segment.as_str(), node) {
+            ("$ref", Value::Object(o)) => {
+                let target = o.get("$ref")?.as_str()?.strip_prefix('#')?;
+                schema.pointer(target)?
+            }
+            (key, Value::Object(o)) => o.get(key)?,
+            (index, Value::Array(a)) => a.get(index.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// The values a `oneOf` of constants allows (an enumeration with a description per
+/// value, as schemars writes documented enums); `None` when an alternative is more
+/// than a constant.
+fn one_of_constants(schema: &Value, keyword_location: &str) -> Option<Vec<String>> {
+    let alternatives = node_at(schema, keyword_location)?.as_array()?;
+    let mut options = Vec::new();
+    for alternative in alternatives {
+        if let Some(c) = alternative.get("const").and_then(Value::as_str) {
+            options.push(c.to_owned());
+        } else if let Some(values) = alternative.get("enum").and_then(Value::as_array) {
+            options.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+        } else {
+            return None;
+        }
+    }
+    (!options.is_empty()).then_some(options)
+}
+
+/// `"ai" is not one of: end, continue, bot, backfill`, with a suggestion when close.
+fn not_one_of(instance: &Value, options: &[String]) -> String {
+    let written = instance.as_str().unwrap_or_default();
+    let hint = did_you_mean(written, options.iter().map(String::as_str))
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    format!("`{}` is not one of: {}{hint}", scalar(instance), options.join(", "))
+}
+
 /// The property names allowed where `additionalProperties` failed: the `properties` of
 /// the schema object that holds the failing keyword.
 fn known_keys(schema: &Value, keyword_location: &str) -> Vec<String> {
     let parent = keyword_location.rsplit_once('/').map_or("", |(p, _)| p);
-    schema
-        .pointer(parent)
+    node_at(schema, parent)
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|props| props.keys().cloned().collect())
@@ -246,12 +329,9 @@ fn describe(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
             format!("expected {expected}, found {}", found(instance))
         }
         ValidationErrorKind::Enum { options } => {
-            let options: Vec<&str> = options.as_array()?.iter().filter_map(Value::as_str).collect();
-            let written = instance.as_str().unwrap_or_default();
-            let hint = did_you_mean(written, options.iter().copied())
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            format!("`{}` is not one of: {}{hint}", scalar(instance), options.join(", "))
+            let options: Vec<String> =
+                options.as_array()?.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            not_one_of(instance, &options)
         }
         ValidationErrorKind::Minimum { limit } => {
             format!("must be at least {limit} (found {})", scalar(instance))

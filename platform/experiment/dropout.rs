@@ -78,6 +78,10 @@ impl State {
         let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("an open seat's game");
         let tick = game.join_tick(now);
         game.take_seat(slot, newcomer, tick);
+        // There is no channel to a newcomer: the group plays over the relay from their
+        // first tick, so their inputs reach the others whatever those others ask.
+        let switched = !game.lockstep.relay;
+        game.lockstep.relay = true;
         let players = game.players.clone();
         let (seats, bots) = (players.len() as u32 + game.bot_seats, if told { game.bot_seats } else { 0 });
         let p = self.participants.get_mut(&newcomer).expect("a waiting participant");
@@ -89,8 +93,14 @@ impl State {
         }
         let to = SeatKind::Player;
         self.log(Event::SeatChanged { game: id, slot, tick, to, participant: newcomer, told });
+        if switched {
+            self.log(Event::GameRelay { game: id, participant: newcomer, need: tick });
+        }
         for other in players.iter().filter(|o| **o != newcomer) {
             self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, player: Some(newcomer), told });
+            if switched {
+                self.send_to(*other, ServerMsg::GameRelay { game: id });
+            }
         }
         let found = ServerMsg::MatchFound { game: id, players, countdown_secs: 0.0, seats, bots };
         self.send_to(newcomer, found);

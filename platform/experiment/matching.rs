@@ -74,7 +74,9 @@ impl State {
             return forgot;
         }
         let scene_id = m.id.to_string();
-        for (a, b, rtt_ms, threshold_ms) in room.relax_failures(now, |waited| m.threshold_after(waited)) {
+        for (a, b, rtt_ms, threshold_ms) in
+            room.relax_failures(now, &self.known_rtts, |waited| m.threshold_after(waited))
+        {
             forgot = true;
             self.log(Event::PairEligible { scene: scene_id.clone(), a, b, rtt_ms, threshold_ms });
         }
@@ -289,7 +291,7 @@ impl State {
         let (mut probes, mut cached) = (Vec::new(), Vec::new());
         for (i, a) in group.iter().enumerate() {
             for b in &group[i + 1..] {
-                let known = self.rooms[&scene].cached_rtt(*a, *b, now).cloned();
+                let known = self.known_rtts.get(*a, *b, now, self.rooms[&scene].cache_for).cloned();
                 match known {
                     Some(known) if !self.rejects_rtt(scene, [*a, *b], Some(known.rtt_ms), threshold, now) => {
                         cached.push((*a, *b, known));

@@ -15,6 +15,7 @@ mod dropout;
 mod flow;
 mod game_inputs;
 mod games;
+mod known_rtts;
 mod matching;
 mod model;
 pub mod outbox;

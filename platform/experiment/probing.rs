@@ -203,11 +203,8 @@ impl State {
         };
         self.record_probe(&probe, rtt, threshold, outcome, now);
         if let Some(rtt) = rtt.filter(|_| !timed_out) {
-            let room = self.rooms.get_mut(&scene).expect("room exists");
-            if room.cache_for > Duration::ZERO {
-                room.remember_rtt(probe.peers[0], probe.peers[1], rtt, probe.id.clone(), now);
-                let expires = now + room.cache_for;
-                self.schedule_forget(scene, expires);
+            if let Some(at) = self.known_rtts.remember(probe.peers[0], probe.peers[1], rtt, probe.id.clone(), now) {
+                self.timers.schedule(at, Timer::ForgetRtts);
             }
         }
         let match_id = match_id?;

@@ -1,6 +1,7 @@
 //! A multiplayer scene's room: its waitroom (arrival order, each participant's record
-//! as the policy sees it), its pending matches, the pairs that recently failed a probe,
-//! its games, and its policy instance.
+//! as the policy sees it), its pending matches, the pairs that recently failed a probe
+//! here, its games, and its policy instance. Measured RTTs are not the room's: they
+//! hold across scenes (`known_rtts`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -25,14 +26,6 @@ pub struct Pending {
     /// Seats the module's `bot` fills (`fill_with_bots_after_secs`: one member, held
     /// for the ready-check); 0 for a group of participants.
     pub filled: u32,
-}
-
-/// A pair's RTT as a probe measured it (accepted or rejected), reused while fresh.
-#[derive(Debug, Clone)]
-pub struct Measured {
-    pub rtt_ms: f64,
-    pub at: Duration,
-    pub probe: ProbeId,
 }
 
 /// One waiting participant.
@@ -73,11 +66,9 @@ pub struct Room {
     pub pending: HashMap<uuid::Uuid, Pending>,
     /// Sorted pair → when it may be proposed again.
     pub failed: BTreeMap<(ParticipantId, ParticipantId), Duration>,
-    /// Sorted pair → its last measured RTT (`probe.cache_secs`).
-    pub measured: BTreeMap<(ParticipantId, ParticipantId), Measured>,
-    /// How long a measured RTT is reused.
+    /// How long a measured RTT is reused here (`probe.cache_secs`).
     pub cache_for: Duration,
-    /// When the room's next failure or measured RTT runs out (its `Forget` timer).
+    /// When the room's next failure runs out (its `Forget` timer).
     pub forget_at: Option<Duration>,
     pub games: HashMap<GameId, Game>,
     /// When the room's matching tick fires next, if it runs (a policy that depends on
@@ -96,10 +87,7 @@ pub struct Room {
     pub resume_at: Option<ParticipantId>,
 }
 
-/// A pair in canonical order.
-pub fn pair(a: ParticipantId, b: ParticipantId) -> (ParticipantId, ParticipantId) {
-    if a <= b { (a, b) } else { (b, a) }
-}
+pub use super::known_rtts::pair;
 
 impl Room {
     pub fn new(scene: usize, group_size: usize, policy: Box<dyn Matchmaker>) -> Self {
@@ -111,7 +99,6 @@ impl Room {
             entries: HashMap::new(),
             pending: HashMap::new(),
             failed: BTreeMap::new(),
-            measured: BTreeMap::new(),
             cache_for: Duration::ZERO,
             forget_at: None,
             games: HashMap::new(),
@@ -160,11 +147,8 @@ impl Room {
         }
     }
 
-    /// Forgets failures whose memory ran out (whether there were any), and measured
-    /// RTTs past `cache_for`.
+    /// Forgets failures whose memory ran out (whether there were any).
     pub fn forget_failures(&mut self, now: Duration) -> bool {
-        let cache_for = self.cache_for;
-        self.measured.retain(|_, m| m.at + cache_for > now);
         let expired: Vec<_> = self.failed.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
         let any = !expired.is_empty();
         for (a, b) in expired {
@@ -173,18 +157,15 @@ impl Room {
         any
     }
 
-    /// When the next failure or measured RTT runs out, if any is held.
+    /// When the next failure runs out, if any is held.
     pub fn next_expiry(&self) -> Option<Duration> {
-        let failed = self.failed.values().copied().min();
-        let measured = self.measured.values().map(|m| m.at + self.cache_for).min();
-        failed.into_iter().chain(measured).min()
+        self.failed.values().copied().min()
     }
 
-    /// Forgets every failure and measured RTT of `id`'s pairs (they left the room for
-    /// good): nothing outlives its participants.
+    /// Forgets every failure of `id`'s pairs (they left the room for good): nothing
+    /// outlives its participants.
     pub fn forget_pairs_of(&mut self, id: ParticipantId) {
         self.failed.retain(|(a, b), _| *a != id && *b != id);
-        self.measured.retain(|(a, b), _| *a != id && *b != id);
     }
 
     /// `a` and `b` may be grouped again.
@@ -197,18 +178,6 @@ impl Room {
         }
     }
 
-    /// Remembers the RTT `probe` measured between `a` and `b`.
-    pub fn remember_rtt(&mut self, a: ParticipantId, b: ParticipantId, rtt_ms: f64, probe: ProbeId, now: Duration) {
-        if !self.cache_for.is_zero() {
-            self.measured.insert(pair(a, b), Measured { rtt_ms, at: now, probe });
-        }
-    }
-
-    /// The RTT measured between `a` and `b` within `cache_for`.
-    pub fn cached_rtt(&self, a: ParticipantId, b: ParticipantId, now: Duration) -> Option<&Measured> {
-        self.measured.get(&pair(a, b)).filter(|m| m.at + self.cache_for > now)
-    }
-
     /// How long the longest-waiting of `members` (those still in the room) has waited.
     pub fn longest_wait(&self, members: &[ParticipantId], now: Duration) -> Duration {
         members
@@ -219,11 +188,13 @@ impl Room {
             .unwrap_or_default()
     }
 
-    /// Failed pairs, both still waiting, whose measured RTT passes `threshold` (given
-    /// the longer wait of the two): forgiven, and returned with their RTT and threshold.
+    /// Failed pairs, both still waiting, whose measured RTT (`known`, fresh for this
+    /// room) passes `threshold` (given the longer wait of the two): forgiven, and
+    /// returned with their RTT and threshold.
     pub fn relax_failures(
         &mut self,
         now: Duration,
+        known: &super::known_rtts::KnownRtts,
         threshold: impl Fn(Duration) -> Option<f64>,
     ) -> Vec<(ParticipantId, ParticipantId, f64, f64)> {
         let eligible: Vec<_> = self
@@ -231,7 +202,7 @@ impl Room {
             .keys()
             .filter(|(a, b)| self.entries.contains_key(a) && self.entries.contains_key(b))
             .filter_map(|&(a, b)| {
-                let rtt = self.cached_rtt(a, b, now)?.rtt_ms;
+                let rtt = known.get(a, b, now, self.cache_for)?.rtt_ms;
                 let limit = threshold(self.longest_wait(&[a, b], now))?;
                 (rtt <= limit).then_some((a, b, rtt, limit))
             })

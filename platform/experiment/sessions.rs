@@ -283,6 +283,7 @@ impl State {
             if p.place.active() {
                 continue;
             }
+            self.known_rtts.forget(pid); // their pairs' RTTs go with the session
             if p.conn.is_some() {
                 self.timers.schedule(self.now + LINGER, Timer::Linger(pid));
                 continue;

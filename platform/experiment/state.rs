@@ -42,6 +42,8 @@ pub struct State {
     pub(super) rooms: BTreeMap<usize, Room>,
     /// Running probes, with the scene of their room.
     pub(super) probes: HashMap<ProbeId, (usize, Probe)>,
+    /// Pairs' measured RTTs, reused across scenes while fresh.
+    pub(super) known_rtts: super::known_rtts::KnownRtts,
     /// ICE servers as each participant gets them (minting TURN credentials if needed).
     pub(super) ice: IceProvider,
     /// Every deadline: grace periods, waitroom timeouts, probes, games, room ticks.
@@ -94,6 +96,15 @@ impl State {
                 _ => None,
             })
             .collect();
+        let keep_rtts = experiment
+            .scenes
+            .iter()
+            .filter_map(|scene| match scene {
+                Scene::Multiplayer(m) => Some(Duration::from_secs_f64(m.probe.cache_secs)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default();
         let static_ice = experiment.clone();
         let ice: IceProvider = Arc::new(move |scene, _| static_ice_servers(&static_ice, scene));
         Self {
@@ -109,6 +120,7 @@ impl State {
             by_conn: HashMap::new(),
             rooms,
             probes: HashMap::new(),
+            known_rtts: super::known_rtts::KnownRtts::new(keep_rtts),
             ice,
             timers: Timers::default(),
             entry_conditions,
@@ -168,7 +180,7 @@ impl State {
         let (mut away, mut probes, mut games, mut waitroom, mut ticks, mut statuses) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut suppressed, mut lingering, mut fills, mut ready) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut reunions = Vec::new();
+        let (mut reunions, mut forget_rtts) = (Vec::new(), false);
         for timer in self.timers.pop_due(now) {
             match timer {
                 Timer::Away(pid) => away.push(pid),
@@ -180,6 +192,7 @@ impl State {
                 Timer::BotFill(scene, pid) => fills.push((scene, pid)),
                 Timer::RoomTick(scene) => ticks.push((scene, false)),
                 Timer::Forget(scene) => ticks.push((scene, true)),
+                Timer::ForgetRtts => forget_rtts = true,
                 Timer::Status(scene) => statuses.push(scene),
                 Timer::Suppressed(source) => suppressed.push(source),
                 Timer::Linger(pid) => lingering.push(pid),
@@ -187,6 +200,9 @@ impl State {
         }
         for source in suppressed {
             self.flush_suppressed(source);
+        }
+        if let Some(next) = forget_rtts.then(|| self.known_rtts.expire(now)).flatten() {
+            self.timers.schedule(next, Timer::ForgetRtts);
         }
         self.close_lingering(lingering);
         self.expire_away(away, now);

@@ -38,6 +38,8 @@ pub enum Timer {
     RoomTick(usize),
     /// A room's remembered probe failures may run out.
     Forget(usize),
+    /// Measured RTTs may run out (`known_rtts`).
+    ForgetRtts,
     /// A room's coalesced `waiting_room` status goes out.
     Status(usize),
     /// A participant whose part ended has been shown it long enough: close the socket.
@@ -142,7 +144,7 @@ impl State {
             Timer::Ready(scene, id) => self.rooms.get(scene).is_some_and(|r| r.pending.contains_key(id)),
             Timer::Linger(pid) => self.participants.contains_key(pid),
             // A few per room, or one per log budget.
-            Timer::RoomTick(_) | Timer::Forget(_) | Timer::Status(_) | Timer::Suppressed(_) => true,
+            Timer::RoomTick(_) | Timer::Forget(_) | Timer::ForgetRtts | Timer::Status(_) | Timer::Suppressed(_) => true,
         });
         self.timers = timers;
     }

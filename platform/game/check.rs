@@ -1,7 +1,7 @@
 //! `cohort validate` for games: the module loads in the host's engine, exports the
 //! interface, and is deterministic — two copies with the same seed (one of them with
 //! an earlier game behind it), fed the same random inputs (and the module's `bot` for
-//! some seats), agree on every tick's hash.
+//! some seats), agree on every tick's hash and on the whole state as JSON.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -101,6 +101,15 @@ pub fn check_fresh(
                 "two copies with the same seed and inputs differ after tick {tick} (hash {ha} vs {hb}): step() must depend only on the state and the inputs"
             )));
         }
+        // The module's own hash may leave part of the state out: the whole state too.
+        if let (Some(sa), Some(sb)) = (a.state_json()?, b.state_json()?)
+            && sa != sb
+        {
+            let at = first_difference(&sa, &sb);
+            return Err(GameError(format!(
+                "two copies with the same seed and inputs differ after tick {tick} at `{at}`, although their hash() agrees: step() must depend only on the state and the inputs (and hash() should cover what step() reads)"
+            )));
+        }
         let (da, db) = (a.done()?, b.done()?);
         if da != db {
             return Err(GameError(format!("two copies disagree whether the game is over after tick {tick}")));
@@ -110,6 +119,35 @@ pub fn check_fresh(
         }
     }
     Ok(exports)
+}
+
+/// Where two JSON texts of a state first differ, as a path (`state.seats[1].x`).
+fn first_difference(a: &str, b: &str) -> String {
+    use serde_json::Value;
+    fn walk(a: &Value, b: &Value, path: String) -> String {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for key in keys {
+                    match (x.get(key), y.get(key)) {
+                        (Some(p), Some(q)) if p == q => {}
+                        (Some(p), Some(q)) => return walk(p, q, format!("{path}.{key}")),
+                        _ => return format!("{path}.{key}"),
+                    }
+                }
+                path
+            }
+            (Value::Array(x), Value::Array(y)) => match x.iter().zip(y).position(|(p, q)| p != q) {
+                Some(i) => walk(&x[i], &y[i], format!("{path}[{i}]")),
+                None => format!("{path}[{}]", x.len().min(y.len())),
+            },
+            _ => path,
+        }
+    }
+    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
+        (Ok(x), Ok(y)) => walk(&x, &y, "state".to_owned()),
+        _ => "state".to_owned(),
+    }
 }
 
 fn at_tick(e: GameError, tick: u64) -> GameError {

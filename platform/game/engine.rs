@@ -3,7 +3,8 @@
 //! the event log, and for `cohort bots` (bots step the game and choose inputs).
 //!
 //! One [`Engine`] is one copy of one game. Calls have a deadline and the engine a
-//! memory cap; `Math.random` and `Date.now` throw, since a game that used them would
+//! memory cap; `Math.random`, `Date.now`, `new Date()` and `performance.now` throw,
+//! since a game that used them would
 //! differ between copies (draw from the seed, count ticks).
 
 use std::collections::BTreeMap;
@@ -23,6 +24,14 @@ const HASH: &str = include_str!("../web/hash.js");
 const PRELUDE: &str = r#"
 Math.random = () => { throw new Error("Math.random() differs between copies of the game: draw random numbers from the seed (docs/games.md)"); };
 Date.now = () => { throw new Error("Date.now() differs between copies of the game: count ticks instead (docs/games.md)"); };
+globalThis.Date = new Proxy(Date, {
+  construct(target, args) {
+    if (args.length === 0) throw new Error("new Date() differs between copies of the game: count ticks instead (docs/games.md)");
+    return Reflect.construct(target, args);
+  },
+  apply() { throw new Error("Date() differs between copies of the game: count ticks instead (docs/games.md)"); },
+});
+globalThis.performance = { now() { throw new Error("performance.now() differs between copies of the game: count ticks instead (docs/games.md)"); } };
 "#;
 
 /// A module that could not be loaded or whose call failed.
@@ -198,6 +207,11 @@ impl Engine {
     /// The state's hash (the module's `hash`, or the shared default).
     pub fn hash(&self) -> Result<String, GameError> {
         self.call("hash", ())
+    }
+
+    /// The whole state as JSON text (`None` when it cannot be written as JSON).
+    pub fn state_json(&self) -> Result<Option<String>, GameError> {
+        self.call("state", ())
     }
 
     /// Tells the module (its optional `seat` export) that `slot` is played by `kind`

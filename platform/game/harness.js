@@ -29,6 +29,11 @@ globalThis.__cohort = {
   hash() {
     return typeof G.hash === "function" ? String(G.hash(state)) : hashState(state);
   },
+  // The whole state as JSON (null when it has none: a cycle), for comparing copies
+  // beyond what the module's own hash() covers.
+  state() {
+    try { return JSON.stringify(state) ?? null; } catch { return null; }
+  },
   seat(slot, kind) {
     if (typeof G.seat !== "function") return;
     const next = G.seat(state, slot, kind);

@@ -95,20 +95,41 @@ export class GameRunner {
   openLinks() {
     for (const s of this.msg.players.keys()) {
       if (s === this.slot || this.links.has(s)) continue;
-      this.newLink(s).start().catch(() => {});
+      this.startLink(this.newLink(s));
     }
   }
 
+  /** Starts a new channel's signaling; a failure to start it falls back to the relay. */
+  startLink(link) {
+    link?.start().catch(() => this.noChannel());
+  }
+
   /** A new game channel with the player of `slot` (the lower slot offers), signaled
-   *  through the host, in place of the one there was (`again`: after one closed). */
+   *  through the host, in place of the one there was (`again`: after one closed).
+   *  Null when this browser cannot make one (no working RTCPeerConnection: privacy
+   *  extensions, managed browsers): the game goes on over the relay at once. */
   newLink(slot, again = false) {
+    if (this.noWebRTC) return null;
     const old = this.links.get(slot);
     const peer = this.msg.players[slot];
-    const link = new Link(this.msg.ice_servers, this.slot < slot, "game",
-      (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
+    let link;
+    try {
+      link = new Link(this.msg.ice_servers, this.slot < slot, "game",
+        (signal) => this.connection.send({ type: "game_signal", game: this.msg.game, to: peer, signal }));
+    } catch (e) {
+      console.warn("no peer-to-peer channel in this browser; the game goes through the host", e);
+      this.noWebRTC = true;
+      this.noChannel();
+      return null;
+    }
     this.useLink(slot, link, again);
     old?.close(); // after `useLink`: the old channel's close handler sees it replaced
     return link;
+  }
+
+  /** A channel could not be made or started: the relay carries the game. */
+  noChannel() {
+    if (!this.relay && !this.stopped && !this.over) this.askRelay();
   }
 
   useLink(slot, link, again = false) {
@@ -146,11 +167,11 @@ export class GameRunner {
    *  the host relays on. */
   reopen(slot) {
     const tries = this.reopens.get(slot) ?? 0;
-    if (this.slot > slot || tries >= REOPEN_TRIES) return;
+    if (this.noWebRTC || this.slot > slot || tries >= REOPEN_TRIES) return;
     this.reopens.set(slot, tries + 1);
     setTimeout(() => {
-      if (!this.playingWith(slot) || this.links.get(slot)?.open()) return;
-      this.newLink(slot, true).start().catch(() => {});
+      if (this.noWebRTC || !this.playingWith(slot) || this.links.get(slot)?.open()) return;
+      this.startLink(this.newLink(slot, true));
       this.reopen(slot); // looked at again: a channel that never opens is tried anew
     }, REOPEN_MS * 2 ** tries);
   }
@@ -169,7 +190,7 @@ export class GameRunner {
       if (link) this.reopens.set(slot, tries + 1);
       link = this.newLink(slot, link !== undefined);
     }
-    link?.onSignal(signal).catch(() => {});
+    link?.onSignal(signal).catch(() => this.noChannel());
   }
 
   listen() {

@@ -2,7 +2,8 @@
 // over the probe's peer-to-peer channel; with that channel cut mid-game (and opened
 // again); with a page
 // reloaded mid-game; with a tab hidden for a while; with a partner who leaves; and —
-// where no peer-to-peer path exists — over the host relay. Prints one `RESULT {json}`
+// where no peer-to-peer path exists, or the browser has no WebRTC at all — over the
+// host relay. Prints one `RESULT {json}`
 // line per game for the Rust test to compare with the host's log and replay.
 // Usage: node game_paths.mjs http://127.0.0.1:PORT
 import { launch, playing, run, walk } from "./lib.mjs";
@@ -10,8 +11,9 @@ import { launch, playing, run, walk } from "./lib.mjs";
 const base = process.argv[2];
 let nextId = 0;
 
-async function join(context, experiment) {
+async function join(context, experiment, init = null) {
   const page = await context.newPage();
+  if (init) await page.addInitScript(init);
   const id = `${experiment}-${nextId++}`;
   page.problems = [];
   page.on("pageerror", (err) => page.problems.push(`${id}: ${err.message}`));
@@ -124,4 +126,20 @@ run("game paths", async () => {
     await report("relay", [a, b], { links });
     await blocked.close();
   }
-}, 170000);
+
+  // 7. Browsers without a working RTCPeerConnection (privacy extensions, managed
+  // browsers): one page has none at all, its partner's constructor throws. Neither
+  // can make a channel, so the group goes to the relay at once and plays to the end.
+  {
+    const bare = await launch();
+    const a = await join(bare, "game-relay", () => { delete window.RTCPeerConnection; });
+    await a.getByRole("heading", { name: /Finding a partner|Partner found!|Reach the star/ }).first().waitFor();
+    const b = await join(bare, "game-relay", () => {
+      window.RTCPeerConnection = class { constructor() { throw new Error("blocked by an extension"); } };
+    });
+    await Promise.all([playing(a), playing(b)]);
+    await Promise.all([walk(a), walk(b)]);
+    await report("no-webrtc", [a, b]);
+    await bare.close();
+  }
+}, 200000);

@@ -107,7 +107,7 @@ async fn pairs_of_pages_play_the_demo_over_the_probed_channel_the_relay_and_thro
     };
     let ended = |g| events.iter().find(|e| matches!(e, Event::GameEnded { game, .. } if *game == g));
     let relayed = |g| events.iter().any(|e| matches!(e, Event::GameRelay { game, .. } if *game == g));
-    for name in ["p2p", "cut", "reload", "hidden", "relay"] {
+    for name in ["p2p", "cut", "reload", "hidden", "relay", "no-webrtc"] {
         let g = game_of(name);
         assert!(
             matches!(ended(g), Some(Event::GameEnded { reason: EndReason::Completed, .. })),
@@ -161,6 +161,12 @@ async fn pairs_of_pages_play_the_demo_over_the_probed_channel_the_relay_and_thro
     assert!(results["relay"]["ends"].as_array().unwrap().iter().all(|e| e["opened"].as_array().unwrap().is_empty()));
     assert!(relayed(relay));
     assert!(events.iter().any(|e| matches!(e, Event::GameInputs { game, relayed: true, .. } if *game == relay)));
+    // No RTCPeerConnection: the relay from the start, every input through the host.
+    let bare = game_of("no-webrtc");
+    assert!(relayed(bare), "a page without WebRTC moves the group to the relay");
+    assert!(
+        results["no-webrtc"]["ends"].as_array().unwrap().iter().all(|e| e["opened"].as_array().unwrap().is_empty())
+    );
     // The probe measured the pair that then played over its channel.
     let probe = events.iter().find_map(|e| match e {
         Event::ProbeFinished { reported_rtt_ms: [Some(a), Some(b)], rtt_ms: Some(rtt), outcome, .. }

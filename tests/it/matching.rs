@@ -343,3 +343,50 @@ async fn someone_who_left_sees_their_outcome_again_after_a_restart() {
     assert!(matches!(outcome, ServerMsg::Outcome { reason: OutcomeReason::LeftWaitroom, .. }));
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfilled_newcomer_is_heard_through_the_relay_from_their_first_tick() {
+    // A client written from protocol.md alone: nobody sends `game_relay`, yet the
+    // newcomer's inputs reach the player who stayed ("their inputs come through the
+    // relay", `seat_change`).
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/backfill.yaml"], data.path(), |_| {}).await;
+    let mut a = join(&host, "backfill", "stays").await;
+    let mut b = join(&host, "backfill", "leaves").await;
+    let (game, _, _) = started(&mut a).await;
+    started(&mut b).await;
+    b.hang_up().await;
+    let left = a
+        .wait_for("seat_change to bot", DEFAULT_WAIT, |m| match m {
+            ServerMsg::SeatChange { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let mut c = join(&host, "backfill", "newcomer").await;
+    let start = c
+        .wait_for("start_game", DEFAULT_WAIT, |m| match m {
+            ServerMsg::StartGame { game, slot, relay, inputs, .. } => {
+                Some((*game, *slot, *relay, inputs[*slot].len() as u64))
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let (c_game, c_slot, relay, tick) = start;
+    assert_eq!((c_game, c_slot), (game, left), "the newcomer takes the left seat");
+    assert!(relay, "the newcomer starts on the relay");
+    let moves = vec![serde_json::json!("up"), serde_json::json!(null), serde_json::json!("left")];
+    c.send(ClientMsg::GameInputs { game, from: tick, inputs: moves.clone(), hashes: Vec::new(), seq: None })
+        .await
+        .unwrap();
+    let heard = a
+        .wait_for("the newcomer's inputs", DEFAULT_WAIT, |m| match m {
+            ServerMsg::GameInputs { slot, from, inputs, .. } if *slot == left => Some((*from, inputs.clone())),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(heard, (tick, moves), "forwarded from the newcomer's first tick");
+    host.stop().await;
+}

@@ -63,3 +63,39 @@ fn schema_rejects_structural_fixtures() {
         assert!(!validator.is_valid(&value), "{name} passes the schema");
     }
 }
+
+/// `docs/protocol.md`'s examples speak the protocol the host speaks, and the figures it
+/// gives are the host's.
+#[test]
+fn the_protocol_doc_shows_the_current_version_and_the_real_input_budget() {
+    let doc = std::fs::read_to_string(root().join("docs/protocol.md")).expect("protocol.md");
+    let version = cohort::protocol::PROTOCOL_VERSION;
+    for (at, _) in doc.match_indices("\"protocol\":").chain(doc.match_indices("protocol: ")) {
+        let rest = &doc[at..];
+        let digits: String =
+            rest.split([':']).nth(1).unwrap_or("").trim().chars().take_while(char::is_ascii_digit).collect();
+        let Ok(n) = digits.parse::<u32>() else { continue };
+        let line = doc[..at].lines().count() + 1;
+        let refused_one = rest.starts_with("protocol: 1` gets `unsupported_protocol`");
+        assert!(
+            n == version || refused_one,
+            "docs/protocol.md:{line}: protocol {n} in an example; the host speaks {version}"
+        );
+    }
+    let game: cohort::config::multiplayer::Game =
+        serde_json::from_value(serde_json::json!({"module": "g.js"})).expect("a game");
+    assert_eq!(game.tick_rate, 20);
+    let budget = game.input_budget();
+    let shown = budget
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(
+        doc.contains(&format!("{shown} at\n  20 ticks/s")) || doc.contains(&format!("{shown} at 20 ticks/s")),
+        "the default input budget at 20 ticks/s is {shown} bytes"
+    );
+}

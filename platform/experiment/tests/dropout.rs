@@ -123,9 +123,22 @@ fn with_backfill_a_newcomer_takes_the_left_seat_from_an_agreed_tick_and_catches_
         if *s == slot && inputs[slot].len() as u64 == tick && seat_changes.len() == 2 && inputs[1 - slot].len() == 30)
     };
     assert!(has(&h.sent(c), catch_up), "c gets every input so far and both seat changes");
-    // c's inputs continue from the agreed tick; a's and c's copies complete the game.
+    // The newcomer has no channel to anyone: the group plays over the relay from the
+    // backfill on, without anyone asking (protocol.md, `seat_change`).
+    assert!(has(&h.sent(c), |m| matches!(m, ServerMsg::StartGame { relay: true, .. })), "c starts on the relay");
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::GameRelay { .. })), "a is told the group plays over the relay");
+    assert!(
+        h.log.iter().any(
+            |(_, e)| matches!(e, Event::GameRelay { participant, need, .. } if *participant == c && *need == tick)
+        )
+    );
+    h.take();
+    // c's inputs continue from the agreed tick and reach a at once; a's and c's
+    // copies complete the game.
     h.send(c, inputs(game, tick, 3));
     assert!(!has(&h.sent(c), |m| matches!(m, ServerMsg::Error { .. })));
+    let forwarded = |m: &ServerMsg| matches!(m, ServerMsg::GameInputs { slot: s, from, inputs, .. } if *s == slot && *from == tick && inputs.len() == 3);
+    assert!(has(&h.sent(a), forwarded), "c's first inputs are forwarded to a");
     for p in [a, c] {
         let result = Some(json!({"score": 2}));
         h.send(p, ClientMsg::GameComplete { game, result, tick: Some(900), hash: Some("h".into()), seq: None });

@@ -145,11 +145,56 @@ fn what_is_known_of_a_pair_goes_with_its_participants() {
     let (a, b) = (h.arrive(), h.arrive());
     let probe = h.probes_of(a)[0].clone();
     h.measure(&probe, Some(120.0));
-    let room = &h.state.rooms[&0];
-    assert_eq!((room.failed.len(), room.measured.len()), (1, 1));
+    assert_eq!((h.state.rooms[&0].failed.len(), h.state.known_rtts.len()), (1, 1));
     h.wait(secs(61)); // both time out of the waitroom
     assert!(matches!(h.place(a), Place::Over(..)) && matches!(h.place(b), Place::Over(..)));
-    let room = &h.state.rooms[&0];
-    assert!(room.failed.is_empty() && room.measured.is_empty());
+    assert!(h.state.rooms[&0].failed.is_empty() && h.state.known_rtts.is_empty());
     assert!(h.state.timer_count() <= 4, "{} timers", h.state.timer_count());
+}
+
+/// Two rounds, each a probed multiplayer scene; the second caches for `cache`.
+fn two_rounds(cache: &str) -> String {
+    let round = |id: &str, cache: &str| {
+        format!(
+            "  - id: {id}\n    kind: multiplayer\n    group_size: 2\n    max_p2p_rtt_ms: 80\n    probe: {{timeout_secs: 15{cache}}}\n    waitroom: {{timeout_secs: 60}}\n    game: {{module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}}\n"
+        )
+    };
+    format!("id: t\ntitle: T\nscenes:\n{}{}  - id: end\n    kind: end\n", round("one", ""), round("two", cache))
+}
+
+/// A pair plays the first round on a 30 ms probe and finishes it at `after`.
+fn first_round_played(yaml: &str, after: std::time::Duration) -> (Harness, ParticipantId, ParticipantId) {
+    let mut h = Harness::new(yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let probe = h.probes_of(a)[0].clone();
+    h.measure(&probe, Some(30.0));
+    let game = h.game_of(a).expect("the first round plays");
+    h.wait(after);
+    for p in [a, b] {
+        let result = Some(serde_json::json!({"score": 1}));
+        h.send(
+            p,
+            crate::protocol::ClientMsg::GameComplete { game, result, tick: Some(9), hash: Some("h".into()), seq: None },
+        );
+    }
+    (h, a, b)
+}
+
+#[test]
+fn a_pair_measured_in_one_scene_is_not_probed_again_in_the_next() {
+    let (h, a, b) = first_round_played(&two_rounds(""), secs(5));
+    assert_eq!(started(&h), 1, "the second round reuses the first round's measurement");
+    assert_eq!(cached(&h), vec![(a, b, 30.0, Some(80.0))]);
+    let game = h.game_of(a).expect("the second round plays at once");
+    assert_eq!(h.game_of(b), Some(game));
+    assert_eq!(h.place(a), Place::Playing(1, game));
+}
+
+#[test]
+fn the_reading_scene_decides_how_fresh_a_measurement_must_be() {
+    // The second round reuses measurements for 3 s only: the pair's, 5 s old, is not.
+    let (h, a, _) = first_round_played(&two_rounds(", cache_secs: 3"), secs(5));
+    assert_eq!(started(&h), 2, "probed again in the second round");
+    assert!(cached(&h).is_empty());
+    assert_eq!(h.place(a), Place::Waiting(1));
 }
