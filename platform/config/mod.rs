@@ -24,6 +24,7 @@ pub mod conditions;
 pub mod diagnostic;
 pub mod model;
 pub mod multiplayer;
+pub mod pay;
 pub mod ready;
 pub mod reunion;
 pub mod schema;

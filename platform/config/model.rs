@@ -111,10 +111,33 @@ pub struct Recruitment {
     /// Where participants go when they finish, unless a scene says otherwise.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
-    /// How `cohort export` computes each finished participant's bonus (the payments
-    /// table, and Prolific's bulk-bonus file).
+    /// How `cohort export` computes each participant's bonus (the payments table, and
+    /// Prolific's bulk-bonus file).
     #[serde(default)]
     pub bonus: Option<Bonus>,
+    /// Base pay per outcome (`finished`, `left_waitroom`, `partner_left`, …), in the
+    /// study's currency; the export's `payments` table gives each session its base pay
+    /// and bonus. An outcome not listed is paid nothing.
+    #[serde(default, skip_serializing_if = "crate::config::pay::Pay::is_unset")]
+    pub pay: super::pay::Pay,
+    /// The link parameter holding the panel's study id (`STUDY_ID` on Prolific,
+    /// `hitId` on MTurk): the `study_id` column of the export.
+    #[serde(default = "default_study_param")]
+    #[schemars(length(min = 1, max = 64))]
+    pub study_param: String,
+    /// The link parameter holding the panel's id of this submission (`SESSION_ID` on
+    /// Prolific, `assignmentId` on MTurk): the `session_id` column of the export.
+    #[serde(default = "default_session_param")]
+    #[schemars(length(min = 1, max = 64))]
+    pub session_param: String,
+}
+
+fn default_study_param() -> String {
+    "STUDY_ID".to_owned()
+}
+
+fn default_session_param() -> String {
+    "SESSION_ID".to_owned()
 }
 
 defaults_from_empty!(Recruitment);

@@ -60,6 +60,12 @@ pub struct MultiplayerScene {
     /// `host_restarted`).
     #[serde(default = "default_partner_leave")]
     pub on_partner_leave: Outcome,
+    /// What a player gets who leaves a game whose partner was away or idle for
+    /// `game.partner_idle_secs` (the page's "Leave and get paid" button; reason
+    /// `left_idle_game`). The partner left behind is treated as if the leaver had
+    /// dropped out (`on_dropout`).
+    #[serde(default = "default_partner_idle")]
+    pub on_partner_idle: Outcome,
     /// What a started game does when a player leaves for good (away past the grace
     /// period, or sent input the game refuses): `end` it for everyone (they get
     /// `on_partner_leave`), `continue` with the seat empty, or let the module's `bot`
@@ -91,6 +97,13 @@ pub enum Dropout {
     /// The module's `bot` plays the seat until a newcomer from the waitroom takes it
     /// (within `backfill_secs`); the newcomer catches up and plays from an agreed tick.
     Backfill,
+}
+
+fn default_partner_idle() -> Outcome {
+    Outcome {
+        message: Some("You left the game because your partner was away. Thank you for taking part.".to_owned()),
+        ..Outcome::default()
+    }
 }
 
 fn default_partner_leave() -> Outcome {
@@ -260,6 +273,13 @@ pub struct Waitroom {
     /// What happens to a participant who chooses to leave the waiting room.
     #[serde(default = "default_leave_outcome")]
     pub on_leave: Outcome,
+    /// When `on_leave` pays (gives a completion code or a redirect), the page offers a
+    /// "Leave and get paid" button once the participant has waited this long
+    /// (seconds), and the host accepts `leave_waitroom` from then on. Without pay in
+    /// `on_leave`, leaving is possible at any time (with its message).
+    #[serde(default = "default_leave_after")]
+    #[schemars(range(min = 0, max = 7200))]
+    pub leave_after_secs: f64,
     /// A participant still waiting after this long plays with bot seats (the module's
     /// `bot`) instead. Absent: never.
     #[serde(default)]
@@ -273,6 +293,10 @@ pub struct Waitroom {
     /// Absent: no check.
     #[serde(default)]
     pub ready_check: Option<super::ready::ReadyCheck>,
+}
+
+fn default_leave_after() -> f64 {
+    60.0
 }
 
 fn default_leave_outcome() -> Outcome {
@@ -338,6 +362,20 @@ pub struct Game {
     #[serde(default)]
     #[schemars(range(min = 1024, max = 1073741824))]
     pub max_input_bytes_per_min: Option<u64>,
+    /// When a partner's page has been hidden (with `on_hidden: pause`) or has sent no
+    /// input for this long (seconds), the others may leave the game with the scene's
+    /// `on_partner_idle` outcome (the page offers a "Leave and get paid" button).
+    /// Absent: never offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 5, max = 3600))]
+    pub partner_idle_secs: Option<f64>,
+}
+
+impl Waitroom {
+    /// Whether leaving is paid: `on_leave` gives a completion code or a redirect.
+    pub fn paid_leave(&self) -> bool {
+        self.on_leave.completion_code.is_some() || self.on_leave.redirect_url.is_some()
+    }
 }
 
 impl Game {

@@ -238,6 +238,7 @@ impl<'a> Checker<'a> {
             self.outcome(&at.key("waitroom").key("ready_check").key("on_missed"), &check.on_missed, &m.id);
         }
         self.outcome(&at.key("on_partner_leave"), &m.on_partner_leave, &m.id);
+        self.outcome(&at.key("on_partner_idle"), &m.on_partner_idle, &m.id);
         for (i, server) in m.ice_servers.iter().enumerate() {
             self.ice_server(&at.key("ice_servers").index(i), server);
         }
@@ -370,6 +371,7 @@ impl<'a> Checker<'a> {
                     m.waitroom.on_timeout.goto.as_ref(),
                     m.waitroom.on_leave.goto.as_ref(),
                     m.on_partner_leave.goto.as_ref(),
+                    m.on_partner_idle.goto.as_ref(),
                 ]),
                 _ => None,
             })

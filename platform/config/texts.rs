@@ -72,6 +72,19 @@ pub const TEXTS: &[Text] = &[
     t("waitroom.count", "{waiting} of {needed} participants here.", "{waiting} von {needed} Teilnehmenden sind da."),
     t("waitroom.remaining", "Up to {time} remaining.", "Noch höchstens {time}."),
     t("waitroom.keep_open", "Please keep this tab open.", "Bitte lassen Sie diesen Tab geöffnet."),
+    t("leave.button", "Leave and get paid", "Verlassen und Vergütung erhalten"),
+    t(
+        "leave.waitroom_question",
+        "Stop waiting and leave the study now? You will get a completion code for the time you waited.",
+        "Jetzt aufhören zu warten und die Studie verlassen? Sie erhalten einen Abschlusscode für die Wartezeit.",
+    ),
+    t(
+        "leave.game_question",
+        "Your partner seems to be away. Leave the game and the study now? You will get a completion code.",
+        "Ihr Partner scheint abwesend zu sein. Das Spiel und die Studie jetzt verlassen? Sie erhalten einen Abschlusscode.",
+    ),
+    t("leave.confirm", "Yes, leave now", "Ja, jetzt verlassen"),
+    t("leave.cancel", "Not now", "Nicht jetzt"),
     t("match.get_ready", "Get ready!", "Mach dich bereit!"),
     t("match.partner_found", "Partner found!", "Partner gefunden!"),
     t("match.partners_found", "{n} partners found!", "{n} Partner gefunden!"),
@@ -191,6 +204,11 @@ pub const TEXTS: &[Text] = &[
         "outcome.left_waitroom",
         "You left the waiting room. You can close this tab now.",
         "Sie haben den Warteraum verlassen. Sie können diesen Tab jetzt schließen.",
+    ),
+    t(
+        "outcome.left_idle_game",
+        "You left the game because your partner was away. Thank you for taking part.",
+        "Sie haben das Spiel verlassen, weil Ihr Partner abwesend war. Vielen Dank für Ihre Teilnahme.",
     ),
     t(
         "outcome.partner_left",
@@ -339,6 +357,7 @@ scenes:
             m.waitroom.on_timeout.message.clone(),
             m.waitroom.on_leave.message.clone(),
             m.on_partner_leave.message.clone(),
+            m.on_partner_idle.message.clone(),
             m.waitroom.ready_check.as_ref().and_then(|r| r.on_missed.message.clone()),
             e.conditions.entry.as_ref().and_then(|c| c.on_full.message.clone()),
         ];

@@ -98,6 +98,11 @@ pub enum Event {
         participant: ParticipantId,
         scene: String,
         reason: OutcomeReason,
+        /// The completion code the participant was shown (what they are paid for);
+        /// absent when the outcome gave none (and in logs of versions before it was
+        /// recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        completion_code: Option<String>,
     },
     /// `index` is the scene's place in `scenes`; `iteration` counts the times this
     /// participant has entered it (a block's `repeat`), from 1 (absent when 1).

@@ -8,15 +8,18 @@
 //! [`Records`] streams a log back, skipping (and counting) lines it cannot read, such
 //! as a torn last line left by a crash.
 
+mod about;
+mod event;
 mod file;
 mod read;
-
-mod event;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(any(test, feature = "testkit"))]
+pub use about::one_of_each;
+pub use about::{Members, Scope};
 pub use event::Event;
 pub use file::{LogError, LogFile};
 pub use read::{Records, read};

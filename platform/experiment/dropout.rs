@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use super::state::{Place, State};
+use super::state::{ConnId, Place, State};
 use super::timers::Timer;
 use crate::config::multiplayer::Dropout;
 use crate::eventlog::Event;
 use crate::game::{EndReason, SeatKind};
-use crate::protocol::{GameId, ParticipantId, ServerMsg};
+use crate::protocol::{ErrorCode, GameId, OutcomeReason, ParticipantId, ServerMsg};
 
 impl State {
     /// `pid` left the started game `id` for good: under `on_dropout: continue` or `bot`
@@ -78,6 +78,7 @@ impl State {
         let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("an open seat's game");
         let tick = game.join_tick(now);
         game.take_seat(slot, newcomer, tick);
+        game.acted_at.insert(slot, now); // a newcomer is not idle yet
         // There is no channel to a newcomer: the group plays over the relay from their
         // first tick, so their inputs reach the others whatever those others ask.
         let switched = !game.lockstep.relay;
@@ -106,6 +107,28 @@ impl State {
         self.send_to(newcomer, found);
         let start = self.start_msg(scene, id, newcomer);
         self.send_to(newcomer, start);
+    }
+
+    /// `leave_game`: a player leaves a started game whose partner has been away or
+    /// idle for `game.partner_idle_secs`; their part ends with `on_partner_idle`, and
+    /// the game goes on without them as the scene's `on_dropout` says.
+    pub(super) fn on_leave_game(&mut self, pid: ParticipantId, conn: ConnId, id: GameId, seq: Option<u64>) {
+        let now = self.now;
+        let Some((scene, game)) = self.my_game(pid, conn, id, "leave_game", seq, false) else { return };
+        let slot = game.slot(pid).unwrap_or_default();
+        let config = &self.multiplayer(scene).game;
+        let Some(idle) = config.partner_idle_secs.map(Duration::from_secs_f64) else {
+            let message = "this game cannot be left: it has no `partner_idle_secs`";
+            return self.refuse(conn, ErrorCode::InvalidState, message, seq);
+        };
+        let hidden_counts = config.on_hidden == crate::config::multiplayer::OnHidden::Pause;
+        let game = &self.rooms[&scene].games[&id];
+        if game.idle_partner(slot, now, idle, hidden_counts).is_none() {
+            let message = format!("no partner has been away or idle for {} s", idle.as_secs_f64());
+            return self.refuse(conn, ErrorCode::InvalidState, message, seq);
+        }
+        self.ack(conn, seq);
+        self.leave_game_for(pid, scene, id, OutcomeReason::LeftIdleGame, now);
     }
 
     /// Schedules the bot fill of a participant who just entered the waitroom.

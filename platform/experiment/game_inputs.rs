@@ -38,7 +38,11 @@ impl State {
             return self.leave_game_for(pid, scene, id, OutcomeReason::InputLimit, now);
         }
         let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("checked above");
+        let acted = inputs.iter().any(|i| !i.is_null());
         let accepted = game.lockstep.accept(slot, from, inputs, limit);
+        if acted && accepted.is_ok() {
+            game.acted_at.insert(slot, now);
+        }
         let desync = accepted.as_ref().ok().map(|_| game.lockstep.report(slot, &hashes));
         let (relay, others) = (game.lockstep.relay, game.players.clone());
         let (first, fresh) = match accepted {
@@ -112,16 +116,24 @@ impl State {
 
     /// The page was hidden or shown: logged, and told to partners in a running game.
     pub(super) fn on_visibility(&mut self, pid: ParticipantId, conn: ConnId, hidden: bool, seq: Option<u64>) {
+        let now = self.now;
         let game = match self.participants[&pid].place {
-            Place::Playing(scene, id) => self.rooms[&scene].games.get(&id).filter(|g| g.started()).map(|g| (id, g)),
+            Place::Playing(scene, id) => {
+                self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).filter(|g| g.started()).map(|g| {
+                    let slot = g.slot(pid).unwrap_or_default();
+                    if hidden {
+                        g.hidden_since.entry(slot).or_insert(now);
+                    } else {
+                        g.hidden_since.remove(&slot);
+                    }
+                    let partners: Vec<(GameId, usize, ParticipantId)> =
+                        g.players.iter().filter(|p| **p != pid).map(|p| (id, slot, *p)).collect();
+                    (id, partners)
+                })
+            }
             _ => None,
         };
-        let partners: Vec<(GameId, usize, ParticipantId)> = game
-            .map(|(id, g)| {
-                let slot = g.slot(pid).unwrap_or_default();
-                g.players.iter().filter(|p| **p != pid).map(|p| (id, slot, *p)).collect()
-            })
-            .unwrap_or_default();
+        let partners = game.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
         // Within the participant's refusal budget: a page flipping its visibility
         // cannot grow the log without bound.
         self.log_refusal(pid, Event::Visibility { participant: pid, hidden, game: game.map(|(id, _)| id) });
@@ -132,7 +144,14 @@ impl State {
     }
 
     /// `pid` leaves a running game with `reason`; the others see a partner who left.
-    fn leave_game_for(&mut self, pid: ParticipantId, scene: usize, id: GameId, reason: OutcomeReason, now: Duration) {
+    pub(super) fn leave_game_for(
+        &mut self,
+        pid: ParticipantId,
+        scene: usize,
+        id: GameId,
+        reason: OutcomeReason,
+        now: Duration,
+    ) {
         self.player_left_game(pid, scene, id, now);
         self.end_early(pid, scene, reason, now);
     }

@@ -145,6 +145,7 @@ impl State {
             bot_seats: game.bot_seats,
             on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
+            partner_idle_secs: config.partner_idle_secs,
             relay: l.relay,
             inputs: l.inputs.clone(),
             seat_changes: game.seat_changes.clone(),

@@ -163,7 +163,7 @@ impl Fold<'_> {
             }
             // What has ended stays ended, even if its scene was renamed since: an end
             // is never lost (nobody takes the study twice).
-            Event::Outcome { participant, scene, reason } => {
+            Event::Outcome { participant, scene, reason, .. } => {
                 let i = self.scene(&scene, None).unwrap_or(0);
                 self.set(participant, Reached::Over(i, reason));
             }

@@ -295,6 +295,7 @@ impl State {
                 self.on_submit(pid, conn, (&scene, iteration), answers, seq, now)
             }
             ClientMsg::LeaveWaitroom { .. } => self.on_leave_waitroom(pid, conn, seq, now),
+            ClientMsg::LeaveGame { game, .. } => self.on_leave_game(pid, conn, game, seq),
             ClientMsg::Ready { check, .. } => self.on_ready(pid, conn, &check, seq, now),
             ClientMsg::ProbeReady { probe, .. } => self.on_probe_ready(pid, conn, &probe, seq, now),
             ClientMsg::ProbeSignal { probe, signal, .. } => self.on_probe_signal(pid, conn, &probe, signal, seq),

@@ -159,6 +159,7 @@ impl State {
     /// One participant's `waiting_room` status, sent now.
     pub(super) fn send_status_to(&mut self, pid: ParticipantId, scene: usize, now: Duration) {
         let show = self.multiplayer(scene).waitroom.show_count;
+        let leave_at = self.paid_leave_at(scene, pid);
         let room = self.rooms.get_mut(&scene).expect("room exists");
         let waiting = room.entries.len() as u32;
         let group_size = room.group_size as u32;
@@ -168,6 +169,7 @@ impl State {
             waiting: show.then_some(waiting),
             needed: show.then_some(group_size),
             remaining_secs: entry.deadline.saturating_sub(now).as_secs_f64(),
+            leave_in_secs: leave_at.map(|at| at.saturating_sub(now).as_secs_f64()),
         };
         self.send_to(pid, msg);
     }
@@ -190,9 +192,22 @@ impl State {
         let Place::Waiting(scene) = self.participants[&pid].place else {
             return self.refuse(conn, ErrorCode::InvalidState, "you are not in a waitroom", seq);
         };
+        if let Some(at) = self.paid_leave_at(scene, pid).filter(|at| *at > now) {
+            let wait = at.saturating_sub(now).as_secs_f64().ceil();
+            let message = format!("leaving with pay is possible after {wait:.0} more seconds of waiting");
+            return self.refuse(conn, ErrorCode::InvalidState, message, seq);
+        }
         self.leave_room(pid, scene, "left", now);
         self.ack(conn, seq);
         self.end_early(pid, scene, OutcomeReason::LeftWaitroom, now);
+    }
+
+    /// When `pid` may leave the room of `scene` with pay (`waitroom.leave_after_secs`
+    /// after they joined it), if leaving is paid there.
+    pub(super) fn paid_leave_at(&self, scene: usize, pid: ParticipantId) -> Option<Duration> {
+        let waitroom = &self.multiplayer(scene).waitroom;
+        let joined = self.rooms.get(&scene)?.entries.get(&pid)?.candidate.joined_at;
+        waitroom.paid_leave().then(|| joined + Duration::from_secs_f64(waitroom.leave_after_secs))
     }
 
     /// Removes `pid` from the room everywhere: a pending match they were in is dropped
@@ -259,8 +274,12 @@ impl State {
         self.participants.get_mut(&pid).expect("participant exists").place = Place::Over(scene, reason);
         self.settle_entry(pid, false);
         self.touched.push(pid);
-        self.log(Event::Outcome { participant: pid, scene: scene_id, reason });
         let msg = self.outcome_msg(pid, scene, reason);
+        let completion_code = match &msg {
+            ServerMsg::Outcome { completion_code, .. } => completion_code.clone(),
+            _ => None,
+        };
+        self.log(Event::Outcome { participant: pid, scene: scene_id, reason, completion_code });
         self.send_to(pid, msg);
     }
 
@@ -293,6 +312,7 @@ impl State {
         match reason {
             OutcomeReason::WaitroomTimeout => Some(&m.waitroom.on_timeout),
             OutcomeReason::LeftWaitroom => Some(&m.waitroom.on_leave),
+            OutcomeReason::LeftIdleGame => Some(&m.on_partner_idle),
             // A group lost to a restart ends as if the partners had left.
             OutcomeReason::PartnerLeft | OutcomeReason::HostRestarted => Some(&m.on_partner_leave),
             OutcomeReason::Expired

@@ -22,6 +22,16 @@ impl Table {
         self.rows.push(fields);
     }
 
+    /// The index of the column `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| *c == name)
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> &[&'static str] {
+        &self.columns
+    }
+
     /// The rows so far.
     pub fn rows(&self) -> impl Iterator<Item = &Vec<String>> {
         self.rows.iter()

@@ -1,6 +1,7 @@
 //! `cohort forget DATA_DIR RECRUITMENT_ID`: a participant's data deleted on request.
-//! Every event about them (their session with its recruitment id and link
-//! parameters, answers, inputs, outcomes) becomes `{"seq", "ts_ms", "event":
+//! Every event about them alone (their session with its recruitment id and link
+//! parameters, answers, inputs, outcomes: events naming no one else, whatever the
+//! field) becomes `{"seq", "ts_ms", "event":
 //! "redacted"}` in every run of every experiment under `DATA_DIR`, so the logs keep
 //! their numbering and still read back; other events keep only the opaque id (which
 //! nothing links to a person any more). Each rewrite is atomic (a new file renamed
@@ -65,6 +66,20 @@ pub fn forget(dir: &Path, recruitment_id: &str) -> std::io::Result<Forgotten> {
     Ok(done)
 }
 
+/// Whether a log line is about the forgotten participants only: every participant
+/// its event names (in any field, as the event's type says) is one of `ids`. A line
+/// this version cannot read as an event (a newer kind) is judged by its
+/// `participant` field.
+fn about_only(line: &serde_json::Value, ids: &[ParticipantId], wanted: &[String]) -> bool {
+    match serde_json::from_value::<crate::eventlog::Record>(line.clone()) {
+        Ok(record) => {
+            let named = record.event.participants();
+            !named.is_empty() && named.iter().all(|p| ids.contains(p))
+        }
+        Err(_) => line.get("participant").and_then(|p| p.as_str()).is_some_and(|p| wanted.iter().any(|w| w == p)),
+    }
+}
+
 /// Rewrites one log with the lines about `ids` redacted; how many were.
 fn redact_file(log: &Path, ids: &[ParticipantId]) -> std::io::Result<usize> {
     let wanted: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
@@ -78,17 +93,13 @@ fn redact_file(log: &Path, ids: &[ParticipantId]) -> std::io::Result<usize> {
             continue;
         }
         let value: Option<serde_json::Value> = serde_json::from_slice(&line).ok();
-        let about = value.as_ref().and_then(|v| v.get("participant")).and_then(|p| p.as_str());
-        match (about, &value) {
-            (Some(p), Some(v)) if wanted.iter().any(|w| w == p) => {
-                let stub = serde_json::json!({"seq": v["seq"], "ts_ms": v["ts_ms"], "event": "redacted"});
-                writeln!(out, "{stub}")?;
-                redacted += 1;
-            }
-            _ => {
-                out.write_all(&line)?;
-                out.write_all(b"\n")?;
-            }
+        if let Some(v) = value.as_ref().filter(|v| about_only(v, ids, &wanted)) {
+            let stub = serde_json::json!({"seq": v["seq"], "ts_ms": v["ts_ms"], "event": "redacted"});
+            writeln!(out, "{stub}")?;
+            redacted += 1;
+        } else {
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
         }
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;

@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod forget;
+mod pay;
 mod rows;
 mod tables;
 
@@ -72,13 +73,16 @@ pub fn read(dir: &Path, opts: &Options) -> Result<Tables, ExportError> {
             .map_err(|e| ExportError::Write { path: log.display().to_string(), source: e })?;
         runs.push((run, records.collect::<Vec<_>>()));
     }
-    let bonus = bonus_rule(dir, &runs);
-    Ok(Tables::build(&runs, opts, bonus.as_ref()))
+    let recruitment = recruitment(dir, &runs).unwrap_or_default();
+    Ok(Tables::build(&runs, opts, &recruitment))
 }
 
-/// The experiment's `recruitment.bonus`, from the copy of the experiment file the
-/// latest run kept.
-fn bonus_rule(dir: &Path, runs: &[(String, Vec<crate::eventlog::Record>)]) -> Option<crate::config::model::Bonus> {
+/// The experiment's `recruitment` settings (pay, bonus, the panel's link parameters),
+/// from the copy of the experiment file the latest run kept.
+fn recruitment(
+    dir: &Path,
+    runs: &[(String, Vec<crate::eventlog::Record>)],
+) -> Option<crate::config::model::Recruitment> {
     let (run, records) = runs.last()?;
     let files = records.iter().find_map(|r| match &r.event {
         crate::eventlog::Event::RunStarted { files, .. } => Some(files.clone()),
@@ -87,7 +91,7 @@ fn bonus_rule(dir: &Path, runs: &[(String, Vec<crate::eventlog::Record>)]) -> Op
     let (name, hash) = files.iter().find(|(n, _)| !n.contains('/') && (n.ends_with(".yaml") || n.ends_with(".yml")))?;
     let copy = dir.join(run).join("files").join(format!("{}-{name}", &hash[..16.min(hash.len())]));
     let parsed = crate::config::yaml::parse(&std::fs::read(copy).ok()?).ok()?;
-    serde_json::from_value(parsed.value.get("recruitment")?.get("bonus")?.clone()).ok()
+    serde_json::from_value(parsed.value.get("recruitment")?.clone()).ok()
 }
 
 /// Writes each table as `<out>/<table>.csv`; returns (table, rows) written.
@@ -126,6 +130,91 @@ pub fn pseudonym(key: &[u8], id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::eventlog::{Record, one_of_each};
+    use crate::protocol::ParticipantId;
+
+    /// An experiment whose log holds one event of every kind about two sessions: `a`
+    /// (recruitment id `RID`), a pilot whenever `pilot`, and `b`, always a pilot.
+    fn log_of_every_kind(pilot: bool) -> (tempfile::TempDir, ParticipantId, ParticipantId) {
+        let (a, b) = (ParticipantId(uuid::Uuid::from_u128(1)), ParticipantId(uuid::Uuid::from_u128(2)));
+        let data = tempfile::tempdir().unwrap();
+        let run = data.path().join("x").join("r1");
+        std::fs::create_dir_all(&run).unwrap();
+        let mut events = one_of_each(a, b, "RID");
+        if !pilot && let crate::eventlog::Event::SessionStarted { params, .. } = &mut events[7] {
+            params.remove("pilot");
+        }
+        let b_session = crate::eventlog::Event::SessionStarted {
+            participant: b,
+            recruitment_id: Some("RIDB".into()),
+            params: [("cohort_bot".to_owned(), "1".to_owned())].into(),
+            token_sha256: None,
+        };
+        events.insert(1, b_session);
+        let lines: String = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| {
+                serde_json::to_string(&Record { seq: i as u64 + 1, ts_ms: 1_000 + i as u64, event }).unwrap() + "\n"
+            })
+            .collect();
+        std::fs::write(run.join("events.jsonl"), lines).unwrap();
+        (data, a, b)
+    }
+
+    fn cells(tables: &super::Tables) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in tables.all() {
+            for row in table.rows() {
+                out.extend(row.iter().map(|c| format!("{}: {c}", table.name)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_study_of_pilots_and_bots_exports_no_row_about_them_for_any_event_kind() {
+        let (data, a, b) = log_of_every_kind(true);
+        let tables = super::read(&data.path().join("x"), &super::Options::default()).unwrap();
+        let about: Vec<String> = cells(&tables)
+            .into_iter()
+            .filter(|c| c.contains(&a.to_string()) || c.contains(&b.to_string()) || c.contains("RID"))
+            .collect();
+        assert!(about.is_empty(), "rows naming pilots or bots: {about:#?}");
+        assert!(tables.events.len() >= 8, "events about nobody in particular stay: {}", tables.events.len());
+        let all =
+            super::read(&data.path().join("x"), &super::Options { include_pilot: true, ..Default::default() }).unwrap();
+        assert_eq!(all.events.len(), 55, "asked for, every event is there: {}", all.events.len());
+    }
+
+    #[test]
+    fn pseudonymized_the_recruitment_id_is_in_no_table_for_any_event_kind() {
+        let (data, a, _) = log_of_every_kind(false);
+        let opts = super::Options { include_pilot: false, pseudonym_key: Some(b"k".to_vec()) };
+        let tables = super::read(&data.path().join("x"), &opts).unwrap();
+        let leaked: Vec<String> =
+            cells(&tables).into_iter().filter(|c| c.contains("RID") || c.contains("sess-1")).collect();
+        assert!(leaked.is_empty(), "{leaked:#?}");
+        assert!(cells(&tables).iter().any(|c| c.contains(&super::pseudonym(b"k", "RID"))));
+        assert!(cells(&tables).iter().any(|c| c.contains(&a.to_string())), "the real participant is exported");
+    }
+
+    #[test]
+    fn forgetting_redacts_every_event_that_names_only_them_whatever_its_kind() {
+        let (data, a, b) = log_of_every_kind(false);
+        let done = super::forget::forget(data.path(), "RID").unwrap();
+        assert_eq!(done.participants, vec![a]);
+        let text = std::fs::read_to_string(data.path().join("x/r1/events.jsonl")).unwrap();
+        assert!(!text.contains("RID\""), "the recruitment id is gone");
+        for line in text.lines() {
+            let record: Record = serde_json::from_str(line).unwrap();
+            let named = record.event.participants();
+            assert!(!(named == vec![a]), "an event naming only them was kept: {line}");
+            if named.contains(&b) {
+                assert!(line.contains(&b.to_string()), "events naming others keep them: {line}");
+            }
+        }
+    }
     #[test]
     fn pseudonyms_are_hmac_sha256_and_stable() {
         // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").

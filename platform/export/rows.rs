@@ -87,41 +87,27 @@ pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
     ]
 }
 
-/// The participants an event is about (whichever fields name them).
-pub(super) fn involved(line: &Value) -> Vec<ParticipantId> {
-    let mut out = Vec::new();
-    for key in ["participant", "offerer", "answerer", "arriving"] {
-        if let Some(p) = line.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()) {
-            out.push(p);
+/// A record as exported: recruitment ids (and link parameters holding them) and the
+/// panel's submission id (`session_param`) replaced by the participant's exported ones
+/// (pseudonyms with `--pseudonymize`).
+pub(super) fn redact(
+    record: &crate::eventlog::Record,
+    people: &BTreeMap<ParticipantId, Person>,
+    session_param: &str,
+) -> crate::eventlog::Record {
+    let mut record = record.clone();
+    let person = record.event.participants().first().and_then(|p| people.get(p));
+    if let Some(person) = person {
+        for id in record.event.recruitment_ids_mut() {
+            id.clone_from(&person.recruitment_id);
+        }
+        if let crate::eventlog::Event::SessionStarted { params, .. } = &mut record.event
+            && let Some(session) = params.get_mut(session_param)
+        {
+            session.clone_from(&person.session_id);
         }
     }
-    for key in ["members", "players"] {
-        if let Some(list) = line.get(key).and_then(|v| serde_json::from_value::<Vec<ParticipantId>>(v.clone()).ok()) {
-            out.extend(list);
-        }
-    }
-    out
-}
-
-/// An event line as exported: recruitment ids (and link parameters holding them)
-/// replaced by the participant's exported id.
-pub(super) fn redact(mut line: Value, people: &BTreeMap<ParticipantId, Person>) -> Value {
-    let Some(p) = line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok()) else {
-        return line;
-    };
-    let Some(person) = people.get(&p) else { return line };
-    let original = line.get("recruitment_id").and_then(Value::as_str).map(str::to_owned);
-    if let Some(original) = original {
-        line["recruitment_id"] = Value::from(person.recruitment_id.clone());
-        if let Some(params) = line.get_mut("params").and_then(Value::as_object_mut) {
-            for v in params.values_mut() {
-                if v.as_str() == Some(original.as_str()) {
-                    *v = Value::from(person.recruitment_id.clone());
-                }
-            }
-        }
-    }
-    line
+    record
 }
 
 /// Every table, with its columns and no row.
@@ -132,12 +118,15 @@ pub(super) fn empty_tables() -> Tables {
             &[
                 "participant",
                 "recruitment_id",
+                "study_id",
+                "session_id",
                 "pilot",
                 "first_run",
                 "started_at",
                 "ended_at",
                 "outcome",
                 "completion_code",
+                "spent_secs",
                 "wait_secs",
                 "games",
                 "partners",
@@ -207,6 +196,22 @@ pub(super) fn empty_tables() -> Tables {
         ),
         game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),
         events: Table::new("events", &["run", "seq", "ts_ms", "event", "participant", "data"]),
-        payments: Table::new("payments", &["recruitment_id", "participant", "completion_code", "bonus"]),
+        payments: Table::new(
+            "payments",
+            &[
+                "recruitment_id",
+                "participant",
+                "study_id",
+                "session_id",
+                "outcome",
+                "completion_code",
+                "base_pay",
+                "bonus",
+                "total",
+                "spent_secs",
+                "wait_secs",
+            ],
+        ),
+        bonus_missing: 0,
     }
 }

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::Options;
 use super::csv::Table;
-use super::rows::{answer_text, cached_probe_row, game_row, ids, involved, iso, probe_row, redact};
-use crate::config::model::Bonus;
-use crate::eventlog::{Event, Record};
+use super::rows::{answer_text, cached_probe_row, game_row, ids, iso, probe_row, redact};
+use crate::config::model::Recruitment;
+use crate::eventlog::{Event, Members, Record};
 use crate::protocol::{Answer, GameId, ParticipantId};
 
 /// Every exported table of one experiment.
@@ -23,11 +23,18 @@ pub struct Tables {
     pub game_inputs: Table,
     pub events: Table,
     pub payments: Table,
+    /// Game results (of the bonus's scene) that lacked the bonus's key or held no
+    /// number there: those players' bonus counts nothing from them.
+    pub bonus_missing: usize,
 }
 
 #[derive(Default)]
 pub(super) struct Person {
     pub(super) recruitment_id: String,
+    /// The panel's study and submission ids (`recruitment.study_param`,
+    /// `session_param`), when the link carried them.
+    pub(super) study_id: String,
+    pub(super) session_id: String,
     pub(super) pilot: bool,
     pub(super) run: String,
     pub(super) started: u64,
@@ -76,14 +83,15 @@ impl Tables {
 
     /// (recruitment id, bonus) of every payment with a bonus above zero.
     pub fn bonuses(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.payments.rows().filter_map(|r| {
-            let amount: f64 = r[3].parse().ok()?;
+        let bonus = self.payments.column("bonus").expect("payments has a bonus column");
+        self.payments.rows().filter_map(move |r| {
+            let amount: f64 = r[bonus].parse().ok()?;
             (amount > 0.0 && !r[0].is_empty()).then_some((r[0].as_str(), amount))
         })
     }
 
-    pub fn build(runs: &[(String, Vec<Record>)], opts: &Options, bonus: Option<&Bonus>) -> Self {
-        let mut people = people(runs, opts);
+    pub fn build(runs: &[(String, Vec<Record>)], opts: &Options, recruitment: &Recruitment) -> Self {
+        let mut people = people(runs, opts, recruitment);
         let pilots: BTreeSet<ParticipantId> = people.iter().filter(|(_, p)| p.pilot).map(|(id, _)| *id).collect();
         let skip = |p: &ParticipantId| !opts.include_pilot && pilots.contains(p);
         let mut t = super::rows::empty_tables();
@@ -92,36 +100,26 @@ impl Tables {
         let mut answered: Vec<(ParticipantId, String, String, Option<f64>)> = Vec::new();
         let mut decided: Vec<(Vec<String>, Vec<ParticipantId>)> = Vec::new();
         let mut match_rows: HashMap<String, usize> = HashMap::new();
-        // Games and matches of pilot sessions only: their events are left out too.
-        let mut pilot_scopes: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Who each game, group and probe concerns: an event is left out when every
+        // participant it concerns is a pilot or a bot, whatever its shape.
+        let mut members = Members::default();
         for (run, records) in runs {
             for r in records {
                 let ts = r.ts_ms;
-                let line = serde_json::to_value(r).unwrap_or_default();
-                let about =
-                    line.get("participant").and_then(|p| serde_json::from_value::<ParticipantId>(p.clone()).ok());
-                let involved = involved(&line);
-                if !involved.is_empty() && involved.iter().all(skip) {
-                    for scope in ["game", "match", "probe"] {
-                        if let Some(id) = line.get(scope).and_then(Value::as_str) {
-                            pilot_scopes.insert(id.to_owned());
-                        }
-                    }
+                let concerned = members.concerned(&r.event);
+                if !concerned.is_empty() && concerned.iter().all(skip) {
                     continue;
                 }
-                let scoped = ["game", "match", "probe"]
-                    .iter()
-                    .any(|k| line.get(*k).and_then(Value::as_str).is_some_and(|id| pilot_scopes.contains(id)));
-                if scoped {
-                    continue;
-                }
+                let about = r.event.participants().first().copied().filter(|_| r.event.participants().len() == 1);
+                let exported = redact(r, &people, &recruitment.session_param);
+                let line = serde_json::to_value(&exported).unwrap_or_default();
                 t.events.row(vec![
                     run.clone(),
                     r.seq.to_string(),
                     ts.to_string(),
                     line.get("event").and_then(Value::as_str).unwrap_or_default().to_owned(),
                     about.map(|p| p.to_string()).unwrap_or_default(),
-                    redact(line.clone(), &people).to_string(),
+                    line.to_string(),
                 ]);
                 match &r.event {
                     Event::WaitroomJoined { participant, .. } => {
@@ -136,10 +134,11 @@ impl Tables {
                             p.waited_ms += ts.saturating_sub(j);
                         }
                     }
-                    Event::Outcome { participant, reason, .. } => {
+                    Event::Outcome { participant, reason, completion_code, .. } => {
                         if let Some(p) = people.get_mut(participant) {
                             let reason = serde_json::to_value(reason).ok();
                             p.outcome = reason.and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                            p.completion_code = completion_code.clone().unwrap_or_default();
                             p.ended = Some(ts);
                         }
                     }
@@ -175,9 +174,6 @@ impl Tables {
                         }
                     }
                     Event::MatchDecided { scene, policy, arriving, members, fallback } => {
-                        if members.iter().any(skip) {
-                            continue;
-                        }
                         let row = vec![
                             String::new(),
                             run.clone(),
@@ -295,50 +291,29 @@ impl Tables {
             }
             t.games.row(game_row(id, g));
         }
-        // Bonus numbers: per participant, game results by scene, and answers.
-        let mut numbers: HashMap<(ParticipantId, String), f64> = HashMap::new();
-        if let Some(b) = bonus {
-            let (scene, key) = b.from.split_once('.').unwrap_or((b.from.as_str(), ""));
-            for g in games.values().filter(|g| g.scene == scene) {
-                for (who, result) in &g.results {
-                    if let (Ok(who), Some(v)) = (who.parse::<uuid::Uuid>(), result.get(key).and_then(Value::as_f64)) {
-                        *numbers.entry((ParticipantId(who), b.from.clone())).or_default() += v;
-                    }
-                }
-            }
-            for (who, s, q, answer) in &answered {
-                if s == scene
-                    && q == key
-                    && let Some(v) = answer
-                {
-                    numbers.insert((*who, b.from.clone()), *v);
-                }
-            }
-        }
+        let bonuses = super::pay::Bonuses::of(recruitment.bonus.as_ref(), &games, &answered);
+        t.bonus_missing = bonuses.missing;
         for (id, p) in &people {
             if skip(id) {
                 continue;
             }
-            if p.outcome == "finished" {
-                let amount = bonus.map_or(0.0, |b| {
-                    let n = numbers.get(&(*id, b.from.clone())).copied().unwrap_or(0.0);
-                    (n * b.per_unit).clamp(0.0, b.max)
-                });
-                let row =
-                    vec![p.recruitment_id.clone(), id.to_string(), p.completion_code.clone(), format!("{amount:.2}")];
+            if let Some(row) = super::pay::payment_row(id, p, &recruitment.pay, &bonuses) {
                 t.payments.row(row);
             }
             let partners: Vec<ParticipantId> = p.partners.iter().copied().collect();
             t.participants.row(vec![
                 id.to_string(),
                 p.recruitment_id.clone(),
+                p.study_id.clone(),
+                p.session_id.clone(),
                 p.pilot.to_string(),
                 p.run.clone(),
                 iso(p.started),
                 p.ended.map(iso).unwrap_or_default(),
                 p.outcome.clone(),
                 p.completion_code.clone(),
-                format!("{:.3}", p.waited_ms as f64 / 1000.0),
+                p.spent_secs().map(secs).unwrap_or_default(),
+                secs(p.wait_secs()),
                 p.games.to_string(),
                 ids(&partners),
                 p.answers.to_string(),
@@ -349,21 +324,47 @@ impl Tables {
     }
 }
 
+/// Seconds as exported (three decimals).
+pub(super) fn secs(s: f64) -> String {
+    format!("{s:.3}")
+}
+
+impl Person {
+    /// Time spent: from the session's start to the end of their part (finished or an
+    /// early outcome); none while in progress.
+    pub(super) fn spent_secs(&self) -> Option<f64> {
+        self.ended.map(|end| end.saturating_sub(self.started) as f64 / 1000.0)
+    }
+
+    /// Time waited: every stay in a waitroom, from joining it to leaving it.
+    pub(super) fn wait_secs(&self) -> f64 {
+        self.waited_ms as f64 / 1000.0
+    }
+}
+
 /// First pass: every session, whether it is a pilot or bot session, and its
 /// (pseudonymised) recruitment id.
-fn people(runs: &[(String, Vec<Record>)], opts: &Options) -> BTreeMap<ParticipantId, Person> {
+fn people(
+    runs: &[(String, Vec<Record>)],
+    opts: &Options,
+    recruitment: &Recruitment,
+) -> BTreeMap<ParticipantId, Person> {
     let mut people: BTreeMap<ParticipantId, Person> = BTreeMap::new();
     for (run, records) in runs {
         for r in records {
             if let Event::SessionStarted { participant, recruitment_id, params, .. } = &r.event {
                 let flag = |k: &str| params.get(k).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-                let rid = recruitment_id.clone().unwrap_or_default();
-                let rid = match (&opts.pseudonym_key, rid.is_empty()) {
-                    (Some(key), false) => super::pseudonym(key, &rid),
-                    _ => rid,
+                // Ids from the panel are pseudonymized alike (the same key, the same
+                // pseudonyms): the panel's submission id leads to the person too.
+                let pseudonymized = |id: String| match (&opts.pseudonym_key, id.is_empty()) {
+                    (Some(key), false) => super::pseudonym(key, &id),
+                    _ => id,
                 };
+                let param = |name: &str| params.get(name).cloned().unwrap_or_default();
                 let person = Person {
-                    recruitment_id: rid,
+                    recruitment_id: pseudonymized(recruitment_id.clone().unwrap_or_default()),
+                    study_id: param(&recruitment.study_param),
+                    session_id: pseudonymized(param(&recruitment.session_param)),
                     pilot: flag("cohort_bot") || flag("pilot"),
                     run: run.clone(),
                     started: r.ts_ms,

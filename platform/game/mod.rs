@@ -92,6 +92,11 @@ pub struct Game {
     pub condition: Option<usize>,
     /// What the game's config carries besides the scene's (`conditions`), if anything.
     pub conditions: Option<serde_json::Value>,
+    /// When each seat's player last sent an input other than `null` (or took the
+    /// seat, or the game started): how long a partner has been idle.
+    pub acted_at: BTreeMap<usize, Duration>,
+    /// Since when each seat's page has been hidden, for those that are.
+    pub hidden_since: BTreeMap<usize, Duration>,
 }
 
 impl Game {
@@ -122,7 +127,20 @@ impl Game {
             seat_changes: Vec::new(),
             told_bots: true,
             open_seats: Vec::new(),
+            acted_at: BTreeMap::new(),
+            hidden_since: BTreeMap::new(),
         }
+    }
+
+    /// A seat other than `me`'s whose player (still in it) has been idle for `idle`:
+    /// no input but `null` for that long, or (when the game pauses for hidden pages,
+    /// `hidden_counts`) a page hidden that long.
+    pub fn idle_partner(&self, me: usize, now: Duration, idle: Duration, hidden_counts: bool) -> Option<usize> {
+        (0..self.players.len()).filter(|s| *s != me && self.lockstep.active[*s]).find(|s| {
+            let acted = self.acted_at.get(s).copied().or(self.started_at).unwrap_or(now);
+            let hidden = self.hidden_since.get(s).filter(|_| hidden_counts);
+            now.saturating_sub(acted) >= idle || hidden.is_some_and(|h| now.saturating_sub(*h) >= idle)
+        })
     }
 
     /// `newcomer` takes the open seat `slot`: their inputs count from `tick` on (the
@@ -132,6 +150,7 @@ impl Game {
         let change = SeatChange { slot, tick, to: SeatKind::Player, player: Some(newcomer) };
         self.seat_changes.push(change);
         self.players[slot] = newcomer;
+        self.hidden_since.remove(&slot);
         self.lockstep.inputs[slot].resize(tick as usize, serde_json::Value::Null);
         self.lockstep.active[slot] = true;
         change

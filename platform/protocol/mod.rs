@@ -83,6 +83,14 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    /// Leave a started game whose partner has been away or idle for
+    /// `game.partner_idle_secs` (the participant's part ends with the scene's
+    /// `on_partner_idle`); refused otherwise.
+    LeaveGame {
+        game: GameId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
     /// Here for the group of `ready_check` (the tab is visible, and clicked if asked).
     Ready {
         check: String,
@@ -172,6 +180,7 @@ impl ClientMsg {
             | ClientMsg::Advance { seq, .. }
             | ClientMsg::Submit { seq, .. }
             | ClientMsg::LeaveWaitroom { seq }
+            | ClientMsg::LeaveGame { seq, .. }
             | ClientMsg::Ready { seq, .. }
             | ClientMsg::ProbeReady { seq, .. }
             | ClientMsg::ProbeSignal { seq, .. }
@@ -191,6 +200,7 @@ impl ClientMsg {
             ClientMsg::Advance { .. } => "advance",
             ClientMsg::Submit { .. } => "submit",
             ClientMsg::LeaveWaitroom { .. } => "leave_waitroom",
+            ClientMsg::LeaveGame { .. } => "leave_game",
             ClientMsg::Ready { .. } => "ready",
             ClientMsg::ProbeReady { .. } => "probe_ready",
             ClientMsg::ProbeSignal { .. } => "probe_signal",
@@ -264,6 +274,11 @@ pub enum ServerMsg {
         needed: Option<u32>,
         /// Seconds until the waitroom timeout applies.
         remaining_secs: f64,
+        /// Seconds until the participant may leave with pay (`leave_waitroom`; 0: now).
+        /// Absent when leaving is not paid (`waitroom.on_leave` gives no completion
+        /// code or redirect).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leave_in_secs: Option<f64>,
     },
     /// A group was formed: confirm within `timeout_secs` with `ready` once the tab is
     /// visible (after a click on the page's button when `click`). `ready` of `players`
@@ -305,6 +320,10 @@ pub enum ServerMsg {
         /// `continue` or `pause` while a player's tab is hidden.
         on_hidden: crate::config::multiplayer::OnHidden,
         max_duration_secs: f64,
+        /// `game.partner_idle_secs`: a partner hidden (with `on_hidden: pause`) or
+        /// without input this long may be left with `leave_game`. Absent: never.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partner_idle_secs: Option<f64>,
         /// True when the group plays over the host relay (no peer-to-peer path).
         relay: bool,
         /// Every input the host holds, per slot from tick 0 (empty at the start): a page

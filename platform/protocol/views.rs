@@ -122,6 +122,9 @@ pub enum OutcomeReason {
     PartnerLeft,
     /// The participant left the waiting room.
     LeftWaitroom,
+    /// The participant left a game whose partner was away or idle
+    /// (`game.partner_idle_secs`, `leave_game`).
+    LeftIdleGame,
     /// The participant was away longer than the reconnect grace period.
     Expired,
     /// The host restarted while the participant was waiting or playing (their group

@@ -2,7 +2,7 @@
 
 import { Connection } from "./connection.js";
 import { Prober } from "./probe.js";
-import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate } from "./scenes.js";
+import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate, leaveButton } from "./scenes.js";
 import { GameRunner } from "./lockstep.js";
 import { ReadyCheck } from "./ready.js";
 import { loadTexts, pageChecks, t } from "./i18n.js";
@@ -40,7 +40,10 @@ function startGame(msg) {
   const root = document.createElement("section");
   root.className = "game";
   root.tabIndex = 0;
-  app.replaceChildren(root);
+  const leaveBox = document.createElement("div");
+  leaveBox.id = "leave-box";
+  leaveBox.hidden = true;
+  app.replaceChildren(root, leaveBox);
   root.focus();
   game = new GameRunner(msg, {
     connection,
@@ -48,6 +51,12 @@ function startGame(msg) {
     root,
     notice: (text) => setStatus(text, text !== ""),
     onOver: () => setStatus(t("status.finishing")),
+    // A partner away or idle for `partner_idle_secs`: offer to leave with pay.
+    onIdlePartner: (idle) => {
+      if (!idle) { leaveBox.hidden = true; leaveBox.replaceChildren(); return; }
+      leaveButton(leaveBox, t("leave.button"), t("leave.game_question"),
+        { connection, msg: { type: "leave_game", game: msg.game } });
+    },
   });
   // Tests and researchers debugging a game read its progress here.
   window.cohortGame = game;
@@ -77,7 +86,7 @@ function onMessage(msg) {
       renderScene(app, { ...msg.scene, iteration: msg.iteration }, connection);
       break;
     case "waiting_room":
-      if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg);
+      if (currentScene && currentScene.kind === "multiplayer") renderWaiting(app, msg, connection);
       break;
     case "ready_check":
       readyCheck.start(msg);

@@ -29,12 +29,16 @@ const REOPEN_TRIES = 5;
 
 export class GameRunner {
   /** @param {object} msg the `start_game` message */
-  constructor(msg, { connection, prober, root, notice, onOver }) {
+  constructor(msg, { connection, prober, root, notice, onOver, onIdlePartner = () => {} }) {
     this.msg = msg;
     this.connection = connection;
     this.root = root;
     this.notice = notice;
     this.onOver = onOver;
+    this.onIdlePartner = onIdlePartner; // (idle: boolean) when `partner_idle_secs` passes
+    this.actedAt = new Map(); // slot → when its last input other than null arrived
+    this.hiddenSince = new Map(); // slot → since when its page is hidden
+    this.idleShown = false;
     this.slot = msg.slot;
     this.n = msg.players.length; // seats with a participant
     this.seats = this.n + (msg.bot_seats || 0); // and those the module's bot plays
@@ -208,6 +212,11 @@ export class GameRunner {
 
   onEvent(event) {
     if (this.over) return;
+    // Keys meant for the page's own controls (a button, a text field) outside the
+    // game are not the game's.
+    const target = event.target instanceof Element ? event.target : null;
+    if (event.type === "keydown" && target && !this.root.contains(target)
+      && target.closest("button, input, textarea, select, a")) return;
     let input;
     try { input = this.game.input(event, this.state, this.slot); } catch (e) { console.error(e); return; }
     if (input === undefined || input === null) return;
@@ -237,6 +246,27 @@ export class GameRunner {
     this.send();
     if (this.tick > before) this.draw();
     this.watchStall(due);
+    this.watchIdle();
+  }
+
+  /** With `partner_idle_secs`: a partner whose page has been hidden (when the game
+   *  pauses for it) or who sent nothing but empty inputs that long may be left; the
+   *  page offers it (`onIdlePartner`), and takes the offer back when they return. */
+  watchIdle() {
+    const limit = this.msg.partner_idle_secs;
+    if (!limit || this.over || this.stopped) return;
+    const now = performance.now();
+    this.startedIdleAt ??= now;
+    const idle = [...Array(this.n).keys()].some((s) => {
+      if (s === this.slot || !this.played(s, Infinity)) return false;
+      const acted = this.actedAt.get(s) ?? this.startedIdleAt;
+      const hidden = this.msg.on_hidden === "pause" ? this.hiddenSince.get(s) : undefined;
+      return now - acted >= limit * 1000 || (hidden !== undefined && now - hidden >= limit * 1000);
+    });
+    if (idle !== this.idleShown) {
+      this.idleShown = idle;
+      this.onIdlePartner(idle);
+    }
   }
 
   /** Steps while every seat's input is known (at most `max` ticks). */
@@ -380,6 +410,7 @@ export class GameRunner {
     for (let i = held.length - from; i < inputs.length && held.length < limit; i++) {
       if (JSON.stringify(inputs[i] ?? null).length > MAX_INPUT_BYTES) return;
       held.push(inputs[i] ?? null);
+      if (inputs[i] !== null && inputs[i] !== undefined) this.actedAt.set(slot, performance.now());
     }
     if (!this.hidden && this.state !== undefined) this.loop();
   }
@@ -431,6 +462,8 @@ export class GameRunner {
         break;
       case "partner_visibility":
         if (msg.hidden) this.hiddenPartners.add(msg.slot); else this.hiddenPartners.delete(msg.slot);
+        if (msg.hidden) { if (!this.hiddenSince.has(msg.slot)) this.hiddenSince.set(msg.slot, performance.now()); }
+        else this.hiddenSince.delete(msg.slot);
         break;
       case "game_signal": this.onSignal(msg.from, msg.signal); break;
       case "seat_change": this.seatChange(msg); break;
@@ -460,6 +493,7 @@ export class GameRunner {
   /** The game ended (host's `game_end`): stop the clock, close the channels. */
   stop() {
     this.stopped = true;
+    if (this.idleShown) this.onIdlePartner(false);
     clearInterval(this.timer);
     window.removeEventListener("keydown", this.onKey);
     document.removeEventListener("visibilitychange", this.onVisibility);

@@ -170,22 +170,63 @@ function survey(app, scene, connection) {
 
 let countdown = null;
 
+let leaveTimer = null;
+
 function waitroom(app, scene) {
   clearInterval(countdown);
+  clearTimeout(leaveTimer);
   show(app, h("section", { class: "waiting" },
     h("h1", {}, scene.title || t("waitroom.heading")),
     h("div", { class: "spinner", "aria-hidden": "true" }),
     h("p", { id: "waiting-count" }, t("waitroom.looking")),
     h("p", { class: "muted", id: "waiting-time" }, ""),
-    h("p", { class: "muted" }, t("waitroom.keep_open"))));
+    h("p", { class: "muted" }, t("waitroom.keep_open")),
+    h("div", { id: "leave-box", hidden: true })));
 }
 
-export function renderWaiting(app, msg) {
+/** A "Leave and get paid" button that asks for confirmation, then calls `leave`
+ *  (which resolves when the host accepted; its `outcome` then shows the end page). */
+export function leaveButton(box, label, question, leave) {
+  const error = errorLine("leave-error");
+  const ask = h("button", { type: "button", id: "leave-button", class: "secondary" }, label);
+  const yes = h("button", { type: "button", id: "leave-confirm" }, t("leave.confirm"));
+  const no = h("button", { type: "button", id: "leave-cancel", class: "secondary" }, t("leave.cancel"));
+  const confirm = h("div", { id: "leave-question", role: "alertdialog", "aria-labelledby": "leave-text", hidden: true },
+    h("p", { id: "leave-text" }, question), yes, no);
+  ask.addEventListener("click", () => {
+    ask.hidden = true;
+    confirm.hidden = false;
+    yes.focus();
+  });
+  no.addEventListener("click", () => {
+    confirm.hidden = true;
+    ask.hidden = false;
+    ask.focus();
+  });
+  yes.addEventListener("click", () => {
+    send(leave.connection, leave.msg, yes, error).catch(() => {});
+  });
+  box.replaceChildren(ask, confirm, error);
+  box.hidden = false;
+}
+
+export function renderWaiting(app, msg, connection) {
   const count = app.querySelector("#waiting-count");
   const time = app.querySelector("#waiting-time");
   if (!count || !time) return;
   if (msg.waiting !== undefined && msg.needed !== undefined) {
     count.textContent = t("waitroom.count", { waiting: msg.waiting, needed: msg.needed });
+  }
+  // Leaving with pay: offered once the participant has waited long enough (the host
+  // says how long is left; a reload is told again).
+  const box = app.querySelector("#leave-box");
+  clearTimeout(leaveTimer);
+  if (box && msg.leave_in_secs !== undefined && msg.leave_in_secs !== null && box.hidden) {
+    leaveTimer = setTimeout(() => {
+      if (!box.isConnected || !box.hidden) return;
+      leaveButton(box, t("leave.button"), t("leave.waitroom_question"),
+        { connection, msg: { type: "leave_waitroom" } });
+    }, Math.max(0, msg.leave_in_secs * 1000));
   }
   clearInterval(countdown);
   let remaining = Math.round(msg.remaining_secs);

@@ -110,7 +110,10 @@ async fn the_demo_reaches_the_waitroom() {
         .wait_for("waiting_room", WAIT, |m| matches!(m, ServerMsg::WaitingRoom { .. }).then(|| m.clone()))
         .await
         .unwrap();
-    assert_eq!(status, ServerMsg::WaitingRoom { waiting: Some(1), needed: Some(2), remaining_secs: 300.0 });
+    assert_eq!(
+        status,
+        ServerMsg::WaitingRoom { waiting: Some(1), needed: Some(2), remaining_secs: 300.0, leave_in_secs: None }
+    );
     host.stop().await;
 }
 
@@ -145,7 +148,12 @@ async fn a_session_away_on_a_solo_scene_ends_at_its_max_duration() {
     c.close().await;
     // Wait for the host's decision (max_duration_secs is 1 s here: on a solo scene the
     // 0.5 s grace does not end the session), not for a guessed time.
-    let expired = Event::Outcome { participant: pid, scene: "consent".into(), reason: OutcomeReason::Expired };
+    let expired = Event::Outcome {
+        participant: pid,
+        scene: "consent".into(),
+        reason: OutcomeReason::Expired,
+        completion_code: None,
+    };
     host.wait_for_event("flow", "the session to expire", |e| *e == expired).await;
     for resume in [Some(token.as_str()), None] {
         let mut back = Client::connect(&host.addr, "flow", &[("PROLIFIC_PID", "slow-1")], resume).await.unwrap();
