@@ -30,5 +30,5 @@ fuzz_target!(|data: &[u8]| {
     files.insert("main.js".to_owned(), file(main));
     files.insert("lib.js".to_owned(), file(lib));
     let folder = GameFolder { dir: "/nonexistent-cohort-fuzz".into(), main: "main.js".to_owned(), files };
-    let _ = check_fresh(&folder, &serde_json::json!({}), 2, 20);
+    let _ = check_fresh(&folder, &serde_json::json!({}), 2, 20, false);
 });

@@ -39,6 +39,10 @@ struct Checker<'a> {
     base: &'a Path,
     scene_ids: HashMap<Slug, usize>,
     problems: Vec<Problem>,
+    /// The multiplayer scene `recruitment.bonus.from` names: its game is played to its
+    /// end when checked, and what `done` returned is kept here.
+    bonus_scene: Option<String>,
+    bonus_result: Option<Value>,
 }
 
 /// All semantic problems of a parsed document (schema-valid or not). `base` is the
@@ -58,7 +62,13 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
                 .collect()
         })
         .unwrap_or_default();
-    let mut c = Checker { source, base, scene_ids: HashMap::new(), problems: Vec::new() };
+    let bonus_scene = document
+        .pointer("/recruitment/bonus/from")
+        .and_then(Value::as_str)
+        .and_then(|from| from.split_once('.'))
+        .map(|(scene, _)| scene.to_owned());
+    let mut c =
+        Checker { source, base, scene_ids: HashMap::new(), problems: Vec::new(), bonus_scene, bonus_result: None };
     let scenes = KeyPath::root().key("scenes");
     for (i, view) in views.iter().enumerate() {
         let Some(id) = &view.id else { continue };
@@ -74,9 +84,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     if let Some(Recruitment { redirect_url: Some(url), .. }) = &recruitment {
         c.url(KeyPath::root().key("recruitment").key("redirect_url"), url);
     }
-    if let Some(bonus) = recruitment.as_ref().and_then(|r| r.bonus.as_ref()) {
-        c.bonus(bonus, &views);
-    }
+    let bonus = recruitment.as_ref().and_then(|r| r.bonus.clone());
     let id_param = recruitment.map(|r| r.id_param);
     for (i, view) in views.iter().enumerate() {
         if let Some(scene) = &view.typed {
@@ -87,6 +95,9 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
                 c.attributes(&scenes.index(i).key("matchmaker").key("attributes"), m, &views[..i], id_param.as_deref());
             }
         }
+    }
+    if let Some(bonus) = &bonus {
+        c.bonus(bonus, &views); // after the scenes: their game's result is known
     }
     c.conditions(document, &views);
     c.blocks(document, &views);

@@ -14,8 +14,11 @@ use super::files::GameFolder;
 
 /// The functions every game exports.
 pub const REQUIRED: &[&str] = &["init", "step", "render", "input", "done"];
-/// Ticks the two copies are run for.
+/// Ticks the two copies are compared for.
 const TICKS: u64 = 300;
+/// Most ticks one copy is played on for its result (`to_end`): half an hour at 20
+/// ticks per second.
+const RESULT_TICKS: u64 = 36_000;
 
 /// Checks a game for a group of `players` with `config`; the module's exports when it
 /// passes. Results are remembered per module content, config and group size.
@@ -24,18 +27,19 @@ pub fn check(
     config: &serde_json::Value,
     players: usize,
     tick_rate: u32,
+    to_end: bool,
 ) -> Result<Exports, GameError> {
     static SEEN: OnceLock<Mutex<HashMap<String, Result<Exports, GameError>>>> = OnceLock::new();
     let mut key = String::new();
     for (name, file) in &folder.files {
         key.push_str(&format!("{name}={};", file.sha256));
     }
-    key.push_str(&format!("main={};config={config};players={players};rate={tick_rate}", folder.main));
+    key.push_str(&format!("main={};config={config};players={players};rate={tick_rate};end={to_end}", folder.main));
     let seen = SEEN.get_or_init(Mutex::default);
     if let Some(known) = seen.lock().ok().and_then(|s| s.get(&key).cloned()) {
         return known;
     }
-    let outcome = check_fresh(folder, config, players, tick_rate);
+    let outcome = check_fresh(folder, config, players, tick_rate, to_end);
     if let Ok(mut s) = seen.lock() {
         s.insert(key, outcome.clone());
     }
@@ -43,12 +47,14 @@ pub fn check(
 }
 
 /// [`check`] without remembering the result (the fuzz target `game` feeds it a new
-/// module on every run).
+/// module on every run). With `to_end`, one copy plays on (up to [`RESULT_TICKS`])
+/// until the game is over, so that its result's keys are known (`Exports::result`).
 pub fn check_fresh(
     folder: &GameFolder,
     config: &serde_json::Value,
     players: usize,
     tick_rate: u32,
+    to_end: bool,
 ) -> Result<Exports, GameError> {
     let sources: Arc<BTreeMap<String, String>> = Arc::new(folder.sources());
     let a = Engine::load(sources.clone(), &folder.main)?;
@@ -74,23 +80,29 @@ pub fn check_fresh(
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let samples = exports.inputs.clone().unwrap_or_default();
     let with_bot = exports.has("bot");
+    let mut exports = exports;
+    let draw = |copy: &Engine, slot: usize, rng: &mut rand::rngs::StdRng| -> Result<serde_json::Value, GameError> {
+        Ok(if with_bot && slot.is_multiple_of(2) {
+            copy.bot(slot)?
+        } else if samples.is_empty() || rng.random_bool(0.3) {
+            serde_json::Value::Null
+        } else {
+            samples[rng.random_range(0..samples.len())].clone()
+        })
+    };
     for tick in 0..TICKS {
         let mut inputs = Vec::with_capacity(players);
         for slot in 0..players {
-            let input = if with_bot && slot % 2 == 0 {
-                let (x, y) = (a.bot(slot)?, b.bot(slot)?);
-                if x != y {
+            let input = draw(&a, slot, &mut rng)?;
+            if with_bot && slot.is_multiple_of(2) {
+                let y = b.bot(slot)?;
+                if input != y {
                     return Err(GameError(format!(
-                        "bot() chose differently in two copies of the same state at tick {tick} ({x} vs {y}): it must depend only on the state and the slot"
+                        "bot() chose differently in two copies of the same state at tick {tick} ({input} vs {y}): it must depend only on the state and the slot"
                     )));
                 }
-                check_size(&x, "bot()")?;
-                x
-            } else if samples.is_empty() || rng.random_bool(0.3) {
-                serde_json::Value::Null
-            } else {
-                samples[rng.random_range(0..samples.len())].clone()
-            };
+                check_size(&input, "bot()")?;
+            }
             inputs.push(input);
         }
         a.step(&inputs).map_err(|e| at_tick(e, tick))?;
@@ -115,7 +127,19 @@ pub fn check_fresh(
             return Err(GameError(format!("two copies disagree whether the game is over after tick {tick}")));
         }
         if da.is_some() {
-            break;
+            exports.result = da;
+            return Ok(exports);
+        }
+    }
+    if to_end {
+        // The copies agreed so far; one plays on to learn what the game's result holds.
+        for tick in TICKS..RESULT_TICKS {
+            let inputs = (0..players).map(|slot| draw(&a, slot, &mut rng)).collect::<Result<Vec<_>, _>>()?;
+            a.step(&inputs).map_err(|e| at_tick(e, tick))?;
+            if let Some(result) = a.done()? {
+                exports.result = Some(result);
+                break;
+            }
         }
     }
     Ok(exports)

@@ -46,6 +46,10 @@ pub struct Exports {
     pub functions: Vec<String>,
     /// Example inputs (`export const inputs = [...]`), for random play.
     pub inputs: Option<Vec<serde_json::Value>>,
+    /// What `done` returned when the validation run was played to its end (see
+    /// [`crate::game::check::check`]); `None` when it was not, or did not end.
+    #[serde(skip)]
+    pub result: Option<serde_json::Value>,
 }
 
 impl Exports {

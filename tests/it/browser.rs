@@ -300,3 +300,31 @@ async fn a_desktop_chromium_passes_screening_and_a_narrow_window_is_screened_out
     assert!(seen.starts_with("chrome, "), "{seen}");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_leaves_the_waitroom_and_an_idle_game_with_pay() {
+    use cohort::eventlog::Event;
+    use cohort::protocol::OutcomeReason;
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/leave-paid.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("leave.mjs", &[&base]).await else { return };
+    let results: Vec<serde_json::Value> =
+        out.lines().filter_map(|l| l.strip_prefix("RESULT ")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(results.len(), 2, "{out}");
+    assert_eq!(results[0]["code"], "WAITED-1");
+    assert!(results[0]["after"].as_f64().unwrap() >= 1.0, "{out}");
+    assert_eq!((&results[1]["code"], &results[1]["partner"]), (&"IDLE-1".into(), &"PARTNER-1".into()));
+    let events = host.events("leave-paid");
+    host.stop().await;
+    let codes: Vec<(OutcomeReason, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Outcome { reason, completion_code, .. } => Some((*reason, completion_code.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(codes.contains(&(OutcomeReason::LeftWaitroom, Some("WAITED-1".into()))), "{codes:?}");
+    assert!(codes.contains(&(OutcomeReason::LeftIdleGame, Some("IDLE-1".into()))), "{codes:?}");
+    assert!(codes.contains(&(OutcomeReason::PartnerLeft, Some("PARTNER-1".into()))), "{codes:?}");
+}

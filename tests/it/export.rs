@@ -157,3 +157,142 @@ async fn forget_leaves_no_trace_of_the_id_and_the_log_reads_back() {
     let again = cohort_async(["forget".as_ref(), data.path().join("pair").as_os_str(), "FORGET-ME".as_ref()]).await;
     assert_eq!(again.status.code(), Some(1), "nothing left to forget");
 }
+
+/// What `cohort export` wrote to `<dir>/<table>.csv`: the rows, each by column name.
+fn csv_rows(dir: &std::path::Path, table: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(dir.join(format!("{table}.csv"))).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    // The pay tables' fields hold no commas or quotes.
+    lines.map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect()).collect()
+}
+
+async fn ready_and_started(c: &mut Client) {
+    // A new check (a count update of an earlier one may still be queued).
+    let check = c
+        .wait_for("ready_check", Duration::from_secs(10), |m| match m {
+            ServerMsg::ReadyCheck { check, ready: 0, .. } => Some(check.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    c.request(|seq| ClientMsg::Ready { check, seq }).await.unwrap();
+    c.wait_for("start_game", Duration::from_secs(10), |m| matches!(m, ServerMsg::StartGame { .. }).then_some(()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyone_who_left_with_a_code_is_in_payments_with_the_base_pay_of_their_outcome() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/pay.yaml"], data.path(), |_| {}).await;
+    let join = |who: &'static str| {
+        let addr = host.addr.clone();
+        async move {
+            let link = [("PROLIFIC_PID", who), ("STUDY_ID", "study-9"), ("SESSION_ID", "sub-of-")];
+            Client::connect(&addr, "pay", &link, None).await.unwrap()
+        }
+    };
+    // Leaves the waitroom: refused before `leave_after_secs`, paid after it.
+    let mut leaver = join("LEAVER").await;
+    let leave_in = leaver
+        .wait_for("waiting_room", Duration::from_secs(10), |m| match m {
+            ServerMsg::WaitingRoom { leave_in_secs, .. } => Some(*leave_in_secs),
+            _ => None,
+        })
+        .await
+        .unwrap()
+        .expect("leaving is paid here: the page is told when it may");
+    assert!(leave_in > 0.0 && leave_in <= 0.5, "{leave_in}");
+    assert!(leaver.request(|seq| ClientMsg::LeaveWaitroom { seq }).await.is_err(), "too early to leave with pay");
+    tokio::time::sleep(Duration::from_secs_f64(leave_in + 0.05)).await; // the host's stated time, not a guess
+    leaver.request(|seq| ClientMsg::LeaveWaitroom { seq }).await.unwrap();
+    let code = leaver
+        .wait_for("outcome", Duration::from_secs(10), |m| match m {
+            ServerMsg::Outcome { completion_code, .. } => Some(completion_code.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(code.as_deref(), Some("WAITED-1"));
+
+    // Misses the ready-check; the one who confirmed waits on, then loses a partner.
+    let mut missing = join("MISSES").await;
+    let mut stays = join("PARTNER-LEFT").await;
+    let check = stays
+        .wait_for("ready_check", Duration::from_secs(10), |m| match m {
+            ServerMsg::ReadyCheck { check, .. } => Some(check.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    stays.request(|seq| ClientMsg::Ready { check, seq }).await.unwrap();
+    missing
+        .wait_for("outcome", Duration::from_secs(10), |m| {
+            matches!(m, ServerMsg::Outcome { completion_code: Some(c), .. } if c == "MISSED-1").then_some(())
+        })
+        .await
+        .unwrap();
+    let mut goes = join("GOES-AWAY").await;
+    tokio::join!(ready_and_started(&mut stays), ready_and_started(&mut goes));
+    goes.hang_up().await;
+    stays
+        .wait_for("partner_left", Duration::from_secs(10), |m| {
+            matches!(m, ServerMsg::Outcome { completion_code: Some(c), .. } if c == "PARTNER-1").then_some(())
+        })
+        .await
+        .unwrap();
+
+    // Two who finish.
+    let (mut f1, mut f2) = (join("FINISH-1").await, join("FINISH-2").await);
+    tokio::join!(ready_and_started(&mut f1), ready_and_started(&mut f2));
+    for f in [&mut f1, &mut f2] {
+        let game = host.events("pay").iter().rev().find_map(|e| match e {
+            Event::GameStarted { game, .. } => Some(*game),
+            _ => None,
+        });
+        let result = Some(serde_json::json!({"ticks": 5}));
+        let msg =
+            ClientMsg::GameComplete { game: game.unwrap(), result, tick: Some(5), hash: Some("h".into()), seq: None };
+        f.send(msg).await.unwrap();
+    }
+    for f in [&mut f1, &mut f2] {
+        f.wait_for("the end", Duration::from_secs(10), |m| match m {
+            ServerMsg::Scene { scene: cohort::protocol::SceneView::End { .. }, .. } => Some(()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    }
+    host.stop().await;
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let dir = data.path().join("pay");
+    let out = cohort_async(["export".as_ref(), dir.as_os_str(), "--out".as_ref(), out_dir.path().as_os_str()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let payments = csv_rows(&out_dir.path().join("pay"), "payments");
+    let paid: std::collections::BTreeMap<String, (String, String, String)> = payments
+        .iter()
+        .map(|r| {
+            (r["recruitment_id"].clone(), (r["outcome"].clone(), r["completion_code"].clone(), r["base_pay"].clone()))
+        })
+        .collect();
+    let expect = |o: &str, c: &str, p: &str| (o.to_owned(), c.to_owned(), p.to_owned());
+    assert_eq!(paid["LEAVER"], expect("left_waitroom", "WAITED-1", "1.00"));
+    assert_eq!(paid["MISSES"], expect("ready_missed", "MISSED-1", "0.50"));
+    assert_eq!(paid["PARTNER-LEFT"], expect("partner_left", "PARTNER-1", "2.50"));
+    assert_eq!(paid["FINISH-1"], expect("finished", "DONE-1", "4.00"));
+    assert_eq!(paid["FINISH-2"], expect("finished", "DONE-1", "4.00"));
+    assert!(!paid.contains_key("GOES-AWAY"), "expired without a code and without pay: no row");
+    assert_eq!(paid.len(), 5);
+    for row in &payments {
+        assert_eq!(row["study_id"], "study-9", "the panel's study id is a column");
+        assert_eq!(row["total"], row["base_pay"], "no bonus here");
+        let spent: f64 = row["spent_secs"].parse().unwrap();
+        let waited: f64 = row["wait_secs"].parse().unwrap();
+        assert!(spent >= waited && waited > 0.0, "{row:?}");
+    }
+    let participants = csv_rows(&out_dir.path().join("pay"), "participants");
+    let leaver_row = participants.iter().find(|r| r["recruitment_id"] == "LEAVER").unwrap();
+    assert_eq!(leaver_row["completion_code"], "WAITED-1", "the code shown with an early outcome is in participants");
+}

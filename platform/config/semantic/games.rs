@@ -22,7 +22,14 @@ impl Checker<'_> {
         if seats > 16 {
             return self.report(at.clone(), format!("{seats} seats (group_size + bot_seats): at most 16"));
         }
-        match crate::game::check::check(&folder, &config, seats, m.game.tick_rate) {
+        let to_end = self.bonus_scene.as_deref() == Some(m.id.as_str());
+        let checked = crate::game::check::check(&folder, &config, seats, m.game.tick_rate, to_end);
+        if let Ok(exports) = &checked
+            && to_end
+        {
+            self.bonus_result.clone_from(&exports.result);
+        }
+        match checked {
             Err(e) => self.report(at.clone(), format!("`{}`: {e}", m.game.module.display())),
             Ok(exports) if !exports.has("bot") => {
                 let needs = [
@@ -48,19 +55,64 @@ impl Checker<'_> {
         }
     }
 
-    /// `recruitment.bonus.from` names a multiplayer scene, or a survey and its question.
+    /// `recruitment.bonus.from` names a multiplayer scene whose game's result holds a
+    /// number under the key (as the validation run, played to its end, returned it),
+    /// or a survey and a question whose answers are numbers.
     pub(super) fn bonus(&mut self, bonus: &Bonus, views: &[SceneView]) {
         let at = KeyPath::root().key("recruitment").key("bonus").key("from");
         let (scene, key) = bonus.from.split_once('.').unwrap_or((bonus.from.as_str(), ""));
         let found = views.iter().find(|v| v.id.as_ref().is_some_and(|id| id.as_str() == scene));
         match found.and_then(|v| v.typed.as_ref()) {
             None if found.is_none() => self.report(at, format!("no scene has the id `{scene}`")),
-            Some(Scene::Multiplayer(_)) | None => {}
-            Some(Scene::Survey(s)) if !s.questions.iter().any(|q| q.id().as_str() == key) => {
-                self.report(at, format!("the survey `{scene}` has no question `{key}`"))
+            None => {}
+            Some(Scene::Multiplayer(m)) => {
+                // A game that did not end in the validation run (or failed its check,
+                // reported at its module) says nothing about its result.
+                let Some(result) = self.bonus_result.clone() else { return };
+                let module = m.game.module.display();
+                match result.get(key) {
+                    Some(v) if v.is_number() => {}
+                    Some(v) => {
+                        self.report(at, format!("the result of `{module}` holds `{v}` under `{key}`, not a number"))
+                    }
+                    None => {
+                        let keys =
+                            result.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+                        let near = crate::config::diagnostic::did_you_mean(key, keys.iter().map(String::as_str))
+                            .map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default();
+                        let have = if keys.is_empty() { result.to_string() } else { keys.join(", ") };
+                        self.report(
+                            at,
+                            format!("the result of `{module}` has no `{key}`{near}: its game ended with {have}"),
+                        );
+                    }
+                }
             }
-            Some(Scene::Survey(_)) => {}
+            Some(Scene::Survey(s)) => match s.questions.iter().find(|q| q.id().as_str() == key) {
+                None => self.report(at, format!("the survey `{scene}` has no question `{key}`")),
+                Some(q) => {
+                    if let Some(why) = not_a_number(q) {
+                        self.report(at, format!("the question `{key}` {why}: the bonus needs a number"));
+                    }
+                }
+            },
             Some(_) => self.report(at, format!("`{scene}` is neither a multiplayer scene nor a survey")),
         }
+    }
+}
+
+/// Why answers to `q` are not numbers, if they are not: a choice among several, or a
+/// single choice whose options are not all numbers.
+fn not_a_number(q: &crate::config::survey::Question) -> Option<String> {
+    use crate::config::survey::Question;
+    match q {
+        Question::MultipleChoice(_) => Some("allows several choices".to_owned()),
+        Question::SingleChoice(c) => {
+            let words: Vec<&str> =
+                c.options.iter().map(String::as_str).filter(|o| o.trim().parse::<f64>().is_err()).collect();
+            (!words.is_empty()).then(|| format!("has options that are not numbers (`{}`)", words.join("`, `")))
+        }
+        Question::Text(_) | Question::Likert(_) => None,
     }
 }

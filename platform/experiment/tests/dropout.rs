@@ -157,3 +157,73 @@ fn a_seat_offered_for_backfill_is_not_offered_after_its_time() {
     assert_eq!(h.place(c), Place::Waiting(0), "the seat was offered for 5 s only");
     assert_eq!(h.game_of(a), Some(game), "the bot plays on");
 }
+
+fn moves(game: GameId, from: u64, moves: &[&str]) -> ClientMsg {
+    let inputs = moves.iter().map(|m| if m.is_empty() { json!(null) } else { json!(m) }).collect();
+    ClientMsg::GameInputs { game, from, inputs, hashes: Vec::new(), seq: None }
+}
+
+#[test]
+fn a_player_may_leave_a_game_whose_partner_sent_nothing_for_partner_idle_secs() {
+    let yaml = unprobed("").replace(
+        "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}",
+        "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100, partner_idle_secs: 10}",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::StartGame { partner_idle_secs: Some(10.0), .. })));
+    h.wait(secs(6));
+    h.send(a, moves(game, 0, &["up", "", "left"]));
+    h.send(b, moves(game, 0, &["", "", ""])); // b's page is there, but b does nothing
+    h.take();
+    let refused = |h: &Harness, p| has(&h.sent(p), |m| matches!(m, ServerMsg::Error { .. }));
+    h.send(a, ClientMsg::LeaveGame { game, seq: Some(1) });
+    assert!(refused(&h, a), "b has been idle 6 s only");
+    h.send(b, ClientMsg::LeaveGame { game, seq: Some(1) });
+    assert!(refused(&h, b), "a has just moved");
+    assert_eq!((h.game_of(a), h.game_of(b)), (Some(game), Some(game)), "a refusal changes nothing");
+    h.wait(secs(5));
+    h.take();
+    h.send(a, ClientMsg::LeaveGame { game, seq: Some(2) });
+    assert!(!refused(&h, a));
+    assert_eq!(h.place(a), Place::Over(0, OutcomeReason::LeftIdleGame));
+    assert_eq!(h.place(b), Place::Over(0, OutcomeReason::PartnerLeft), "the one left behind: on_dropout (end)");
+    let logged = h.log.iter().any(|(_, e)| {
+        matches!(e, Event::Outcome { participant, reason: OutcomeReason::LeftIdleGame, .. } if *participant == a)
+    });
+    assert!(logged);
+}
+
+#[test]
+fn a_partner_hidden_for_partner_idle_secs_may_be_left_when_the_game_pauses_for_it() {
+    let yaml = unprobed("").replace(
+        "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}",
+        "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100, partner_idle_secs: 10, on_hidden: pause}",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.wait(secs(2));
+    h.send(b, ClientMsg::Visibility { hidden: true, seq: None });
+    for t in 0..9 {
+        h.wait(secs(1));
+        h.send(b, moves(game, t, &["up"])); // inputs keep coming (e.g. queued), but b's page is hidden
+    }
+    h.wait(secs(1));
+    h.take();
+    h.send(a, ClientMsg::LeaveGame { game, seq: Some(1) });
+    assert_eq!(h.place(a), Place::Over(0, OutcomeReason::LeftIdleGame), "hidden for 10 s");
+}
+
+#[test]
+fn without_partner_idle_secs_a_game_cannot_be_left() {
+    let mut h = Harness::new(&unprobed(""));
+    let (a, _) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    h.wait(secs(60));
+    h.take();
+    h.send(a, ClientMsg::LeaveGame { game, seq: Some(1) });
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Error { .. })));
+    assert_eq!(h.game_of(a), Some(game));
+}
