@@ -160,6 +160,19 @@ pub struct Bonus {
     pub max: f64,
 }
 
+impl Bonus {
+    /// The scene and the key (a result's key, or a question) `from` names.
+    pub fn source(&self) -> (&str, &str) {
+        self.from.split_once('.').unwrap_or((self.from.as_str(), ""))
+    }
+
+    /// The bonus for `points` (the number `from` gave): `points × per_unit`, between 0
+    /// and `max`. The one definition the end page and the export share.
+    pub fn amount(&self, points: f64) -> f64 {
+        (points * self.per_unit).clamp(0.0, self.max)
+    }
+}
+
 fn default_id_param() -> String {
     "PROLIFIC_PID".to_owned()
 }
@@ -283,7 +296,9 @@ pub struct EndScene {
     #[serde(default)]
     #[schemars(length(max = 200))]
     pub title: Option<String>,
-    /// What participants read at the end.
+    /// What participants read at the end. `{pay}` and `{bonus}` become their pay for
+    /// finishing (`recruitment.pay.finished`) and their bonus (`recruitment.bonus`),
+    /// two decimals each.
     #[serde(default = "default_end_message")]
     #[schemars(length(min = 1, max = 5000))]
     pub message: String,
@@ -308,7 +323,8 @@ pub struct Outcome {
     /// Continue with this scene instead. Cannot be combined with the other keys.
     #[serde(default)]
     pub goto: Option<Slug>,
-    /// Message shown to the participant.
+    /// Message shown to the participant. `{pay}` and `{bonus}` become the base pay of
+    /// this outcome (`recruitment.pay`) and their bonus so far.
     #[serde(default)]
     #[schemars(length(min = 1, max = 5000))]
     pub message: Option<String>,

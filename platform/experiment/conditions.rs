@@ -142,13 +142,20 @@ impl State {
 
     /// A scene as `pid` sees it: `{condition}` and `{condition.<factor>}` in its texts
     /// become their entry condition's name and levels, `{group_code}` the code of
-    /// their last group (for a later `reunion`). Called only for scenes that hold
+    /// their last group (for a later `reunion`), `{pay}` and `{bonus}` their pay. Called only for scenes that hold
     /// them (`Views::personal`).
     pub(super) fn personalize(&self, pid: ParticipantId, view: SceneView) -> SceneView {
         let Ok(mut text) = serde_json::to_string(&view) else { return view };
-        if !text.contains("{condition") && !text.contains("{group_code}") {
+        if !text.contains("{condition")
+            && !text.contains("{group_code}")
+            && !text.contains("{pay}")
+            && !text.contains("{bonus}")
+        {
             return view;
         }
+        // Amounts are digits and a point: nothing to escape. `{pay}` on a page is the
+        // pay of finishing (an end scene); outcomes fill in their own.
+        text = self.fill_pay(&text, pid, "finished");
         let game = self.participants.get(&pid).and_then(|p| p.last_game);
         // A group's code is hex: nothing to escape either.
         text = text.replace("{group_code}", &game.map(|g| crate::config::reunion::group_code(&g)).unwrap_or_default());

@@ -217,6 +217,7 @@ impl State {
         let disagree = all_done && game.finals_disagree();
         let finals: Vec<Option<String>> =
             game.players.iter().map(|p| game.finals.get(p).and_then(|(_, h)| h.clone())).collect();
+        self.count_bonus(pid, scene, result.as_ref());
         self.log(Event::GameCompleted { game: id, participant: pid, result, tick, hash });
         self.ack(conn, seq);
         if disagree {

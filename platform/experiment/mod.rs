@@ -19,6 +19,7 @@ mod known_rtts;
 mod matching;
 mod model;
 pub mod outbox;
+mod pay;
 mod probing;
 mod ready;
 pub mod recovery;

@@ -127,6 +127,9 @@ pub struct Participant {
     pub condition: Option<usize>,
     /// The last game they were in (for `{group_code}`).
     pub last_game: Option<crate::protocol::GameId>,
+    /// What their games in the bonus's scene added up to under its key
+    /// (`recruitment.bonus.from`), for `{bonus}`.
+    pub bonus_points: f64,
     /// Their condition's slot was counted as completed or freed (their part ended).
     pub condition_settled: bool,
     /// With `blocks`: the scenes (indices) in the order they see them; empty: in order.
@@ -162,6 +165,7 @@ impl Participant {
             condition: None,
             condition_settled: false,
             last_game: None,
+            bonus_points: 0.0,
             route: Vec::new(),
             step: None,
             screened: Default::default(),
@@ -176,4 +180,6 @@ pub struct Ended {
     pub token: String,
     /// `Place::Finished` or `Place::Over`.
     pub place: Place,
+    /// Kept for the end page shown again (`{bonus}`).
+    pub bonus_points: f64,
 }

@@ -49,6 +49,8 @@ pub struct Restored {
     /// Their route (`blocks`), and the iteration of the scene they reached.
     pub route: Vec<usize>,
     pub iteration: u32,
+    /// What their games in the bonus's scene added up to (`{bonus}`).
+    pub bonus_points: f64,
 }
 
 /// Everything earlier runs leave to this one: their participants, and the groups that
@@ -79,6 +81,7 @@ pub fn fold(experiment: &Experiment, events: impl IntoIterator<Item = (u64, Even
         people: HashMap::new(),
         order: Vec::new(),
         games: HashMap::new(),
+        game_scenes: HashMap::new(),
         group_conditions: HashMap::new(),
         group_completed: BTreeMap::new(),
     };
@@ -95,6 +98,8 @@ struct Fold<'a> {
     /// First appearance order, so that restoring is deterministic.
     order: Vec<ParticipantId>,
     games: HashMap<GameId, Vec<ParticipantId>>,
+    /// The scene of each game while it runs (for the bonus's results).
+    game_scenes: HashMap<GameId, String>,
     /// Games with a group condition, while they run.
     group_conditions: HashMap<GameId, String>,
     group_completed: BTreeMap<String, u64>,
@@ -127,6 +132,7 @@ impl Fold<'_> {
                     condition: None,
                     route: Vec::new(),
                     iteration: 1,
+                    bonus_points: 0.0,
                 };
                 self.people.insert(participant, restored);
             }
@@ -178,7 +184,17 @@ impl Fold<'_> {
                     None => self.set(participant, Reached::Over(0, OutcomeReason::Expired)),
                 }
             }
-            Event::GameCreated { game, players, .. } => {
+            Event::GameCompleted { game, participant, result: Some(result), .. } => {
+                let bonus = self.experiment.recruitment.bonus.as_ref();
+                let points = bonus
+                    .filter(|b| self.game_scenes.get(&game).is_some_and(|s| s == b.source().0))
+                    .and_then(|b| result.get(b.source().1).and_then(serde_json::Value::as_f64));
+                if let (Some(points), Some(p)) = (points, self.people.get_mut(&participant)) {
+                    p.bonus_points += points;
+                }
+            }
+            Event::GameCreated { game, players, scene } => {
+                self.game_scenes.insert(game, scene);
                 for p in &players {
                     if let Some(person) = self.people.get_mut(p) {
                         for other in players.iter().filter(|o| *o != p) {
@@ -192,6 +208,7 @@ impl Fold<'_> {
             }
             Event::GameEnded { game, reason } => {
                 self.games.remove(&game);
+                self.game_scenes.remove(&game);
                 if let Some(condition) = self.group_conditions.remove(&game)
                     && reason == EndReason::Completed
                 {
@@ -261,7 +278,8 @@ impl State {
                 Reached::Multiplayer(i) => Place::Scene(i), // ended just below
             };
             if !place.active() {
-                self.ended.insert(pid, Ended { recruitment_id: s.recruitment_id, token, place });
+                let bonus_points = s.bonus_points;
+                self.ended.insert(pid, Ended { recruitment_id: s.recruitment_id, token, place, bonus_points });
                 continue;
             }
             // How long the session has lasted already (its limit counts from its start).
@@ -275,6 +293,7 @@ impl State {
                 condition,
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
                 route: s.route,
+                bonus_points: s.bonus_points,
                 ..Participant::new(pid, s.recruitment_id, token, place, lasts_until)
             };
             self.participants.insert(pid, participant);

@@ -289,7 +289,13 @@ impl State {
                 continue;
             }
             let p = self.participants.remove(&pid).expect("checked above");
-            self.ended.insert(pid, Ended { recruitment_id: p.recruitment_id, token: p.token, place: p.place });
+            let ended = Ended {
+                recruitment_id: p.recruitment_id,
+                token: p.token,
+                place: p.place,
+                bonus_points: p.bonus_points,
+            };
+            self.ended.insert(pid, ended);
             for (source, count) in self.budgets.forget(pid) {
                 self.log_suppressed(source, count);
             }
@@ -310,7 +316,10 @@ impl State {
     /// Brings an evicted session back as a light record (for a returning participant).
     fn restore_ended(&mut self, pid: ParticipantId) {
         let Some(ended) = self.ended.remove(&pid) else { return };
-        let participant = Participant::new(pid, ended.recruitment_id, ended.token, ended.place, Duration::ZERO);
+        let participant = Participant {
+            bonus_points: ended.bonus_points,
+            ..Participant::new(pid, ended.recruitment_id, ended.token, ended.place, Duration::ZERO)
+        };
         self.participants.insert(pid, participant);
         self.touched.push(pid);
     }

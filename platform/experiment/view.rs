@@ -99,7 +99,7 @@ impl Views {
             .iter()
             .map(|view| {
                 let text = serde_json::to_string(view).unwrap_or_default();
-                text.contains("{condition") || text.contains("{group_code}")
+                ["{condition", "{group_code}", "{pay}", "{bonus}"].iter().any(|p| text.contains(p))
             })
             .collect();
         Ok(Self { scenes, personal })

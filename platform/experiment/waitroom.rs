@@ -366,6 +366,8 @@ impl State {
         let message = outcome.message.as_deref().map(|m| self.experiment.localized(m)).or_else(|| {
             (reason == OutcomeReason::HostRestarted).then(|| self.experiment.text("outcome.host_restarted"))
         });
+        let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let message = message.map(|m| self.fill_pay(&m, pid, &name));
         ServerMsg::Outcome { reason, message, completion_code: code, redirect_url: redirect }
     }
 }

@@ -29,7 +29,7 @@ impl<'a> Bonuses<'a> {
     ) -> Self {
         let mut out = Self { rule, numbers: HashMap::new(), missing: 0 };
         let Some(b) = rule else { return out };
-        let (scene, key) = b.from.split_once('.').unwrap_or((b.from.as_str(), ""));
+        let (scene, key) = b.source();
         for g in games.values().filter(|g| g.scene == scene) {
             for (who, result) in &g.results {
                 let Ok(who) = who.parse::<uuid::Uuid>() else { continue };
@@ -52,10 +52,7 @@ impl<'a> Bonuses<'a> {
 
     /// `who`'s bonus: their number times `per_unit`, between 0 and `max`.
     pub(super) fn of_participant(&self, who: &ParticipantId) -> f64 {
-        self.rule.map_or(0.0, |b| {
-            let n = self.numbers.get(who).copied().unwrap_or(0.0);
-            (n * b.per_unit).clamp(0.0, b.max)
-        })
+        self.rule.map_or(0.0, |b| b.amount(self.numbers.get(who).copied().unwrap_or(0.0)))
     }
 }
 

@@ -227,3 +227,39 @@ fn without_partner_idle_secs_a_game_cannot_be_left() {
     assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::Error { .. })));
     assert_eq!(h.game_of(a), Some(game));
 }
+
+#[test]
+fn the_end_page_and_outcome_messages_show_pay_and_bonus() {
+    let yaml = unprobed("")
+        .replace(
+            "scenes:",
+            "recruitment:\n  pay: {finished: 3.0, left_waitroom: 1.25}\n  bonus: {from: play.ticks, per_unit: 0.05, max: 5}\nscenes:",
+        )
+        .replace(
+            "waitroom: {timeout_secs: 60}",
+            "waitroom: {timeout_secs: 60, leave_after_secs: 0, on_leave: {message: \"Paid {pay}.\", completion_code: W}}",
+        )
+        .replace("    kind: end\n", "    kind: end\n    message: \"You earn {pay} plus a bonus of {bonus}.\"\n");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("playing");
+    for (p, ticks) in [(a, 40), (b, 200)] {
+        let result = Some(json!({"ticks": ticks}));
+        h.send(p, ClientMsg::GameComplete { game, result, tick: Some(9), hash: Some("h".into()), seq: None });
+    }
+    let end = |h: &Harness, p| {
+        h.sent(p).into_iter().find_map(|m| match m {
+            ServerMsg::Scene { scene: crate::protocol::SceneView::End { message, .. }, .. } => Some(message),
+            _ => None,
+        })
+    };
+    assert_eq!(end(&h, a).as_deref(), Some("You earn 3.00 plus a bonus of 2.00."));
+    assert_eq!(end(&h, b).as_deref(), Some("You earn 3.00 plus a bonus of 5.00."), "at most `max`");
+    let c = h.arrive();
+    h.send(c, ClientMsg::LeaveWaitroom { seq: None });
+    let told = h.sent(c).into_iter().find_map(|m| match m {
+        ServerMsg::Outcome { message, .. } => message,
+        _ => None,
+    });
+    assert_eq!(told.as_deref(), Some("Paid 1.25."));
+}
