@@ -48,6 +48,24 @@ pub struct ConditionSet {
     /// group: the members of a group formed then).
     #[serde(default = "default_on_full")]
     pub on_full: Outcome,
+    /// Entry conditions only: who is grouped with whom. `within` (the default): groups
+    /// of one condition only, as if each condition had a waitroom of its own; `across`:
+    /// anyone with anyone (for designs where the group's composition is the
+    /// treatment).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<Grouping>,
+}
+
+/// Who may be grouped together, by entry condition (`conditions.entry.match`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Grouping {
+    /// Groups of one entry condition only: policies are offered, and participants
+    /// shown, only those waiting in the arriving participant's condition.
+    #[default]
+    Within,
+    /// Anyone with anyone: the condition is only an attribute the policy may read.
+    Across,
 }
 
 /// One factor of a factorial design.

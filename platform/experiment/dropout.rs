@@ -60,14 +60,27 @@ impl State {
     pub(super) fn try_backfill(&mut self, scene: usize, now: Duration) {
         while !self.draining {
             let room = &self.rooms[&scene];
-            let seat = room
+            let mut seats: Vec<(Duration, GameId, usize)> = room
                 .games
                 .values()
-                .find_map(|g| g.open_seats.iter().find(|(_, until)| *until > now).map(|(slot, _)| (g.id, *slot)));
-            let Some((id, slot)) = seat else { return };
-            let newcomer =
-                room.order.iter().copied().find(|p| room.entries[p].available() && room.entries[p].deadline > now);
-            let Some(newcomer) = newcomer else { return };
+                .flat_map(|g| {
+                    g.open_seats.iter().filter(|(_, until)| *until > now).map(|(slot, _)| (g.starts_at, g.id, *slot))
+                })
+                .collect();
+            seats.sort();
+            // With groups within conditions, a newcomer of the group's condition.
+            let found = seats.into_iter().find_map(|(_, id, slot)| {
+                let partition = room.games[&id].players.iter().find_map(|p| self.partition_of(*p));
+                room.order
+                    .iter()
+                    .copied()
+                    .find(|p| {
+                        let e = &room.entries[p];
+                        e.available() && e.deadline > now && (partition.is_none() || e.partition == partition)
+                    })
+                    .map(|newcomer| (id, slot, newcomer))
+            });
+            let Some((id, slot, newcomer)) = found else { return };
             self.backfill(scene, id, slot, newcomer, now);
         }
     }

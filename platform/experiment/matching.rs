@@ -361,8 +361,9 @@ impl State {
     }
 }
 
-/// The available participants other than `arriving`, those it must avoid and those
-/// due to time out, oldest first: what the policy is offered. Lazy, so that a policy
+/// The available participants other than `arriving` (of its condition, when groups
+/// are formed within conditions), those it must avoid and those due to time out,
+/// oldest first: what the policy is offered. Lazy, so that a policy
 /// that looks at the oldest few (FIFO) pays for a few.
 fn waiting<'a>(
     order: &'a [ParticipantId],
@@ -371,11 +372,13 @@ fn waiting<'a>(
     now: Duration,
 ) -> impl Iterator<Item = &'a crate::matchmaking::Candidate> + 'a {
     let avoid: &[ParticipantId] = entries.get(&arriving).map_or(&[], |e| &e.candidate.avoid);
+    let partition = entries.get(&arriving).and_then(|e| e.partition);
     order
         .iter()
         .filter(move |id| **id != arriving && !avoid.contains(id))
         .filter_map(move |id| entries.get(id))
-        // Those held for their earlier partners are offered to nobody else.
-        .filter(move |e| e.available() && e.deadline > now && e.reunite.is_none())
+        // Those held for their earlier partners are offered to nobody else, and with
+        // groups within conditions, only those of the arriving one's condition.
+        .filter(move |e| e.available() && e.deadline > now && e.reunite.is_none() && e.partition == partition)
         .map(|e| &e.candidate)
 }

@@ -47,6 +47,9 @@ pub struct Entry {
     pub absent: Option<String>,
     /// Held for their earlier partners (`reunion`): that group's game, and until when.
     pub reunite: Option<(GameId, Duration)>,
+    /// With `conditions.entry.match: within`, their entry condition: they are grouped
+    /// with, and counted among, those of the same condition only.
+    pub partition: Option<usize>,
 }
 
 impl Entry {
@@ -128,6 +131,16 @@ impl Room {
         self.order.retain(|p| *p != id);
         self.dirty = true;
         Some(entry)
+    }
+
+    /// How many wait in `pid`'s part of the room (everyone, unless the room is
+    /// partitioned by condition): the count `pid` is shown.
+    pub fn waiting_with(&self, pid: ParticipantId) -> u32 {
+        let Some(partition) = self.entries.get(&pid).map(|e| e.partition) else { return 0 };
+        if partition.is_none() {
+            return self.entries.len() as u32;
+        }
+        self.entries.values().filter(|e| e.partition == partition).count() as u32
     }
 
     /// Available participants in arrival order.

@@ -44,6 +44,7 @@ impl State {
         let (joined_at, deadline) = seat.unwrap_or((now, now + timeout));
         let candidate = Candidate { joined_at, ..self.candidate(pid, scene) };
         let connected = self.participants[&pid].conn.is_some();
+        let partition = self.partition_of(pid);
         let tick = Duration::from_secs_f64(self.multiplayer(scene).matchmaker.tick_secs);
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         room.insert(Entry {
@@ -55,6 +56,7 @@ impl State {
             why: Default::default(),
             absent: None,
             reunite: None,
+            partition,
         });
         self.timers.schedule(deadline, Timer::Waitroom(scene, pid));
         self.schedule_bot_fill(scene, pid, joined_at);
@@ -81,6 +83,16 @@ impl State {
         if self.multiplayer(scene).on_dropout == crate::config::multiplayer::Dropout::Backfill {
             self.try_backfill(scene, now);
         }
+    }
+
+    /// The part of a waitroom `pid` waits in: their entry condition when groups are
+    /// formed within conditions (`conditions.entry.match: within`, the default).
+    pub(super) fn partition_of(&self, pid: ParticipantId) -> Option<usize> {
+        let entry = self.experiment.conditions.entry.as_ref()?;
+        if entry.grouping.unwrap_or_default() != crate::config::conditions::Grouping::Within {
+            return None;
+        }
+        self.participants.get(&pid)?.condition
     }
 
     /// The record the policy sees of `pid` (joined now).
@@ -148,7 +160,7 @@ impl State {
         let stale: Vec<ParticipantId> = room
             .order
             .iter()
-            .filter(|pid| room.entries.get(pid).is_some_and(|e| e.seen != Some(room.entries.len() as u32)))
+            .filter(|pid| room.entries.get(pid).is_some_and(|e| e.seen != Some(room.waiting_with(**pid))))
             .copied()
             .collect();
         for pid in stale {
@@ -161,7 +173,7 @@ impl State {
         let show = self.multiplayer(scene).waitroom.show_count;
         let leave_at = self.paid_leave_at(scene, pid);
         let room = self.rooms.get_mut(&scene).expect("room exists");
-        let waiting = room.entries.len() as u32;
+        let waiting = room.waiting_with(pid);
         let group_size = room.group_size as u32;
         let Some(entry) = room.entries.get_mut(&pid) else { return };
         entry.seen = Some(waiting);

@@ -187,3 +187,42 @@ async fn bots_walk_randomized_and_repeated_scenes_and_each_round_is_logged_apart
     assert_eq!(routes, 6, "first, second (some order), round ×3, end");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_treatments_no_pair_mixes_them_whatever_bots_do() {
+    // Two entry conditions, groups within a condition (the default); bots arrive,
+    // leave the waitroom, drop out and abandon games: no game holds two conditions.
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/treatments.yaml"], data.path(), |_| {}).await;
+    let mut p = plan(&host, "treatments");
+    p.churn = cohort::bots::churn::Churn {
+        leave: 0.15,
+        drop: 0.15,
+        back_in_time: 0.5,
+        grace_secs: 1.0,
+        ignore_probe: 0.0,
+        abandon: 0.15,
+    };
+    let opts = RunOptions { count: 24, rate: Some(8.0), spread: false, first_address: 0 };
+    let summary = bots::run(p, opts, Arc::new(Live::default())).await;
+    assert!(summary.errors.is_empty(), "{}", summary.text());
+    let events = host.events("treatments");
+    host.stop().await;
+    let mut condition = std::collections::HashMap::new();
+    let (mut games, mut mixed) = (0, 0);
+    for e in &events {
+        match e {
+            Event::ConditionAssigned { participant, condition: c } => {
+                condition.insert(*participant, c["id"].as_str().unwrap().to_owned());
+            }
+            Event::GameCreated { players, .. } => {
+                games += 1;
+                let of: std::collections::BTreeSet<_> = players.iter().map(|p| condition.get(p)).collect();
+                mixed += usize::from(of.len() != 1);
+            }
+            _ => {}
+        }
+    }
+    assert!(games >= 6, "enough groups formed to tell ({games}): {}", summary.text());
+    assert_eq!(mixed, 0, "{mixed} of {games} groups mixed the treatments");
+}

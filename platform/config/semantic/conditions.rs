@@ -25,6 +25,25 @@ impl Checker<'_> {
                 self.outcome(&at.key(name).key("on_full"), &set.on_full, &nowhere);
             }
         }
+        if conditions.group.as_ref().is_some_and(|g| g.grouping.is_some()) {
+            self.report_key(
+                at.key("group").key("match"),
+                "`match` says who is grouped by their entry condition: it belongs to `conditions.entry`",
+            );
+        }
+        let within = conditions
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.grouping.unwrap_or_default() == crate::config::conditions::Grouping::Within);
+        for (i, view) in views.iter().enumerate() {
+            let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+            if within && m.reunion.is_some() {
+                self.report_key(
+                    KeyPath::root().key("scenes").index(i).key("reunion"),
+                    "a reunion regroups earlier partners whatever their entry conditions, while `conditions.entry.match` is `within`: set `match: across`",
+                );
+            }
+        }
         for (i, view) in views.iter().enumerate() {
             let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
             let scene = KeyPath::root().key("scenes").index(i);

@@ -278,6 +278,43 @@ impl Op {
 
 /// Plays `ops` into the variant's experiment, checking the invariants after each step
 /// and, once time has run out for everyone, that nothing is left.
+/// With `conditions.entry.match: within`, every group — as formed, and with whoever
+/// took a left seat — holds one entry condition only.
+pub fn groups_keep_their_condition(h: &Harness) -> Result<(), String> {
+    let within = h
+        .state
+        .experiment
+        .conditions
+        .entry
+        .as_ref()
+        .is_some_and(|e| e.grouping.unwrap_or_default() == crate::config::conditions::Grouping::Within);
+    if !within {
+        return Ok(());
+    }
+    let mut condition = std::collections::HashMap::new();
+    let mut games = std::collections::HashMap::new();
+    for (_, e) in &h.log {
+        match e {
+            Event::ConditionAssigned { participant, condition: c } => {
+                condition.insert(*participant, c["id"].as_str().unwrap_or_default().to_owned());
+            }
+            Event::GameCreated { game, players, .. } => {
+                let of: std::collections::BTreeSet<_> = players.iter().map(|p| condition.get(p)).collect();
+                ensure!(of.len() == 1, "game {game:?} mixes conditions: {of:?}");
+                games.insert(*game, condition.get(&players[0]).cloned());
+            }
+            Event::SeatChanged { game, to: crate::game::SeatKind::Player, participant, .. } => {
+                ensure!(
+                    games.get(game) == Some(&condition.get(participant).cloned()),
+                    "a newcomer of another condition took a seat in {game:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub fn run(variant: Variant, ops: Vec<Op>) -> Result<(), String> {
     run_on(variant.harness(), ops)
 }
@@ -293,6 +330,7 @@ pub fn run_on(mut h: Harness, ops: Vec<Op>) -> Result<(), String> {
         ensure!(h.state.timer_count() <= 8 * alive + 32, "{} timers for {alive}", h.state.timer_count());
     }
     no_group_with_a_failed_pair(&h, Duration::from_secs(600))?;
+    groups_keep_their_condition(&h)?;
     // Whatever happened, everyone eventually leaves the waitroom (and games end).
     h.wait(Duration::from_secs(1000));
     for p in &people {

@@ -74,10 +74,13 @@ pub enum Variant {
     FlakyPolicy,
     /// Probed trios with a ready-check whose absent members wait again.
     ReadyCheck,
+    /// Pairs of two entry conditions grouped within their condition, with backfill
+    /// and bot fill.
+    Conditions,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 9] = [
         Variant::Pairs,
         Variant::Trios,
         Variant::BotSeat,
@@ -86,6 +89,7 @@ impl Variant {
         Variant::TrioTimeouts,
         Variant::FlakyPolicy,
         Variant::ReadyCheck,
+        Variant::Conditions,
     ];
 
     pub fn yaml(self) -> String {
@@ -107,6 +111,9 @@ impl Variant {
                 "waitroom: {timeout_secs: 60}",
                 "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, ready_check: {timeout_secs: 5, missed: waitroom}}",
             ),
+            Variant::Conditions => Variant::Backfill
+                .yaml()
+                .replace("scenes:", "conditions:\n  entry: {list: [told, untold]}\nscenes:"),
             Variant::FlakyPolicy => {
                 PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}")
             }

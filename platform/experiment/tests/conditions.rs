@@ -105,9 +105,10 @@ fn a_full_condition_is_not_assigned_and_when_all_are_full_the_outcome_applies() 
 
 #[test]
 fn policies_see_the_entry_condition_and_games_get_both_conditions() {
+    // Across conditions: the pair holds one of each, and the game learns both.
     let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace(
         "scenes:",
-        "conditions:\n  entry: {list: [red, blue]}\n  group: {factors: [{name: label, levels: [human, ai]}]}\nscenes:",
+        "conditions:\n  entry: {list: [red, blue], match: across}\n  group: {factors: [{name: label, levels: [human, ai]}]}\nscenes:",
     );
     let mut h = Harness::new(&yaml);
     let a = h.arrive();
@@ -231,4 +232,43 @@ fn an_end_page_shows_the_code_of_the_participants_last_group() {
         .unwrap();
     assert!(end.contains(&format!("Your group code: {code}")), "{end}");
     assert!(end.contains(&format!("next?group={code}")), "{end}");
+}
+
+#[test]
+fn by_default_groups_form_within_one_entry_condition_and_counts_show_only_it() {
+    let yaml = PAIR
+        .replace("    max_p2p_rtt_ms: 80\n", "")
+        .replace("scenes:", "conditions:\n  entry: {list: [red, blue]}\nscenes:");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    assert_ne!(condition_of(&h, a), condition_of(&h, b), "balanced: one of each");
+    assert_eq!((h.game_of(a), h.game_of(b)), (None, None), "not grouped across conditions");
+    let counts = |h: &Harness, p| {
+        h.sent(p)
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMsg::WaitingRoom { waiting, .. } => waiting,
+                _ => None,
+            })
+            .next_back()
+    };
+    assert_eq!((counts(&h, a), counts(&h, b)), (Some(1), Some(1)), "each sees only their own condition waiting");
+    let (c, d) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).expect("a plays with the next one of their condition");
+    let partner = [b, c, d].into_iter().find(|p| h.game_of(*p) == Some(game)).unwrap();
+    assert_eq!(condition_of(&h, partner), condition_of(&h, a));
+    let other = [b, c, d].into_iter().find(|p| *p != partner && *p != b).unwrap();
+    assert_eq!(h.game_of(b), h.game_of(other), "and the other two play together");
+    assert_eq!(condition_of(&h, b), condition_of(&h, other));
+}
+
+#[test]
+fn across_conditions_anyone_is_grouped_with_anyone() {
+    let yaml = PAIR
+        .replace("    max_p2p_rtt_ms: 80\n", "")
+        .replace("scenes:", "conditions:\n  entry: {list: [red, blue], match: across}\nscenes:");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    assert_ne!(condition_of(&h, a), condition_of(&h, b));
+    assert!(h.game_of(a).is_some() && h.game_of(a) == h.game_of(b));
 }

@@ -69,6 +69,11 @@ proptest! {
     }
 
     #[test]
+    fn groups_keep_their_entry_condition_whatever_happens(ops in proptest::collection::vec(op(), 1..60)) {
+        run(Variant::Conditions, ops)?;
+    }
+
+    #[test]
     fn invariants_hold_when_the_policy_fails_and_runs_out_of_budget(ops in proptest::collection::vec(op(), 1..60)) {
         run(Variant::FlakyPolicy, ops)?;
     }
