@@ -57,12 +57,17 @@ fn export_all(dir: &Path, out: &Path, opts: &Options) -> u8 {
         return 2;
     }
     for (path, name) in found {
-        let result = cohort::export::read(&path, opts)
-            .and_then(|tables| cohort::export::write_csv(&tables, &out.join(&name)).map(|w| (w, tables.bonus_missing)));
+        let result = cohort::export::read(&path, opts).and_then(|tables| {
+            cohort::export::write_csv(&tables, &out.join(&name))
+                .map(|w| (w, tables.bonus_missing, tables.pilots_left_out))
+        });
         match result {
-            Ok((written, missing)) => {
+            Ok((written, missing, pilots)) => {
                 let counts: Vec<String> = written.iter().map(|(t, n)| format!("{t} {n}")).collect();
                 println!("{name}: {} ({})", out.join(&name).display(), counts.join(", "));
+                if pilots > 0 {
+                    println!("{name}: {pilots} pilot or bot session(s) left out (--include-pilot keeps them)");
+                }
                 if missing > 0 {
                     println!(
                         "{name}: warning: {missing} game result(s) lacked the number `recruitment.bonus.from` names; those count nothing towards the bonus"

@@ -105,7 +105,9 @@ pub struct Recruitment {
     /// anonymous id.
     #[serde(default)]
     pub require_id: bool,
-    /// The completion code of the study, used where a scene or outcome names none.
+    /// The completion code of the study: shown by `end` scenes that name none, and to
+    /// those whose session the researchers ended (`/admin`). Early outcomes show only
+    /// their own `completion_code`.
     #[serde(default)]
     pub completion_code: Option<CompletionCode>,
     /// Where participants go when they finish, unless a scene says otherwise.
@@ -150,7 +152,7 @@ pub struct Bonus {
     /// `<scene id>.<key>`: in a multiplayer scene, that key of the game's result (e.g.
     /// `play.total`; summed over the participant's games in that scene); in a survey,
     /// that question's answer (a rating, or text holding a number).
-    #[schemars(regex(pattern = r"^[a-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
+    #[schemars(regex(pattern = super::types::BONUS_FROM_PATTERN))]
     pub from: String,
     /// Currency per unit of that number (e.g. 0.01: a point is a cent).
     #[schemars(range(min = 0, max = 1000))]

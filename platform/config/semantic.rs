@@ -15,6 +15,7 @@ use super::types::{AttributeSource, HttpUrl, Slug, URL_PLACEHOLDERS};
 mod blocks;
 mod conditions;
 mod games;
+mod pay;
 mod policy;
 mod relax;
 mod reunion;
@@ -85,7 +86,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         c.url(KeyPath::root().key("recruitment").key("redirect_url"), url);
     }
     let bonus = recruitment.as_ref().and_then(|r| r.bonus.clone());
-    let id_param = recruitment.map(|r| r.id_param);
+    let id_param = recruitment.as_ref().map(|r| r.id_param.clone());
     for (i, view) in views.iter().enumerate() {
         if let Some(scene) = &view.typed {
             c.scene(&scenes.index(i), scene);
@@ -98,6 +99,13 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     }
     if let Some(bonus) = &bonus {
         c.bonus(bonus, &views); // after the scenes: their game's result is known
+    }
+    if let Some(recruitment) = recruitment.as_ref().filter(|r| r.pay.is_set()) {
+        let conditions =
+            document.get("conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+        let screening = document.get("screening").and_then(|s| serde_json::from_value(s.clone()).ok());
+        let setting = pay::PaySetting { recruitment, conditions: &conditions, screening: screening.as_ref() };
+        c.pay(&setting, &views);
     }
     c.conditions(document, &views);
     c.blocks(document, &views);
@@ -126,7 +134,34 @@ impl<'a> Checker<'a> {
                 if let Some(url) = &e.redirect_url {
                     self.url(at.key("redirect_url"), url);
                 }
+                self.placeholders(&at.key("message"), &e.message, &["pay", "bonus", "group_code", "condition"]);
             }
+        }
+    }
+
+    /// `{name}` placeholders in a participant's text are ones the host fills in there
+    /// (`known`, and `condition.<factor>` with `condition`): a typo would be shown as
+    /// it is.
+    fn placeholders(&mut self, at: &KeyPath, text: &str, known: &[&str]) {
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            let name = &after[..close];
+            let looks_like = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.' || c.is_ascii_digit());
+            let fine = known.contains(&name) || (known.contains(&"condition") && name.starts_with("condition."));
+            if looks_like && !fine {
+                let near = super::diagnostic::did_you_mean(name, known.iter().copied())
+                    .map(|n| format!(" (did you mean `{{{n}}}`?)"))
+                    .unwrap_or_default();
+                let list: Vec<String> = known.iter().map(|k| format!("`{{{k}}}`")).collect();
+                self.report(
+                    at.clone(),
+                    format!("`{{{name}}}` is not filled in here{near}; this text may use {}", list.join(", ")),
+                );
+            }
+            rest = &after[close + 1..];
         }
     }
 
@@ -243,6 +278,13 @@ impl<'a> Checker<'a> {
                 format!("{fill} s is not before the waitroom timeout ({timeout} s): nobody would ever get bots"),
             );
         }
+        if m.waitroom.paid_leave() && m.waitroom.leave_after_secs >= m.waitroom.timeout_secs {
+            let (after, timeout) = (m.waitroom.leave_after_secs, m.waitroom.timeout_secs);
+            self.report(
+                at.key("waitroom").key("leave_after_secs"),
+                format!("{after} s is not before the waitroom timeout ({timeout} s): nobody could ever leave with pay"),
+            );
+        }
         self.outcome(&at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout, &m.id);
         self.outcome(&at.key("waitroom").key("on_leave"), &m.waitroom.on_leave, &m.id);
         if let Some(check) = &m.waitroom.ready_check {
@@ -307,6 +349,9 @@ impl<'a> Checker<'a> {
             }
         } else if outcome.message.is_none() && outcome.redirect_url.is_none() {
             self.report(at.clone(), "say what happens: give `goto`, `message` or `redirect_url`");
+        }
+        if let Some(message) = &outcome.message {
+            self.placeholders(&at.key("message"), message, &["pay", "bonus"]);
         }
         if let Some(url) = &outcome.redirect_url {
             self.url(at.key("redirect_url"), url);

@@ -34,7 +34,14 @@ pub const PATTERN_HINTS: &[(&str, &str)] = &[
     (URL_PATTERN, "must be an absolute http:// or https:// URL without spaces"),
     (ATTRIBUTE_PATTERN, "must be `param:<URL parameter>` or `answer:<scene id>.<question id>`"),
     (ENV_PATTERN, "must be an environment variable name: letters, digits and `_`, not starting with a digit"),
+    (
+        BONUS_FROM_PATTERN,
+        "must be `<scene id>.<key>`: a key of the game's result in a multiplayer scene, or a question of a survey",
+    ),
 ];
+
+/// `recruitment.bonus.from`: `<scene id>.<key>`.
+pub const BONUS_FROM_PATTERN: &str = r"^[a-z0-9_-]+\.[A-Za-z0-9_-]+$";
 
 fn matches_slug(s: &str) -> bool {
     let mut chars = s.chars();

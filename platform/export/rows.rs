@@ -213,5 +213,6 @@ pub(super) fn empty_tables() -> Tables {
             ],
         ),
         bonus_missing: 0,
+        pilots_left_out: 0,
     }
 }

@@ -26,6 +26,8 @@ pub struct Tables {
     /// Game results (of the bonus's scene) that lacked the bonus's key or held no
     /// number there: those players' bonus counts nothing from them.
     pub bonus_missing: usize,
+    /// Pilot and bot sessions left out (without `--include-pilot`).
+    pub pilots_left_out: usize,
 }
 
 #[derive(Default)]
@@ -95,6 +97,7 @@ impl Tables {
         let pilots: BTreeSet<ParticipantId> = people.iter().filter(|(_, p)| p.pilot).map(|(id, _)| *id).collect();
         let skip = |p: &ParticipantId| !opts.include_pilot && pilots.contains(p);
         let mut t = super::rows::empty_tables();
+        t.pilots_left_out = if opts.include_pilot { 0 } else { pilots.len() };
         let mut games: BTreeMap<GameId, GameRow> = BTreeMap::new();
         let mut inputs_rows = Vec::new();
         let mut answered: Vec<(ParticipantId, String, String, Option<f64>)> = Vec::new();
