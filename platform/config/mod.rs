@@ -20,6 +20,7 @@ macro_rules! defaults_from_empty {
 }
 
 pub mod blocks;
+pub mod by_condition;
 pub mod conditions;
 pub mod diagnostic;
 pub mod model;

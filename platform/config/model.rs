@@ -251,6 +251,10 @@ pub struct ConsentScene {
     #[serde(default = "default_button")]
     #[schemars(length(min = 1, max = 100))]
     pub button: String,
+    /// Texts for participants of some entry conditions, by condition name or
+    /// `factor=level`; what an entry does not give comes from the scene above.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_condition: super::by_condition::ByCondition<super::by_condition::ConsentTexts>,
 }
 
 fn default_agree_label() -> String {
@@ -285,6 +289,10 @@ pub struct InstructionsScene {
     #[serde(default = "default_button")]
     #[schemars(length(min = 1, max = 100))]
     pub button: String,
+    /// Texts for participants of some entry conditions, by condition name or
+    /// `factor=level`; what an entry does not give comes from the scene above.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_condition: super::by_condition::ByCondition<super::by_condition::InstructionsTexts>,
 }
 
 /// The last page: a message, the completion code, and optionally a redirect back to
@@ -310,6 +318,10 @@ pub struct EndScene {
     /// Where participants are sent; defaults to `recruitment.redirect_url`.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
+    /// Texts for participants of some entry conditions, by condition name or
+    /// `factor=level`; what an entry does not give comes from the scene above.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_condition: super::by_condition::ByCondition<super::by_condition::EndTexts>,
 }
 
 fn default_end_message() -> String {

@@ -14,6 +14,9 @@ use super::state::Participant;
 #[derive(Debug, Clone)]
 pub struct Views {
     scenes: Vec<SceneView>,
+    /// Per scene with texts by entry condition (`by_condition`): its view for each
+    /// condition (by index). A participant gets only their own condition's.
+    by_condition: Vec<Vec<SceneView>>,
     /// Per scene, whether its texts hold a participant's placeholders (`{condition…}`,
     /// `{group_code}`): only those are rewritten for each participant.
     personal: Vec<bool>,
@@ -30,81 +33,101 @@ pub struct ViewError {
 }
 
 impl Views {
-    /// Renders every scene; body files are resolved against `base_dir`.
+    /// Renders every scene (and each scene with texts by condition once per entry
+    /// condition); body files are resolved against `base_dir`.
     pub fn render(experiment: &Experiment, base_dir: &Path) -> Result<Self, ViewError> {
-        let body = |scene: &Scene, inline: &Option<String>, file: &Option<std::path::PathBuf>, format: TextFormat| {
-            let text = match (inline, file) {
-                (Some(text), _) => text.clone(),
-                (None, Some(file)) => std::fs::read_to_string(base_dir.join(file)).map_err(|source| ViewError {
-                    experiment: experiment.id.to_string(),
-                    scene: scene.id().to_string(),
-                    path: base_dir.join(file).display().to_string(),
-                    source,
-                })?,
-                (None, None) => String::new(),
-            };
-            Ok::<_, ViewError>(match format {
-                TextFormat::Html => text,
-                TextFormat::Markdown => markdown(&text),
-            })
-        };
+        let conditions = experiment.conditions.entry.as_ref().map(|e| e.conditions()).unwrap_or_default();
         let mut scenes = Vec::new();
+        let mut by_condition = Vec::new();
         for scene in &experiment.scenes {
-            let view = match scene {
-                Scene::Consent(s) => SceneView::Consent {
-                    id: s.id.to_string(),
-                    title: s.title.clone(),
-                    html: body(scene, &s.body, &s.body_file, s.format)?,
-                    agree_label: s.agree_label.clone(),
-                    button: s.button.clone(),
-                },
-                Scene::Instructions(s) => SceneView::Instructions {
-                    id: s.id.to_string(),
-                    title: s.title.clone(),
-                    html: body(scene, &s.body, &s.body_file, s.format)?,
-                    button: s.button.clone(),
-                },
-                Scene::Survey(s) => SceneView::Survey {
-                    id: s.id.to_string(),
-                    title: s.title.clone(),
-                    questions: s.questions.iter().map(question_view).collect(),
-                    button: s.button.clone(),
-                },
-                Scene::Multiplayer(m) => SceneView::Multiplayer {
-                    id: m.id.to_string(),
-                    title: m.title.clone(),
-                    group_size: m.group_size,
-                    show_count: m.waitroom.show_count,
-                    timeout_secs: m.waitroom.timeout_secs,
-                },
-                Scene::End(e) => SceneView::End {
-                    id: e.id.to_string(),
-                    title: e.title.clone(),
-                    message: e.message.clone(),
-                    completion_code: e
-                        .completion_code
-                        .as_ref()
-                        .or(experiment.recruitment.completion_code.as_ref())
-                        .map(|c| c.to_string()),
-                    redirect_url: e
-                        .redirect_url
-                        .as_ref()
-                        .or(experiment.recruitment.redirect_url.as_ref())
-                        .map(|u| u.to_string()),
-                },
-            };
-            scenes.push(view);
+            scenes.push(render_scene(experiment, base_dir, scene)?);
+            let mut variants = Vec::new();
+            if scene.varies_by_condition() {
+                for condition in &conditions {
+                    variants.push(render_scene(experiment, base_dir, &scene.for_condition(condition))?);
+                }
+            }
+            by_condition.push(variants);
         }
         let personal = scenes
             .iter()
-            .map(|view| {
-                let text = serde_json::to_string(view).unwrap_or_default();
-                ["{condition", "{group_code}", "{pay}", "{bonus}"].iter().any(|p| text.contains(p))
+            .zip(&by_condition)
+            .map(|(view, variants)| {
+                std::iter::once(view).chain(variants).any(|v| {
+                    let text = serde_json::to_string(v).unwrap_or_default();
+                    ["{condition", "{group_code}", "{pay}", "{bonus}"].iter().any(|p| text.contains(p))
+                })
             })
             .collect();
-        Ok(Self { scenes, personal })
+        Ok(Self { scenes, by_condition, personal })
     }
+}
 
+/// One scene as participants see it.
+fn render_scene(experiment: &Experiment, base_dir: &Path, scene: &Scene) -> Result<SceneView, ViewError> {
+    let body = |scene: &Scene, inline: &Option<String>, file: &Option<std::path::PathBuf>, format: TextFormat| {
+        let text = match (inline, file) {
+            (Some(text), _) => text.clone(),
+            (None, Some(file)) => std::fs::read_to_string(base_dir.join(file)).map_err(|source| ViewError {
+                experiment: experiment.id.to_string(),
+                scene: scene.id().to_string(),
+                path: base_dir.join(file).display().to_string(),
+                source,
+            })?,
+            (None, None) => String::new(),
+        };
+        Ok::<_, ViewError>(match format {
+            TextFormat::Html => text,
+            TextFormat::Markdown => markdown(&text),
+        })
+    };
+    let view = match scene {
+        Scene::Consent(s) => SceneView::Consent {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            html: body(scene, &s.body, &s.body_file, s.format)?,
+            agree_label: s.agree_label.clone(),
+            button: s.button.clone(),
+        },
+        Scene::Instructions(s) => SceneView::Instructions {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            html: body(scene, &s.body, &s.body_file, s.format)?,
+            button: s.button.clone(),
+        },
+        Scene::Survey(s) => SceneView::Survey {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            questions: s.questions.iter().map(question_view).collect(),
+            button: s.button.clone(),
+        },
+        Scene::Multiplayer(m) => SceneView::Multiplayer {
+            id: m.id.to_string(),
+            title: m.title.clone(),
+            group_size: m.group_size,
+            show_count: m.waitroom.show_count,
+            timeout_secs: m.waitroom.timeout_secs,
+        },
+        Scene::End(e) => SceneView::End {
+            id: e.id.to_string(),
+            title: e.title.clone(),
+            message: e.message.clone(),
+            completion_code: e
+                .completion_code
+                .as_ref()
+                .or(experiment.recruitment.completion_code.as_ref())
+                .map(|c| c.to_string()),
+            redirect_url: e
+                .redirect_url
+                .as_ref()
+                .or(experiment.recruitment.redirect_url.as_ref())
+                .map(|u| u.to_string()),
+        },
+    };
+    Ok(view)
+}
+
+impl Views {
     /// Whether the scene at `index` names the participant's condition or group code.
     pub fn personal(&self, index: usize) -> bool {
         self.personal[index]
@@ -112,7 +135,8 @@ impl Views {
 
     /// The scene at `index` as `participant` sees it.
     pub fn scene(&self, index: usize, experiment: &Experiment, participant: &Participant) -> SceneView {
-        let mut view = self.scenes[index].clone();
+        let variant = participant.condition.and_then(|c| self.by_condition[index].get(c));
+        let mut view = variant.unwrap_or(&self.scenes[index]).clone();
         if let SceneView::End { redirect_url: Some(url), completion_code, .. } = &mut view {
             *url = fill_redirect(
                 url,

@@ -328,3 +328,28 @@ async fn a_page_leaves_the_waitroom_and_an_idle_game_with_pay() {
     assert!(codes.contains(&(OutcomeReason::LeftIdleGame, Some("IDLE-1".into()))), "{codes:?}");
     assert!(codes.contains(&(OutcomeReason::PartnerLeft, Some("PARTNER-1".into()))), "{codes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_each_condition_gets_only_its_own_texts() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/by-condition.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = run_script("by_condition.mjs", &[&base]).await else { return };
+    let results: Vec<serde_json::Value> =
+        out.lines().filter_map(|l| l.strip_prefix("RESULT ")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(results.len(), 2, "{out}");
+    let mut conditions = Vec::new();
+    for r in &results {
+        let (shown, received) = (r["shown"].as_str().unwrap(), r["received"].as_str().unwrap());
+        let ai = shown.contains("AI agent");
+        let human = shown.contains("another participant");
+        assert!(ai != human, "one condition's text, shown: {shown}");
+        let other = if ai { "another participant" } else { "AI agent" };
+        assert!(!received.contains(other), "the other condition's text reached the page: {received}");
+        assert!(!received.contains("short game"), "nor the fallback it does not need: {received}");
+        conditions.push(if ai { "ai" } else { "human" });
+    }
+    conditions.sort();
+    assert_eq!(conditions, ["ai", "human"]);
+    host.stop().await;
+}

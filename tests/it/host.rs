@@ -574,3 +574,53 @@ async fn a_drain_closes_arrivals_lets_the_running_game_finish_then_stops() {
     let took = host.stop().await;
     assert!(took < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_condition_reads_its_own_texts_and_nothing_of_the_other() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/by-condition.yaml"], data.path(), |_| {}).await;
+    let mut seen = Vec::new();
+    for who in ["first", "second"] {
+        let mut c = Client::connect(&host.addr, "by-condition", &[("PROLIFIC_PID", who)], None).await.unwrap();
+        let mut received = vec![format!("{:?}", c.welcome)];
+        let (_, intro) = c.next_scene().await.unwrap();
+        received.push(serde_json::to_string(&intro).unwrap());
+        c.advance("intro").await.unwrap();
+        let (_, end) = c.next_scene().await.unwrap();
+        received.push(serde_json::to_string(&end).unwrap());
+        // Anything else the host sent meanwhile.
+        while let Ok(m) = c.recv(Duration::from_millis(200)).await {
+            received.push(serde_json::to_string(&m).unwrap());
+        }
+        seen.push((c.welcome.participant, received.join("\n")));
+    }
+    let events = host.events("by-condition");
+    host.stop().await;
+    let condition_of = |p| {
+        events.iter().find_map(|e| match e {
+            Event::ConditionAssigned { participant, condition } if *participant == p => {
+                condition["id"].as_str().map(str::to_owned)
+            }
+            _ => None,
+        })
+    };
+    let mut kinds = Vec::new();
+    for (pid, text) in &seen {
+        let condition = condition_of(*pid).expect("a condition");
+        kinds.push(condition.clone());
+        let (own, other) = if condition == "ai" {
+            (["AI agent", "playing with the AI agent"], ["another participant", "Meet your partner"])
+        } else {
+            (["another participant", "Meet your partner"], ["AI agent", "with the AI agent"])
+        };
+        for t in own {
+            assert!(text.contains(t), "{condition} should read `{t}`:\n{text}");
+        }
+        for t in other {
+            assert!(!text.contains(t), "{condition} received the other condition's `{t}`:\n{text}");
+        }
+        assert!(!text.contains("short game"), "{condition}'s own text replaces the fallback:\n{text}");
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["ai", "human"], "balanced: one of each");
+}

@@ -15,8 +15,11 @@ use crate::config::types::Slug;
 
 impl Checker<'_> {
     pub(super) fn conditions(&mut self, document: &Value, views: &[SceneView]) {
-        let Some(raw) = document.get("conditions") else { return };
+        let Some(raw) = document.get("conditions") else {
+            return self.by_condition(None, views);
+        };
         let Ok(conditions) = serde_json::from_value::<Conditions>(raw.clone()) else { return }; // schema errors
+        self.by_condition(conditions.entry.as_ref(), views);
         let at = KeyPath::root().key("conditions");
         let nowhere = Slug::try_from("conditions".to_owned()).expect("a valid slug");
         for (name, set) in [("entry", &conditions.entry), ("group", &conditions.group)] {
@@ -62,6 +65,72 @@ impl Checker<'_> {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Scene texts by condition (`by_condition`): each key names an entry condition or
+    /// a `factor=level` of them, and what it gives is checked as the scene's own.
+    pub(super) fn by_condition(&mut self, conditions: Option<&ConditionSet>, views: &[SceneView]) {
+        let names: Vec<String> =
+            conditions.map(|c| c.conditions().into_iter().map(|c| c.id).collect()).unwrap_or_default();
+        let levels: Vec<String> = conditions
+            .map(|c| c.factors.iter().flat_map(|f| f.levels.iter().map(move |l| format!("{}={l}", f.name))).collect())
+            .unwrap_or_default();
+        for (i, view) in views.iter().enumerate() {
+            let Some(scene) = &view.typed else { continue };
+            let at = KeyPath::root().key("scenes").index(i).key("by_condition");
+            for key in scene.condition_keys() {
+                if conditions.is_none() {
+                    self.report_key(at.key(key), "texts by condition need entry conditions (`conditions.entry`)");
+                    continue;
+                }
+                if !names.iter().any(|n| n == key) && !levels.iter().any(|l| l == key) {
+                    let known = names.iter().chain(&levels).map(String::as_str);
+                    let near = crate::config::diagnostic::did_you_mean(key, known)
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default();
+                    self.report_key(
+                        at.key(key),
+                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
+                    );
+                }
+            }
+            self.condition_texts(&at, scene);
+        }
+    }
+
+    /// What each `by_condition` entry gives: one body at most, files that exist,
+    /// placeholders that are filled in.
+    fn condition_texts(&mut self, at: &KeyPath, scene: &Scene) {
+        let bodies: Vec<(&str, bool, Option<&std::path::Path>)> = match scene {
+            Scene::Consent(s) => {
+                s.by_condition.iter().map(|(k, t)| (k.as_str(), t.body.is_some(), t.body_file.as_deref())).collect()
+            }
+            Scene::Instructions(s) => {
+                s.by_condition.iter().map(|(k, t)| (k.as_str(), t.body.is_some(), t.body_file.as_deref())).collect()
+            }
+            Scene::End(e) => {
+                for (k, t) in &e.by_condition {
+                    if let Some(message) = &t.message {
+                        self.placeholders(
+                            &at.key(k).key("message"),
+                            message,
+                            &["pay", "bonus", "group_code", "condition"],
+                        );
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for (key, inline, file) in bodies {
+            match (inline, file) {
+                (true, Some(_)) => {
+                    self.report_key(at.key(key).key("body_file"), "give either `body` or `body_file`, not both")
+                }
+                (_, Some(file)) => self.file(at.key(key).key("body_file"), file, None),
+                _ => {}
             }
         }
     }

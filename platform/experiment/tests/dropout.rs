@@ -233,7 +233,7 @@ fn the_end_page_and_outcome_messages_show_pay_and_bonus() {
     let yaml = unprobed("")
         .replace(
             "scenes:",
-            "recruitment:\n  pay: {finished: 3.0, left_waitroom: 1.25}\n  bonus: {from: play.ticks, per_unit: 0.05, max: 5}\nscenes:",
+            "recruitment:\n  completion_code: DONE\n  pay: {finished: 3.0, left_waitroom: 1.25}\n  bonus: {from: play.ticks, per_unit: 0.05, max: 5}\nscenes:",
         )
         .replace(
             "waitroom: {timeout_secs: 60}",

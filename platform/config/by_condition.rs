@@ -1,0 +1,231 @@
+//! Scene texts by entry condition (`by_condition`): a consent, instructions, survey or
+//! end scene may give some of its participant-facing texts differently to participants
+//! of some conditions. Keys are a condition's name, or `factor=level` for every
+//! condition with that level; what a key does not give comes from the scene itself
+//! (the fallback), so nothing of another condition is ever needed to show a scene.
+//! Several keys may apply to one condition: `factor=level` keys in the order the
+//! factors are declared, then the condition's own name, each over the one before.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::conditions::Condition;
+use super::model::{ConsentScene, EndScene, InstructionsScene, TextFormat};
+use super::survey::SurveyScene;
+
+/// Overrides keyed by condition name or `factor=level`.
+pub type ByCondition<T> = BTreeMap<String, T>;
+
+/// A consent scene's texts for some conditions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200000))]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TextFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500))]
+    pub agree_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub button: Option<String>,
+}
+
+/// An instructions scene's texts for some conditions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionsTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200000))]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TextFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub button: Option<String>,
+}
+
+/// A survey's texts for some conditions (its questions are the same for everyone).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub button: Option<String>,
+}
+
+/// An end scene's texts for some conditions (its completion code is the same for
+/// everyone: pay does not depend on a condition's wording).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 5000))]
+    pub message: Option<String>,
+}
+
+/// Whether the key `key` of a `by_condition` map applies to `condition`.
+pub fn applies(key: &str, condition: &Condition) -> bool {
+    match key.split_once('=') {
+        Some((factor, level)) => condition.levels.iter().any(|(f, l)| f == factor && l == level),
+        None => key == condition.id,
+    }
+}
+
+/// The overrides of `map` that apply to `condition`, weakest first: `factor=level`
+/// keys in the order of the condition's factors, then its own name.
+fn applying<'a, T>(map: &'a ByCondition<T>, condition: &Condition) -> Vec<&'a T> {
+    let mut out: Vec<&T> =
+        condition.levels.iter().filter_map(|(factor, level)| map.get(&format!("{factor}={level}"))).collect();
+    out.extend(map.get(&condition.id));
+    out
+}
+
+fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+    if let Some(v) = value {
+        *target = v.clone();
+    }
+}
+
+fn set_some<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
+        target.clone_from(value);
+    }
+}
+
+/// A scene as participants of one condition see it.
+pub trait ForCondition: Sized + Clone {
+    /// Whether the scene gives any text by condition.
+    fn varies(&self) -> bool;
+    /// The scene with the texts that apply to `condition` in place (without its
+    /// `by_condition`, which has then been applied).
+    fn for_condition(&self, condition: &Condition) -> Self;
+}
+
+impl ForCondition for ConsentScene {
+    fn varies(&self) -> bool {
+        !self.by_condition.is_empty()
+    }
+
+    fn for_condition(&self, condition: &Condition) -> Self {
+        let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
+        for t in applying(&self.by_condition, condition) {
+            set_some(&mut out.title, &t.title);
+            if t.body.is_some() || t.body_file.is_some() {
+                (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
+            }
+            set(&mut out.format, &t.format);
+            set(&mut out.agree_label, &t.agree_label);
+            set(&mut out.button, &t.button);
+        }
+        out
+    }
+}
+
+impl ForCondition for InstructionsScene {
+    fn varies(&self) -> bool {
+        !self.by_condition.is_empty()
+    }
+
+    fn for_condition(&self, condition: &Condition) -> Self {
+        let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
+        for t in applying(&self.by_condition, condition) {
+            set_some(&mut out.title, &t.title);
+            if t.body.is_some() || t.body_file.is_some() {
+                (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
+            }
+            set(&mut out.format, &t.format);
+            set(&mut out.button, &t.button);
+        }
+        out
+    }
+}
+
+impl ForCondition for SurveyScene {
+    fn varies(&self) -> bool {
+        !self.by_condition.is_empty()
+    }
+
+    fn for_condition(&self, condition: &Condition) -> Self {
+        let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
+        for t in applying(&self.by_condition, condition) {
+            set_some(&mut out.title, &t.title);
+            set(&mut out.button, &t.button);
+        }
+        out
+    }
+}
+
+impl ForCondition for EndScene {
+    fn varies(&self) -> bool {
+        !self.by_condition.is_empty()
+    }
+
+    fn for_condition(&self, condition: &Condition) -> Self {
+        let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
+        for t in applying(&self.by_condition, condition) {
+            set_some(&mut out.title, &t.title);
+            set(&mut out.message, &t.message);
+        }
+        out
+    }
+}
+
+impl super::model::Scene {
+    /// Whether the scene gives any text by condition.
+    pub fn varies_by_condition(&self) -> bool {
+        use super::model::Scene;
+        match self {
+            Scene::Consent(s) => s.varies(),
+            Scene::Instructions(s) => s.varies(),
+            Scene::Survey(s) => s.varies(),
+            Scene::End(s) => s.varies(),
+            Scene::Multiplayer(_) => false,
+        }
+    }
+
+    /// The scene as participants of `condition` see it.
+    pub fn for_condition(&self, condition: &Condition) -> Self {
+        use super::model::Scene;
+        match self {
+            Scene::Consent(s) => Scene::Consent(s.for_condition(condition)),
+            Scene::Instructions(s) => Scene::Instructions(s.for_condition(condition)),
+            Scene::Survey(s) => Scene::Survey(s.for_condition(condition)),
+            Scene::End(s) => Scene::End(s.for_condition(condition)),
+            Scene::Multiplayer(m) => Scene::Multiplayer(m.clone()),
+        }
+    }
+
+    /// The keys of the scene's `by_condition`.
+    pub fn condition_keys(&self) -> Vec<&str> {
+        use super::model::Scene;
+        match self {
+            Scene::Consent(s) => s.by_condition.keys().map(String::as_str).collect(),
+            Scene::Instructions(s) => s.by_condition.keys().map(String::as_str).collect(),
+            Scene::Survey(s) => s.by_condition.keys().map(String::as_str).collect(),
+            Scene::End(s) => s.by_condition.keys().map(String::as_str).collect(),
+            Scene::Multiplayer(_) => Vec::new(),
+        }
+    }
+}
