@@ -228,7 +228,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Also run this policy (.wasm) or experiment (.yaml) on the same arrivals, side
-    /// by side.
+    /// by side; or `within` / `across`: this experiment with groups formed within or
+    /// across entry conditions.
     #[arg(long)]
     pub compare: Option<PathBuf>,
     /// Write the report(s) as JSON here (`-`: standard output).

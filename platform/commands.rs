@@ -269,6 +269,20 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
     let other = match &args.compare {
         None => None,
         Some(path) if path.extension().is_some_and(|e| e == "wasm") => Some((loaded.clone(), Some(path.clone()))),
+        // The same experiment with groups formed the other way (entry conditions).
+        Some(path) if !path.exists() && (path.as_os_str() == "within" || path.as_os_str() == "across") => {
+            use cohort::config::conditions::Grouping;
+            let mut other = loaded.clone();
+            let Some(entry) = other.experiment.conditions.entry.as_mut() else {
+                eprintln!("error: --compare {}: the experiment has no entry conditions", path.display());
+                return ExitCode::from(2);
+            };
+            entry.grouping = Some(if path.as_os_str() == "within" { Grouping::Within } else { Grouping::Across });
+            if entry.grouping == Some(Grouping::Within) {
+                entry.compose.clear();
+            }
+            Some((other, args.policy.clone()))
+        }
         Some(path) => match load(path) {
             Some(l) => Some((l, None)),
             None => return ExitCode::from(2),

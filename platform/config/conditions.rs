@@ -54,6 +54,23 @@ pub struct ConditionSet {
     /// treatment).
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub grouping: Option<Grouping>,
+    /// Entry conditions only: every group holds this many participants of each
+    /// condition (by name, or `factor=level`), e.g. `{told_ai: 1, not_told: 1}`; the
+    /// counts add up to the group size, and a group waits for its missing member.
+    /// Implies `match: across`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compose: BTreeMap<String, u32>,
+}
+
+impl ConditionSet {
+    /// How groups are formed: `compose` implies `across`.
+    pub fn grouping(&self) -> Grouping {
+        match self.grouping {
+            Some(g) => g,
+            None if !self.compose.is_empty() => Grouping::Across,
+            None => Grouping::Within,
+        }
+    }
 }
 
 /// Who may be grouped together, by entry condition (`conditions.entry.match`).

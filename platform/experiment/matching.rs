@@ -179,6 +179,7 @@ impl State {
             return self.try_reunion(scene, arriving, now);
         }
         let fallback = self.multiplayer(scene).matchmaker.fallback;
+        let composition = self.composition();
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         // Whoever is due to time out is not matched (or the retry after a failed
         // proposal could postpone their timeout again and again).
@@ -196,6 +197,10 @@ impl State {
         let down = answer == Err(PolicyError::Unavailable);
         let checked = match answer {
             Ok(Some(group)) => match matchmaking::validate(&group, me, &view, *group_size) {
+                Ok(()) if !composed_as(&group, me, &view, composition.as_deref()) => {
+                    policy.reset();
+                    Err("the group does not hold the composition of `conditions.entry.compose`".to_owned())
+                }
                 Ok(()) => Ok(Some(group)),
                 Err(e) => {
                     policy.reset(); // a refused answer: a stateful policy starts afresh
@@ -206,7 +211,10 @@ impl State {
             Err(e) => Err(e.to_string()),
         };
         let decided = match &checked {
-            Err(_) if fallback == Fallback::Fifo => Fifo::group(me, &view, *group_size),
+            Err(_) if fallback == Fallback::Fifo => match composition.as_deref() {
+                Some(slots) => Fifo::composed(me, &view, slots),
+                None => Fifo::group(me, &view, *group_size),
+            },
             Err(_) => None,
             Ok(group) => group.clone(),
         };
@@ -358,6 +366,30 @@ impl State {
             self.timers.schedule(probe.deadline, Timer::Probe(probe.id.clone()));
             self.probes.insert(probe.id.clone(), (scene, probe));
         }
+    }
+}
+
+/// Whether `group` holds `composition` (when there is one), read from the members'
+/// entry conditions as the policy sees them.
+fn composed_as(
+    group: &[ParticipantId],
+    arriving: &crate::matchmaking::Candidate,
+    view: &WaitroomView<'_>,
+    composition: Option<&[(String, usize)]>,
+) -> bool {
+    let Some(slots) = composition else { return true };
+    let members: Vec<&crate::matchmaking::Candidate> = group
+        .iter()
+        .filter_map(|id| if *id == arriving.id { Some(arriving) } else { view.iter().find(|c| c.id == *id) })
+        .collect();
+    crate::matchmaking::follows(&members, slots)
+}
+
+impl State {
+    /// `conditions.entry.compose` as places to fill, if groups have a composition.
+    pub(super) fn composition(&self) -> Option<Vec<(String, usize)>> {
+        let compose = &self.experiment.conditions.entry.as_ref()?.compose;
+        (!compose.is_empty()).then(|| compose.iter().map(|(k, n)| (k.clone(), *n as usize)).collect())
     }
 }
 

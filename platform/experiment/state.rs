@@ -18,7 +18,7 @@ use super::timers::{Timer, Timers};
 use super::view::Views;
 use crate::config::{Experiment, Scene};
 use crate::eventlog::Event;
-use crate::matchmaking::Fifo;
+use crate::matchmaking::{ComposedFifo, Fifo};
 use crate::probe::Probe;
 use crate::protocol::{ClientMsg, ErrorCode, IceServerView, ParticipantId, ProbeId, ServerMsg};
 
@@ -89,7 +89,13 @@ impl State {
             .enumerate()
             .filter_map(|(i, scene)| match scene {
                 Scene::Multiplayer(m) => {
-                    let mut room = Room::new(i, m.group_size as usize, Box::new(Fifo));
+                    // Groups of a composition of conditions: FIFO that fills it.
+                    let compose = experiment.conditions.entry.as_ref().map(|e| &e.compose).filter(|c| !c.is_empty());
+                    let fifo: Box<dyn crate::matchmaking::Matchmaker> = match compose {
+                        Some(c) => Box::new(ComposedFifo(c.iter().map(|(k, n)| (k.clone(), *n as usize)).collect())),
+                        None => Box::new(Fifo),
+                    };
+                    let mut room = Room::new(i, m.group_size as usize, fifo);
                     room.cache_for = Duration::from_secs_f64(m.probe.cache_secs);
                     Some((i, room))
                 }

@@ -89,7 +89,7 @@ impl State {
     /// formed within conditions (`conditions.entry.match: within`, the default).
     pub(super) fn partition_of(&self, pid: ParticipantId) -> Option<usize> {
         let entry = self.experiment.conditions.entry.as_ref()?;
-        if entry.grouping.unwrap_or_default() != crate::config::conditions::Grouping::Within {
+        if entry.grouping() != crate::config::conditions::Grouping::Within {
             return None;
         }
         self.participants.get(&pid)?.condition

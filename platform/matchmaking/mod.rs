@@ -12,7 +12,7 @@ mod fifo;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use fifo::Fifo;
+pub use fifo::{ComposedFifo, Fifo, follows};
 
 use crate::protocol::ParticipantId;
 

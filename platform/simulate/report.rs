@@ -27,12 +27,24 @@ pub struct Metrics {
     probe_outcomes: BTreeMap<String, u64>,
     faults: u64,
     budget_spent: u64,
+    /// Each participant's entry condition, and per condition who arrived in the
+    /// waitroom and the waits of those grouped.
+    condition: HashMap<ParticipantId, String>,
+    by_condition: BTreeMap<String, (u64, Vec<f64>)>,
 }
 
 impl Metrics {
     pub fn on_event(&mut self, event: &Event, now: Duration) {
         match event {
+            Event::ConditionAssigned { participant, condition } => {
+                self.condition.insert(*participant, condition["id"].as_str().unwrap_or_default().to_owned());
+            }
             Event::WaitroomJoined { participant, .. } => {
+                if !self.joined.contains_key(participant)
+                    && let Some(c) = self.condition.get(participant)
+                {
+                    self.by_condition.entry(c.clone()).or_default().0 += 1;
+                }
                 self.joined.entry(*participant).or_insert(now);
             }
             Event::WaitroomLeft { participant, reason, .. } if reason != "matched" => {
@@ -42,8 +54,14 @@ impl Metrics {
             Event::GameCreated { players, .. } => {
                 let waits: Vec<f64> = players
                     .iter()
-                    .filter_map(|p| self.joined.remove(p))
-                    .map(|joined| now.saturating_sub(joined).as_secs_f64())
+                    .filter_map(|p| {
+                        let joined = self.joined.remove(p)?;
+                        let wait = now.saturating_sub(joined).as_secs_f64();
+                        if let Some(c) = self.condition.get(p) {
+                            self.by_condition.entry(c.clone()).or_default().1.push(wait);
+                        }
+                        Some(wait)
+                    })
                     .collect();
                 self.first_waits.push(waits.iter().copied().fold(0.0, f64::max));
                 self.waits.extend(waits);
@@ -82,7 +100,13 @@ impl Metrics {
         let grouped = self.waits.len() as u64;
         let (policy, work, times) = usage.unwrap_or_else(|| ("fifo".to_owned(), 0, None));
         let times = times.unwrap_or_default();
+        let grouping = experiment.conditions.entry.as_ref().map(|e| match e.grouping() {
+            _ if !e.compose.is_empty() => "composed".to_owned(),
+            crate::config::conditions::Grouping::Within => "within".to_owned(),
+            crate::config::conditions::Grouping::Across => "across".to_owned(),
+        });
         Report {
+            grouping,
             experiment: experiment.id.to_string(),
             scene: m.id.to_string(),
             policy,
@@ -106,6 +130,20 @@ impl Metrics {
             policy_work_ms: work as f64 / crate::plugin::WORK_PER_MS as f64,
             policy_wall_ms: times.sum_us as f64 / 1000.0,
             wall_secs: wall.as_secs_f64(),
+            by_condition: self
+                .by_condition
+                .iter()
+                .map(|(c, (arrived, waits))| {
+                    let rate = if *arrived == 0 { 0.0 } else { waits.len() as f64 / *arrived as f64 };
+                    let figures = ConditionFigures {
+                        arrived: *arrived,
+                        grouped: waits.len() as u64,
+                        match_rate: rate,
+                        wait_secs: Summary::of(waits),
+                    };
+                    (c.clone(), figures)
+                })
+                .collect(),
             wait_histogram: histogram(&self.waits, "s"),
             rtt_histogram: histogram(&group_rtts, "ms"),
         }
@@ -159,9 +197,22 @@ fn histogram(values: &[f64], unit: &str) -> Vec<(String, u64)> {
     counts.into_iter().enumerate().map(|(i, n)| (label(i).replace(".000", ""), n)).collect()
 }
 
+/// One entry condition's figures in a simulation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConditionFigures {
+    /// Participants of the condition who entered the waitroom, and those grouped.
+    pub arrived: u64,
+    pub grouped: u64,
+    pub match_rate: f64,
+    pub wait_secs: Summary,
+}
+
 /// What `cohort simulate` prints and writes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// With entry conditions: how groups were formed (`within`, `across`, `composed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<String>,
     pub experiment: String,
     pub scene: String,
     pub policy: String,
@@ -192,6 +243,9 @@ pub struct Report {
     pub policy_wall_ms: f64,
     /// How long the simulation took.
     pub wall_secs: f64,
+    /// With entry conditions: arrivals, match rate and waits per condition.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_condition: BTreeMap<String, ConditionFigures>,
     pub wait_histogram: Vec<(String, u64)>,
     pub rtt_histogram: Vec<(String, u64)>,
 }
@@ -204,8 +258,14 @@ impl Report {
         let probes: Vec<String> = self.probe_outcomes.iter().map(|(r, n)| format!("{r} {n}")).collect();
         let _ = writeln!(
             out,
-            "{} / {} with policy {} (seed {}), {} s simulated in {:.2} s",
-            self.experiment, self.scene, self.policy, self.seed, self.simulated_secs, self.wall_secs
+            "{} / {} with policy {}{} (seed {}), {} s simulated in {:.2} s",
+            self.experiment,
+            self.scene,
+            self.policy,
+            self.grouping.as_ref().map(|g| format!(", groups {g} conditions")).unwrap_or_default(),
+            self.seed,
+            self.simulated_secs,
+            self.wall_secs
         );
         let _ = writeln!(
             out,
@@ -230,6 +290,18 @@ impl Report {
             self.probes_per_group,
             if probes.is_empty() { String::new() } else { format!(": {}", probes.join(", ")) }
         );
+        for (c, f) in &self.by_condition {
+            let w = &f.wait_secs;
+            let _ = writeln!(
+                out,
+                "  condition {c}: arrived {}, grouped {} ({:.1} %), wait p50 {:.2} s, p95 {:.2} s",
+                f.arrived,
+                f.grouped,
+                100.0 * f.match_rate,
+                w.p50,
+                w.p95
+            );
+        }
         let r = &self.group_rtt_ms;
         let _ = writeln!(out, "  group RTT (ms): p50 {:.1}, p95 {:.1}, max {:.1}", r.p50, r.p95, r.max);
         let _ = writeln!(

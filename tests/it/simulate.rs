@@ -138,3 +138,20 @@ fn a_bad_scenario_is_a_located_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("rate_per_sec must be above 0"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn within_and_across_conditions_meet_the_same_arrivals_with_figures_per_condition() {
+    let reports = simulate(&["tests/fixtures/host/treatments.yaml", "--compare", "across"]);
+    let runs = reports.as_array().expect("two runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0]["grouping"].as_str(), runs[1]["grouping"].as_str()), (Some("within"), Some("across")));
+    assert_eq!(runs[0]["arrived"], runs[1]["arrived"], "the same arrivals");
+    for run in runs {
+        let by = run["by_condition"].as_object().expect("figures per condition");
+        assert_eq!(by.keys().collect::<Vec<_>>(), ["not_told", "told_ai"]);
+        let arrived: u64 = by.values().map(|c| c["arrived"].as_u64().unwrap()).sum();
+        assert_eq!(arrived, run["arrived"].as_u64().unwrap(), "every arrival is in a condition");
+    }
+    // Within conditions, each waits for one of their own: never shorter waits overall.
+    assert!(runs[0]["wait_secs"]["mean"].as_f64() >= runs[1]["wait_secs"]["mean"].as_f64());
+}

@@ -28,16 +28,23 @@ impl Checker<'_> {
                 self.outcome(&at.key(name).key("on_full"), &set.on_full, &nowhere);
             }
         }
+        if let Some(entry) = &conditions.entry {
+            self.composition(&at.key("entry"), entry, views);
+        }
+        if conditions.group.as_ref().is_some_and(|g| !g.compose.is_empty()) {
+            self.report_key(
+                at.key("group").key("compose"),
+                "`compose` says how many of each entry condition a group holds: it belongs to `conditions.entry`",
+            );
+        }
         if conditions.group.as_ref().is_some_and(|g| g.grouping.is_some()) {
             self.report_key(
                 at.key("group").key("match"),
                 "`match` says who is grouped by their entry condition: it belongs to `conditions.entry`",
             );
         }
-        let within = conditions
-            .entry
-            .as_ref()
-            .is_some_and(|e| e.grouping.unwrap_or_default() == crate::config::conditions::Grouping::Within);
+        let within =
+            conditions.entry.as_ref().is_some_and(|e| e.grouping() == crate::config::conditions::Grouping::Within);
         for (i, view) in views.iter().enumerate() {
             let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
             if within && m.reunion.is_some() {
@@ -131,6 +138,66 @@ impl Checker<'_> {
                 }
                 (_, Some(file)) => self.file(at.key(key).key("body_file"), file, None),
                 _ => {}
+            }
+        }
+    }
+
+    /// `compose`: keys that name conditions (or `factor=level`), no condition counted
+    /// under two keys, counts that fill every multiplayer scene's groups, and groups
+    /// formed across conditions.
+    fn composition(&mut self, at: &KeyPath, entry: &ConditionSet, views: &[SceneView]) {
+        if entry.compose.is_empty() {
+            return;
+        }
+        let here = at.key("compose");
+        if entry.grouping == Some(crate::config::conditions::Grouping::Within) {
+            self.report_key(
+                at.key("match"),
+                "`match: within` forms groups of one condition, which `compose` mixes: leave `match` out",
+            );
+        }
+        let all = entry.conditions();
+        for key in entry.compose.keys() {
+            let named: Vec<&str> =
+                all.iter().filter(|c| crate::config::by_condition::applies(key, c)).map(|c| c.id.as_str()).collect();
+            if named.is_empty() {
+                let known = all.iter().map(|c| c.id.as_str());
+                let near = crate::config::diagnostic::did_you_mean(key, known)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                self.report_key(
+                    here.key(key),
+                    format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
+                );
+            }
+        }
+        for c in &all {
+            let keys: Vec<&str> = entry
+                .compose
+                .keys()
+                .filter(|k| crate::config::by_condition::applies(k, c))
+                .map(String::as_str)
+                .collect();
+            if keys.len() > 1 {
+                self.report(
+                    here.clone(),
+                    format!(
+                        "the condition `{}` is counted under `{}`: count each condition under one key",
+                        c.id,
+                        keys.join("` and `")
+                    ),
+                );
+            }
+        }
+        let total: u32 = entry.compose.values().sum();
+        for (i, view) in views.iter().enumerate() {
+            let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+            if m.group_size != total {
+                let message = format!(
+                    "the composition adds up to {total}, but the groups of `{}` have {} members (`scenes[{i}].group_size`)",
+                    m.id, m.group_size
+                );
+                self.report(here.clone(), message);
             }
         }
     }

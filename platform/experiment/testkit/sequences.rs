@@ -287,7 +287,7 @@ pub fn groups_keep_their_condition(h: &Harness) -> Result<(), String> {
         .conditions
         .entry
         .as_ref()
-        .is_some_and(|e| e.grouping.unwrap_or_default() == crate::config::conditions::Grouping::Within);
+        .is_some_and(|e| e.grouping() == crate::config::conditions::Grouping::Within);
     if !within {
         return Ok(());
     }

@@ -272,3 +272,38 @@ fn across_conditions_anyone_is_grouped_with_anyone() {
     assert_ne!(condition_of(&h, a), condition_of(&h, b));
     assert!(h.game_of(a).is_some() && h.game_of(a) == h.game_of(b));
 }
+
+#[test]
+fn a_composition_forms_only_groups_of_that_many_of_each_condition() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace("group_size: 2", "group_size: 3").replace(
+        "scenes:",
+        "conditions:\n  entry: {list: [told_ai, not_told], compose: {told_ai: 2, not_told: 1}}\nscenes:",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let c = h.arrive();
+    let conditions: Vec<_> = [a, b, c].iter().map(|p| condition_of(&h, *p).unwrap()).collect();
+    let told = conditions.iter().filter(|c| *c == "told_ai").count();
+    let game = h.game_of(a);
+    if told == 2 {
+        assert!(game.is_some() && [b, c].iter().all(|p| h.game_of(*p) == game), "two told_ai and one not_told play");
+    } else {
+        assert!(game.is_none(), "{conditions:?} is not the composition: they wait");
+    }
+    // Whatever arrives next, every group formed holds two told_ai and one not_told.
+    let mut all = vec![a, b, c];
+    for _ in 0..9 {
+        all.push(h.arrive());
+    }
+    let mut games = std::collections::HashMap::<crate::protocol::GameId, Vec<String>>::new();
+    for p in &all {
+        if let Some(g) = h.game_of(*p) {
+            games.entry(g).or_default().push(condition_of(&h, *p).unwrap());
+        }
+    }
+    assert!(!games.is_empty());
+    for (_, mut members) in games {
+        members.sort();
+        assert_eq!(members, ["not_told", "told_ai", "told_ai"]);
+    }
+}
