@@ -85,6 +85,28 @@ pub struct EndTexts {
     pub message: Option<String>,
 }
 
+/// Who is shown a scene or a question (`show_if`): participants of the entry
+/// conditions listed (by name or `factor=level`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShowIf {
+    /// Any of these conditions (a name or `factor=level`).
+    #[schemars(length(min = 1, max = 64))]
+    pub condition: Vec<String>,
+}
+
+impl ShowIf {
+    /// Whether a participant of `condition` (none: not assigned) is shown it.
+    pub fn shows(&self, condition: Option<&Condition>) -> bool {
+        condition.is_some_and(|c| self.condition.iter().any(|key| applies(key, c)))
+    }
+}
+
+/// Whether something with `show_if` is shown to a participant of `condition`.
+pub fn shown(show_if: &Option<ShowIf>, condition: Option<&Condition>) -> bool {
+    show_if.as_ref().is_none_or(|s| s.shows(condition))
+}
+
 /// Whether the key `key` of a `by_condition` map applies to `condition`.
 pub fn applies(key: &str, condition: &Condition) -> bool {
     match key.split_once('=') {
@@ -164,11 +186,13 @@ impl ForCondition for InstructionsScene {
 
 impl ForCondition for SurveyScene {
     fn varies(&self) -> bool {
-        !self.by_condition.is_empty()
+        !self.by_condition.is_empty() || self.questions.iter().any(|q| q.show_if().is_some())
     }
 
+    /// The survey's texts for `condition`, with only the questions it is shown.
     fn for_condition(&self, condition: &Condition) -> Self {
-        let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
+        let questions = self.questions.iter().filter(|q| shown(q.show_if(), Some(condition))).cloned().collect();
+        let mut out = Self { by_condition: BTreeMap::new(), questions, ..self.clone() };
         for t in applying(&self.by_condition, condition) {
             set_some(&mut out.title, &t.title);
             set(&mut out.button, &t.button);
@@ -193,6 +217,19 @@ impl ForCondition for EndScene {
 }
 
 impl super::model::Scene {
+    /// The scene's `show_if` (end scenes have none: everyone can finish).
+    pub fn show_if(&self) -> &Option<ShowIf> {
+        use super::model::Scene;
+        const NONE: Option<ShowIf> = None;
+        match self {
+            Scene::Consent(s) => &s.show_if,
+            Scene::Instructions(s) => &s.show_if,
+            Scene::Survey(s) => &s.show_if,
+            Scene::Multiplayer(m) => &m.show_if,
+            Scene::End(_) => &NONE,
+        }
+    }
+
     /// Whether the scene gives any text by condition.
     pub fn varies_by_condition(&self) -> bool {
         use super::model::Scene;

@@ -229,6 +229,10 @@ pub enum TextFormat {
 pub struct ConsentScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// Heading shown above the body.
     #[serde(default)]
     #[schemars(length(max = 200))]
@@ -271,6 +275,10 @@ fn default_button() -> String {
 pub struct InstructionsScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// Heading shown above the body.
     #[serde(default)]
     #[schemars(length(max = 200))]

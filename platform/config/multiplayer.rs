@@ -15,6 +15,10 @@ use super::types::{AttributeRef, ENV_PATTERN, Slug};
 pub struct MultiplayerScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// Heading shown in the waitroom.
     #[serde(default)]
     #[schemars(length(max = 200))]

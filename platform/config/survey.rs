@@ -14,6 +14,10 @@ use super::types::Slug;
 pub struct SurveyScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// Heading shown above the questions.
     #[serde(default)]
     #[schemars(length(max = 200))]
@@ -50,6 +54,16 @@ pub enum Question {
 }
 
 impl Question {
+    /// The question's `show_if`.
+    pub fn show_if(&self) -> &Option<super::by_condition::ShowIf> {
+        match self {
+            Question::Text(q) => &q.show_if,
+            Question::SingleChoice(q) => &q.show_if,
+            Question::MultipleChoice(q) => &q.show_if,
+            Question::Likert(q) => &q.show_if,
+        }
+    }
+
     pub fn id(&self) -> &Slug {
         match self {
             Question::Text(q) => &q.id,
@@ -75,6 +89,10 @@ impl Question {
 pub struct TextQuestion {
     /// Identifies the answer in the data.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// The question as participants read it.
     #[schemars(length(min = 1, max = 2000))]
     pub prompt: String,
@@ -100,6 +118,10 @@ fn default_max_length() -> u32 {
 pub struct ChoiceQuestion {
     /// Identifies the answer in the data.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// The question as participants read it.
     #[schemars(length(min = 1, max = 2000))]
     pub prompt: String,
@@ -117,6 +139,10 @@ pub struct ChoiceQuestion {
 pub struct MultipleChoiceQuestion {
     /// Identifies the answer in the data.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// The question as participants read it.
     #[schemars(length(min = 1, max = 2000))]
     pub prompt: String,
@@ -142,6 +168,10 @@ pub struct MultipleChoiceQuestion {
 pub struct LikertQuestion {
     /// Identifies the answer in the data.
     pub id: Slug,
+    /// Shown only to participants of some entry conditions (`show_if: {condition:
+    /// [told_ai, "framing=loss"]}`); others skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::by_condition::ShowIf>,
     /// The question as participants read it.
     #[schemars(length(min = 1, max = 2000))]
     pub prompt: String,

@@ -129,6 +129,12 @@ impl State {
         }
     }
 
+    /// `pid`'s entry condition, if they have one.
+    pub(super) fn condition_of(&self, pid: ParticipantId) -> Option<&crate::config::conditions::Condition> {
+        let i = self.participants.get(&pid)?.condition?;
+        self.entry_conditions.as_ref().map(|b| &b.conditions[i])
+    }
+
     /// The attributes a policy sees of an entry condition: `condition` (its name) and
     /// `condition.<factor>` (its level of each factor).
     pub(super) fn condition_attributes(&self, condition: Option<usize>) -> Vec<(String, String)> {

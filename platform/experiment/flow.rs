@@ -13,6 +13,13 @@ use crate::protocol::{Answer, ErrorCode, ParticipantId, ServerMsg};
 impl State {
     /// Moves `pid` into the scene at `index` and shows it.
     pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
+        // A scene shown only to other conditions (`show_if`) is skipped, as if left at
+        // once (end scenes are shown to everyone: the walk always ends).
+        let mut index = index;
+        while !crate::config::by_condition::shown(self.experiment.scenes[index].show_if(), self.condition_of(pid)) {
+            self.step_to(pid, index);
+            index = self.next_scene(pid, index);
+        }
         let scene_id = self.experiment.scenes[index].id().to_string();
         self.step_to(pid, index);
         let iteration = self.iteration(pid);
@@ -144,7 +151,15 @@ impl State {
             let kind = self.experiment.scenes[index].kind();
             return self.refuse(conn, ErrorCode::InvalidState, format!("a `{kind}` scene takes no answers"), seq);
         };
-        if let Err(fields) = answers::validate(&survey.questions, &given) {
+        // The questions this participant was shown: a hidden one takes no answer, and a
+        // required one they were not shown is not required.
+        let shown: Vec<crate::config::survey::Question> = survey
+            .questions
+            .iter()
+            .filter(|q| crate::config::by_condition::shown(q.show_if(), self.condition_of(pid)))
+            .cloned()
+            .collect();
+        if let Err(fields) = answers::validate(&shown, &given) {
             let message = format!("{} answer(s) need attention", fields.len());
             return self.send(conn, ServerMsg::Error { code: ErrorCode::InvalidAnswers, message, seq, fields });
         }

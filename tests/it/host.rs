@@ -583,11 +583,26 @@ async fn each_condition_reads_its_own_texts_and_nothing_of_the_other() {
     for who in ["first", "second"] {
         let mut c = Client::connect(&host.addr, "by-condition", &[("PROLIFIC_PID", who)], None).await.unwrap();
         let mut received = vec![format!("{:?}", c.welcome)];
-        let (_, intro) = c.next_scene().await.unwrap();
-        received.push(serde_json::to_string(&intro).unwrap());
-        c.advance("intro").await.unwrap();
-        let (_, end) = c.next_scene().await.unwrap();
-        received.push(serde_json::to_string(&end).unwrap());
+        // Walk whatever this participant is shown, answering what they are asked.
+        loop {
+            let (_, scene) = c.next_scene().await.unwrap();
+            received.push(serde_json::to_string(&scene).unwrap());
+            match scene {
+                SceneView::Instructions { id, .. } => c.advance(&id).await.unwrap(),
+                SceneView::Survey { id, questions, .. } => {
+                    let answers = questions
+                        .iter()
+                        .map(|q| match q {
+                            cohort::protocol::QuestionView::Text { id, .. } => (id.clone(), Answer::Text("41".into())),
+                            other => panic!("{other:?}"),
+                        })
+                        .collect();
+                    c.submit(&id, answers).await.unwrap();
+                }
+                SceneView::End { .. } => break,
+                other => panic!("{other:?}"),
+            }
+        }
         // Anything else the host sent meanwhile.
         while let Ok(m) = c.recv(Duration::from_millis(200)).await {
             received.push(serde_json::to_string(&m).unwrap());
@@ -609,9 +624,15 @@ async fn each_condition_reads_its_own_texts_and_nothing_of_the_other() {
         let condition = condition_of(*pid).expect("a condition");
         kinds.push(condition.clone());
         let (own, other) = if condition == "ai" {
-            (["AI agent", "playing with the AI agent"], ["another participant", "Meet your partner"])
+            (
+                ["AI agent", "playing with the AI agent", "trust machine partners"],
+                ["another participant", "Meet your partner", "Say hello"],
+            )
         } else {
-            (["another participant", "Meet your partner"], ["AI agent", "with the AI agent"])
+            (
+                ["another participant", "Meet your partner", "Say hello"],
+                ["AI agent", "with the AI agent", "trust machine partners"],
+            )
         };
         for t in own {
             assert!(text.contains(t), "{condition} should read `{t}`:\n{text}");

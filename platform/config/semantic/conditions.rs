@@ -104,6 +104,47 @@ impl Checker<'_> {
                 }
             }
             self.condition_texts(&at, scene);
+            let scene_at = KeyPath::root().key("scenes").index(i);
+            let mut keys: Vec<(KeyPath, &str)> = Vec::new();
+            if let Some(show) = scene.show_if() {
+                keys.extend(
+                    show.condition
+                        .iter()
+                        .enumerate()
+                        .map(|(j, k)| (scene_at.key("show_if").key("condition").index(j), k.as_str())),
+                );
+            }
+            if let Scene::Survey(survey) = scene {
+                for (q, question) in survey.questions.iter().enumerate() {
+                    if let Some(show) = question.show_if() {
+                        let at = scene_at.key("questions").index(q).key("show_if").key("condition");
+                        keys.extend(show.condition.iter().enumerate().map(|(j, k)| (at.index(j), k.as_str())));
+                    }
+                }
+                if let Some(set) = conditions {
+                    for c in set.conditions() {
+                        let shown =
+                            survey.questions.iter().any(|q| crate::config::by_condition::shown(q.show_if(), Some(&c)));
+                        if !shown && crate::config::by_condition::shown(scene.show_if(), Some(&c)) {
+                            self.report(scene_at.key("questions"), format!("participants of `{}` are shown no question of this survey: hide the survey from them (`show_if` on the scene) or show them a question", c.id));
+                        }
+                    }
+                }
+            }
+            for (at, key) in keys {
+                if conditions.is_none() {
+                    self.report(at, "`show_if` by condition needs entry conditions (`conditions.entry`)");
+                } else if !names.iter().any(|n| n == key) && !levels.iter().any(|l| l == key) {
+                    let near =
+                        crate::config::diagnostic::did_you_mean(key, names.iter().chain(&levels).map(String::as_str))
+                            .map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default();
+                    self.report(
+                        at,
+                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
+                    );
+                }
+            }
         }
     }
 

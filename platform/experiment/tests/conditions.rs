@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use super::{Harness, PAIR, secs};
 use crate::eventlog::Event;
 use crate::experiment::state::Place;
-use crate::protocol::{ClientMsg, OutcomeReason, ParticipantId, ServerMsg};
+use crate::protocol::{Answer, ClientMsg, OutcomeReason, ParticipantId, ServerMsg};
 
 /// Instructions, then the end: advancing completes; going away for more than
 /// `max_duration_secs` drops out.
@@ -306,4 +306,47 @@ fn a_composition_forms_only_groups_of_that_many_of_each_condition() {
         members.sort();
         assert_eq!(members, ["not_told", "told_ai", "told_ai"]);
     }
+}
+
+#[test]
+fn a_question_shown_to_another_condition_takes_no_answer_and_is_not_required() {
+    let yaml = r#"
+id: c
+title: C
+conditions:
+  entry: {list: [told, untold]}
+scenes:
+  - id: only-told
+    kind: instructions
+    show_if: {condition: [told]}
+    body: You will play with an AI.
+  - id: q
+    kind: survey
+    questions:
+      - {id: age, kind: text, prompt: Age?}
+      - {id: trust, kind: text, prompt: Trust?, required: true, show_if: {condition: [told]}}
+  - id: end
+    kind: end
+"#;
+    let mut h = Harness::new(yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let (told, untold) = if condition_of(&h, a).as_deref() == Some("told") { (a, b) } else { (b, a) };
+    assert_eq!(h.place(told), Place::Scene(0), "shown the scene of their condition");
+    assert_eq!(h.place(untold), Place::Scene(1), "the other skips it");
+    let submit = |h: &mut Harness, p, answers: &[(&str, &str)]| {
+        let answers = answers.iter().map(|(q, a)| (q.to_string(), Answer::Text(a.to_string()))).collect();
+        h.take();
+        h.send(p, ClientMsg::Submit { scene: "q".into(), answers, iteration: None, seq: Some(1) });
+        h.sent(p).into_iter().find_map(|m| match m {
+            ServerMsg::Error { fields, .. } => Some(fields),
+            _ => None,
+        })
+    };
+    let refused = submit(&mut h, untold, &[("age", "30"), ("trust", "high")]).expect("refused");
+    assert_eq!(refused.keys().collect::<Vec<_>>(), ["trust"], "no answer to a question not shown");
+    assert!(submit(&mut h, untold, &[("age", "30")]).is_none(), "and it is not required");
+    assert!(matches!(h.place(untold), Place::Finished(_)));
+    h.send(told, ClientMsg::Advance { scene: "only-told".into(), agreed: false, iteration: None, seq: None });
+    let missing = submit(&mut h, told, &[("age", "30")]).expect("refused");
+    assert_eq!(missing.keys().collect::<Vec<_>>(), ["trust"], "shown and required");
 }
