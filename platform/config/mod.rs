@@ -198,6 +198,24 @@ impl Experiment {
                         1 => " + 1 bot".to_owned(),
                         n => format!(" + {n} bots"),
                     };
+                    // Deception is an explicit line of the file, and said here.
+                    let may_seat_bots = m.game.bot_seats > 0
+                        || m.waitroom.fill_with_bots_after_secs.is_some()
+                        || matches!(m.on_dropout, multiplayer::Dropout::Bot | multiplayer::Dropout::Backfill);
+                    let untold = match &m.waitroom.tell_about_bots {
+                        _ if !may_seat_bots => String::new(),
+                        multiplayer::TellBots::Everyone(false) => ", bots not told to anyone".to_owned(),
+                        multiplayer::TellBots::Everyone(true) => String::new(),
+                        multiplayer::TellBots::ByCondition(map) => {
+                            let untold: Vec<&str> = map.iter().filter(|(_, t)| !**t).map(|(k, _)| k.as_str()).collect();
+                            if untold.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", bots not told to {}", untold.join(", "))
+                            }
+                        }
+                    };
+                    let bots = format!("{bots}{untold}");
                     format!("multiplayer({people}{bots}, {policy}{probe})")
                 }
                 other => other.kind().to_owned(),

@@ -290,13 +290,59 @@ pub struct Waitroom {
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 7200))]
     pub fill_with_bots_after_secs: Option<f64>,
     /// Whether participants are told that a seat is played by a computer (bot fill,
-    /// or a bot taking a partner's seat). Recorded with each game either way.
-    #[serde(default = "yes")]
-    pub tell_about_bots: bool,
+    /// or a bot taking a partner's seat): `true` (the default) or `false` for
+    /// everyone, or by entry condition (`{told_ai: true, not_told: false}`, names or
+    /// `factor=level`; every condition must be named: nobody is deceived by default).
+    /// Recorded with each game either way.
+    #[serde(default)]
+    pub tell_about_bots: TellBots,
     /// Members of a formed group confirm they are there before the game is created.
     /// Absent: no check.
     #[serde(default)]
     pub ready_check: Option<super::ready::ReadyCheck>,
+}
+
+/// Who is told about computer players (`waitroom.tell_about_bots`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TellBots {
+    /// Everyone alike.
+    Everyone(bool),
+    /// By entry condition (a name or `factor=level`).
+    ByCondition(std::collections::BTreeMap<String, bool>),
+}
+
+impl Default for TellBots {
+    fn default() -> Self {
+        TellBots::Everyone(true)
+    }
+}
+
+impl TellBots {
+    /// Whether a participant of `condition` is told; by condition, the condition's own
+    /// name decides over its `factor=level` keys (unnamed: told).
+    pub fn tells(&self, condition: Option<&crate::config::conditions::Condition>) -> bool {
+        match self {
+            TellBots::Everyone(told) => *told,
+            TellBots::ByCondition(map) => {
+                let Some(c) = condition else { return true };
+                map.get(&c.id)
+                    .copied()
+                    .or_else(|| {
+                        map.iter().find(|(k, _)| crate::config::by_condition::applies(k, c)).map(|(_, told)| *told)
+                    })
+                    .unwrap_or(true)
+            }
+        }
+    }
+
+    /// Whether anyone may be left untold.
+    pub fn deceives(&self) -> bool {
+        match self {
+            TellBots::Everyone(told) => !told,
+            TellBots::ByCondition(map) => map.values().any(|told| !told),
+        }
+    }
 }
 
 fn default_leave_after() -> f64 {

@@ -181,6 +181,12 @@ pub fn check(value: &Value, source: &SourceMap) -> Vec<Problem> {
             {
                 problems.push(Problem::new(source.value_pos(&path), path, not_one_of(instance, &options)));
             }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
+                if let Some(types) = alternative_types(&checker.schema, error.schema_path().as_str()) =>
+            {
+                let message = format!("expected {types}, found {}", found(instance));
+                problems.push(Problem::new(source.value_pos(&path), path, message));
+            }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
                 problems.push(Problem::new(source.value_pos(&path), path, format!("missing required key `{name}`")));
@@ -273,6 +279,24 @@ fn one_of_constants(schema: &Value, keyword_location: &str) -> Option<Vec<String
         }
     }
     (!options.is_empty()).then_some(options)
+}
+
+/// What the alternatives of an `anyOf` / `oneOf` of plain types accept, in words
+/// ("true or false, or a mapping"); `None` when one is more than a type.
+fn alternative_types(schema: &Value, keyword_location: &str) -> Option<String> {
+    let alternatives = node_at(schema, keyword_location)?.as_array()?;
+    let words: Option<Vec<&str>> = alternatives
+        .iter()
+        .map(|a| {
+            let a = match a.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+                Some(target) => schema.pointer(target)?,
+                None => a,
+            };
+            a.get("type").and_then(Value::as_str).map(type_word)
+        })
+        .collect();
+    let words = words?;
+    (!words.is_empty()).then(|| words.join(", or "))
 }
 
 /// `"ai" is not one of: end, continue, bot, backfill`, with a suggestion when close.

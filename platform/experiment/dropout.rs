@@ -18,10 +18,7 @@ impl State {
     /// others play on. False when the game must end instead (`end`, not started, or
     /// nobody left to play).
     pub(super) fn keep_playing_without(&mut self, pid: ParticipantId, scene: usize, id: GameId, now: Duration) -> bool {
-        let (policy, told) = {
-            let m = self.multiplayer(scene);
-            (m.on_dropout, m.waitroom.tell_about_bots)
-        };
+        let policy = self.multiplayer(scene).on_dropout;
         let to = match policy {
             Dropout::End => return false,
             Dropout::Continue => SeatKind::Empty,
@@ -42,9 +39,12 @@ impl State {
         }
         let (others, all_done) = (game.players.clone(), game.all_completed());
         let (slot, tick) = (change.slot, change.tick);
+        let others: Vec<(ParticipantId, bool)> =
+            others.into_iter().filter(|o| *o != pid).map(|o| (o, self.told_about_bots(scene, o))).collect();
+        let told = others.iter().all(|(_, told)| *told);
         self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told });
-        for other in others.iter().filter(|o| **o != pid) {
-            self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, player: None, told });
+        for (other, told) in others {
+            self.send_to(other, ServerMsg::SeatChange { game: id, slot, tick, to, player: None, told });
         }
         if all_done {
             // The others had already finished: the leaver was the last one missing.
@@ -86,7 +86,7 @@ impl State {
     }
 
     fn backfill(&mut self, scene: usize, id: GameId, slot: usize, newcomer: ParticipantId, now: Duration) {
-        let told = self.multiplayer(scene).waitroom.tell_about_bots;
+        let told = self.told_about_bots(scene, newcomer);
         self.leave_room(newcomer, scene, "matched", now);
         let game = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)).expect("an open seat's game");
         let tick = game.join_tick(now);
@@ -111,6 +111,7 @@ impl State {
             self.log(Event::GameRelay { game: id, participant: newcomer, need: tick });
         }
         for other in players.iter().filter(|o| **o != newcomer) {
+            let told = self.told_about_bots(scene, *other);
             self.send_to(*other, ServerMsg::SeatChange { game: id, slot, tick, to, player: Some(newcomer), told });
             if switched {
                 self.send_to(*other, ServerMsg::GameRelay { game: id });
@@ -142,6 +143,12 @@ impl State {
         }
         self.ack(conn, seq);
         self.leave_game_for(pid, scene, id, OutcomeReason::LeftIdleGame, now);
+    }
+
+    /// Whether `pid` is told which seats are computers (`waitroom.tell_about_bots`,
+    /// which may differ by entry condition).
+    pub(super) fn told_about_bots(&self, scene: usize, pid: ParticipantId) -> bool {
+        self.multiplayer(scene).waitroom.tell_about_bots.tells(self.condition_of(pid))
     }
 
     /// Schedules the bot fill of a participant who just entered the waitroom.
@@ -188,7 +195,7 @@ impl State {
     pub(super) fn play_with_bots(&mut self, scene: usize, pid: ParticipantId, filled: u32, now: Duration) {
         let Some(entry) = self.rooms[&scene].entries.get(&pid) else { return };
         let joined_at = entry.candidate.joined_at;
-        let told = self.multiplayer(scene).waitroom.tell_about_bots;
+        let told = self.told_about_bots(scene, pid);
         let Some(game) = self.create_game(scene, vec![pid], now, None, filled) else { return };
         let bot_seats = filled + self.multiplayer(scene).game.bot_seats;
         let scene_id = self.experiment.scenes[scene].id().to_string();

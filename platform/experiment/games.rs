@@ -33,7 +33,6 @@ impl State {
             return None;
         };
         let conditions = self.game_conditions(condition, &players);
-        let told = self.multiplayer(scene).waitroom.tell_about_bots;
         let config = &self.multiplayer(scene).game;
         let bot_seats = config.bot_seats + filled;
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
@@ -63,15 +62,15 @@ impl State {
         }
         let starts_at = now + Duration::from_secs_f64(countdown);
         let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
-        (game.bot_seats, game.told_bots) = (bot_seats, told);
+        game.bot_seats = bot_seats;
         (game.condition, game.conditions) = (condition, conditions);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
         self.log_group_condition(id, condition);
-        let bots = if told { bot_seats } else { 0 };
         let seats = players.len() as u32 + bot_seats;
         for pid in &players {
+            let bots = if self.told_about_bots(scene, *pid) { bot_seats } else { 0 };
             let msg =
                 ServerMsg::MatchFound { game: id, players: players.clone(), countdown_secs: countdown, seats, bots };
             self.send_to(*pid, msg);

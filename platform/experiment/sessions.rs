@@ -205,7 +205,7 @@ impl State {
                     self.start_msg(index, game, pid)
                 } else {
                     let countdown_secs = g.starts_at.saturating_sub(now).as_secs_f64();
-                    let bots = if g.told_bots { g.bot_seats } else { 0 };
+                    let bots = if self.told_about_bots(index, pid) { g.bot_seats } else { 0 };
                     let seats = g.players.len() as u32 + g.bot_seats;
                     ServerMsg::MatchFound { game, players: g.players.clone(), countdown_secs, seats, bots }
                 };

@@ -83,8 +83,6 @@ pub struct Game {
     pub bot_seats: u32,
     /// Seats that changed hands (a player left): every copy follows them.
     pub seat_changes: Vec<SeatChange>,
-    /// Whether the players were told which seats are bots.
-    pub told_bots: bool,
     /// Seats a player left that newcomers may take (`on_dropout: backfill`): slot, and
     /// until when it is offered.
     pub open_seats: Vec<(usize, Duration)>,
@@ -125,7 +123,6 @@ impl Game {
             condition: None,
             conditions: None,
             seat_changes: Vec::new(),
-            told_bots: true,
             open_seats: Vec::new(),
             acted_at: BTreeMap::new(),
             hidden_since: BTreeMap::new(),

@@ -16,10 +16,12 @@ use crate::config::types::Slug;
 impl Checker<'_> {
     pub(super) fn conditions(&mut self, document: &Value, views: &[SceneView]) {
         let Some(raw) = document.get("conditions") else {
+            self.tell_about_bots(None, views);
             return self.by_condition(None, views);
         };
         let Ok(conditions) = serde_json::from_value::<Conditions>(raw.clone()) else { return }; // schema errors
         self.by_condition(conditions.entry.as_ref(), views);
+        self.tell_about_bots(conditions.entry.as_ref(), views);
         let at = KeyPath::root().key("conditions");
         let nowhere = Slug::try_from("conditions".to_owned()).expect("a valid slug");
         for (name, set) in [("entry", &conditions.entry), ("group", &conditions.group)] {
@@ -239,6 +241,49 @@ impl Checker<'_> {
                     m.id, m.group_size
                 );
                 self.report(here.clone(), message);
+            }
+        }
+    }
+
+    /// `tell_about_bots` by condition: keys that name entry conditions, and every
+    /// condition named (nobody is left untold by default).
+    pub(super) fn tell_about_bots(&mut self, entry: Option<&ConditionSet>, views: &[SceneView]) {
+        for (i, view) in views.iter().enumerate() {
+            let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+            let crate::config::multiplayer::TellBots::ByCondition(map) = &m.waitroom.tell_about_bots else { continue };
+            let at = KeyPath::root().key("scenes").index(i).key("waitroom").key("tell_about_bots");
+            let Some(entry) = entry else {
+                self.report(
+                    at,
+                    "telling by condition needs entry conditions (`conditions.entry`); give `true` or `false`",
+                );
+                continue;
+            };
+            let all = entry.conditions();
+            for key in map.keys() {
+                if !all.iter().any(|c| crate::config::by_condition::applies(key, c)) {
+                    let near = crate::config::diagnostic::did_you_mean(key, all.iter().map(|c| c.id.as_str()))
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default();
+                    self.report_key(
+                        at.key(key),
+                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
+                    );
+                }
+            }
+            let unnamed: Vec<&str> = all
+                .iter()
+                .filter(|c| !map.keys().any(|k| crate::config::by_condition::applies(k, c)))
+                .map(|c| c.id.as_str())
+                .collect();
+            if !unnamed.is_empty() {
+                self.report(
+                    at,
+                    format!(
+                        "say for every condition whether it is told about computer players: `{}` is not named",
+                        unnamed.join("`, `")
+                    ),
+                );
             }
         }
     }

@@ -350,3 +350,32 @@ scenes:
     let missing = submit(&mut h, told, &[("age", "30")]).expect("refused");
     assert_eq!(missing.keys().collect::<Vec<_>>(), ["trust"], "shown and required");
 }
+
+#[test]
+fn who_is_told_about_computer_players_differs_by_condition() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace("group_size: 2\n", "group_size: 2\n    on_dropout: bot\n").replace(
+        "waitroom: {timeout_secs: 60}",
+        "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, tell_about_bots: {told_ai: true, not_told: false}}",
+    ).replace("scenes:", "conditions:\n  entry: {list: [told_ai, not_told]}\nscenes:");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    h.wait(secs(20));
+    for p in [a, b] {
+        let bots = h.sent(p).into_iter().find_map(|m| match m {
+            ServerMsg::MatchFound { bots, seats, .. } => Some((bots, seats)),
+            _ => None,
+        });
+        let expected = if condition_of(&h, p).as_deref() == Some("told_ai") { 1 } else { 0 };
+        assert_eq!(bots, Some((expected, 2)), "{:?}", condition_of(&h, p));
+    }
+    let told: Vec<(String, bool)> = h
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::BotsFilled { participant, told, .. } => Some((condition_of(&h, *participant).unwrap(), *told)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told.len(), 2);
+    assert!(told.iter().all(|(c, t)| *t == (c == "told_ai")), "{told:?}");
+}
