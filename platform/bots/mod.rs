@@ -142,6 +142,7 @@ pub async fn run(plan: Plan, opts: RunOptions, live: Arc<Live>) -> Summary {
             matched: None,
             join_to_match: None,
             join_to_start: None,
+            results: Vec::new(),
             ending: Ending::Error(format!("bot crashed: {e}")),
         }));
     }

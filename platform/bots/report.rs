@@ -37,6 +37,8 @@ pub struct Report {
     pub join_to_match: Option<Duration>,
     /// From joining the waitroom to `start_game`.
     pub join_to_start: Option<Duration>,
+    /// What the module's `done` returned in each game the bot completed.
+    pub results: Vec<serde_json::Value>,
     pub ending: Ending,
 }
 
@@ -98,6 +100,10 @@ pub struct Summary {
     pub held: usize,
     /// Errors by kind (`connect: HTTP 429`, `no message in time`, ...).
     pub errors: BTreeMap<String, usize>,
+    /// Game results the bots reported, and how many held a number under each key: a
+    /// bonus (`recruitment.bonus.from`) counts nothing from a result without its key.
+    pub results: usize,
+    pub result_numbers: BTreeMap<String, usize>,
 }
 
 impl Summary {
@@ -121,7 +127,17 @@ impl Summary {
             }
         }
         let arrival_secs = arrivals.as_secs_f64();
+        let mut result_numbers = BTreeMap::new();
+        for result in reports.iter().flat_map(|r| &r.results) {
+            for (key, value) in result.as_object().into_iter().flatten() {
+                if value.is_number() {
+                    *result_numbers.entry(key.clone()).or_insert(0) += 1;
+                }
+            }
+        }
         Self {
+            results: reports.iter().map(|r| r.results.len()).sum(),
+            result_numbers,
             bots: reports.len(),
             arrival_secs,
             arrivals_per_sec: arrival_rate(reports.len(), arrival_secs),
@@ -169,6 +185,16 @@ impl Summary {
                 let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
                 out.push_str(&format!("{title}: {}\n", parts.join(" · ")));
             }
+        }
+        if self.results > 0 {
+            // Which keys a bonus may name: a key missing from some results pays nothing there.
+            let parts: Vec<String> = self
+                .result_numbers
+                .iter()
+                .map(|(k, n)| if *n == self.results { k.clone() } else { format!("{k} (in {n} only)") })
+                .collect();
+            let numbers = if parts.is_empty() { "none".to_owned() } else { parts.join(", ") };
+            out.push_str(&format!("game results: {} · numbers under: {numbers}\n", self.results));
         }
         out
     }

@@ -33,6 +33,8 @@ async fn bots_play_the_demo_in_lockstep_and_the_replay_reproduces_every_reported
     let opts = RunOptions { count: 4, rate: None, spread: false, first_address: 0 };
     let summary = bots::run(plan(&host, "pair"), opts, Arc::new(Live::default())).await;
     assert_eq!((summary.errors.len(), summary.completed), (0, 4), "{}", summary.text());
+    assert_eq!(summary.results, 4, "each bot reports its game's result");
+    assert_eq!(summary.result_numbers.get("ticks"), Some(&4), "the demo's result holds `ticks`: {}", summary.text());
     let events = host.events("pair");
     let ended: Vec<String> = events
         .iter()

@@ -43,6 +43,7 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
         decided: (false, false),
         params: Vec::new(),
         from,
+        results: Vec::new(),
     };
     let id = format!("{}{index}", plan.id_prefix);
     let mut params: Vec<(String, String)> = plan.params.clone();
@@ -66,6 +67,7 @@ pub async fn run(index: usize, from: Option<IpAddr>, plan: Arc<Plan>, live: Arc<
         matched: bot.matched,
         join_to_match: bot.join_to_match,
         join_to_start: bot.join_to_start,
+        results: std::mem::take(&mut bot.results),
         ending,
     }
 }
@@ -80,6 +82,8 @@ struct Bot {
     matched: Option<(Instant, GameId, usize)>,
     join_to_match: Option<Duration>,
     join_to_start: Option<Duration>,
+    /// What the module's `done` returned in each game this bot completed.
+    results: Vec<serde_json::Value>,
     /// Where the live counters have this bot.
     counted: Counted,
     /// The `seq` of the bot's last `advance` or `submit`: an error answering it
@@ -154,6 +158,11 @@ impl Bot {
                         Ok(out) => out,
                         Err(e) => return Ending::Error(format!("game: {e}")),
                     };
+                    for msg in &out {
+                        if let ClientMsg::GameComplete { result: Some(result), .. } = msg {
+                            self.results.push(result.clone());
+                        }
+                    }
                     #[cfg(feature = "webrtc")]
                     if let Some(links) = self.prober.as_mut().and_then(|p| p.game()) {
                         links.send_inputs(player.own());
