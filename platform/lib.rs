@@ -5,7 +5,9 @@
 //! ```text
 //!  experiments/*.yaml ─► config ─(validated Experiment)─► cohort validate / serve / bots
 //!                         │  yaml → schema check → typed model → semantic checks
-//!                         │  (config::texts: the participant texts, their languages)
+//!                         │  (config::texts: the participant texts, their languages;
+//!                         │  config::by_condition: scene texts and show_if by entry
+//!                         │  condition; config::pay: base pay per outcome)
 //!                         │    ├─ game::files (the module's folder) + game::check (loads
 //!                         │    │  it in game::engine, QuickJS: exports, two copies agree)
 //!                         │    └─ each policy loaded and configured (plugin)
@@ -30,14 +32,16 @@
 //!        matching · probing (and `relax`) · known_rtts (pairs' RTTs, across
 //!        scenes) · games ·
 //!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
-//!        (entry and group conditions, balanced by completions) · screening
+//!        (entry and group conditions, balanced by completions; groups within a
+//!        condition partition the room) · pay ({pay}, {bonus}) · screening
 //!        (browser, device, WebRTC and round-trip rules; the monitor) · ready (the
 //!        ready-check before a game) · reunion (earlier groups, followed in another
 //!        experiment's logs, together again) · timers (deadline
 //!        heap, compacted) · rooms · budget (log budgets) ·
 //!        recovery (sessions of earlier runs, at start) · why (the last decisions
 //!        about each waiting participant) · admin (interventions, replace_policy)
-//!        ├─ matchmaking: Matchmaker trait, FIFO, answer validation
+//!        ├─ matchmaking: Matchmaker trait, FIFO (and composed FIFO), answer
+//!        │    validation
 //!        │    └─ plugin: sandboxed WebAssembly policies (wasmtime): plugin::worker
 //!        │       (a thread per instance), plugin::sandbox (one memory cap, virtual
 //!        │       WASI: decision clock, seeded randomness, output as log lines), work
@@ -57,7 +61,11 @@
 //!  or the relay, and opens a closed channel again); the host keeps their inputs. game::replay recomputes a game from
 //!  a run's log with game::engine (`cohort replay`).
 //!
-//!  export: a data directory's event logs as CSV tables (`cohort export`).
+//!  eventlog::about: whom and what each event concerns, read from its type (the
+//!  export's pilot rule, --pseudonymize and `cohort forget` ask it, never key names).
+//!
+//!  export: a data directory's event logs as CSV tables (`cohort export`);
+//!  export::pay the payments table (base pay per outcome, bonus, times).
 //!
 //!  simulate: the same State and policy driven by a virtual clock and synthetic
 //!  participants (simulate::scenario: arrivals, attributes, dropout, RTTs;
