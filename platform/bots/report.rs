@@ -157,6 +157,7 @@ impl Summary {
     pub fn text(&self) -> String {
         let mut out = String::new();
         let rate = match self.arrivals_per_sec {
+            Some(rate) if rate < 1.0 => format!("{rate:.2}/s"),
             Some(rate) => format!("{rate:.1}/s"),
             None => "all at once".to_owned(),
         };

@@ -278,6 +278,16 @@ impl<'a> Checker<'a> {
                 format!("{fill} s is not before the waitroom timeout ({timeout} s): nobody would ever get bots"),
             );
         }
+        if let Some(fill) = m.waitroom.fill_with_bots_after_secs
+            && m.waitroom.paid_leave()
+            && m.waitroom.leave_after_secs >= fill
+        {
+            let after = m.waitroom.leave_after_secs;
+            self.report(
+                at.key("waitroom").key("leave_after_secs"),
+                format!("{after} s is not before the bot fill ({fill} s): everyone plays with bots before they could leave with pay"),
+            );
+        }
         if m.waitroom.paid_leave() && m.waitroom.leave_after_secs >= m.waitroom.timeout_secs {
             let (after, timeout) = (m.waitroom.leave_after_secs, m.waitroom.timeout_secs);
             self.report(

@@ -27,6 +27,8 @@ pub struct Metrics {
     probe_outcomes: BTreeMap<String, u64>,
     faults: u64,
     budget_spent: u64,
+    /// Participants who played with bots after waiting (`fill_with_bots_after_secs`).
+    bot_filled: u64,
     /// Each participant's entry condition, and per condition who arrived in the
     /// waitroom and the waits of those grouped.
     condition: HashMap<ParticipantId, String>,
@@ -71,6 +73,7 @@ impl Metrics {
             Event::ProbeFinished { outcome, .. } => *self.probe_outcomes.entry(outcome.clone()).or_default() += 1,
             Event::ProbeCached { .. } => *self.probe_outcomes.entry("cached".to_owned()).or_default() += 1,
             Event::PolicyFault { .. } => self.faults += 1,
+            Event::BotsFilled { .. } => self.bot_filled += 1,
             Event::PolicyBudget { .. } => self.budget_spent += 1,
             Event::LogSuppressed { what, count, .. } if what == "policy_budget" => self.budget_spent += count,
             _ => {}
@@ -116,6 +119,7 @@ impl Metrics {
             grouped,
             groups: self.groups.len() as u64,
             match_rate: if arrived == 0 { 0.0 } else { grouped as f64 / arrived as f64 },
+            bot_filled: self.bot_filled,
             left_waitroom: self.left,
             still_waiting: self.joined.len() as u64,
             wait_secs: Summary::of(&self.waits),
@@ -223,6 +227,9 @@ pub struct Report {
     pub grouped: u64,
     pub groups: u64,
     pub match_rate: f64,
+    /// Of those grouped, how many played with bots after waiting
+    /// (`fill_with_bots_after_secs`) rather than with people.
+    pub bot_filled: u64,
     /// Participants who left the waitroom ungrouped, by reason (`timeout`, `left`,
     /// `expired`).
     pub left_waitroom: BTreeMap<String, u64>,
@@ -269,11 +276,16 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "  arrived {}, grouped {} in {} groups: match rate {:.1} %",
+            "  arrived {}, grouped {} in {} groups: match rate {:.1} %{}",
             self.arrived,
             self.grouped,
             self.groups,
-            100.0 * self.match_rate
+            100.0 * self.match_rate,
+            if self.bot_filled > 0 {
+                format!(" ({} of them with bots after waiting)", self.bot_filled)
+            } else {
+                String::new()
+            }
         );
         let _ = writeln!(
             out,

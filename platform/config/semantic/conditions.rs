@@ -81,28 +81,17 @@ impl Checker<'_> {
     /// Scene texts by condition (`by_condition`): each key names an entry condition or
     /// a `factor=level` of them, and what it gives is checked as the scene's own.
     pub(super) fn by_condition(&mut self, conditions: Option<&ConditionSet>, views: &[SceneView]) {
-        let names: Vec<String> =
-            conditions.map(|c| c.conditions().into_iter().map(|c| c.id).collect()).unwrap_or_default();
-        let levels: Vec<String> = conditions
-            .map(|c| c.factors.iter().flat_map(|f| f.levels.iter().map(move |l| format!("{}={l}", f.name))).collect())
-            .unwrap_or_default();
         for (i, view) in views.iter().enumerate() {
             let Some(scene) = &view.typed else { continue };
             let at = KeyPath::root().key("scenes").index(i).key("by_condition");
             for key in scene.condition_keys() {
-                if conditions.is_none() {
-                    self.report_key(at.key(key), "texts by condition need entry conditions (`conditions.entry`)");
-                    continue;
-                }
-                if !names.iter().any(|n| n == key) && !levels.iter().any(|l| l == key) {
-                    let known = names.iter().chain(&levels).map(String::as_str);
-                    let near = crate::config::diagnostic::did_you_mean(key, known)
-                        .map(|n| format!(" (did you mean `{n}`?)"))
-                        .unwrap_or_default();
-                    self.report_key(
-                        at.key(key),
-                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
-                    );
+                match conditions {
+                    None => {
+                        self.report_key(at.key(key), "texts by condition need entry conditions (`conditions.entry`)")
+                    }
+                    Some(set) => {
+                        self.condition_key(at.key(key), key, set, true);
+                    }
                 }
             }
             self.condition_texts(&at, scene);
@@ -134,17 +123,11 @@ impl Checker<'_> {
                 }
             }
             for (at, key) in keys {
-                if conditions.is_none() {
-                    self.report(at, "`show_if` by condition needs entry conditions (`conditions.entry`)");
-                } else if !names.iter().any(|n| n == key) && !levels.iter().any(|l| l == key) {
-                    let near =
-                        crate::config::diagnostic::did_you_mean(key, names.iter().chain(&levels).map(String::as_str))
-                            .map(|n| format!(" (did you mean `{n}`?)"))
-                            .unwrap_or_default();
-                    self.report(
-                        at,
-                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
-                    );
+                match conditions {
+                    None => self.report(at, "`show_if` by condition needs entry conditions (`conditions.entry`)"),
+                    Some(set) => {
+                        self.condition_key(at, key, set, false);
+                    }
                 }
             }
         }
@@ -201,18 +184,7 @@ impl Checker<'_> {
         }
         let all = entry.conditions();
         for key in entry.compose.keys() {
-            let named: Vec<&str> =
-                all.iter().filter(|c| crate::config::by_condition::applies(key, c)).map(|c| c.id.as_str()).collect();
-            if named.is_empty() {
-                let known = all.iter().map(|c| c.id.as_str());
-                let near = crate::config::diagnostic::did_you_mean(key, known)
-                    .map(|n| format!(" (did you mean `{n}`?)"))
-                    .unwrap_or_default();
-                self.report_key(
-                    here.key(key),
-                    format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
-                );
-            }
+            self.condition_key(here.key(key), key, entry, true);
         }
         for c in &all {
             let keys: Vec<&str> = entry
@@ -261,15 +233,7 @@ impl Checker<'_> {
             };
             let all = entry.conditions();
             for key in map.keys() {
-                if !all.iter().any(|c| crate::config::by_condition::applies(key, c)) {
-                    let near = crate::config::diagnostic::did_you_mean(key, all.iter().map(|c| c.id.as_str()))
-                        .map(|n| format!(" (did you mean `{n}`?)"))
-                        .unwrap_or_default();
-                    self.report_key(
-                        at.key(key),
-                        format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}"),
-                    );
-                }
+                self.condition_key(at.key(key), key, entry, true);
             }
             let unnamed: Vec<&str> = all
                 .iter()
@@ -286,6 +250,29 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+
+    /// Whether `key` names an entry condition of `set` (or a `factor=level` of them);
+    /// if not, says so at `at` (the key's position when `at_key`), suggesting the
+    /// nearest.
+    fn condition_key(&mut self, at: KeyPath, key: &str, set: &ConditionSet, at_key: bool) -> bool {
+        let all = set.conditions();
+        if all.iter().any(|c| crate::config::by_condition::applies(key, c)) {
+            return true;
+        }
+        let levels: Vec<String> =
+            set.factors.iter().flat_map(|f| f.levels.iter().map(move |l| format!("{}={l}", f.name))).collect();
+        let known = all.iter().map(|c| c.id.as_str()).chain(levels.iter().map(String::as_str));
+        let near = crate::config::diagnostic::did_you_mean(key, known)
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        let message = format!("`{key}` is neither an entry condition nor a `factor=level` of them{near}");
+        if at_key {
+            self.report_key(at, message)
+        } else {
+            self.report(at, message)
+        }
+        false
     }
 
     fn condition_set(&mut self, at: &KeyPath, set: &ConditionSet) {

@@ -54,6 +54,10 @@ impl Checker<'_> {
             if claims.is_empty() {
                 let why = match outcome.as_str() {
                     "left_idle_game" => "no game sets `partner_idle_secs`",
+                    "waitroom_timeout" => {
+                        "those who wait long enough play with bots (`fill_with_bots_after_secs`) first"
+                    }
+                    "left_waitroom" => "those who wait long enough play with bots before `leave_after_secs`",
                     "ready_missed" => "no waitroom has a `ready_check`",
                     "condition_full" => "there are no entry conditions",
                     "group_condition_full" => "there are no group conditions",
@@ -118,11 +122,19 @@ fn claims(outcome: &str, setting: &PaySetting, views: &[SceneView]) -> Option<Ve
             let at = KeyPath::root().key("recruitment").key("completion_code");
             out.push(Claim { at, code: study_code, redirects: false, goes_on: false });
         }
+        // Those who wait long enough play with bots (`fill_with_bots_after_secs`) before
+        // they could time out, or leave with pay after it.
         "waitroom_timeout" => out.extend(
-            multiplayer.iter().map(|(at, m)| Claim::of(at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout)),
+            multiplayer
+                .iter()
+                .filter(|(_, m)| m.waitroom.fill_with_bots_after_secs.is_none())
+                .map(|(at, m)| Claim::of(at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout)),
         ),
         "left_waitroom" => out.extend(
-            multiplayer.iter().map(|(at, m)| Claim::of(at.key("waitroom").key("on_leave"), &m.waitroom.on_leave)),
+            multiplayer
+                .iter()
+                .filter(|(_, m)| m.waitroom.fill_with_bots_after_secs.is_none_or(|f| m.waitroom.leave_after_secs < f))
+                .map(|(at, m)| Claim::of(at.key("waitroom").key("on_leave"), &m.waitroom.on_leave)),
         ),
         "partner_left" | "host_restarted" => {
             out.extend(multiplayer.iter().map(|(at, m)| Claim::of(at.key("on_partner_leave"), &m.on_partner_leave)))
