@@ -180,6 +180,9 @@ pub struct Ended {
     pub token: String,
     /// `Place::Finished` or `Place::Over`.
     pub place: Place,
-    /// Kept for the end page shown again (`{bonus}`).
+    /// Kept for the end page shown again: its texts by condition, `{condition}`,
+    /// `{group_code}` and `{bonus}`.
+    pub condition: Option<usize>,
+    pub last_game: Option<crate::protocol::GameId>,
     pub bonus_points: f64,
 }

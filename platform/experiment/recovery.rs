@@ -51,6 +51,8 @@ pub struct Restored {
     pub iteration: u32,
     /// What their games in the bonus's scene added up to (`{bonus}`).
     pub bonus_points: f64,
+    /// The last game they were in (`{group_code}`).
+    pub last_game: Option<GameId>,
 }
 
 /// Everything earlier runs leave to this one: their participants, and the groups that
@@ -133,6 +135,7 @@ impl Fold<'_> {
                     route: Vec::new(),
                     iteration: 1,
                     bonus_points: 0.0,
+                    last_game: None,
                 };
                 self.people.insert(participant, restored);
             }
@@ -197,6 +200,7 @@ impl Fold<'_> {
                 self.game_scenes.insert(game, scene);
                 for p in &players {
                     if let Some(person) = self.people.get_mut(p) {
+                        person.last_game = Some(game);
                         for other in players.iter().filter(|o| *o != p) {
                             if !person.partners.contains(other) {
                                 person.partners.push(*other);
@@ -279,7 +283,8 @@ impl State {
             };
             if !place.active() {
                 let bonus_points = s.bonus_points;
-                self.ended.insert(pid, Ended { recruitment_id: s.recruitment_id, token, place, bonus_points });
+                let (recruitment_id, last_game) = (s.recruitment_id, s.last_game);
+                self.ended.insert(pid, Ended { recruitment_id, token, place, condition, last_game, bonus_points });
                 continue;
             }
             // How long the session has lasted already (its limit counts from its start).
@@ -294,6 +299,7 @@ impl State {
                 step: super::route::step_of(&s.route, place.scene(), s.iteration),
                 route: s.route,
                 bonus_points: s.bonus_points,
+                last_game: s.last_game,
                 ..Participant::new(pid, s.recruitment_id, token, place, lasts_until)
             };
             self.participants.insert(pid, participant);

@@ -293,6 +293,8 @@ impl State {
                 recruitment_id: p.recruitment_id,
                 token: p.token,
                 place: p.place,
+                condition: p.condition,
+                last_game: p.last_game,
                 bonus_points: p.bonus_points,
             };
             self.ended.insert(pid, ended);
@@ -317,6 +319,8 @@ impl State {
     fn restore_ended(&mut self, pid: ParticipantId) {
         let Some(ended) = self.ended.remove(&pid) else { return };
         let participant = Participant {
+            condition: ended.condition,
+            last_game: ended.last_game,
             bonus_points: ended.bonus_points,
             ..Participant::new(pid, ended.recruitment_id, ended.token, ended.place, Duration::ZERO)
         };

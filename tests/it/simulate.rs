@@ -159,7 +159,17 @@ fn within_and_across_conditions_meet_the_same_arrivals_with_figures_per_conditio
 #[test]
 fn the_report_says_how_many_played_with_bots_after_waiting() {
     // Few arrivals and a bot fill: within conditions more wait long enough for bots.
-    let args = ["experiments/kitchen-treatments.yaml", "--scene", "play", "--rate", "0.02", "--duration", "3600", "--compare", "across"];
+    let args = [
+        "experiments/kitchen-treatments.yaml",
+        "--scene",
+        "play",
+        "--rate",
+        "0.02",
+        "--duration",
+        "3600",
+        "--compare",
+        "across",
+    ];
     let reports = simulate(&args);
     let runs = reports.as_array().expect("two runs");
     let filled: Vec<u64> = runs.iter().map(|r| r["bot_filled"].as_u64().expect("bot_filled")).collect();

@@ -379,3 +379,44 @@ fn who_is_told_about_computer_players_differs_by_condition() {
     assert_eq!(told.len(), 2);
     assert!(told.iter().all(|(c, t)| *t == (c == "told_ai")), "{told:?}");
 }
+
+#[test]
+fn a_finished_participant_sees_their_own_conditions_end_page_again_after_eviction_and_restart() {
+    let yaml = r#"
+id: c
+title: C
+conditions:
+  entry: {list: [told, untold]}
+scenes:
+  - id: intro
+    kind: instructions
+    body: Hello.
+  - id: end
+    kind: end
+    message: Thanks.
+    by_condition:
+      untold: {message: "Thanks. A debrief: your partner was a computer."}
+"#;
+    let mut h = Harness::new(yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let untold = if condition_of(&h, a).as_deref() == Some("untold") { a } else { b };
+    h.send(untold, ClientMsg::Advance { scene: "intro".into(), agreed: false, iteration: None, seq: None });
+    let end_message = |h: &Harness| {
+        h.sent(untold).into_iter().rev().find_map(|m| match m {
+            ServerMsg::Scene { scene: crate::protocol::SceneView::End { message, .. }, .. } => Some(message),
+            _ => None,
+        })
+    };
+    let debrief = "Thanks. A debrief: your partner was a computer.";
+    assert_eq!(end_message(&h).as_deref(), Some(debrief));
+    h.disconnect(untold); // finished and gone: evicted to the compact record
+    h.wait(secs(120));
+    h.take();
+    h.reconnect(untold);
+    assert_eq!(end_message(&h).as_deref(), Some(debrief), "after eviction");
+    h.disconnect(untold);
+    h.restart();
+    h.take();
+    h.reconnect(untold);
+    assert_eq!(end_message(&h).as_deref(), Some(debrief), "after a restart");
+}
