@@ -289,6 +289,11 @@ pub struct Waitroom {
     #[serde(default)]
     #[schemars(extend("exclusiveMinimum" = 0), range(max = 7200))]
     pub fill_with_bots_after_secs: Option<f64>,
+    /// With entry conditions: only participants of these conditions are given bots
+    /// after waiting (`{condition: [told_ai]}`); the others wait for people until
+    /// their timeout. Absent: everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_with_bots_if: Option<crate::config::by_condition::ShowIf>,
     /// Whether participants are told that a seat is played by a computer (bot fill,
     /// or a bot taking a partner's seat): `true` (the default) or `false` for
     /// everyone, or by entry condition (`{told_ai: true, not_told: false}`, names or

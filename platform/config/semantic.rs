@@ -280,6 +280,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(fill) = m.waitroom.fill_with_bots_after_secs
             && m.waitroom.paid_leave()
+            && m.waitroom.fill_with_bots_if.is_none()
             && m.waitroom.leave_after_secs >= fill
         {
             let after = m.waitroom.leave_after_secs;

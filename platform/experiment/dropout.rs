@@ -153,7 +153,11 @@ impl State {
 
     /// Schedules the bot fill of a participant who just entered the waitroom.
     pub(super) fn schedule_bot_fill(&mut self, scene: usize, pid: ParticipantId, joined_at: Duration) {
-        if let Some(after) = self.multiplayer(scene).waitroom.fill_with_bots_after_secs {
+        let waitroom = &self.multiplayer(scene).waitroom;
+        if !crate::config::by_condition::shown(&waitroom.fill_with_bots_if, self.condition_of(pid)) {
+            return; // their condition waits for people only
+        }
+        if let Some(after) = waitroom.fill_with_bots_after_secs {
             self.timers.schedule(joined_at + Duration::from_secs_f64(after), Timer::BotFill(scene, pid));
         }
     }

@@ -222,6 +222,23 @@ impl Checker<'_> {
     pub(super) fn tell_about_bots(&mut self, entry: Option<&ConditionSet>, views: &[SceneView]) {
         for (i, view) in views.iter().enumerate() {
             let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+            if let Some(fill_if) = &m.waitroom.fill_with_bots_if {
+                let at = KeyPath::root().key("scenes").index(i).key("waitroom").key("fill_with_bots_if");
+                if m.waitroom.fill_with_bots_after_secs.is_none() {
+                    self.report_key(at.clone(), "`fill_with_bots_if` says who is given bots after `fill_with_bots_after_secs`, which is not set");
+                }
+                for (j, key) in fill_if.condition.iter().enumerate() {
+                    match entry {
+                        None => self.report(
+                            at.key("condition").index(j),
+                            "bot fill by condition needs entry conditions (`conditions.entry`)",
+                        ),
+                        Some(set) => {
+                            self.condition_key(at.key("condition").index(j), key, set, false);
+                        }
+                    }
+                }
+            }
             let crate::config::multiplayer::TellBots::ByCondition(map) = &m.waitroom.tell_about_bots else { continue };
             let at = KeyPath::root().key("scenes").index(i).key("waitroom").key("tell_about_bots");
             let Some(entry) = entry else {

@@ -127,13 +127,18 @@ fn claims(outcome: &str, setting: &PaySetting, views: &[SceneView]) -> Option<Ve
         "waitroom_timeout" => out.extend(
             multiplayer
                 .iter()
-                .filter(|(_, m)| m.waitroom.fill_with_bots_after_secs.is_none())
+                .filter(|(_, m)| {
+                    m.waitroom.fill_with_bots_after_secs.is_none() || m.waitroom.fill_with_bots_if.is_some()
+                })
                 .map(|(at, m)| Claim::of(at.key("waitroom").key("on_timeout"), &m.waitroom.on_timeout)),
         ),
         "left_waitroom" => out.extend(
             multiplayer
                 .iter()
-                .filter(|(_, m)| m.waitroom.fill_with_bots_after_secs.is_none_or(|f| m.waitroom.leave_after_secs < f))
+                .filter(|(_, m)| {
+                    let w = &m.waitroom;
+                    w.fill_with_bots_if.is_some() || w.fill_with_bots_after_secs.is_none_or(|f| w.leave_after_secs < f)
+                })
                 .map(|(at, m)| Claim::of(at.key("waitroom").key("on_leave"), &m.waitroom.on_leave)),
         ),
         "partner_left" | "host_restarted" => {

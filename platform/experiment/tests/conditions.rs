@@ -420,3 +420,22 @@ scenes:
     h.reconnect(untold);
     assert_eq!(end_message(&h).as_deref(), Some(debrief), "after a restart");
 }
+
+#[test]
+fn bot_fill_may_be_only_for_some_conditions() {
+    let yaml = PAIR
+        .replace("    max_p2p_rtt_ms: 80\n", "")
+        .replace(
+            "waitroom: {timeout_secs: 60}",
+            "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, fill_with_bots_if: {condition: [ai]}}",
+        )
+        .replace("scenes:", "conditions:\n  entry: {list: [ai, control]}\nscenes:");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    h.wait(secs(21));
+    let (ai, control) = if condition_of(&h, a).as_deref() == Some("ai") { (a, b) } else { (b, a) };
+    assert!(h.game_of(ai).is_some(), "the ai condition plays with bots after 20 s");
+    assert_eq!(h.place(control), Place::Waiting(0), "the control condition waits for people");
+    h.wait(secs(40));
+    assert_eq!(h.place(control), Place::Over(0, OutcomeReason::WaitroomTimeout));
+}
