@@ -50,6 +50,11 @@ pub struct Experiment {
     /// `docs/texts.md`). Also the default outcome messages (`outcome.<reason>`).
     #[serde(default)]
     pub texts: BTreeMap<String, String>,
+    /// The page's texts in other words for participants of some entry conditions:
+    /// condition name or `factor=level` → key → text (e.g. the partner-found wording).
+    /// Over `texts`; the host's own messages (`outcome.*`, `host.*`) are not among them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub texts_by_condition: BTreeMap<String, BTreeMap<String, String>>,
     /// Blocks of consecutive scenes shown in a random order per participant, or
     /// repeated (or both).
     #[serde(default)]

@@ -4,6 +4,7 @@
 //! below their quota. A dropout frees its slot: what counts is who completed (finished
 //! the study; for a group, its game completed) and who may still do so.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::state::State;
@@ -126,6 +127,24 @@ impl State {
     pub(super) fn settle_group(&mut self, condition: Option<usize>, completed: bool) {
         if let (Some(i), Some(b)) = (condition, self.group_conditions.as_mut()) {
             b.settle(i, completed);
+        }
+    }
+
+    /// The page texts `pid`'s entry condition puts in other words
+    /// (`texts_by_condition`): its `factor=level` entries in the order of the factors,
+    /// then its own name's, each over the one before.
+    pub(super) fn condition_texts(&self, pid: ParticipantId) -> BTreeMap<String, String> {
+        let by = &self.experiment.texts_by_condition;
+        let Some(c) = self.condition_of(pid).filter(|_| !by.is_empty()) else { return BTreeMap::new() };
+        let keys = c.levels.iter().map(|(f, l)| format!("{f}={l}")).chain(std::iter::once(c.id.clone()));
+        keys.filter_map(|k| by.get(&k)).flat_map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone()))).collect()
+    }
+
+    /// Sends `pid` their condition's page texts (`texts`), if it has any.
+    pub(super) fn send_condition_texts(&mut self, pid: ParticipantId) {
+        let texts = self.condition_texts(pid);
+        if !texts.is_empty() {
+            self.send_to(pid, crate::protocol::ServerMsg::Texts { texts });
         }
     }
 

@@ -83,6 +83,7 @@ impl State {
                 self.log(Event::SessionStarted { participant: pid, recruitment_id, params, token_sha256 });
                 self.bind(pid, conn, false);
                 if self.screen_entry(pid, environment.as_ref(), now) && self.assign_entry(pid, now) {
+                    self.send_condition_texts(pid);
                     let first = self.assign_route(pid);
                     self.enter_scene(pid, first, now);
                 }
@@ -188,6 +189,7 @@ impl State {
         };
         self.log(Event::Connected { participant: pid, resumed });
         self.send(conn, welcome);
+        self.send_condition_texts(pid);
     }
 
     /// Shows a (re)connected participant where they are, and picks up where they were.

@@ -229,6 +229,11 @@ pub enum ServerMsg {
         /// True when an existing session was continued.
         resumed: bool,
     },
+    /// Page texts in other words for this participant's entry condition
+    /// (`texts_by_condition`): key → text, over those of `texts.js`. Sent once the
+    /// condition is known (after `welcome`, before the first `scene`), and again
+    /// after each `welcome` of a resumed session.
+    Texts { texts: BTreeMap<String, String> },
     /// Show this scene (sent on entry and again on resume).
     Scene {
         /// Position in the participant's route (0-based) and its length: the scenes in

@@ -5,7 +5,7 @@ import { Prober } from "./probe.js";
 import { renderScene, renderWaiting, renderOutcome, renderNotice, renderMatchFound, renderDuplicate, leaveButton } from "./scenes.js";
 import { GameRunner } from "./lockstep.js";
 import { ReadyCheck } from "./ready.js";
-import { loadTexts, pageChecks, t } from "./i18n.js";
+import { addTexts, loadTexts, pageChecks, t } from "./i18n.js";
 import { environment } from "./environment.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
@@ -72,6 +72,9 @@ function onMessage(msg) {
     return;
   }
   switch (msg.type) {
+    case "texts":
+      addTexts(msg.texts);
+      break;
     case "welcome":
       document.title = msg.title;
       readyCheck.title = msg.title;

@@ -15,6 +15,11 @@ export async function loadTexts(experiment) {
   }
 }
 
+/** Texts in other words for this participant's condition (`welcome.texts`). */
+export function addTexts(more) {
+  if (more && typeof more === "object") texts = { ...texts, ...more };
+}
+
 export function pageChecks() {
   return checks;
 }

@@ -625,13 +625,13 @@ async fn each_condition_reads_its_own_texts_and_nothing_of_the_other() {
         kinds.push(condition.clone());
         let (own, other) = if condition == "ai" {
             (
-                ["AI agent", "playing with the AI agent", "trust machine partners"],
-                ["another participant", "Meet your partner", "Say hello"],
+                ["AI agent", "playing with the AI agent", "trust machine partners", "Your AI partner is ready!"],
+                ["another participant", "Meet your partner", "Say hello", "Say hello"],
             )
         } else {
             (
-                ["another participant", "Meet your partner", "Say hello"],
-                ["AI agent", "with the AI agent", "trust machine partners"],
+                ["another participant", "Meet your partner", "Say hello", "Say hello"],
+                ["AI agent", "with the AI agent", "trust machine partners", "AI partner is ready"],
             )
         };
         for t in own {

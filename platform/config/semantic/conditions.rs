@@ -272,7 +272,7 @@ impl Checker<'_> {
     /// Whether `key` names an entry condition of `set` (or a `factor=level` of them);
     /// if not, says so at `at` (the key's position when `at_key`), suggesting the
     /// nearest.
-    fn condition_key(&mut self, at: KeyPath, key: &str, set: &ConditionSet, at_key: bool) -> bool {
+    pub(super) fn condition_key(&mut self, at: KeyPath, key: &str, set: &ConditionSet, at_key: bool) -> bool {
         let all = set.conditions();
         if all.iter().any(|c| crate::config::by_condition::applies(key, c)) {
             return true;
