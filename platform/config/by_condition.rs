@@ -107,6 +107,22 @@ pub fn shown(show_if: &Option<ShowIf>, condition: Option<&Condition>) -> bool {
     show_if.as_ref().is_none_or(|s| s.shows(condition))
 }
 
+/// An outcome's message for some conditions (its code is the same for everyone).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeTexts {
+    #[schemars(length(min = 1, max = 5000))]
+    pub message: String,
+}
+
+impl super::model::Outcome {
+    /// The message a participant of `condition` reads.
+    pub fn message_for(&self, condition: Option<&Condition>) -> Option<&str> {
+        let own = condition.and_then(|c| applying(&self.by_condition, c).last().map(|t| t.message.as_str()));
+        own.or(self.message.as_deref())
+    }
+}
+
 /// Whether the key `key` of a `by_condition` map applies to `condition`.
 pub fn applies(key: &str, condition: &Condition) -> bool {
     match key.split_once('=') {

@@ -361,4 +361,8 @@ pub struct Outcome {
     /// Where the participant is sent after the message.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
+    /// The message for participants of some entry conditions, by condition name or
+    /// `factor=level` (`{told_ai: {message: …}}`); others read `message`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_condition: super::by_condition::ByCondition<super::by_condition::OutcomeTexts>,
 }

@@ -44,6 +44,8 @@ struct Checker<'a> {
     /// end when checked, and what `done` returned is kept here.
     bonus_scene: Option<String>,
     bonus_result: Option<Value>,
+    /// The entry conditions, for keys that name them (`by_condition` of outcomes).
+    entry: Option<crate::config::conditions::ConditionSet>,
 }
 
 /// All semantic problems of a parsed document (schema-valid or not). `base` is the
@@ -68,8 +70,9 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         .and_then(Value::as_str)
         .and_then(|from| from.split_once('.'))
         .map(|(scene, _)| scene.to_owned());
-    let mut c =
-        Checker { source, base, scene_ids: HashMap::new(), problems: Vec::new(), bonus_scene, bonus_result: None };
+    let entry = document.pointer("/conditions/entry").and_then(|e| serde_json::from_value(e.clone()).ok());
+    let (scene_ids, problems) = (HashMap::new(), Vec::new());
+    let mut c = Checker { source, base, scene_ids, problems, bonus_scene, bonus_result: None, entry };
     let scenes = KeyPath::root().key("scenes");
     for (i, view) in views.iter().enumerate() {
         let Some(id) = &view.id else { continue };
@@ -363,6 +366,24 @@ impl<'a> Checker<'a> {
         }
         if let Some(message) = &outcome.message {
             self.placeholders(&at.key("message"), message, &["pay", "bonus"]);
+        }
+        for (key, texts) in &outcome.by_condition {
+            let here = at.key("by_condition").key(key);
+            if outcome.goto.is_some() {
+                self.report_key(
+                    here.clone(),
+                    "`goto` sends everyone to another scene: messages by condition would never show",
+                );
+            }
+            match self.entry.clone() {
+                None => {
+                    self.report_key(here.clone(), "messages by condition need entry conditions (`conditions.entry`)")
+                }
+                Some(set) => {
+                    self.condition_key(here.clone(), key, &set, true);
+                }
+            }
+            self.placeholders(&here.key("message"), &texts.message, &["pay", "bonus"]);
         }
         if let Some(url) = &outcome.redirect_url {
             self.url(at.key("redirect_url"), url);

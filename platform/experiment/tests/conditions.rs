@@ -439,3 +439,23 @@ fn bot_fill_may_be_only_for_some_conditions() {
     h.wait(secs(40));
     assert_eq!(h.place(control), Place::Over(0, OutcomeReason::WaitroomTimeout));
 }
+
+#[test]
+fn an_outcome_message_may_differ_by_condition() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace(
+        "waitroom: {timeout_secs: 60}",
+        "waitroom: {timeout_secs: 60, on_leave: {message: \"Thanks.\", by_condition: {ai: {message: \"Thanks; your AI partner will wait.\"}}}}",
+    ).replace("scenes:", "conditions:\n  entry: {list: [ai, control]}\nscenes:");
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    for p in [a, b] {
+        h.send(p, ClientMsg::LeaveWaitroom { seq: None });
+        let told = h.sent(p).into_iter().find_map(|m| match m {
+            ServerMsg::Outcome { message, .. } => message,
+            _ => None,
+        });
+        let expected =
+            if condition_of(&h, p).as_deref() == Some("ai") { "Thanks; your AI partner will wait." } else { "Thanks." };
+        assert_eq!(told.as_deref(), Some(expected));
+    }
+}
