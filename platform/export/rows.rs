@@ -58,7 +58,8 @@ pub(super) fn cached_probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
     row
 }
 
-pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
+/// `players` is the game's players' entry conditions in slot order (`entry_conditions`).
+pub(super) fn game_row(id: &GameId, g: &GameRow, entry_conditions: String) -> Vec<String> {
     let setup = |k: &str| {
         g.setup
             .get(k)
@@ -84,6 +85,7 @@ pub(super) fn game_row(id: &GameId, g: &GameRow) -> Vec<String> {
         if g.seat_changes.is_empty() { String::new() } else { Value::from(g.seat_changes.clone()).to_string() },
         serde_json::to_string(&g.results).unwrap_or_default(),
         g.condition.clone(),
+        entry_conditions,
     ]
 }
 
@@ -192,6 +194,7 @@ pub(super) fn empty_tables() -> Tables {
                 "seat_changes",
                 "results",
                 "condition",
+                "entry_conditions",
             ],
         ),
         game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),

@@ -292,7 +292,11 @@ impl Tables {
             if !opts.include_pilot && g.players.iter().all(skip) {
                 continue;
             }
-            t.games.row(game_row(id, g));
+            // The players' entry conditions, slot by slot (the `condition` column is
+            // the group's).
+            let entry: Vec<&str> =
+                g.players.iter().map(|p| people.get(p).map_or("", |x| x.condition.as_str())).collect();
+            t.games.row(game_row(id, g, entry.join(" ")));
         }
         let bonuses = super::pay::Bonuses::of(recruitment.bonus.as_ref(), &games, &answered);
         t.bonus_missing = bonuses.missing;

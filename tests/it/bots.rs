@@ -225,4 +225,26 @@ async fn with_two_treatments_no_pair_mixes_them_whatever_bots_do() {
     }
     assert!(games >= 6, "enough groups formed to tell ({games}): {}", summary.text());
     assert_eq!(mixed, 0, "{mixed} of {games} groups mixed the treatments");
+    // The export's games table says the same: each game's players' entry conditions.
+    let out = tempfile::tempdir().unwrap();
+    let dir = data.path().join("treatments");
+    let export = crate::support::cohort_async([
+        "export".as_ref(),
+        dir.as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+        "--include-pilot".as_ref(),
+    ])
+    .await;
+    assert!(export.status.success(), "{}", crate::support::text(&export.stderr));
+    let table = std::fs::read_to_string(out.path().join("treatments/games.csv")).unwrap();
+    // The last column (earlier ones hold quoted JSON with commas).
+    assert!(table.lines().next().unwrap().ends_with(",entry_conditions"), "{table}");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), games);
+    for row in rows {
+        let last = row.rsplit(',').next().unwrap();
+        let words: std::collections::BTreeSet<&str> = last.split(' ').collect();
+        assert!(words.len() == 1 && !last.is_empty() && last.contains('_'), "one treatment per game: {row}");
+    }
 }
