@@ -1,4 +1,4 @@
-//! The per-experiment actor (DESIGN.md §3).
+//! The per-experiment actor: one thread per experiment owning its pure state machine.
 //!
 //! [`State`] is the pure state machine: `handle(input, now) -> effects`, no sockets,
 //! no clock reads, randomness only from the seeded RNG it owns. [`actor`] is the shell

@@ -1,5 +1,6 @@
 // Shared setup for browser tests: Debian's chromium driven by playwright-core, with the
-// flags this machine needs (DESIGN.md §4) and a fresh profile per run.
+// flags a closed, GPU-less machine needs (no sandbox, no GPU, no QUIC, no background
+// networking or updates) and a fresh profile per run.
 import { chromium } from "playwright-core";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

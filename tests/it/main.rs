@@ -1,4 +1,5 @@
-//! Integration tests: one binary, so heavy dependencies link once (DESIGN.md §4).
+//! Integration tests: one binary, so heavy dependencies (wasmtime, QuickJS, the WebRTC
+//! stack) link once.
 //! Each module drives the real `cohort` binary or library as a user would.
 
 mod admin;

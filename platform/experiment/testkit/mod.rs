@@ -1,7 +1,8 @@
 //! The state machine without sockets, for tests and fuzzing (feature `testkit`): a
 //! harness that plays participants' messages and time into [`State`] and reads back
-//! what it decided, and [`sequences`]: random input sequences with the invariants of
-//! DESIGN.md §3 checked after every step.
+//! what it decided, and [`sequences`]: random input sequences with the state's
+//! invariants (each participant in exactly one place, nothing outliving its
+//! participants, …) checked after every step.
 
 pub mod sequences;
 pub mod variants;

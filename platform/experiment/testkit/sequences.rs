@@ -1,6 +1,6 @@
 //! Random input sequences for the state machine — arrivals, drops, returns, takeovers,
 //! restarts from the log, probes answered or not, inputs, relays, completions, time —
-//! with the invariants of DESIGN.md §3 checked after every step: each participant in
+//! with the state's invariants checked after every step: each participant in
 //! exactly one place, no probe or pending match outliving its participants, no group
 //! with a pair whose probe failed, and in the end nothing left behind. The property
 //! tests draw sequences with proptest; the fuzz target `state` decodes them from bytes.

@@ -1,5 +1,5 @@
 //! Property test over random event sequences: whatever participants do and whenever,
-//! the invariants of DESIGN.md §3 hold after every step (the sequences and checks are
+//! the state's invariants hold after every step (the sequences and checks are
 //! in [`crate::experiment::testkit::sequences`], shared with the fuzz target `state`).
 
 use proptest::prelude::*;
