@@ -173,6 +173,13 @@ impl Bonus {
         self.from.split_once('.').unwrap_or((self.from.as_str(), ""))
     }
 
+    /// The number a game result of the scene `scene` counts towards the bonus (what it
+    /// holds under the key), if `from` names that scene.
+    pub fn points_in(&self, scene: &str, result: &serde_json::Value) -> Option<f64> {
+        let (from, key) = self.source();
+        (from == scene).then(|| result.get(key).and_then(serde_json::Value::as_f64)).flatten()
+    }
+
     /// The bonus for `points` (the number `from` gave): `points × per_unit`, between 0
     /// and `max`. The one definition the end page and the export share.
     pub fn amount(&self, points: f64) -> f64 {

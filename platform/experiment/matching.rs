@@ -179,7 +179,7 @@ impl State {
             return self.try_reunion(scene, arriving, now);
         }
         let fallback = self.multiplayer(scene).matchmaker.fallback;
-        let composition = self.composition();
+        let composition = self.composition.clone();
         let room = self.rooms.get_mut(&scene).expect("multiplayer scenes have rooms");
         // Whoever is due to time out is not matched (or the retry after a failed
         // proposal could postpone their timeout again and again).
@@ -383,14 +383,6 @@ fn composed_as(
         .filter_map(|id| if *id == arriving.id { Some(arriving) } else { view.iter().find(|c| c.id == *id) })
         .collect();
     crate::matchmaking::follows(&members, slots)
-}
-
-impl State {
-    /// `conditions.entry.compose` as places to fill, if groups have a composition.
-    pub(super) fn composition(&self) -> Option<Vec<(String, usize)>> {
-        let compose = &self.experiment.conditions.entry.as_ref()?.compose;
-        (!compose.is_empty()).then(|| compose.iter().map(|(k, n)| (k.clone(), *n as usize)).collect())
-    }
 }
 
 /// The available participants other than `arriving` (of its condition, when groups

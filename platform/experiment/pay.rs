@@ -3,18 +3,14 @@
 //! far) in end pages and outcome messages, computed as the export computes them.
 
 use super::state::State;
-use crate::protocol::{Answer, ParticipantId};
+use crate::protocol::ParticipantId;
 
 impl State {
     /// A player's copy of a game in `scene` ended with `result`: what it holds under
     /// the bonus's key counts towards their bonus (as the export sums it).
     pub(super) fn count_bonus(&mut self, pid: ParticipantId, scene: usize, result: Option<&serde_json::Value>) {
         let Some(bonus) = &self.experiment.recruitment.bonus else { return };
-        let (from, key) = bonus.source();
-        if self.experiment.scenes[scene].id().as_str() != from {
-            return;
-        }
-        let points = result.and_then(|r| r.get(key)).and_then(serde_json::Value::as_f64);
+        let points = result.and_then(|r| bonus.points_in(self.experiment.scenes[scene].id().as_str(), r));
         if let (Some(points), Some(p)) = (points, self.participants.get_mut(&pid)) {
             p.bonus_points += points;
         }
@@ -38,9 +34,8 @@ impl State {
         let Some(bonus) = &self.experiment.recruitment.bonus else { return 0.0 };
         let (scene, key) = bonus.source();
         match p.answers.get(scene).and_then(|a| a.get(key)) {
-            Some(Answer::Rating(n)) => *n as f64,
-            Some(Answer::Text(t)) => t.trim().parse().unwrap_or(0.0),
-            Some(Answer::Choices(_)) | None => p.bonus_points,
+            Some(answer) => answer.number().unwrap_or(0.0),
+            None => p.bonus_points,
         }
     }
 }

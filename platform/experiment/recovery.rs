@@ -189,9 +189,7 @@ impl Fold<'_> {
             }
             Event::GameCompleted { game, participant, result: Some(result), .. } => {
                 let bonus = self.experiment.recruitment.bonus.as_ref();
-                let points = bonus
-                    .filter(|b| self.game_scenes.get(&game).is_some_and(|s| s == b.source().0))
-                    .and_then(|b| result.get(b.source().1).and_then(serde_json::Value::as_f64));
+                let points = bonus.zip(self.game_scenes.get(&game)).and_then(|(b, scene)| b.points_in(scene, &result));
                 if let (Some(points), Some(p)) = (points, self.people.get_mut(&participant)) {
                     p.bonus_points += points;
                 }

@@ -42,6 +42,8 @@ pub struct State {
     pub(super) rooms: BTreeMap<usize, Room>,
     /// Running probes, with the scene of their room.
     pub(super) probes: HashMap<ProbeId, (usize, Probe)>,
+    /// `conditions.entry.compose` as places to fill, if groups have a composition.
+    pub(super) composition: Option<std::sync::Arc<[(String, usize)]>>,
     /// Pairs' measured RTTs, reused across scenes while fresh.
     pub(super) known_rtts: super::known_rtts::KnownRtts,
     /// ICE servers as each participant gets them (minting TURN credentials if needed).
@@ -83,6 +85,13 @@ impl State {
         };
         let grace = Duration::from_secs_f64(experiment.session.reconnect_grace_secs);
         let max_duration = Duration::from_secs_f64(experiment.session.max_duration_secs);
+        let composition: Option<std::sync::Arc<[(String, usize)]>> = experiment
+            .conditions
+            .entry
+            .as_ref()
+            .map(|e| &e.compose)
+            .filter(|c| !c.is_empty())
+            .map(|c| c.iter().map(|(k, n)| (k.clone(), *n as usize)).collect());
         let rooms = experiment
             .scenes
             .iter()
@@ -90,9 +99,8 @@ impl State {
             .filter_map(|(i, scene)| match scene {
                 Scene::Multiplayer(m) => {
                     // Groups of a composition of conditions: FIFO that fills it.
-                    let compose = experiment.conditions.entry.as_ref().map(|e| &e.compose).filter(|c| !c.is_empty());
-                    let fifo: Box<dyn crate::matchmaking::Matchmaker> = match compose {
-                        Some(c) => Box::new(ComposedFifo(c.iter().map(|(k, n)| (k.clone(), *n as usize)).collect())),
+                    let fifo: Box<dyn crate::matchmaking::Matchmaker> = match &composition {
+                        Some(c) => Box::new(ComposedFifo(c.to_vec())),
                         None => Box::new(Fifo),
                     };
                     let mut room = Room::new(i, m.group_size as usize, fifo);
@@ -126,6 +134,7 @@ impl State {
             by_conn: HashMap::new(),
             rooms,
             probes: HashMap::new(),
+            composition,
             known_rtts: super::known_rtts::KnownRtts::new(keep_rtts),
             ice,
             timers: Timers::default(),

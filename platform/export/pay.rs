@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::tables::{GameRow, Person, secs};
 use crate::config::model::Bonus;
 use crate::config::pay::Pay;
@@ -33,7 +31,7 @@ impl<'a> Bonuses<'a> {
         for g in games.values().filter(|g| g.scene == scene) {
             for (who, result) in &g.results {
                 let Ok(who) = who.parse::<uuid::Uuid>() else { continue };
-                match result.get(key).and_then(Value::as_f64) {
+                match b.points_in(&g.scene, result) {
                     Some(v) => *out.numbers.entry(ParticipantId(who)).or_default() += v,
                     None => out.missing += 1,
                 }

@@ -11,7 +11,7 @@ use super::csv::Table;
 use super::rows::{answer_text, cached_probe_row, game_row, ids, iso, probe_row, redact};
 use crate::config::model::Recruitment;
 use crate::eventlog::{Event, Members, Record};
-use crate::protocol::{Answer, GameId, ParticipantId};
+use crate::protocol::{GameId, ParticipantId};
 
 /// Every exported table of one experiment.
 pub struct Tables {
@@ -157,11 +157,7 @@ impl Tables {
                             p.answers += answers.len() as u32;
                         }
                         for (question, answer) in answers {
-                            let number = match answer {
-                                Answer::Rating(n) => Some(*n as f64),
-                                Answer::Text(t) => t.trim().parse::<f64>().ok(),
-                                Answer::Choices(_) => None,
-                            };
+                            let number = answer.number();
                             answered.push((*participant, scene.clone(), question.clone(), number));
                             let row = vec![
                                 participant.to_string(),

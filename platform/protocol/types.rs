@@ -34,6 +34,18 @@ pub enum Answer {
     Choices(Vec<String>),
 }
 
+impl Answer {
+    /// The answer as a number, when it is one: a rating, or text holding a number (what
+    /// a bonus computed from a survey answer counts).
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Answer::Rating(n) => Some(*n as f64),
+            Answer::Text(t) => t.trim().parse().ok(),
+            Answer::Choices(_) => None,
+        }
+    }
+}
+
 /// WebRTC signaling payload, relayed verbatim to the peer: an SDP offer/answer or an
 /// ICE candidate (browser `RTCSessionDescriptionInit` / `RTCIceCandidateInit` shapes).
 pub type Signal = serde_json::Value;

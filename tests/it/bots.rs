@@ -226,17 +226,7 @@ async fn with_two_treatments_no_pair_mixes_them_whatever_bots_do() {
     assert!(games >= 6, "enough groups formed to tell ({games}): {}", summary.text());
     assert_eq!(mixed, 0, "{mixed} of {games} groups mixed the treatments");
     // The export's games table says the same: each game's players' entry conditions.
-    let out = tempfile::tempdir().unwrap();
-    let dir = data.path().join("treatments");
-    let export = crate::support::cohort_async([
-        "export".as_ref(),
-        dir.as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-        "--include-pilot".as_ref(),
-    ])
-    .await;
-    assert!(export.status.success(), "{}", crate::support::text(&export.stderr));
+    let out = crate::support::export_with_pilots(data.path(), "treatments").await;
     let table = std::fs::read_to_string(out.path().join("treatments/games.csv")).unwrap();
     // The last column (earlier ones hold quoted JSON with commas).
     assert!(table.lines().next().unwrap().ends_with(",entry_conditions"), "{table}");

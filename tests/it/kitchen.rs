@@ -85,17 +85,7 @@ async fn bots_practise_with_a_bot_cook_then_cook_in_pairs_through_the_host_and_t
 
     // The payments: each finished cook's bonus from the pair's total (recruitment.bonus).
     let total = games[2].result.as_ref().unwrap()["total"].as_f64().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let dir = data.path().join("kitchen");
-    let export = crate::support::cohort_async([
-        "export".as_ref(),
-        dir.as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-        "--include-pilot".as_ref(),
-    ])
-    .await;
-    assert!(export.status.success(), "{}", crate::support::text(&export.stderr));
+    let out = crate::support::export_with_pilots(data.path(), "kitchen").await;
     let payments = std::fs::read_to_string(out.path().join("kitchen/payments.csv")).unwrap();
     let expected = format!("{:.2}", (total * 0.05).min(1.5));
     let bonus = payments.lines().next().unwrap().split(',').position(|c| c == "bonus").expect("a bonus column");

@@ -38,6 +38,23 @@ where
         .expect("the cohort binary runs")
 }
 
+/// `cohort export DATA/<experiment> --include-pilot` (bots are pilots) into a fresh
+/// folder; the experiment's tables are in `<returned>/<experiment>/`.
+pub async fn export_with_pilots(data: &Path, experiment: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let dir = data.join(experiment);
+    let export = cohort_async([
+        "export".as_ref(),
+        dir.as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+        "--include-pilot".as_ref(),
+    ])
+    .await;
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    out
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

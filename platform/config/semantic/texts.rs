@@ -13,8 +13,7 @@ impl Checker<'_> {
             self.text_map(&KeyPath::root().key("texts"), texts, false);
         }
         let Some(Value::Object(by)) = document.get("texts_by_condition") else { return };
-        let entry: Option<crate::config::conditions::ConditionSet> =
-            document.pointer("/conditions/entry").and_then(|e| serde_json::from_value(e.clone()).ok());
+        let entry = self.entry.clone();
         let at = KeyPath::root().key("texts_by_condition");
         for (condition, texts) in by {
             match &entry {
