@@ -61,6 +61,22 @@ pub enum Command {
         #[arg(long)]
         pseudonymize: bool,
     },
+    /// Draw a study's pictures from its event logs (all runs): arrivals and completions
+    /// over time, time to group per condition, where people left, conditions' balance,
+    /// probe RTTs, game results and pay, as one self-contained HTML page and SVG files.
+    Report {
+        /// `data/<experiment>`, or a whole data directory (every experiment in it).
+        dir: PathBuf,
+        /// The HTML page to write.
+        #[arg(long, default_value = "report.html")]
+        html: PathBuf,
+        /// Also write each chart as `<DIR>/<experiment>/<chart>.svg`.
+        #[arg(long, value_name = "DIR")]
+        svg: Option<PathBuf>,
+        /// Keep pilot and bot sessions (`pilot=1` or `cohort_bot=1` in the link).
+        #[arg(long)]
+        include_pilot: bool,
+    },
     /// Delete a participant's data on request: their events are redacted in every run.
     Forget {
         /// `data/<experiment>`, or a whole data directory.

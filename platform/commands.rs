@@ -83,6 +83,46 @@ fn export_all(dir: &Path, out: &Path, opts: &Options) -> u8 {
     0
 }
 
+/// `cohort report`: reads every experiment under `dir` as the export does, writes the
+/// page (and the SVG files); the exit status (0 written, 2 nothing to report or a file
+/// that cannot be read or written).
+pub fn report(dir: &Path, html: &Path, svg: Option<&Path>, include_pilot: bool) -> u8 {
+    let found = cohort::export::experiments(dir);
+    if found.is_empty() {
+        eprintln!("error: {}", cohort::export::ExportError::NoLogs(dir.display().to_string()));
+        return 2;
+    }
+    let opts = Options { include_pilot, pseudonym_key: None };
+    let mut reports = Vec::new();
+    for (path, name) in found {
+        match cohort::export::read(&path, &opts) {
+            Ok(tables) => reports.push(cohort::report::of(&name, &tables)),
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                return 2;
+            }
+        }
+    }
+    let names: Vec<&str> = reports.iter().map(|r| r.experiment.as_str()).collect();
+    let page = cohort::report::html(&format!("Study report: {}", names.join(", ")), &reports);
+    if let Err(e) = std::fs::write(html, page) {
+        eprintln!("error: cannot write {}: {e}", html.display());
+        return 2;
+    }
+    let charts: usize = reports.iter().map(|r| r.charts.len()).sum();
+    println!("{}: {charts} chart(s) of {}", html.display(), names.join(", "));
+    if let Some(dir) = svg {
+        match cohort::report::write_svgs(&reports, dir) {
+            Ok(files) => println!("{}: {} SVG file(s)", dir.display(), files.len()),
+            Err(e) => {
+                eprintln!("error: cannot write the SVG files under {}: {e}", dir.display());
+                return 2;
+            }
+        }
+    }
+    0
+}
+
 /// `cohort forget`: prints what was done; the exit status (0 done, 1 nothing found, 2
 /// a log that cannot be read or rewritten).
 pub fn forget(dir: &Path, recruitment_id: &str) -> u8 {

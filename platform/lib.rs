@@ -85,6 +85,7 @@
 //! ```
 
 pub mod bots;
+pub mod chart;
 pub mod client;
 pub mod config;
 pub mod eventlog;
@@ -96,6 +97,7 @@ pub mod mix;
 pub mod plugin;
 pub mod probe;
 pub mod protocol;
+pub mod report;
 
 pub mod schemas;
 pub mod server;

@@ -59,6 +59,9 @@ fn main() -> ExitCode {
         Command::Export { dir, out, include_pilot, pseudonymize } => {
             ExitCode::from(commands::export(&dir, &out, include_pilot, pseudonymize))
         }
+        Command::Report { dir, html, svg, include_pilot } => {
+            ExitCode::from(commands::report(&dir, &html, svg.as_deref(), include_pilot))
+        }
         Command::Forget { dir, recruitment_id } => ExitCode::from(commands::forget(&dir, &recruitment_id)),
         Command::Replay { run, game, json, ticks } => {
             ExitCode::from(commands::replay(&run, game.map(cohort::protocol::GameId), json, ticks.as_deref()))
