@@ -328,7 +328,17 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
             None => return ExitCode::from(2),
         },
     };
-    let mut runs = Vec::new();
+    let mut runs: Vec<Report> = Vec::new();
+    // Each run is named by its experiment file (and, comparing groupings, the grouping).
+    let file_name =
+        |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let files = [
+        file_name(&args.experiment),
+        match &args.compare {
+            Some(p) if p.extension().is_some_and(|e| e == "yaml" || e == "yml") => file_name(p),
+            _ => file_name(&args.experiment),
+        },
+    ];
     let plans = std::iter::once((&loaded, args.policy.clone())).chain(other.iter().map(|(l, p)| (l, p.clone())));
     for (n, (experiment, policy)) in plans.enumerate() {
         let quiet = args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -345,7 +355,14 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
             }
         };
         match simulate::run(experiment, &scenario, policy.as_deref(), &people, &mut bar) {
-            Ok(report) => {
+            Ok(mut report) => {
+                report.name = match &report.grouping {
+                    Some(g) if args.compare.is_some() => format!("{} · {} · {g}", files[n], report.policy),
+                    _ => format!("{} · {}", files[n], report.policy),
+                };
+                if runs.iter().any(|r| r.name == report.name) {
+                    report.name = format!("{} (run {})", report.name, n + 1);
+                }
                 if !quiet {
                     eprintln!();
                 }

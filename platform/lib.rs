@@ -52,7 +52,8 @@
 //!      testkit (feature `testkit`): the harness and random input sequences with the
 //!      invariants, shared by the property tests and the fuzz target `state` (fuzz/)
 //!      shell around it: outbox, disk (space guard, served-file copies), stats (the
-//!      live snapshot: counts as events are logged, places once a second), reload
+//!      live snapshot: counts as events are logged, places once a second; history:
+//!      per-minute counts of the last six hours for /admin's charts), reload
 //!      (policy files loaded at start, and again off-thread on reload_policy/SIGHUP)
 //!      effects ─► experiment::outbox: group-committed event log (eventlog: file, read),
 //!                 then messages to each socket, in order
@@ -66,6 +67,9 @@
 //!
 //!  export: a data directory's event logs as CSV tables (`cohort export`);
 //!  export::pay the payments table (base pay per outcome, bonus, times).
+//!  report: the study's charts from those tables (`cohort report`: a self-contained
+//!  page, SVG files); chart: a chart as data, drawn to SVG with plotters (report and
+//!  simulate's page share it).
 //!
 //!  simulate: the same State and policy driven by a virtual clock and synthetic
 //!  participants (simulate::scenario: arrivals, attributes, dropout, RTTs;

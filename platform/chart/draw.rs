@@ -88,7 +88,7 @@ pub fn svg(chart: &Chart, width: u32) -> String {
         let _ = root.fill(&WHITE);
         let _ = heading(&root, &title, &names, &legend, legend_rows);
         let (_, plot_area) = root.split_vertically(top);
-        let drawn = if chart.is_empty() { nothing(&plot_area) } else { plot(&plot_area, chart) };
+        let drawn = if chart.is_empty() { nothing(&plot_area, chart) } else { plot(&plot_area, chart) };
         if let Err(e) = drawn {
             tracing::warn!(chart = %chart.id, "chart not drawn whole: {e}");
         }
@@ -111,9 +111,28 @@ fn heading(root: &Area, title: &[String], names: &[&str], legend: &[(usize, f64)
     Ok(())
 }
 
-fn nothing(area: &Area) -> Drawn {
-    let (w, h) = area.dim_in_pixel();
-    area.draw(&Text::new("No data", (w as i32 / 2 - 25, h as i32 / 2 - 10), font(AXIS_PX)))
+/// Axes with their titles and no ticks, saying there is nothing to show.
+fn nothing(area: &Area, chart: &Chart) -> Drawn {
+    let (x_area, y_area) = label_areas(TICK_PX);
+    let mut c = ChartBuilder::on(area)
+        .margin_right(24)
+        .margin_left(8)
+        .margin_top(6)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+    let none = |_: &f64| String::new();
+    c.configure_mesh()
+        .x_desc(chart.x_title.as_str())
+        .y_desc(chart.y_title.as_str())
+        .x_label_formatter(&none)
+        .y_label_formatter(&none)
+        .axis_desc_style(font(AXIS_PX))
+        .disable_mesh()
+        .axis_style(INK)
+        .draw()?;
+    c.draw_series(std::iter::once(Text::new("No data", (0.44, 0.55), font(AXIS_PX))))?;
+    Ok(())
 }
 
 /// The widest of the labels an axis from `lo` to `hi` could carry.
@@ -211,6 +230,7 @@ fn xy(
     let y_fit = ticks_that_fit(h as f64 - x_area as f64 - 10.0, TICK_PX + 4.0);
     let mut c = ChartBuilder::on(area)
         .margin_right(24)
+        .margin_left(8)
         .margin_top(6)
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
@@ -227,7 +247,7 @@ fn xy(
         .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX))
         .bold_line_style(GRID)
-        .light_line_style(WHITE)
+        .max_light_lines(0)
         .axis_style(INK)
         .draw()?;
     for (i, points) in series.iter().enumerate() {
@@ -249,6 +269,7 @@ fn histogram(area: &Area, chart: &Chart, samples: &[super::Sample]) -> Drawn {
     let y_fit = ticks_that_fit(h as f64 - x_area as f64 - 10.0, TICK_PX + 4.0).min(top as usize + 1);
     let mut c = ChartBuilder::on(area)
         .margin_right(24)
+        .margin_left(8)
         .margin_top(6)
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
@@ -266,7 +287,7 @@ fn histogram(area: &Area, chart: &Chart, samples: &[super::Sample]) -> Drawn {
         .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX))
         .bold_line_style(GRID)
-        .light_line_style(WHITE)
+        .max_light_lines(0)
         .axis_style(INK)
         .disable_x_mesh()
         .draw()?;
@@ -297,6 +318,7 @@ fn bars(area: &Area, chart: &Chart, categories: &[String], series: &[super::BarS
     let x_fit = ticks_that_fit(w as f64 - y_area as f64 - 30.0, widest_label(0.0, top, &format_number));
     let mut c = ChartBuilder::on(area)
         .margin_right(24)
+        .margin_left(8)
         .margin_top(6)
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
@@ -324,7 +346,7 @@ fn bars(area: &Area, chart: &Chart, categories: &[String], series: &[super::BarS
         .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX))
         .bold_line_style(GRID)
-        .light_line_style(WHITE)
+        .max_light_lines(0)
         .axis_style(INK)
         .disable_y_mesh()
         .draw()?;

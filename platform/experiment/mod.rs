@@ -15,6 +15,7 @@ mod dropout;
 mod flow;
 mod game_inputs;
 mod games;
+pub mod history;
 mod known_rtts;
 mod matching;
 mod model;

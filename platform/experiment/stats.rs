@@ -52,6 +52,8 @@ pub struct Snapshot {
     pub wait_p95_secs: Option<f64>,
     /// Probes decided since the host started, by outcome.
     pub probes: BTreeMap<String, u64>,
+    /// Per-minute counts of the last hours (the admin page's charts over time).
+    pub history: super::history::History,
     /// Policy (plugin) call latency, all scenes together.
     #[serde(skip)]
     pub policy_calls: crate::matchmaking::CallTimes,
@@ -129,6 +131,7 @@ impl Stats {
             })
             .clone();
         *s.events.entry(kind).or_default() += 1;
+        s.history.record(event, ts_ms);
         match event {
             Event::Outcome { reason, .. } => {
                 let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
@@ -187,7 +190,10 @@ impl Stats {
             })
             .collect();
         waiting.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let wall_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let Ok(mut s) = self.snapshot.lock() else { return };
+        s.history.waiting(wall_ms, places.get("waiting").copied().unwrap_or(0));
         s.places = places;
         s.waiting = waiting;
         s.why_waiting = super::why::waiting(state, now);

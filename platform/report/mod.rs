@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::chart::Chart;
 
-pub use page::html;
+pub use page::{figure, html, page};
 
 /// One experiment's figures and charts.
 pub struct Report {

@@ -17,14 +17,19 @@ table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .7em;border-bot
 td:first-child,th:first-child{text-align:left}details{margin-top:.5em}\
 @media print{details{display:none}body{max-width:none}}";
 
-/// One page for the reports (an experiment each), titled `title`.
-pub fn html(title: &str, reports: &[Report]) -> String {
-    let mut out = format!(
+/// A page titled `title` around `body` (HTML).
+pub fn page(title: &str, body: &str) -> String {
+    format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>{body}</body></html>\n",
         escape(title),
         escape(title)
-    );
+    )
+}
+
+/// One page for the reports (an experiment each), titled `title`.
+pub fn html(title: &str, reports: &[Report]) -> String {
+    let mut out = String::new();
     for r in reports {
         let _ = write!(out, "<section><h2>{}</h2><table class=\"summary\">", escape(&r.experiment));
         for (label, value) in &r.summary {
@@ -36,8 +41,7 @@ pub fn html(title: &str, reports: &[Report]) -> String {
         }
         out.push_str("</section>");
     }
-    out.push_str("</body></html>\n");
-    out
+    page(title, &out)
 }
 
 /// A chart as a figure: both layouts, its numbers, its data.

@@ -1,7 +1,7 @@
 //! The researcher's live page, `/admin`: a login that takes the admin token once and
 //! keeps it in an HttpOnly, SameSite=Strict cookie (path `/admin`), and a page that
-//! refreshes itself from `/admin/status.json`, with charts the host draws as SVG from
-//! numbers only. The login refuses a cross-site POST (its `Origin` must be this host).
+//! refreshes itself from `/admin/status.json` (data only) and draws its charts with
+//! uPlot (vendored under `web/vendor`). The login refuses a cross-site POST (its `Origin` must be this host).
 
 use warp::http::{Response, StatusCode};
 
@@ -29,7 +29,8 @@ fn html(status: StatusCode, body: String) -> Response<String> {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1c2230;background:#f4f5f8}\
 section{background:#fff;border-radius:10px;padding:1rem 1.4rem;margin:1rem 0;box-shadow:0 1px 3px #0002}\
 table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #e3e6eb;text-align:left}\
-.muted{color:#6b7280}.charts{display:flex;gap:1.5rem;flex-wrap:wrap}";
+.muted{color:#6b7280}.charts{display:flex;gap:1.5rem;flex-wrap:wrap}.chart.wide{flex-basis:100%}\
+figure{margin:0}figcaption{font-weight:600;margin:.3rem 0}";
 
 /// The page (the token was checked).
 pub fn page() -> Response<String> {
@@ -37,7 +38,8 @@ pub fn page() -> Response<String> {
         StatusCode::OK,
         format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cohort — admin</title>\
-         <style>{STYLE}</style><script type=\"module\" src=\"/static/admin.js\"></script></head>\
+         <style>{STYLE}</style><link rel=\"stylesheet\" href=\"/static/vendor/uPlot.min.css\">\
+         <script src=\"/static/vendor/uPlot.iife.min.js\"></script><script type=\"module\" src=\"/static/admin.js\"></script></head>\
          <body><h1>cohort — the study now</h1><p id=\"updated\" class=\"muted\">Loading…</p><p id=\"done\" role=\"status\"></p><div id=\"admin\"></div></body></html>"
         ),
     )
@@ -91,38 +93,6 @@ pub fn login(token: Option<&str>, given: Option<&str>, same_site: bool) -> Respo
         .expect("valid response")
 }
 
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A small bar chart as SVG, from labels and counts only.
-pub fn bars(title: &str, bars: &[(String, u64)]) -> String {
-    let title = xml(title);
-    let (w, h, pad) = (320.0, 160.0, 24.0);
-    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
-    let step = (w - 2.0 * pad) / bars.len().max(1) as f64;
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{title}\">\
-         <text x=\"{pad}\" y=\"16\" font-size=\"13\" font-family=\"sans-serif\">{title}</text>"
-    );
-    for (i, (label, n)) in bars.iter().enumerate() {
-        let label = xml(label);
-        let bh = (h - 3.0 * pad) * (*n as f64) / max;
-        let x = pad + i as f64 * step;
-        let y = h - pad - bh;
-        out.push_str(&format!(
-            "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#2454d6\"><title>{label}: {n}</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" font-family=\"sans-serif\" text-anchor=\"middle\">{label}</text>",
-            x + 2.0,
-            step - 4.0,
-            x + step / 2.0,
-            h - pad + 11.0
-        ));
-    }
-    out.push_str("</svg>");
-    out
-}
-
 /// Hands a checked intervention to the experiment's actor.
 pub async fn act(handle: &crate::experiment::actor::ExperimentHandle, body: &[u8]) -> Response<String> {
     let reply =
@@ -139,15 +109,5 @@ pub async fn act(handle: &crate::experiment::actor::ExperimentHandle, body: &[u8
         reply(StatusCode::ACCEPTED, "accepted".to_owned())
     } else {
         reply(StatusCode::SERVICE_UNAVAILABLE, "the experiment has stopped".to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn chart_labels_are_escaped_into_valid_svg() {
-        let svg = super::bars("a < b & c", &[("<10s".into(), 3), ("\"q\"".into(), 1)]);
-        assert!(svg.contains("&lt;10s") && svg.contains("a &lt; b &amp; c") && svg.contains("&quot;q&quot;"));
-        assert!(!svg.contains("<10s"));
     }
 }

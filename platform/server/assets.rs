@@ -14,6 +14,9 @@ const FILES: &[(&str, &str, &str)] = &[
     ("ready.js", "text/javascript; charset=utf-8", include_str!("../web/ready.js")),
     ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
+    // The admin page's chart library (web/vendor/README.md).
+    ("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8", include_str!("../web/vendor/uPlot.iife.min.js")),
+    ("vendor/uPlot.min.css", "text/css; charset=utf-8", include_str!("../web/vendor/uPlot.min.css")),
 ];
 
 /// The participant page (the same for every experiment; the client reads the

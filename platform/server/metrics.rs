@@ -35,10 +35,9 @@ pub fn status(experiments: &[&ExperimentHandle], unavailable: &std::collections:
         .map(|h| {
             let snapshot = h.stats.snapshot();
             let mut v = serde_json::to_value(&snapshot).unwrap_or_default();
-            v["charts"] = serde_json::json!({
-                "wait": super::admin::bars("Waited (those who left the waitroom)", &snapshot.wait_histogram()),
-                "rtt": super::admin::bars("Probe round trip (ms)", &snapshot.rtt_histogram()),
-            });
+            // Data for the page's charts, never markup.
+            v["wait_histogram"] = serde_json::json!(snapshot.wait_histogram());
+            v["rtt_histogram"] = serde_json::json!(snapshot.rtt_histogram());
             v["open_sockets"] = h.open.load(Ordering::Relaxed).into();
             v["log_writable"] = (!h.log_health.failing()).into();
             v

@@ -148,8 +148,9 @@ impl Metrics {
                     (c.clone(), figures)
                 })
                 .collect(),
-            wait_histogram: histogram(&self.waits, "s"),
-            rtt_histogram: histogram(&group_rtts, "ms"),
+            name: String::new(),
+            waits: self.waits,
+            group_rtts,
         }
     }
 }
@@ -180,25 +181,6 @@ impl Summary {
             max: sorted[sorted.len() - 1],
         }
     }
-}
-
-/// Ten equal bins from 0 to the 99th percentile (the rest in the last).
-fn histogram(values: &[f64], unit: &str) -> Vec<(String, u64)> {
-    if values.is_empty() {
-        return Vec::new();
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let top = sorted[((sorted.len() - 1) as f64 * 0.99) as usize].max(1e-9);
-    let width = top / 10.0;
-    let mut counts = vec![0u64; 10];
-    for v in values {
-        counts[((v / width) as usize).min(9)] += 1;
-    }
-    let label = |i: usize| {
-        if i == 9 { format!("≥{:.3}{unit}", 9.0 * width) } else { format!("<{:.3}{unit}", (i + 1) as f64 * width) }
-    };
-    counts.into_iter().enumerate().map(|(i, n)| (label(i).replace(".000", ""), n)).collect()
 }
 
 /// One entry condition's figures in a simulation.
@@ -253,8 +235,15 @@ pub struct Report {
     /// With entry conditions: arrivals, match rate and waits per condition.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_condition: BTreeMap<String, ConditionFigures>,
-    pub wait_histogram: Vec<(String, u64)>,
-    pub rtt_histogram: Vec<(String, u64)>,
+    /// The run's name in a comparison: the experiment file and the policy (and the
+    /// grouping when `--compare within|across`).
+    pub name: String,
+    /// Every grouped participant's wait (s) and every group's largest pair RTT (ms):
+    /// what the HTML page draws.
+    #[serde(skip)]
+    pub waits: Vec<f64>,
+    #[serde(skip)]
+    pub group_rtts: Vec<f64>,
 }
 
 impl Report {
@@ -324,20 +313,16 @@ impl Report {
         out
     }
 
-    /// A self-contained HTML page with the figures and charts of one or more runs side
-    /// by side.
+    /// A self-contained HTML page with the figures of one or more runs side by side,
+    /// and their charts: the waits of the runs compared as cumulative distributions
+    /// (overlaid), and each run's group RTTs.
     pub fn html(runs: &[Report]) -> String {
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let mut out = String::from(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cohort simulate</title><style>body{font-family:sans-serif;margin:2em;color:#111}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{text-align:left}.runs{display:flex;gap:2em;flex-wrap:wrap}</style></head><body>",
-        );
-        let _ = write!(
-            out,
-            "<h1>Simulation of {}</h1><table><tr><th></th>",
-            esc(&runs.first().map_or(String::new(), |r| format!("{} / {}", r.experiment, r.scene)))
-        );
+        use crate::chart::{Chart, Plot, Sample, escape};
+        let mut out = String::new();
+        let title = runs.first().map_or(String::new(), |r| format!("Simulation of {} / {}", r.experiment, r.scene));
+        let _ = write!(out, "<h2>Figures</h2><table><tr><th></th>");
         for r in runs {
-            let _ = write!(out, "<th>{}</th>", esc(&r.policy));
+            let _ = write!(out, "<th>{}</th>", escape(&r.name));
         }
         out.push_str("</tr>");
         type Row = (&'static str, fn(&Report) -> String);
@@ -358,21 +343,31 @@ impl Report {
         for (name, value) in rows {
             let _ = write!(out, "<tr><td>{name}</td>");
             for r in runs {
-                let _ = write!(out, "<td>{}</td>", value(r));
+                let _ = write!(out, "<td>{}</td>", escape(&value(r)));
             }
             out.push_str("</tr>");
         }
-        out.push_str("</table><div class=\"runs\">");
-        for r in runs {
-            let _ = write!(
-                out,
-                "<section><h2>{}</h2>{}{}</section>",
-                esc(&r.policy),
-                crate::server::admin::bars("Wait of those grouped", &r.wait_histogram),
-                crate::server::admin::bars("Largest RTT in each group", &r.rtt_histogram)
-            );
+        out.push_str("</table>");
+        let waits = Chart {
+            id: "waits".into(),
+            title: "Time to group of those grouped, run by run".into(),
+            x_title: "time waited in the waitroom (s)".into(),
+            y_title: "share grouped by then".into(),
+            plot: Plot::Cdf {
+                samples: runs.iter().map(|r| Sample { name: r.name.clone(), values: r.waits.clone() }).collect(),
+            },
+        };
+        crate::report::figure(&mut out, &waits);
+        for (i, r) in runs.iter().enumerate() {
+            let rtts = Chart {
+                id: format!("group_rtts_{}", i + 1),
+                title: format!("Largest round-trip time in each group: {}", r.name),
+                x_title: "largest pair round-trip time in the group (ms)".into(),
+                y_title: "groups".into(),
+                plot: Plot::Histogram { samples: vec![Sample { name: r.name.clone(), values: r.group_rtts.clone() }] },
+            };
+            crate::report::figure(&mut out, &rtts);
         }
-        out.push_str("</div></body></html>\n");
-        out
+        crate::report::page(&title, &out)
     }
 }

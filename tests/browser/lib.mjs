@@ -2,17 +2,25 @@
 // flags a closed, GPU-less machine needs (no sandbox, no GPU, no QUIC, no background
 // networking or updates) and a fresh profile per run.
 import { chromium } from "playwright-core";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const contexts = [];
+const profiles = [];
+// The profiles are removed when the test ends, however it ends.
+process.on("exit", () => {
+  for (const p of profiles) {
+    try { rmSync(p, { recursive: true, force: true }); } catch { /* still in use: the OS cleans tmp */ }
+  }
+});
 
 /** A fresh browser (its own profile); `extra` flags are added to the usual ones. */
 export async function launch(extra = []) {
   const profile = mkdtempSync(join(tmpdir(), "cohort-chromium-"));
+  profiles.push(profile);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     args: [

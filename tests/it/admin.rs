@@ -66,9 +66,33 @@ async fn status_and_metrics_show_the_study_and_need_the_token() {
     assert_eq!(why["decisions"][0][1]["reason"], "the policy found no group", "{why}");
     assert_eq!(status["open_sockets"], 4);
     assert!(!status.to_string().contains("m-a"), "no recruitment id in the status");
+    // The live view over time is data, minute by minute: the four arrivals are counted.
+    let history = &status["history"];
+    let arrived: u64 = history["arrived"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(arrived, 4, "{history}");
+    assert_eq!(history["minute_ms"].as_array().unwrap().len(), history["waiting"].as_array().unwrap().len());
+    assert!(!status.to_string().contains("<svg"), "the status carries data, not markup");
 
     let (code, body) = get(&host.addr, "/metrics", Some("let-me-see")).await;
     assert_eq!(code, 200);
+    // Every metric the shipped Grafana dashboard plots is one the host exposes.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/grafana/cohort.json")).unwrap()).unwrap();
+    let mut plotted = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (at, _) in expr.match_indices("cohort_") {
+                let name: String = expr[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                plotted.push(name);
+            }
+        }
+    }
+    assert!(plotted.len() >= 10, "the dashboard plots cohort's metrics: {plotted:?}");
+    for name in &plotted {
+        let family = ["_bucket", "_sum", "_count"].iter().fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+        assert!(body.contains(&format!("# TYPE {family} ")), "the dashboard plots {name}, which /metrics lacks");
+    }
     let mut parse = tokio::process::Command::new("python3")
         .arg(root().join("tests/python/parse_metrics.py"))
         .stdin(std::process::Stdio::piped())

@@ -237,4 +237,23 @@ async fn with_two_treatments_no_pair_mixes_them_whatever_bots_do() {
         let words: std::collections::BTreeSet<&str> = last.split(' ').collect();
         assert!(words.len() == 1 && !last.is_empty() && last.contains('_'), "one treatment per game: {row}");
     }
+    // The study's report, read in Chromium: its charts hold the export's numbers.
+    let page = out.path().join("report.html");
+    let report = crate::support::cohort_async([
+        "report".as_ref(),
+        data.path().join("treatments").as_os_str(),
+        "--html".as_ref(),
+        page.as_os_str(),
+        "--svg".as_ref(),
+        out.path().join("svg").as_os_str(),
+        "--include-pilot".as_ref(),
+    ])
+    .await;
+    assert!(report.status.success(), "{}", crate::support::text(&report.stderr));
+    assert!(out.path().join("svg/treatments/time_to_group.svg").exists(), "the charts as SVG files");
+    let exported = out.path().join("treatments");
+    let args = [page.to_str().unwrap(), exported.to_str().unwrap()];
+    if let Some(out) = crate::browser::run_script("report.mjs", &args).await {
+        assert!(out.contains("PASS"), "{out}");
+    }
 }

@@ -100,6 +100,52 @@ fn two_policies_meet_the_same_arrivals_and_the_html_report_stands_alone() {
     assert!(!page.contains("src=") && !page.contains("href=\"http"), "nothing loaded from elsewhere");
 }
 
+/// The numbers of each chart on a page (`<script class="chart-data">`), by chart id.
+fn chart_data(page: &str) -> std::collections::BTreeMap<String, Value> {
+    page.split("class=\"chart-data\">")
+        .skip(1)
+        .map(|rest| {
+            let json: Value = serde_json::from_str(&rest[..rest.find("</script>").unwrap()]).unwrap();
+            (json["id"].as_str().unwrap().to_owned(), json)
+        })
+        .collect()
+}
+
+#[test]
+fn two_experiments_with_the_same_policy_are_named_by_their_files_in_the_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pairs(dir.path());
+    let second = dir.path().join("pairs-slow.yaml");
+    std::fs::write(&second, std::fs::read_to_string(&first).unwrap().replace("group_size: 2", "group_size: 3"))
+        .unwrap();
+    let html = dir.path().join("report.html");
+    let runs = simulate(&[
+        first.to_str().unwrap(),
+        "--rate",
+        "0.5",
+        "--duration",
+        "300",
+        "--compare",
+        second.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(runs[0]["name"], "pairs.yaml · fifo");
+    assert_eq!(runs[1]["name"], "pairs-slow.yaml · fifo");
+    let charts = chart_data(&std::fs::read_to_string(&html).unwrap());
+    // The waits of both runs overlaid, each named; each run's group RTTs in bins from
+    // its data, every group counted.
+    let names: Vec<&str> =
+        charts["waits"]["plot"]["samples"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pairs.yaml · fifo", "pairs-slow.yaml · fifo"]);
+    for (i, run) in runs.as_array().unwrap().iter().enumerate() {
+        let rtts = &charts[&format!("group_rtts_{}", i + 1)];
+        let counted: u64 = rtts["bins"]["counts"][0].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(counted, run["groups"].as_u64().unwrap(), "{rtts}");
+        assert!(rtts["title"].as_str().unwrap().ends_with(run["name"].as_str().unwrap()));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arrivals_of_a_real_run_can_be_replayed() {
     let dir = tempfile::tempdir().unwrap();
