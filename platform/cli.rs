@@ -226,12 +226,15 @@ pub struct SimulateArgs {
     /// A scenario file (arrivals, attributes, dropout, RTTs; see docs/policies.md).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Poisson arrivals at this rate (per second), instead of the scenario's.
+    /// Poisson arrivals at this rate (per second), instead of the scenario's (without a
+    /// scenario: 1 per second).
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Simulated seconds of arrivals.
+    /// Simulated seconds of arrivals (without a scenario: 600).
     #[arg(long)]
     pub duration: Option<f64>,
+    /// The seed of the synthetic arrivals, attributes and dropouts: the same seed, the
+    /// same participants.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Replay the arrivals of a real run (its directory under the data directory).

@@ -111,6 +111,14 @@ pub fn report(dir: &Path, html: &Path, svg: Option<&Path>, include_pilot: bool) 
     }
     let charts: usize = reports.iter().map(|r| r.charts.len()).sum();
     println!("{}: {charts} chart(s) of {}", html.display(), names.join(", "));
+    for r in &reports {
+        if r.pilots_left_out > 0 {
+            println!(
+                "{}: {} pilot or bot session(s) left out (--include-pilot keeps them)",
+                r.experiment, r.pilots_left_out
+            );
+        }
+    }
     if let Some(dir) = svg {
         match cohort::report::write_svgs(&reports, dir) {
             Ok(files) => println!("{}: {} SVG file(s)", dir.display(), files.len()),

@@ -77,7 +77,8 @@ pub fn svg(chart: &Chart, width: u32) -> String {
     let body = match &chart.plot {
         // A row per category, each bar of a row 14 px thick.
         Plot::Bars { categories, series } => (categories.len().max(1) * (10 + 14 * series.len().max(1))) as u32 + 70,
-        _ => ((w * 0.5) as u32).clamp(220, 340),
+        // Tall enough for the y axis's title, which is written along it.
+        _ => ((w * 0.5) as u32).clamp(220, 340).max(text_width(&chart.y_title, AXIS_PX) as u32 + 90),
     };
     let height = top + body;
     let mut out = String::new();

@@ -128,7 +128,7 @@ impl Chart {
             }
             Plot::Histogram { samples } => {
                 let b = bins(samples);
-                let mut header = vec![format!("{} from", self.x_title), "to".into()];
+                let mut header = vec![format!("bin from: {}", self.x_title), "bin to".into()];
                 header.extend(samples.iter().map(|s| s.name.clone()));
                 let rows = (0..b.counts.first().map_or(0, Vec::len))
                     .map(|i| {
@@ -157,13 +157,16 @@ impl Chart {
     }
 }
 
-/// The `p` quantile of sorted values (nearest rank), none when empty.
+/// The `p` quantile of sorted values, interpolated between the two nearest (as pandas'
+/// `quantile` and R's default type 7: the median of an even count is the mean of the
+/// middle two); none when empty.
 pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    let i = ((sorted.len() - 1) as f64 * p.clamp(0.0, 1.0)).round() as usize;
-    Some(sorted[i])
+    let at = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64))
 }
 
 /// Escapes text for HTML and SVG.

@@ -65,8 +65,9 @@ fn round_to(v: f64, step: f64) -> f64 {
     (v * k).round() / k
 }
 
-/// A number as a label: whole numbers without decimals, others with at most three
-/// significant decimals and no trailing zeros.
+/// A number as a label: whole numbers without decimals, others with no trailing zeros
+/// and at most one decimal from 100, two from 1 (amounts of money keep their cents),
+/// three below.
 pub fn format_number(v: f64) -> String {
     if !v.is_finite() {
         return String::new();
@@ -74,7 +75,7 @@ pub fn format_number(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         return format!("{}", v.round() as i64);
     }
-    let decimals = if v.abs() >= 10.0 {
+    let decimals = if v.abs() >= 100.0 {
         1
     } else if v.abs() >= 1.0 {
         2

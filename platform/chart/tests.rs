@@ -32,7 +32,9 @@ fn one_value_still_gets_a_bin() {
 fn labels_carry_no_needless_decimals() {
     assert_eq!(format_number(3.0), "3");
     assert_eq!(format_number(0.1 + 0.2), "0.3");
-    assert_eq!(format_number(10.61234), "10.6");
+    assert_eq!(format_number(10.61234), "10.61");
+    assert_eq!(format_number(22.12), "22.12", "money keeps its cents");
+    assert_eq!(format_number(122.46), "122.5");
     assert_eq!(format_number(2.5), "2.5");
     assert_eq!(format_number(-4.0), "-4");
 }

@@ -66,7 +66,10 @@ impl History {
             Event::ConditionAssigned { participant, condition } => {
                 let name = condition["id"].as_str().unwrap_or_default().to_owned();
                 self.conditions.insert(*participant, name.clone());
-                *self.at(ts_ms).arrived_by_condition.entry(name).or_default() += 1;
+                let minute = self.at(ts_ms);
+                // A condition's completions are listed (zeros) from its first arrival.
+                minute.finished_by_condition.entry(name.clone()).or_default();
+                *minute.arrived_by_condition.entry(name).or_default() += 1;
             }
             Event::Finished { participant, .. } => {
                 let condition = self.conditions.remove(participant);

@@ -14,7 +14,7 @@ h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #c
 figure{margin:2em 0;break-inside:avoid}svg{width:100%;height:auto;display:block}\
 .narrow{display:none}@media (max-width:600px){.wide{display:none}.narrow{display:block}}\
 table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .7em;border-bottom:1px solid #ddd;text-align:right}\
-td:first-child,th:first-child{text-align:left}details{margin-top:.5em}\
+td:first-child,th:first-child{text-align:left}details{margin-top:.5em}.scroll{overflow-x:auto}\
 @media print{details{display:none}body{max-width:none}}";
 
 /// A page titled `title` around `body` (HTML).

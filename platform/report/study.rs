@@ -45,8 +45,9 @@ struct Clock {
 
 impl Clock {
     fn of(events: &[Event]) -> Self {
-        let times = events.iter().filter(|e| e.kind == "session_started").map(|e| e.ts_ms);
-        let start = times.clone().min().unwrap_or(0);
+        // From the first arrival; with none (all left out), from the first event.
+        let arrivals = events.iter().filter(|e| e.kind == "session_started").map(|e| e.ts_ms);
+        let start = arrivals.min().or_else(|| events.iter().map(|e| e.ts_ms).min()).unwrap_or(0);
         let end = events.iter().map(|e| e.ts_ms).max().unwrap_or(start);
         let hours = end.saturating_sub(start) > 3 * 3_600_000;
         let (per_unit, unit) = if hours { (3_600_000.0, "hours") } else { (60_000.0, "minutes") };
@@ -62,8 +63,12 @@ impl Clock {
     }
 }
 
-/// A running count of the given times, from zero at the start to the last event.
+/// A running count of the given times, from zero at the start to the last event (no
+/// points without times).
 fn running_count(name: &str, clock: &Clock, mut times: Vec<u64>, end: f64) -> Line {
+    if times.is_empty() {
+        return Line { name: name.to_owned(), points: Vec::new() };
+    }
     times.sort_unstable();
     let mut points = vec![(0.0, 0.0)];
     points.extend(times.iter().enumerate().map(|(i, t)| (clock.at(*t), (i + 1) as f64)));
@@ -94,15 +99,24 @@ pub(super) fn report(experiment: &str, t: &Tables) -> Report {
     let conditioned = conditions.values().any(|c| !c.is_empty());
     charts.push(time_to_group(t, conditioned));
     charts.push(flow(&events));
+    charts.push(outcomes(t));
     if conditioned {
         charts.push(balance(&events, &clock, end));
     }
-    charts.push(probe_rtts(t));
+    // A study that probes nobody has no probe chart (the summary says 0).
+    if !t.probes.is_empty() {
+        charts.push(probe_rtts(t));
+    }
     charts.extend(results(t));
     if !t.payments.is_empty() {
         charts.push(pay(t));
     }
-    Report { experiment: experiment.to_owned(), summary: summary(t, &events), charts }
+    Report {
+        experiment: experiment.to_owned(),
+        summary: summary(t, &events),
+        charts,
+        pilots_left_out: t.pilots_left_out,
+    }
 }
 
 /// Each participant's entry condition (empty without conditions).
@@ -174,6 +188,24 @@ fn flow(events: &[Event]) -> Chart {
     }
 }
 
+/// How each participant's part ended (`finished`, an early outcome, `in_progress`).
+fn outcomes(t: &Tables) -> Chart {
+    let mut by: BTreeMap<&str, f64> = BTreeMap::new();
+    for o in column(&t.participants, "outcome") {
+        *by.entry(o).or_default() += 1.0;
+    }
+    Chart {
+        id: "outcomes".into(),
+        title: "How each participant's part ended".into(),
+        x_title: "participants".into(),
+        y_title: "outcome".into(),
+        plot: Plot::Bars {
+            categories: by.keys().map(|k| k.to_string()).collect(),
+            series: vec![BarSeries { name: "participants".into(), values: by.values().copied().collect() }],
+        },
+    }
+}
+
 /// Participants assigned to each entry condition, as a running count.
 fn balance(events: &[Event], clock: &Clock, end: f64) -> Chart {
     let mut by: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -217,7 +249,8 @@ fn probe_rtts(t: &Tables) -> Chart {
 
 /// For each number the game's results hold (up to six keys), its distribution per
 /// condition: the group's condition, else the players' entry condition when they share
-/// one. One value per player's result.
+/// one. One value per game when its players report the same number (a team's score is
+/// one observation, not one per player), else one per player.
 fn results(t: &Tables) -> Vec<Chart> {
     let (results, group, entry) =
         (column(&t.games, "results"), column(&t.games, "condition"), column(&t.games, "entry_conditions"));
@@ -234,13 +267,20 @@ fn results(t: &Tables) -> Vec<Chart> {
         } else {
             "mixed conditions".to_owned()
         };
+        let mut per_key: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for result in players.values() {
             let Value::Object(fields) = result else { continue };
             for (key, v) in fields {
                 if let Some(n) = v.as_f64() {
-                    by_key.entry(key.clone()).or_default().entry(condition.clone()).or_default().push(n);
+                    per_key.entry(key).or_default().push(n);
                 }
             }
+        }
+        for (key, mut values) in per_key {
+            if values.windows(2).all(|w| w[0] == w[1]) {
+                values.truncate(1);
+            }
+            by_key.entry(key.to_owned()).or_default().entry(condition.clone()).or_default().extend(values);
         }
     }
     by_key
@@ -252,8 +292,8 @@ fn results(t: &Tables) -> Vec<Chart> {
                 key.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>()
             ),
             title: format!("Game result `{key}`, by condition"),
-            x_title: format!("{key} (the game's result)"),
-            y_title: "share of players at or below".into(),
+            x_title: format!("{key} (in the game's own units)"),
+            y_title: "share of games or players at or below".into(),
             plot: Plot::Cdf { samples: by.into_iter().map(|(name, values)| Sample { name, values }).collect() },
         })
         .collect()
@@ -269,7 +309,7 @@ fn pay(t: &Tables) -> Chart {
         e.0 += base[i].parse::<f64>().unwrap_or(0.0);
         e.1 += bonus[i].parse::<f64>().unwrap_or(0.0);
     }
-    let total: f64 = by.values().map(|(a, b)| a + b).sum();
+    let total: f64 = by.values().map(|(a, b)| a + b).sum::<f64>() + 0.0;
     Chart {
         id: "pay".into(),
         title: format!("Pay by outcome (total paid {total:.2})"),
@@ -301,7 +341,7 @@ fn summary(t: &Tables, events: &[Event]) -> Vec<(String, String)> {
     waits.sort_by(f64::total_cmp);
     let reasons = column(&t.games, "end_reason");
     let total_pay: f64 = column(&t.payments, "total").iter().filter_map(|v| v.parse::<f64>().ok()).sum();
-    let runs: BTreeSet<&str> = column(&t.participants, "first_run").into_iter().collect();
+    let runs: BTreeSet<&str> = column(&t.events, "run").into_iter().collect();
     let probes = column(&t.probes, "outcome");
     vec![
         ("runs".into(), runs.len().to_string()),
@@ -313,7 +353,8 @@ fn summary(t: &Tables, events: &[Event]) -> Vec<(String, String)> {
         ("games completed".into(), reasons.iter().filter(|r| **r == "completed").count().to_string()),
         ("median time to group (s)".into(), quantile(&waits, 0.5).map(format_number).unwrap_or_else(|| "–".into())),
         ("probes".into(), probes.iter().filter(|o| **o != "cached").count().to_string()),
-        ("total paid".into(), format!("{total_pay:.2}")),
+        // `+ 0.0`: no "-0.00" when nothing was paid.
+        ("total paid".into(), format!("{:.2}", total_pay + 0.0)),
         ("pilot and bot sessions left out".into(), t.pilots_left_out.to_string()),
         ("events".into(), events.len().to_string()),
     ]

@@ -320,7 +320,7 @@ impl Report {
         use crate::chart::{Chart, Plot, Sample, escape};
         let mut out = String::new();
         let title = runs.first().map_or(String::new(), |r| format!("Simulation of {} / {}", r.experiment, r.scene));
-        let _ = write!(out, "<h2>Figures</h2><table><tr><th></th>");
+        let _ = write!(out, "<h2>The runs in numbers</h2><div class=\"scroll\"><table><tr><th></th>");
         for r in runs {
             let _ = write!(out, "<th>{}</th>", escape(&r.name));
         }
@@ -347,7 +347,25 @@ impl Report {
             }
             out.push_str("</tr>");
         }
-        out.push_str("</table>");
+        // With entry conditions: each condition's arrivals, match rate and waits.
+        let conditions: std::collections::BTreeSet<&String> = runs.iter().flat_map(|r| r.by_condition.keys()).collect();
+        for c in conditions {
+            let _ = write!(out, "<tr><td>{}: arrived, match rate, wait p50 / p95 (s)</td>", escape(c));
+            for r in runs {
+                let cell = r.by_condition.get(c).map_or_else(String::new, |f| {
+                    format!(
+                        "{}, {:.1} %, {:.2} / {:.2}",
+                        f.arrived,
+                        100.0 * f.match_rate,
+                        f.wait_secs.p50,
+                        f.wait_secs.p95
+                    )
+                });
+                let _ = write!(out, "<td>{}</td>", escape(&cell));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table></div>");
         let waits = Chart {
             id: "waits".into(),
             title: "Time to group of those grouped, run by run".into(),
@@ -361,7 +379,7 @@ impl Report {
         for (i, r) in runs.iter().enumerate() {
             let rtts = Chart {
                 id: format!("group_rtts_{}", i + 1),
-                title: format!("Largest round-trip time in each group: {}", r.name),
+                title: format!("Largest round-trip time in each group (the scenario's RTTs): {}", r.name),
                 x_title: "largest pair round-trip time in the group (ms)".into(),
                 y_title: "groups".into(),
                 plot: Plot::Histogram { samples: vec![Sample { name: r.name.clone(), values: r.group_rtts.clone() }] },

@@ -45,7 +45,8 @@ run("the report's charts are readable and hold the export's numbers", async () =
   await page.goto(pathToFileURL(html).href);
   const charts = await page.locator("script.chart-data").evaluateAll((ss) => ss.map((s) => JSON.parse(s.textContent)));
   const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
-  for (const id of ["arrivals", "time_to_group", "flow", "balance", "probe_rtts", "pay"]) {
+  const probed = csv("probes").length > 0;
+  for (const id of ["arrivals", "time_to_group", "flow", "outcomes", "balance", ...(probed ? ["probe_rtts"] : []), "pay"]) {
     if (!byId[id]) throw new Error(`no ${id} chart: ${Object.keys(byId)}`);
   }
   if (!charts.some((c) => c.id.startsWith("result_"))) throw new Error("no game result chart");
@@ -87,11 +88,22 @@ run("the report's charts are readable and hold the export's numbers", async () =
   for (const p of people) assigned[p.condition] = (assigned[p.condition] ?? 0) + 1;
   const balance = Object.fromEntries(byId.balance.plot.lines.map((l) => [l.name, l.points[l.points.length - 1][1]]));
   same(balance, assigned, "conditions' balance");
-  const probes = {};
-  for (const p of csv("probes").filter((p) => p.rtt_ms !== "" && p.outcome !== "cached")) probes[p.outcome] = (probes[p.outcome] ?? 0) + 1;
-  same(Object.fromEntries(byId.probe_rtts.plot.samples.map((s) => [s.name, s.values.length])), probes, "probe RTTs");
-  const binned = byId.probe_rtts.bins.counts.map((c) => c.reduce((a, b) => a + b, 0));
-  same(binned, byId.probe_rtts.plot.samples.map((s) => s.values.length), "every RTT in a bin");
+  if (probed) {
+    const probes = {};
+    for (const p of csv("probes").filter((p) => p.rtt_ms !== "" && p.outcome !== "cached")) probes[p.outcome] = (probes[p.outcome] ?? 0) + 1;
+    same(Object.fromEntries(byId.probe_rtts.plot.samples.map((s) => [s.name, s.values.length])), probes, "probe RTTs");
+    const binned = byId.probe_rtts.bins.counts.map((c) => c.reduce((a, b) => a + b, 0));
+    same(binned, byId.probe_rtts.plot.samples.map((s) => s.values.length), "every RTT in a bin");
+  }
+  const ended = {};
+  for (const p of people) ended[p.outcome] = (ended[p.outcome] ?? 0) + 1;
+  const outcomes = byId.outcomes.plot;
+  same(Object.fromEntries(outcomes.categories.map((c, i) => [c, outcomes.series[0].values[i]])), ended, "outcomes");
+  // The summary's median is the one pandas computes (the middle two averaged).
+  const all = sorted(Object.values(grouped).flat());
+  const median = all.length % 2 ? all[(all.length - 1) / 2] : (all[all.length / 2 - 1] + all[all.length / 2]) / 2;
+  const shown = await page.locator("table.summary tr", { hasText: "median time to group" }).locator("td").textContent();
+  if (Math.abs(Number(shown) - median) > 0.001) throw new Error(`median time to group: ${shown} ≠ ${median}`);
   const pay = {};
   for (const p of csv("payments")) {
     const e = (pay[p.outcome] ??= [0, 0]);
