@@ -1,6 +1,7 @@
 //! Drawing a chart with plotters' SVG backend: title, legend, axes, then the plot.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::scale::{format_number, nice_step, text_width, ticks_that_fit};
@@ -114,26 +115,78 @@ fn heading(root: &Area, title: &[String], names: &[&str], legend: &[(usize, f64)
 
 /// Axes with their titles and no ticks, saying there is nothing to show.
 fn nothing(area: &Area, chart: &Chart) -> Drawn {
-    let (x_area, y_area) = label_areas(TICK_PX);
+    let none = |_: f64| String::new();
+    let spec = Axes { x: (0.0, 1.0), y: (0.0, 1.0), x_label: &none, y_label: &none, y_ticks: 0, grid: Grid::None };
+    let mut c = axes(area, chart, spec)?;
+    c.draw_series(std::iter::once(Text::new("No data", (0.44, 0.55), font(AXIS_PX))))?;
+    Ok(())
+}
+
+/// Which grid lines a chart draws (at its round ticks).
+enum Grid {
+    Both,
+    /// Across the values only (bars and histograms: lines between bars distract).
+    Horizontal,
+    Vertical,
+    None,
+}
+
+/// A chart's axes: ranges, how ticks read, how many y ticks at most.
+struct Axes<'f> {
+    x: (f64, f64),
+    y: (f64, f64),
+    x_label: &'f dyn Fn(f64) -> String,
+    y_label: &'f dyn Fn(f64) -> String,
+    /// At most this many y ticks (0: as many as fit).
+    y_ticks: usize,
+    grid: Grid,
+}
+
+type Plane<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws the axes in the house style (titles, round ticks only as many as fit, light
+/// grid) and gives the plane to draw on.
+fn axes<'a, 'b>(
+    area: &'a Area<'b>,
+    chart: &Chart,
+    spec: Axes,
+) -> Result<Plane<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
+    let (w, h) = area.dim_in_pixel();
+    let (x_area, y_area) = label_areas(widest_label(spec.y.0, spec.y.1, spec.y_label));
+    let x_fit = ticks_that_fit(w as f64 - y_area as f64 - 30.0, widest_label(spec.x.0, spec.x.1, spec.x_label));
+    let mut y_fit = ticks_that_fit(h as f64 - x_area as f64 - 10.0, TICK_PX + 4.0);
+    if spec.y_ticks > 0 {
+        y_fit = y_fit.min(spec.y_ticks);
+    }
     let mut c = ChartBuilder::on(area)
         .margin_right(24)
         .margin_left(8)
         .margin_top(6)
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
-        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-    let none = |_: &f64| String::new();
-    c.configure_mesh()
-        .x_desc(chart.x_title.as_str())
+        .build_cartesian_2d(spec.x.0..spec.x.1, spec.y.0..spec.y.1)?;
+    let x_fmt = |v: &f64| (spec.x_label)(*v);
+    let y_fmt = |v: &f64| (spec.y_label)(*v);
+    let mut mesh = c.configure_mesh();
+    mesh.x_desc(chart.x_title.as_str())
         .y_desc(chart.y_title.as_str())
-        .x_label_formatter(&none)
-        .y_label_formatter(&none)
+        .x_labels(x_fit)
+        .y_labels(y_fit)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX))
-        .disable_mesh()
-        .axis_style(INK)
-        .draw()?;
-    c.draw_series(std::iter::once(Text::new("No data", (0.44, 0.55), font(AXIS_PX))))?;
-    Ok(())
+        .bold_line_style(GRID)
+        .max_light_lines(0)
+        .axis_style(INK);
+    match spec.grid {
+        Grid::Both => &mut mesh,
+        Grid::Horizontal => mesh.disable_x_mesh(),
+        Grid::Vertical => mesh.disable_y_mesh(),
+        Grid::None => mesh.disable_mesh(),
+    }
+    .draw()?;
+    Ok(c)
 }
 
 /// The widest of the labels an axis from `lo` to `hi` could carry.
@@ -219,38 +272,13 @@ fn label_areas(y_label_px: f64) -> (u32, u32) {
 fn xy(
     area: &Area,
     chart: &Chart,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
+    x: (f64, f64),
+    y: (f64, f64),
     series: &[Vec<(f64, f64)>],
     y_label: &dyn Fn(f64) -> String,
 ) -> Drawn {
-    let (w, h) = area.dim_in_pixel();
-    let y_label_px = widest_label(y0, y1, y_label);
-    let (x_area, y_area) = label_areas(y_label_px);
-    let x_fit = ticks_that_fit(w as f64 - y_area as f64 - 30.0, widest_label(x0, x1, &format_number));
-    let y_fit = ticks_that_fit(h as f64 - x_area as f64 - 10.0, TICK_PX + 4.0);
-    let mut c = ChartBuilder::on(area)
-        .margin_right(24)
-        .margin_left(8)
-        .margin_top(6)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
-    let x_fmt = |v: &f64| format_number(*v);
-    let y_fmt = |v: &f64| y_label(*v);
-    c.configure_mesh()
-        .x_desc(chart.x_title.as_str())
-        .y_desc(chart.y_title.as_str())
-        .x_labels(x_fit)
-        .y_labels(y_fit)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(font(TICK_PX))
-        .axis_desc_style(font(AXIS_PX))
-        .bold_line_style(GRID)
-        .max_light_lines(0)
-        .axis_style(INK)
-        .draw()?;
+    let spec = Axes { x, y, x_label: &format_number, y_label, y_ticks: 0, grid: Grid::Both };
+    let mut c = axes(area, chart, spec)?;
     for (i, points) in series.iter().enumerate() {
         c.draw_series(LineSeries::new(points.iter().copied(), color(i).stroke_width(2)))?;
     }
@@ -262,36 +290,17 @@ fn histogram(area: &Area, chart: &Chart, samples: &[super::Sample]) -> Drawn {
     let n = b.edges.len().saturating_sub(1);
     let stacks: Vec<u64> = (0..n).map(|i| b.counts.iter().map(|c| c[i]).sum()).collect();
     let top = stacks.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
-    let (w, h) = area.dim_in_pixel();
-    let count = |v: f64| format_number(v.round());
-    let (x_area, y_area) = label_areas(widest_label(0.0, top, &count));
-    let (x0, x1) = (b.edges[0], b.edges[n]);
-    let x_fit = ticks_that_fit(w as f64 - y_area as f64 - 30.0, widest_label(x0, x1, &format_number));
-    let y_fit = ticks_that_fit(h as f64 - x_area as f64 - 10.0, TICK_PX + 4.0).min(top as usize + 1);
-    let mut c = ChartBuilder::on(area)
-        .margin_right(24)
-        .margin_left(8)
-        .margin_top(6)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        .build_cartesian_2d(x0..x1, 0.0..top)?;
-    let x_fmt = |v: &f64| format_number(*v);
     // Counts are whole: a label between them would be a fraction of a participant.
-    let y_fmt = |v: &f64| if (v - v.round()).abs() < 1e-9 { format_number(*v) } else { String::new() };
-    c.configure_mesh()
-        .x_desc(chart.x_title.as_str())
-        .y_desc(chart.y_title.as_str())
-        .x_labels(x_fit)
-        .y_labels(y_fit)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(font(TICK_PX))
-        .axis_desc_style(font(AXIS_PX))
-        .bold_line_style(GRID)
-        .max_light_lines(0)
-        .axis_style(INK)
-        .disable_x_mesh()
-        .draw()?;
+    let count = |v: f64| if (v - v.round()).abs() < 1e-9 { format_number(v) } else { String::new() };
+    let spec = Axes {
+        x: (b.edges[0], b.edges[n]),
+        y: (0.0, top),
+        x_label: &format_number,
+        y_label: &count,
+        y_ticks: top as usize + 1,
+        grid: Grid::Horizontal,
+    };
+    let mut c = axes(area, chart, spec)?;
     for i in 0..n {
         let mut base = 0.0;
         for (s, counts) in b.counts.iter().enumerate() {
@@ -312,23 +321,13 @@ fn bars(area: &Area, chart: &Chart, categories: &[String], series: &[super::BarS
     let (w, _) = area.dim_in_pixel();
     let max_label = w as f64 * 0.4;
     let shown: Vec<String> = categories.iter().map(|c| fit(c, max_label)).collect();
-    let label_px = shown.iter().map(|c| text_width(c, TICK_PX)).fold(0.0, f64::max);
     let top = series.iter().flat_map(|s| s.values.iter().copied()).fold(0.0, f64::max);
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
-    let (x_area, y_area) = label_areas(label_px);
-    let x_fit = ticks_that_fit(w as f64 - y_area as f64 - 30.0, widest_label(0.0, top, &format_number));
-    let mut c = ChartBuilder::on(area)
-        .margin_right(24)
-        .margin_left(8)
-        .margin_top(6)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        // A row per category, centred on a whole number (the axis's labels, one per
-        // row); plotters' own category axes cannot hold a single category.
-        .build_cartesian_2d(0.0..top, -0.5..n as f64 - 0.5)?;
     // Rows from the top: category 0 is drawn in the highest row.
     let row = |i: usize| n - 1 - i;
-    let y_fmt = |v: &f64| {
+    // A row per category, centred on a whole number (the axis's labels, one per row);
+    // plotters' own category axes cannot hold a single category.
+    let name = |v: f64| {
         let r = v.round();
         if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < n {
             shown[row(r as usize)].clone()
@@ -336,21 +335,15 @@ fn bars(area: &Area, chart: &Chart, categories: &[String], series: &[super::BarS
             String::new()
         }
     };
-    let x_fmt = |v: &f64| format_number(*v);
-    c.configure_mesh()
-        .x_desc(chart.x_title.as_str())
-        .y_desc(chart.y_title.as_str())
-        .x_labels(x_fit)
-        .y_labels(n + 1)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(font(TICK_PX))
-        .axis_desc_style(font(AXIS_PX))
-        .bold_line_style(GRID)
-        .max_light_lines(0)
-        .axis_style(INK)
-        .disable_y_mesh()
-        .draw()?;
+    let spec = Axes {
+        x: (0.0, top),
+        y: (-0.5, n as f64 - 0.5),
+        x_label: &format_number,
+        y_label: &name,
+        y_ticks: n + 1,
+        grid: Grid::Vertical,
+    };
+    let mut c = axes(area, chart, spec)?;
     let (_, plot_h) = c.plotting_area().dim_in_pixel();
     let segment = plot_h as f64 / n.max(1) as f64;
     let band = ((segment - 8.0) / series.len().max(1) as f64).max(1.0);
