@@ -1,10 +1,12 @@
-//! Scene texts by entry condition (`by_condition`): a consent, instructions, survey or
-//! end scene may give some of its participant-facing texts differently to participants
-//! of some conditions. Keys are a condition's name, or `factor=level` for every
-//! condition with that level; what a key does not give comes from the scene itself
-//! (the fallback), so nothing of another condition is ever needed to show a scene.
-//! Several keys may apply to one condition: `factor=level` keys in the order the
-//! factors are declared, then the condition's own name, each over the one before.
+//! Scene texts by condition (`by_condition`): a consent, instructions, survey or end
+//! scene may give some of its participant-facing texts differently to participants of
+//! some conditions. Keys are a condition's name, or `factor=level` for every condition
+//! with that level — an entry condition's, or, on scenes after a group formed, the
+//! group condition's; what a key does not give comes from the scene itself (the
+//! fallback), so nothing of another condition is ever needed to show a scene. Several
+//! keys may apply to one participant: the entry condition's `factor=level` keys in the
+//! order the factors are declared, then its name, then the group condition's the same
+//! way, each over the one before.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -95,6 +97,20 @@ pub struct ShowIf {
     pub condition: Vec<String>,
 }
 
+/// Whose texts a scene is shown in: a participant's entry condition, and the condition
+/// of their last group (once a group formed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Audience<'a> {
+    pub entry: Option<&'a Condition>,
+    pub group: Option<&'a Condition>,
+}
+
+impl<'a> Audience<'a> {
+    pub fn entry(condition: &'a Condition) -> Self {
+        Self { entry: Some(condition), group: None }
+    }
+}
+
 impl ShowIf {
     /// Whether a participant of `condition` (none: not assigned) is shown it.
     pub fn shows(&self, condition: Option<&Condition>) -> bool {
@@ -116,9 +132,9 @@ pub struct OutcomeTexts {
 }
 
 impl super::model::Outcome {
-    /// The message a participant of `condition` reads.
-    pub fn message_for(&self, condition: Option<&Condition>) -> Option<&str> {
-        let own = condition.and_then(|c| applying(&self.by_condition, c).last().map(|t| t.message.as_str()));
+    /// The message a participant of `audience` reads.
+    pub fn message_for(&self, audience: Audience) -> Option<&str> {
+        let own = applying(&self.by_condition, audience).last().map(|t| t.message.as_str());
         own.or(self.message.as_deref())
     }
 }
@@ -131,12 +147,15 @@ pub fn applies(key: &str, condition: &Condition) -> bool {
     }
 }
 
-/// The overrides of `map` that apply to `condition`, weakest first: `factor=level`
-/// keys in the order of the condition's factors, then its own name.
-fn applying<'a, T>(map: &'a ByCondition<T>, condition: &Condition) -> Vec<&'a T> {
-    let mut out: Vec<&T> =
-        condition.levels.iter().filter_map(|(factor, level)| map.get(&format!("{factor}={level}"))).collect();
-    out.extend(map.get(&condition.id));
+/// The overrides of `map` that apply to `audience`, weakest first: for the entry
+/// condition, then the group's, the `factor=level` keys in the order of its factors,
+/// then its own name.
+fn applying<'a, T>(map: &'a ByCondition<T>, audience: Audience) -> Vec<&'a T> {
+    let mut out: Vec<&T> = Vec::new();
+    for condition in [audience.entry, audience.group].into_iter().flatten() {
+        out.extend(condition.levels.iter().filter_map(|(factor, level)| map.get(&format!("{factor}={level}"))));
+        out.extend(map.get(&condition.id));
+    }
     out
 }
 
@@ -156,9 +175,9 @@ fn set_some<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
 pub trait ForCondition: Sized + Clone {
     /// Whether the scene gives any text by condition.
     fn varies(&self) -> bool;
-    /// The scene with the texts that apply to `condition` in place (without its
+    /// The scene with the texts that apply to `audience` in place (without its
     /// `by_condition`, which has then been applied).
-    fn for_condition(&self, condition: &Condition) -> Self;
+    fn for_condition(&self, audience: Audience) -> Self;
 }
 
 impl ForCondition for ConsentScene {
@@ -166,9 +185,9 @@ impl ForCondition for ConsentScene {
         !self.by_condition.is_empty()
     }
 
-    fn for_condition(&self, condition: &Condition) -> Self {
+    fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, condition) {
+        for t in applying(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             if t.body.is_some() || t.body_file.is_some() {
                 (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
@@ -186,9 +205,9 @@ impl ForCondition for InstructionsScene {
         !self.by_condition.is_empty()
     }
 
-    fn for_condition(&self, condition: &Condition) -> Self {
+    fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, condition) {
+        for t in applying(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             if t.body.is_some() || t.body_file.is_some() {
                 (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
@@ -205,11 +224,12 @@ impl ForCondition for SurveyScene {
         !self.by_condition.is_empty() || self.questions.iter().any(|q| q.show_if().is_some())
     }
 
-    /// The survey's texts for `condition`, with only the questions it is shown.
-    fn for_condition(&self, condition: &Condition) -> Self {
-        let questions = self.questions.iter().filter(|q| shown(q.show_if(), Some(condition))).cloned().collect();
+    /// The survey's texts for `audience`, with only the questions its entry condition
+    /// is shown.
+    fn for_condition(&self, audience: Audience) -> Self {
+        let questions = self.questions.iter().filter(|q| shown(q.show_if(), audience.entry)).cloned().collect();
         let mut out = Self { by_condition: BTreeMap::new(), questions, ..self.clone() };
-        for t in applying(&self.by_condition, condition) {
+        for t in applying(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             set(&mut out.button, &t.button);
         }
@@ -222,9 +242,9 @@ impl ForCondition for EndScene {
         !self.by_condition.is_empty()
     }
 
-    fn for_condition(&self, condition: &Condition) -> Self {
+    fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, condition) {
+        for t in applying(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             set(&mut out.message, &t.message);
         }
@@ -258,14 +278,14 @@ impl super::model::Scene {
         }
     }
 
-    /// The scene as participants of `condition` see it.
-    pub fn for_condition(&self, condition: &Condition) -> Self {
+    /// The scene as participants of `audience` see it.
+    pub fn for_condition(&self, audience: Audience) -> Self {
         use super::model::Scene;
         match self {
-            Scene::Consent(s) => Scene::Consent(s.for_condition(condition)),
-            Scene::Instructions(s) => Scene::Instructions(s.for_condition(condition)),
-            Scene::Survey(s) => Scene::Survey(s.for_condition(condition)),
-            Scene::End(s) => Scene::End(s.for_condition(condition)),
+            Scene::Consent(s) => Scene::Consent(s.for_condition(audience)),
+            Scene::Instructions(s) => Scene::Instructions(s.for_condition(audience)),
+            Scene::Survey(s) => Scene::Survey(s.for_condition(audience)),
+            Scene::End(s) => Scene::End(s.for_condition(audience)),
             Scene::Multiplayer(m) => Scene::Multiplayer(m.clone()),
         }
     }

@@ -267,8 +267,9 @@ pub struct ConsentScene {
     #[serde(default = "default_button")]
     #[schemars(length(min = 1, max = 100))]
     pub button: String,
-    /// Texts for participants of some entry conditions, by condition name or
-    /// `factor=level`; what an entry does not give comes from the scene above.
+    /// Texts for participants of some conditions, by condition name or `factor=level`
+    /// (entry conditions; group conditions on scenes after a multiplayer scene); what
+    /// an entry does not give comes from the scene above.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub by_condition: super::by_condition::ByCondition<super::by_condition::ConsentTexts>,
 }
@@ -309,8 +310,9 @@ pub struct InstructionsScene {
     #[serde(default = "default_button")]
     #[schemars(length(min = 1, max = 100))]
     pub button: String,
-    /// Texts for participants of some entry conditions, by condition name or
-    /// `factor=level`; what an entry does not give comes from the scene above.
+    /// Texts for participants of some conditions, by condition name or `factor=level`
+    /// (entry conditions; group conditions on scenes after a multiplayer scene); what
+    /// an entry does not give comes from the scene above.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub by_condition: super::by_condition::ByCondition<super::by_condition::InstructionsTexts>,
 }
@@ -338,8 +340,9 @@ pub struct EndScene {
     /// Where participants are sent; defaults to `recruitment.redirect_url`.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
-    /// Texts for participants of some entry conditions, by condition name or
-    /// `factor=level`; what an entry does not give comes from the scene above.
+    /// Texts for participants of some conditions, by condition name or `factor=level`
+    /// (entry conditions; group conditions on scenes after a multiplayer scene); what
+    /// an entry does not give comes from the scene above.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub by_condition: super::by_condition::ByCondition<super::by_condition::EndTexts>,
 }
@@ -368,8 +371,8 @@ pub struct Outcome {
     /// Where the participant is sent after the message.
     #[serde(default)]
     pub redirect_url: Option<HttpUrl>,
-    /// The message for participants of some entry conditions, by condition name or
-    /// `factor=level` (`{told_ai: {message: …}}`); others read `message`.
+    /// The message for participants of some conditions (entry or group), by condition
+    /// name or `factor=level` (`{told_ai: {message: …}}`); others read `message`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub by_condition: super::by_condition::ByCondition<super::by_condition::OutcomeTexts>,
 }

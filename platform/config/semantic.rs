@@ -44,8 +44,9 @@ struct Checker<'a> {
     /// end when checked, and what `done` returned is kept here.
     bonus_scene: Option<String>,
     bonus_result: Option<Value>,
-    /// The entry conditions, for keys that name them (`by_condition` of outcomes).
+    /// The entry and group conditions, for keys that name them (`by_condition`).
     entry: Option<crate::config::conditions::ConditionSet>,
+    group: Option<crate::config::conditions::ConditionSet>,
 }
 
 /// All semantic problems of a parsed document (schema-valid or not). `base` is the
@@ -71,8 +72,9 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         .and_then(|from| from.split_once('.'))
         .map(|(scene, _)| scene.to_owned());
     let entry = document.pointer("/conditions/entry").and_then(|e| serde_json::from_value(e.clone()).ok());
+    let group = document.pointer("/conditions/group").and_then(|e| serde_json::from_value(e.clone()).ok());
     let (scene_ids, problems) = (HashMap::new(), Vec::new());
-    let mut c = Checker { source, base, scene_ids, problems, bonus_scene, bonus_result: None, entry };
+    let mut c = Checker { source, base, scene_ids, problems, bonus_scene, bonus_result: None, entry, group };
     let scenes = KeyPath::root().key("scenes");
     for (i, view) in views.iter().enumerate() {
         let Some(id) = &view.id else { continue };
@@ -375,14 +377,7 @@ impl<'a> Checker<'a> {
                     "`goto` sends everyone to another scene: messages by condition would never show",
                 );
             }
-            match self.entry.clone() {
-                None => {
-                    self.report_key(here.clone(), "messages by condition need entry conditions (`conditions.entry`)")
-                }
-                Some(set) => {
-                    self.condition_key(here.clone(), key, &set, true);
-                }
-            }
+            self.text_key(here.clone(), key, None, &[]);
             self.placeholders(&here.key("message"), &texts.message, &["pay", "bonus"]);
         }
         if let Some(url) = &outcome.redirect_url {

@@ -29,8 +29,9 @@ pub struct SurveyScene {
     #[serde(default = "default_submit")]
     #[schemars(length(min = 1, max = 100))]
     pub button: String,
-    /// Texts for participants of some entry conditions, by condition name or
-    /// `factor=level`; what an entry does not give comes from the scene above.
+    /// Texts for participants of some conditions, by condition name or `factor=level`
+    /// (entry conditions; group conditions on scenes after a multiplayer scene); what
+    /// an entry does not give comes from the scene above.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub by_condition: super::by_condition::ByCondition<super::by_condition::SurveyTexts>,
 }

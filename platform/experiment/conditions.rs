@@ -115,12 +115,25 @@ impl State {
         self.draw(true).map(Some).ok_or(())
     }
 
-    /// Logs the condition drawn for `game` (after its `game_created`).
+    /// Logs the condition drawn for `game` (after its `game_created`), and keeps it: the
+    /// texts of the scenes after the game are its players' group condition's.
     pub(super) fn log_group_condition(&mut self, game: GameId, condition: Option<usize>) {
-        let Some(c) = condition.and_then(|i| self.group_conditions.as_ref().map(|b| b.conditions[i].to_json())) else {
-            return;
-        };
+        let Some(i) = condition else { return };
+        let Some(c) = self.group_conditions.as_ref().map(|b| b.conditions[i].to_json()) else { return };
+        self.game_groups.insert(game, i);
         self.log(Event::GroupConditionAssigned { game, condition: c });
+    }
+
+    /// The condition of `pid`'s last group, if it had one.
+    pub(super) fn group_condition_of(&self, pid: ParticipantId) -> Option<usize> {
+        let game = self.participants.get(&pid)?.last_game?;
+        self.game_groups.get(&game).copied()
+    }
+
+    /// Whose texts `pid` reads: their entry condition's, and their last group's.
+    pub(super) fn audience_of(&self, pid: ParticipantId) -> crate::config::by_condition::Audience<'_> {
+        let group = self.group_condition_of(pid).and_then(|i| self.group_conditions.as_ref().map(|b| &b.conditions[i]));
+        crate::config::by_condition::Audience { entry: self.condition_of(pid), group }
     }
 
     /// A game ended: its group condition's slot counts as a completion, or is freed.

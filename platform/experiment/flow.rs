@@ -54,7 +54,8 @@ impl State {
 
     /// Sends the scene at `index` as this participant sees it.
     pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
-        let view = self.views.scene(index, &self.experiment, &self.participants[&pid]);
+        let group = self.group_condition_of(pid);
+        let view = self.views.scene(index, &self.experiment, &self.participants[&pid], group);
         let view = if self.views.personal(index) { self.personalize(pid, view) } else { view };
         let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
         self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });

@@ -61,6 +61,8 @@ pub struct Restored {
 pub struct Recovered {
     pub people: Vec<Restored>,
     pub group_completed: BTreeMap<String, u64>,
+    /// Every game's group condition (the texts after a game are its group's).
+    pub game_groups: HashMap<GameId, String>,
 }
 
 /// Folds every earlier run's log of `experiment` under `data`.
@@ -86,12 +88,14 @@ pub fn fold(experiment: &Experiment, events: impl IntoIterator<Item = (u64, Even
         game_scenes: HashMap::new(),
         group_conditions: HashMap::new(),
         group_completed: BTreeMap::new(),
+        game_groups: HashMap::new(),
     };
     for (ts_ms, event) in events {
         fold.apply(ts_ms, event);
     }
-    let Fold { mut people, order, group_completed, .. } = fold;
-    Recovered { people: order.into_iter().filter_map(|pid| people.remove(&pid)).collect(), group_completed }
+    let Fold { mut people, order, group_completed, game_groups, .. } = fold;
+    let people = order.into_iter().filter_map(|pid| people.remove(&pid)).collect();
+    Recovered { people, group_completed, game_groups }
 }
 
 struct Fold<'a> {
@@ -105,6 +109,7 @@ struct Fold<'a> {
     /// Games with a group condition, while they run.
     group_conditions: HashMap<GameId, String>,
     group_completed: BTreeMap<String, u64>,
+    game_groups: HashMap<GameId, String>,
 }
 
 impl Fold<'_> {
@@ -225,6 +230,7 @@ impl Fold<'_> {
             Event::GroupConditionAssigned { game, condition } => {
                 if let Some(id) = condition["id"].as_str() {
                     self.group_conditions.insert(game, id.to_owned());
+                    self.game_groups.insert(game, id.to_owned());
                 }
             }
             _ => {}
@@ -250,6 +256,11 @@ impl State {
             for (id, n) in &recovered.group_completed {
                 if let Some(i) = b.index_of(id) {
                     b.completed[i] += n;
+                }
+            }
+            for (game, id) in &recovered.game_groups {
+                if let Some(i) = b.index_of(id) {
+                    self.game_groups.insert(*game, i);
                 }
             }
         }

@@ -53,6 +53,9 @@ pub struct State {
     /// Entry and group conditions with their counts, when the experiment has them.
     pub(super) entry_conditions: Option<super::conditions::Balancer>,
     pub(super) group_conditions: Option<super::conditions::Balancer>,
+    /// The group condition drawn for each game (the texts after it are its players'),
+    /// this run's and those restored from earlier runs.
+    pub(super) game_groups: HashMap<crate::protocol::GameId, usize>,
     /// Earlier groups per scene with `reunion` (read at start).
     pub(super) reunions: super::reunion::Reunions,
     /// Whether new sessions may start.
@@ -140,6 +143,7 @@ impl State {
             timers: Timers::default(),
             entry_conditions,
             group_conditions,
+            game_groups: HashMap::new(),
             reunions: Default::default(),
             arrivals: Arrivals::Open,
             draining: false,

@@ -1,7 +1,10 @@
 //! Scenes as participants see them: bodies rendered once at start-up (markdown → HTML,
 //! body files read), per-participant details (end-page redirect) filled at send time.
 
+use std::collections::HashMap;
 use std::path::Path;
+
+use crate::config::by_condition::{Audience, applies};
 
 use crate::config::model::TextFormat;
 use crate::config::survey::Question;
@@ -10,13 +13,17 @@ use crate::protocol::{QuestionView, SceneView};
 
 use super::state::Participant;
 
+/// A participant's conditions by index: (entry, group of their last game).
+type Conditions = (Option<usize>, Option<usize>);
+
 /// Rendered scenes, index-aligned with `experiment.scenes`.
 #[derive(Debug, Clone)]
 pub struct Views {
     scenes: Vec<SceneView>,
-    /// Per scene with texts by entry condition (`by_condition`): its view for each
-    /// condition (by index). A participant gets only their own condition's.
-    by_condition: Vec<Vec<SceneView>>,
+    /// Per scene with texts by condition (`by_condition`): its view for each (entry
+    /// condition, group condition) by index, a group's only where the scene names group
+    /// conditions. A participant gets only their own conditions'.
+    by_condition: Vec<HashMap<Conditions, SceneView>>,
     /// Per scene, whether its texts hold a participant's placeholders (`{condition…}`,
     /// `{group_code}`): only those are rewritten for each participant.
     personal: Vec<bool>,
@@ -34,17 +41,33 @@ pub struct ViewError {
 
 impl Views {
     /// Renders every scene (and each scene with texts by condition once per entry
-    /// condition); body files are resolved against `base_dir`.
+    /// condition, and per group condition when it names them); body files are resolved
+    /// against `base_dir`.
     pub fn render(experiment: &Experiment, base_dir: &Path) -> Result<Self, ViewError> {
-        let conditions = experiment.conditions.entry.as_ref().map(|e| e.conditions()).unwrap_or_default();
+        let entries = experiment.conditions.entry.as_ref().map(|e| e.conditions()).unwrap_or_default();
+        let groups = experiment.conditions.group.as_ref().map(|g| g.conditions()).unwrap_or_default();
         let mut scenes = Vec::new();
         let mut by_condition = Vec::new();
         for scene in &experiment.scenes {
             scenes.push(render_scene(experiment, base_dir, scene)?);
-            let mut variants = Vec::new();
+            let mut variants = HashMap::new();
             if scene.varies_by_condition() {
-                for condition in &conditions {
-                    variants.push(render_scene(experiment, base_dir, &scene.for_condition(condition))?);
+                let names_groups = scene.condition_keys().iter().any(|k| groups.iter().any(|g| applies(k, g)));
+                let entry_options = std::iter::once(None).chain((0..entries.len()).map(Some));
+                let group_options: Vec<Option<usize>> = if names_groups {
+                    std::iter::once(None).chain((0..groups.len()).map(Some)).collect()
+                } else {
+                    vec![None]
+                };
+                for e in entry_options {
+                    for g in &group_options {
+                        if e.is_none() && g.is_none() {
+                            continue;
+                        }
+                        let audience = Audience { entry: e.map(|i| &entries[i]), group: g.map(|i| &groups[i]) };
+                        let view = render_scene(experiment, base_dir, &scene.for_condition(audience))?;
+                        variants.insert((e, *g), view);
+                    }
                 }
             }
             by_condition.push(variants);
@@ -53,7 +76,7 @@ impl Views {
             .iter()
             .zip(&by_condition)
             .map(|(view, variants)| {
-                std::iter::once(view).chain(variants).any(|v| {
+                std::iter::once(view).chain(variants.values()).any(|v| {
                     let text = serde_json::to_string(v).unwrap_or_default();
                     ["{condition", "{group_code}", "{pay}", "{bonus}"].iter().any(|p| text.contains(p))
                 })
@@ -133,9 +156,18 @@ impl Views {
         self.personal[index]
     }
 
-    /// The scene at `index` as `participant` sees it.
-    pub fn scene(&self, index: usize, experiment: &Experiment, participant: &Participant) -> SceneView {
-        let variant = participant.condition.and_then(|c| self.by_condition[index].get(c));
+    /// The scene at `index` as `participant` sees it, `group` the condition of their last
+    /// group (if it had one).
+    pub fn scene(
+        &self,
+        index: usize,
+        experiment: &Experiment,
+        participant: &Participant,
+        group: Option<usize>,
+    ) -> SceneView {
+        let variants = &self.by_condition[index];
+        let variant =
+            variants.get(&(participant.condition, group)).or_else(|| variants.get(&(participant.condition, None)));
         let mut view = variant.unwrap_or(&self.scenes[index]).clone();
         if let SceneView::End { redirect_url: Some(url), completion_code, .. } = &mut view {
             *url = fill_redirect(

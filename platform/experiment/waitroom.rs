@@ -375,7 +375,7 @@ impl State {
                 let game = self.participants[&pid].last_game;
                 u.replace("{group_code}", &game.map(|g| crate::config::reunion::group_code(&g)).unwrap_or_default())
             });
-        let message = outcome.message_for(self.condition_of(pid)).map(|m| self.experiment.localized(m)).or_else(|| {
+        let message = outcome.message_for(self.audience_of(pid)).map(|m| self.experiment.localized(m)).or_else(|| {
             (reason == OutcomeReason::HostRestarted).then(|| self.experiment.text("outcome.host_restarted"))
         });
         let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();

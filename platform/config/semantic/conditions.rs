@@ -17,10 +17,10 @@ impl Checker<'_> {
     pub(super) fn conditions(&mut self, document: &Value, views: &[SceneView]) {
         let Some(raw) = document.get("conditions") else {
             self.tell_about_bots(None, views);
-            return self.by_condition(None, views);
+            return self.by_condition(views);
         };
         let Ok(conditions) = serde_json::from_value::<Conditions>(raw.clone()) else { return }; // schema errors
-        self.by_condition(conditions.entry.as_ref(), views);
+        self.by_condition(views);
         self.tell_about_bots(conditions.entry.as_ref(), views);
         let at = KeyPath::root().key("conditions");
         let nowhere = Slug::try_from("conditions".to_owned()).expect("a valid slug");
@@ -78,21 +78,67 @@ impl Checker<'_> {
         }
     }
 
-    /// Scene texts by condition (`by_condition`): each key names an entry condition or
-    /// a `factor=level` of them, and what it gives is checked as the scene's own.
-    pub(super) fn by_condition(&mut self, conditions: Option<&ConditionSet>, views: &[SceneView]) {
+    /// A `by_condition` key (of scene `scene`'s texts, or of an outcome's messages):
+    /// an entry condition or a `factor=level` of them, or a group condition's — which is
+    /// drawn when a group forms, so only scenes after a multiplayer scene may name it.
+    pub(super) fn text_key(&mut self, at: KeyPath, key: &str, scene: Option<usize>, views: &[SceneView]) {
+        let (entry, group) = (self.entry.clone(), self.group.clone());
+        let names = |set: &Option<ConditionSet>| {
+            set.as_ref().is_some_and(|s| s.conditions().iter().any(|c| crate::config::by_condition::applies(key, c)))
+        };
+        if names(&entry) {
+            return;
+        }
+        if names(&group) {
+            let after_a_group =
+                scene.is_none_or(|i| views[..i].iter().any(|v| matches!(v.typed, Some(Scene::Multiplayer(_)))));
+            if !after_a_group {
+                self.report_key(
+                    at,
+                    format!("`{key}` is a group condition, drawn when a group forms: only scenes after a multiplayer scene can give texts for it"),
+                );
+            }
+            return;
+        }
+        match (entry, group) {
+            (None, None) => {
+                self.report_key(at, "texts by condition need conditions (`conditions.entry` or `conditions.group`)")
+            }
+            (Some(set), None) => {
+                self.condition_key(at, key, &set, true);
+            }
+            (entry, Some(group)) => {
+                let sets: Vec<&ConditionSet> = entry.iter().chain(std::iter::once(&group)).collect();
+                let known: Vec<String> = sets
+                    .iter()
+                    .flat_map(|s| {
+                        let levels =
+                            s.factors.iter().flat_map(|f| f.levels.iter().map(move |l| format!("{}={l}", f.name)));
+                        s.conditions().into_iter().map(|c| c.id).chain(levels).collect::<Vec<_>>()
+                    })
+                    .collect();
+                let near = crate::config::diagnostic::did_you_mean(key, known.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                self.report_key(
+                    at,
+                    format!("`{key}` is neither an entry nor a group condition, nor a `factor=level` of them{near}"),
+                );
+            }
+        }
+    }
+
+    /// Scene texts by condition (`by_condition`): each key names a condition (see
+    /// `text_key`), and what it gives is checked as the scene's own; `show_if` names
+    /// entry conditions.
+    pub(super) fn by_condition(&mut self, views: &[SceneView]) {
+        let conditions = self.entry.clone();
+        let conditions = conditions.as_ref();
         for (i, view) in views.iter().enumerate() {
             let Some(scene) = &view.typed else { continue };
             let at = KeyPath::root().key("scenes").index(i).key("by_condition");
             for key in scene.condition_keys() {
-                match conditions {
-                    None => {
-                        self.report_key(at.key(key), "texts by condition need entry conditions (`conditions.entry`)")
-                    }
-                    Some(set) => {
-                        self.condition_key(at.key(key), key, set, true);
-                    }
-                }
+                self.text_key(at.key(key), key, Some(i), views);
             }
             self.condition_texts(&at, scene);
             let scene_at = KeyPath::root().key("scenes").index(i);

@@ -459,3 +459,48 @@ fn an_outcome_message_may_differ_by_condition() {
         assert_eq!(told.as_deref(), Some(expected));
     }
 }
+
+#[test]
+fn the_scenes_after_a_game_speak_to_the_groups_condition_and_keep_doing_so_after_a_restart() {
+    let yaml = PAIR.replace("    max_p2p_rtt_ms: 80\n", "").replace("scenes:", "conditions:\n  group: {list: [team, rivals]}\nscenes:").replace(
+        "  - id: end\n    kind: end",
+        "  - id: end\n    kind: end\n    message: Thanks.\n    by_condition:\n      team: {message: \"Thanks for playing as a team.\"}\n      rivals: {message: \"Thanks for playing against each other.\"}",
+    );
+    let mut h = Harness::new(&yaml);
+    let (a, b) = (h.arrive(), h.arrive());
+    let game = h.game_of(a).unwrap();
+    let group = h
+        .log
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::GroupConditionAssigned { game: g, condition } if *g == game => {
+                condition["id"].as_str().map(str::to_owned)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let (own, other) = if group == "team" {
+        ("Thanks for playing as a team.", "Thanks for playing against each other.")
+    } else {
+        ("Thanks for playing against each other.", "Thanks for playing as a team.")
+    };
+    for p in [a, b] {
+        h.send(p, ClientMsg::GameComplete { game, result: None, tick: None, hash: None, seq: None });
+    }
+    let end_message = |h: &Harness, p| {
+        h.sent(p).into_iter().rev().find_map(|m| match m {
+            ServerMsg::Scene { scene: crate::protocol::SceneView::End { message, .. }, .. } => Some(message),
+            _ => None,
+        })
+    };
+    for p in [a, b] {
+        assert_eq!(end_message(&h, p).as_deref(), Some(own));
+        let everything = serde_json::to_string(&h.sent(p)).unwrap();
+        assert!(!everything.contains(other), "the other group condition's text reached a page");
+    }
+    h.disconnect(a);
+    h.restart();
+    h.take();
+    h.reconnect(a);
+    assert_eq!(end_message(&h, a).as_deref(), Some(own), "after a restart");
+}
