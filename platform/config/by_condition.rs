@@ -134,7 +134,7 @@ pub struct OutcomeTexts {
 impl super::model::Outcome {
     /// The message a participant of `audience` reads.
     pub fn message_for(&self, audience: Audience) -> Option<&str> {
-        let own = applying(&self.by_condition, audience).last().map(|t| t.message.as_str());
+        let own = overrides(&self.by_condition, audience).last().map(|t| t.message.as_str());
         own.or(self.message.as_deref())
     }
 }
@@ -150,7 +150,7 @@ pub fn applies(key: &str, condition: &Condition) -> bool {
 /// The overrides of `map` that apply to `audience`, weakest first: for the entry
 /// condition, then the group's, the `factor=level` keys in the order of its factors,
 /// then its own name.
-fn applying<'a, T>(map: &'a ByCondition<T>, audience: Audience) -> Vec<&'a T> {
+pub fn overrides<'a, T>(map: &'a ByCondition<T>, audience: Audience) -> Vec<&'a T> {
     let mut out: Vec<&T> = Vec::new();
     for condition in [audience.entry, audience.group].into_iter().flatten() {
         out.extend(condition.levels.iter().filter_map(|(factor, level)| map.get(&format!("{factor}={level}"))));
@@ -187,7 +187,7 @@ impl ForCondition for ConsentScene {
 
     fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, audience) {
+        for t in overrides(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             if t.body.is_some() || t.body_file.is_some() {
                 (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
@@ -207,7 +207,7 @@ impl ForCondition for InstructionsScene {
 
     fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, audience) {
+        for t in overrides(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             if t.body.is_some() || t.body_file.is_some() {
                 (out.body, out.body_file) = (t.body.clone(), t.body_file.clone());
@@ -229,7 +229,7 @@ impl ForCondition for SurveyScene {
     fn for_condition(&self, audience: Audience) -> Self {
         let questions = self.questions.iter().filter(|q| shown(q.show_if(), audience.entry)).cloned().collect();
         let mut out = Self { by_condition: BTreeMap::new(), questions, ..self.clone() };
-        for t in applying(&self.by_condition, audience) {
+        for t in overrides(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             set(&mut out.button, &t.button);
         }
@@ -244,7 +244,7 @@ impl ForCondition for EndScene {
 
     fn for_condition(&self, audience: Audience) -> Self {
         let mut out = Self { by_condition: BTreeMap::new(), ..self.clone() };
-        for t in applying(&self.by_condition, audience) {
+        for t in overrides(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
             set(&mut out.message, &t.message);
         }

@@ -384,6 +384,12 @@ pub struct Game {
     /// Free-form settings passed to the module's `init` as they are (rounds, layouts…).
     #[serde(default)]
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Settings for the games of some conditions, by condition name or `factor=level`,
+    /// each key's given over `config` key by key: a group condition's, or an entry
+    /// condition's when groups form within one entry condition (every copy of a game
+    /// runs with one config, so groups that mix entry conditions cannot have theirs).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub config_by_condition: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     /// Game ticks per second: every page steps the game this often.
     #[serde(default = "default_tick_rate")]
     #[schemars(range(min = 1, max = 30))]

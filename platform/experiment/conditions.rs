@@ -209,10 +209,41 @@ impl State {
         serde_json::from_str(&text).unwrap_or(view)
     }
 
+    /// The config of a game of `scene` played by `players` with the group condition
+    /// `group`: the scene's, then `config_by_condition`'s entries that apply to the
+    /// group (its players' shared entry condition, then its group condition) over it
+    /// key by key, and `conditions` (see `game_conditions`).
+    pub(super) fn game_config(
+        &self,
+        scene: usize,
+        group: Option<usize>,
+        players: &[ParticipantId],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let game = &self.multiplayer(scene).game;
+        let mut config = game.config.clone();
+        if !game.config_by_condition.is_empty() {
+            let entries: std::collections::BTreeSet<Option<usize>> =
+                players.iter().map(|p| self.participants.get(p).and_then(|p| p.condition)).collect();
+            let shared = match entries.into_iter().collect::<Vec<_>>()[..] {
+                [Some(i)] => self.entry_conditions.as_ref().map(|b| &b.conditions[i]),
+                _ => None,
+            };
+            let group = group.and_then(|i| self.group_conditions.as_ref().map(|b| &b.conditions[i]));
+            let audience = crate::config::by_condition::Audience { entry: shared, group };
+            for over in crate::config::by_condition::overrides(&game.config_by_condition, audience) {
+                config.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        if let Some(c) = self.game_conditions(group, players) {
+            config.insert("conditions".to_owned(), c);
+        }
+        config
+    }
+
     /// What a game's config carries besides the scene's, when the experiment has
     /// conditions: `conditions`, with the group's condition and each player's entry
     /// condition (slot order).
-    pub(super) fn game_conditions(&self, group: Option<usize>, players: &[ParticipantId]) -> Option<serde_json::Value> {
+    fn game_conditions(&self, group: Option<usize>, players: &[ParticipantId]) -> Option<serde_json::Value> {
         if self.entry_conditions.is_none() && self.group_conditions.is_none() {
             return None;
         }

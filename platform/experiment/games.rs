@@ -32,7 +32,7 @@ impl State {
             }
             return None;
         };
-        let conditions = self.game_conditions(condition, &players);
+        let game_config = self.game_config(scene, condition, &players);
         let config = &self.multiplayer(scene).game;
         let bot_seats = config.bot_seats + filled;
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
@@ -63,7 +63,7 @@ impl State {
         let starts_at = now + Duration::from_secs_f64(countdown);
         let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
         game.bot_seats = bot_seats;
-        (game.condition, game.conditions) = (condition, conditions);
+        (game.condition, game.config) = (condition, game_config);
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
@@ -112,7 +112,7 @@ impl State {
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
             bot_seats: game.bot_seats,
-            config: serde_json::Value::Object(with_conditions(&config.config, &game.conditions)),
+            config: serde_json::Value::Object(game.config.clone()),
             relay: l.relay,
         };
         self.timers.schedule(ends_at, Timer::Game(scene, id));
@@ -137,7 +137,7 @@ impl State {
             slot: game.slot(pid).unwrap_or_default(),
             ice_servers: (self.ice)(scene, pid),
             module: format!("/x/{}/game/{scene_id}/{main}", self.experiment.id),
-            config: serde_json::Value::Object(with_conditions(&config.config, &game.conditions)),
+            config: serde_json::Value::Object(game.config.clone()),
             seed: l.seed,
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
@@ -292,16 +292,4 @@ impl State {
             }
         }
     }
-}
-
-/// A scene's game config with the conditions of one game added (`conditions`).
-pub(super) fn with_conditions(
-    config: &serde_json::Map<String, serde_json::Value>,
-    conditions: &Option<serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut config = config.clone();
-    if let Some(c) = conditions {
-        config.insert("conditions".to_owned(), c.clone());
-    }
-    config
 }

@@ -88,8 +88,9 @@ pub struct Game {
     pub open_seats: Vec<(usize, Duration)>,
     /// The group's condition (index in the experiment's), if it has one.
     pub condition: Option<usize>,
-    /// What the game's config carries besides the scene's (`conditions`), if anything.
-    pub conditions: Option<serde_json::Value>,
+    /// The config its copies are given: the scene's, with what applies to the group's
+    /// conditions over it (`config_by_condition`) and the conditions (`conditions`).
+    pub config: serde_json::Map<String, serde_json::Value>,
     /// When each seat's player last sent an input other than `null` (or took the
     /// seat, or the game started): how long a partner has been idle.
     pub acted_at: BTreeMap<usize, Duration>,
@@ -121,7 +122,7 @@ impl Game {
             lockstep,
             bot_seats: 0,
             condition: None,
-            conditions: None,
+            config: serde_json::Map::new(),
             seat_changes: Vec::new(),
             open_seats: Vec::new(),
             acted_at: BTreeMap::new(),

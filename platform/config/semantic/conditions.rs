@@ -17,6 +17,16 @@ impl Checker<'_> {
     pub(super) fn conditions(&mut self, document: &Value, views: &[SceneView]) {
         let Some(raw) = document.get("conditions") else {
             self.tell_about_bots(None, views);
+            for (i, view) in views.iter().enumerate() {
+                let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
+                for key in m.game.config_by_condition.keys() {
+                    let at = KeyPath::root().key("scenes").index(i).key("game").key("config_by_condition").key(key);
+                    self.report_key(
+                        at,
+                        "a game's config by condition needs conditions (`conditions.entry` or `conditions.group`)",
+                    );
+                }
+            }
             return self.by_condition(views);
         };
         let Ok(conditions) = serde_json::from_value::<Conditions>(raw.clone()) else { return }; // schema errors
@@ -59,6 +69,27 @@ impl Checker<'_> {
         for (i, view) in views.iter().enumerate() {
             let Some(Scene::Multiplayer(m)) = &view.typed else { continue };
             let scene = KeyPath::root().key("scenes").index(i);
+            let by = scene.key("game").key("config_by_condition");
+            for (key, over) in &m.game.config_by_condition {
+                let names_entry = conditions
+                    .entry
+                    .as_ref()
+                    .is_some_and(|set| set.conditions().iter().any(|c| crate::config::by_condition::applies(key, c)));
+                if names_entry && !within {
+                    self.report_key(
+                        by.key(key),
+                        format!("every copy of a game runs with one config, and groups here may mix entry conditions (`conditions.entry.match` is not `within`): `{key}` cannot have a config of its own; vary the game by a group condition instead"),
+                    );
+                } else if !names_entry {
+                    self.text_key(by.key(key), key, None, views);
+                }
+                if over.contains_key("conditions") {
+                    self.report(
+                        by.key(key).key("conditions"),
+                        "`conditions` in a game's config is where cohort puts the participants' and the group's conditions: use another key",
+                    );
+                }
+            }
             if m.game.config.contains_key("conditions") {
                 self.report(
                     scene.key("game").key("config").key("conditions"),

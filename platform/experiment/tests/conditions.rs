@@ -504,3 +504,44 @@ fn the_scenes_after_a_game_speak_to_the_groups_condition_and_keep_doing_so_after
     h.reconnect(a);
     assert_eq!(end_message(&h, a).as_deref(), Some(own), "after a restart");
 }
+
+#[test]
+fn a_game_runs_with_its_groups_config_entry_condition_then_group_condition_over_the_scenes() {
+    let yaml = PAIR
+        .replace("    max_p2p_rtt_ms: 80\n", "")
+        .replace("scenes:", "conditions:\n  entry: {list: [told, untold]}\n  group: {list: [fast]}\nscenes:")
+        .replace(
+            "countdown_secs: 0, max_duration_secs: 100}",
+            "countdown_secs: 0, max_duration_secs: 100, config: {speed: 1, colour: red}, config_by_condition: {told: {speed: 2}, fast: {colour: blue}}}",
+        );
+    let mut h = Harness::new(&yaml);
+    let people: Vec<ParticipantId> = (0..4).map(|_| h.arrive()).collect();
+    let mut seen = 0;
+    for p in people {
+        let told = condition_of(&h, p).as_deref() == Some("told");
+        let config = h
+            .sent(p)
+            .into_iter()
+            .find_map(|m| match m {
+                ServerMsg::StartGame { config, .. } => Some(config),
+                _ => None,
+            })
+            .expect("the group plays");
+        assert_eq!(config["speed"], if told { 2 } else { 1 }, "{config}");
+        assert_eq!(config["colour"], "blue", "the group condition's over the scene's: {config}");
+        assert_eq!(config["conditions"]["group"]["id"], "fast");
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+    // The log keeps each game's config, for the replay.
+    let logged: Vec<serde_json::Value> = h
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::GameStarted { config, .. } => Some(config["speed"].clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logged.len(), 2);
+    assert!(logged.contains(&serde_json::json!(1)) && logged.contains(&serde_json::json!(2)), "{logged:?}");
+}
