@@ -249,6 +249,7 @@ pub fn one_of_each(a: ParticipantId, b: ParticipantId, rid: &str) -> Vec<Event> 
             bot_seats: 0,
             config: json!({}),
             relay: false,
+            bots_by_host: false,
         },
         Event::GameInputs {
             game,
@@ -261,7 +262,7 @@ pub fn one_of_each(a: ParticipantId, b: ParticipantId, rid: &str) -> Vec<Event> 
         },
         Event::GameRelay { game, participant: a, need: 0 },
         Event::Visibility { participant: a, hidden: true, game: Some(game) },
-        Event::SeatChanged { game, slot: 1, tick: 5, to: SeatKind::Bot, participant: b, told: true },
+        Event::SeatChanged { game, slot: 1, tick: 5, to: SeatKind::Bot, participant: b, told: true, by_host: false },
         Event::BotsFilled { participant: a, scene: s("play"), game, waited_ms: 1, bot_seats: 1, told: true },
         Event::GameDesync { game, tick: 1, hashes: vec![Some(s("h")), None] },
         Event::GameCompleted { game, participant: a, result: Some(json!({"score": 1})), tick: Some(1), hash: None },

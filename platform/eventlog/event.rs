@@ -340,6 +340,11 @@ pub enum Event {
         /// True when the group starts on the host relay.
         #[serde(default)]
         relay: bool,
+        /// True when the host plays the bot seats itself (some player is not told
+        /// about bots): their inputs are in the log, as a player's, under the ids the
+        /// pages knew them by.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        bots_by_host: bool,
     },
     /// One player's inputs for ticks `from`… (and the state hashes it reported).
     GameInputs {
@@ -377,6 +382,11 @@ pub enum Event {
         participant: ParticipantId,
         /// Whether the remaining players were told (`tell_about_bots`).
         told: bool,
+        /// True when the host plays the seat itself (a remaining player is not told
+        /// about bots): its inputs go on in the log, as a player's, and the pages were
+        /// not told of the change.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_host: bool,
     },
     /// A participant waited `waitroom.fill_with_bots_after_secs` and plays with bot
     /// seats instead (`game` was created for them).

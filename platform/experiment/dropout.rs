@@ -37,14 +37,21 @@ impl State {
         if policy == Dropout::Backfill {
             game.open_seats.push((change.slot, now + offer));
         }
-        let (others, all_done) = (game.players.clone(), game.all_completed());
+        let (others, all_done, host_plays) = (game.players.clone(), game.all_completed(), !game.host_seats.is_empty());
         let (slot, tick) = (change.slot, change.tick);
         let others: Vec<(ParticipantId, bool)> =
             others.into_iter().filter(|o| *o != pid).map(|o| (o, self.told_about_bots(scene, o))).collect();
         let told = others.iter().all(|(_, told)| *told);
-        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told });
-        for (other, told) in others {
-            self.send_to(other, ServerMsg::SeatChange { game: id, slot, tick, to, player: None, told });
+        // A partner not told about bots must not learn that a computer took the seat:
+        // the host plays it, and the pages go on receiving a player's inputs.
+        let by_host = to == SeatKind::Bot && (!told || host_plays);
+        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told, by_host });
+        if by_host {
+            self.host_takes_seat(scene, id, slot, now);
+        } else {
+            for (other, told) in others {
+                self.send_to(other, ServerMsg::SeatChange { game: id, slot, tick, to, player: None, told });
+            }
         }
         if all_done {
             // The others had already finished: the leaver was the last one missing.
@@ -53,6 +60,49 @@ impl State {
             self.try_backfill(scene, now);
         }
         true
+    }
+
+    /// The host plays `slot` of game `id` from now on (its player left, and a partner is
+    /// not told about bots): over the relay, by its copy of the game (started now, from
+    /// every input so far, if the game had none).
+    fn host_takes_seat(&mut self, scene: usize, id: GameId, slot: usize, now: Duration) {
+        let seat = ParticipantId(self.new_uuid());
+        let experiment_scene = self.experiment.scenes[scene].id().to_string();
+        let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.get_mut(&id)) else { return };
+        game.open_seats.retain(|(s, _)| *s != slot); // nobody backfills a seat the host plays
+        let fresh = game.host_seats.is_empty();
+        game.host_seats.insert(slot, seat);
+        let switched = !game.lockstep.relay;
+        game.lockstep.relay = true;
+        game.acted_at.insert(slot, now);
+        let l = &game.lockstep;
+        let command = if fresh {
+            super::host_bots::HostBots::Start {
+                game: id,
+                scene: experiment_scene,
+                config: serde_json::Value::Object(game.config.clone()),
+                seed: l.seed,
+                seats: l.inputs.len(),
+                tick_rate: l.tick_rate,
+                input_delay: l.input_delay,
+                bots: vec![slot],
+                held: l.inputs.clone(),
+            }
+        } else {
+            super::host_bots::HostBots::Take { game: id, slot }
+        };
+        let (need, players) = (l.inputs[slot].len() as u64, game.players.clone());
+        self.host_bots(command);
+        if switched {
+            self.log(Event::GameRelay { game: id, participant: seat, need });
+            let here: Vec<ParticipantId> = players
+                .into_iter()
+                .filter(|p| self.participants.get(p).is_some_and(|x| x.place == Place::Playing(scene, id)))
+                .collect();
+            for p in here {
+                self.send_to(p, ServerMsg::GameRelay { game: id });
+            }
+        }
     }
 
     /// Offers the open seats of this scene's games (oldest game first) to whoever waits
@@ -106,7 +156,7 @@ impl State {
             }
         }
         let to = SeatKind::Player;
-        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: newcomer, told });
+        self.log(Event::SeatChanged { game: id, slot, tick, to, participant: newcomer, told, by_host: false });
         if switched {
             self.log(Event::GameRelay { game: id, participant: newcomer, need: tick });
         }

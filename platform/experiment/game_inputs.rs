@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::host_bots::HostBots;
 use super::state::{ConnId, Place, State};
 use crate::eventlog::Event;
 use crate::game::EndReason;
@@ -65,6 +66,10 @@ impl State {
                 relayed: relay,
             };
             self.log(event);
+        }
+        if !fresh.is_empty() && self.plays_bots(scene, id) {
+            let inputs = fresh.clone();
+            self.host_bots(HostBots::Inputs { game: id, slot, from: first, inputs });
         }
         if relay && !fresh.is_empty() {
             for other in others.iter().filter(|o| **o != pid) {
@@ -141,6 +146,71 @@ impl State {
             self.send_to(partner, ServerMsg::PartnerVisibility { game, slot, hidden });
         }
         self.ack(conn, seq);
+    }
+
+    /// Whether the host plays seats of game `id` itself (`host_bots`).
+    fn plays_bots(&self, scene: usize, id: GameId) -> bool {
+        self.rooms.get(&scene).and_then(|r| r.games.get(&id)).is_some_and(|g| !g.host_seats.is_empty())
+    }
+
+    /// The game's host copy is no longer needed.
+    pub(super) fn stop_host_bots(&mut self, game: &crate::game::Game) {
+        if !game.host_seats.is_empty() {
+            self.host_bots(HostBots::Stop { game: game.id });
+        }
+    }
+
+    /// The host's copy chose inputs for a seat it plays: kept, logged under the id the
+    /// pages know the seat by, and sent to every player as a player's.
+    pub(super) fn on_bot_inputs(
+        &mut self,
+        id: GameId,
+        slot: usize,
+        from: u64,
+        inputs: Vec<serde_json::Value>,
+        now: Duration,
+    ) {
+        let Some((scene, game)) = self.rooms.iter_mut().find_map(|(s, r)| r.games.get_mut(&id).map(|g| (*s, g))) else {
+            return; // the game ended meanwhile
+        };
+        let Some(seat) = game.host_seats.get(&slot).copied() else { return };
+        let (first, fresh) = match game.lockstep.accept(slot, from, inputs, u64::MAX - 1) {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // The host's own copy: a bug, not a participant's doing.
+                tracing::error!(game = %id.0, "the host's copy sent inputs it may not: {e}");
+                return self.end_game(scene, id, EndReason::HostError, now);
+            }
+        };
+        if fresh.iter().any(|i| !i.is_null()) {
+            game.acted_at.insert(slot, now);
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        let players = game.players.clone();
+        self.log(Event::GameInputs {
+            game: id,
+            participant: seat,
+            slot,
+            from: first,
+            inputs: fresh.clone(),
+            hashes: Vec::new(),
+            relayed: true,
+        });
+        for p in players {
+            self.send_to(p, ServerMsg::GameInputs { game: id, slot, from: first, inputs: fresh.clone() });
+        }
+    }
+
+    /// The host's copy of a game failed: the game ends, with the reason in the host's
+    /// log (never shown to participants).
+    pub(super) fn on_bots_failed(&mut self, id: GameId, error: &str, now: Duration) {
+        let Some(scene) = self.rooms.iter().find_map(|(s, r)| r.games.contains_key(&id).then_some(*s)) else {
+            return;
+        };
+        tracing::warn!(game = %id.0, "the host's copy of the game failed: {error}");
+        self.end_game(scene, id, EndReason::HostError, now);
     }
 
     /// `pid` leaves a running game with `reason`; the others see a partner who left.

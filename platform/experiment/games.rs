@@ -38,7 +38,15 @@ impl State {
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
         let delay = config.input_delay_ticks.unwrap_or_else(|| crate::game::lockstep::input_delay(rtt_ms, tick_rate));
         let seed = self.new_seed();
-        let lockstep = Lockstep::new(players.len(), seed, tick_rate, delay, false);
+        // A player not told about bots must not see a bot seat: the host plays them
+        // (`host_bots`), as players the pages know by ids of their own, over the relay.
+        let hidden = bot_seats > 0 && players.iter().any(|p| !self.told_about_bots(scene, *p));
+        let hidden_bots: Vec<ParticipantId> =
+            if hidden { (0..bot_seats).map(|_| ParticipantId(self.new_uuid())).collect() } else { Vec::new() };
+        let mut lockstep = Lockstep::new(players.len() + hidden_bots.len(), seed, tick_rate, delay, hidden);
+        for slot in players.len()..players.len() + hidden_bots.len() {
+            lockstep.active[slot] = false; // the host's copy reports no hashes
+        }
         let room = &self.rooms[&scene];
         let seats: Vec<Seat> = players
             .iter()
@@ -63,16 +71,19 @@ impl State {
         let starts_at = now + Duration::from_secs_f64(countdown);
         let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
         game.bot_seats = bot_seats;
-        (game.condition, game.config) = (condition, game_config);
+        (game.condition, game.config, game.hidden_bots) = (condition, game_config, hidden_bots.clone());
+        game.host_seats = hidden_bots.iter().enumerate().map(|(i, id)| (players.len() + i, *id)).collect();
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::GameCreated { game: id, scene: scene_id, players: players.clone() });
         self.log_group_condition(id, condition);
         let seats = players.len() as u32 + bot_seats;
         for pid in &players {
-            let bots = if self.told_about_bots(scene, *pid) { bot_seats } else { 0 };
-            let msg =
-                ServerMsg::MatchFound { game: id, players: players.clone(), countdown_secs: countdown, seats, bots };
+            let told = self.told_about_bots(scene, *pid);
+            let bots = if told { bot_seats } else { 0 };
+            // The untold see the host's seats as players.
+            let shown = if told { players.clone() } else { [players.clone(), hidden_bots.clone()].concat() };
+            let msg = ServerMsg::MatchFound { game: id, players: shown, countdown_secs: countdown, seats, bots };
             self.send_to(*pid, msg);
         }
         if countdown <= 0.0 {
@@ -114,9 +125,24 @@ impl State {
             bot_seats: game.bot_seats,
             config: serde_json::Value::Object(game.config.clone()),
             relay: l.relay,
+            bots_by_host: !game.hidden_bots.is_empty(),
         };
+        let host_bots = (!game.hidden_bots.is_empty()).then(|| super::host_bots::HostBots::Start {
+            game: id,
+            scene: self.experiment.scenes[scene].id().to_string(),
+            config: serde_json::Value::Object(game.config.clone()),
+            seed: l.seed,
+            seats: l.inputs.len(),
+            tick_rate: l.tick_rate,
+            input_delay: l.input_delay,
+            bots: (players.len()..l.inputs.len()).collect(),
+            held: Vec::new(),
+        });
         self.timers.schedule(ends_at, Timer::Game(scene, id));
         self.log(event);
+        if let Some(start) = host_bots {
+            self.host_bots(start);
+        }
         for pid in &players {
             let msg = self.start_msg(scene, id, *pid);
             self.send_to(*pid, msg);
@@ -133,7 +159,7 @@ impl State {
         let l = &game.lockstep;
         ServerMsg::StartGame {
             game: id,
-            players: game.players.clone(),
+            players: [game.players.clone(), game.hidden_bots.clone()].concat(),
             slot: game.slot(pid).unwrap_or_default(),
             ice_servers: (self.ice)(scene, pid),
             module: format!("/x/{}/game/{scene_id}/{main}", self.experiment.id),
@@ -141,13 +167,20 @@ impl State {
             seed: l.seed,
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
-            bot_seats: game.bot_seats,
+            // The untold see the host's seats as players, never as bots.
+            bot_seats: if game.hidden_bots.is_empty() { game.bot_seats } else { 0 },
             on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
             partner_idle_secs: config.partner_idle_secs,
             relay: l.relay,
             inputs: l.inputs.clone(),
-            seat_changes: game.seat_changes.clone(),
+            // Seats the host took over are players to the pages.
+            seat_changes: game
+                .seat_changes
+                .iter()
+                .filter(|c| !game.host_seats.contains_key(&c.slot))
+                .copied()
+                .collect(),
         }
     }
 
@@ -189,6 +222,11 @@ impl State {
     ) {
         // From `match_found` on: a group without a probe channel opens one meanwhile.
         let Some((_, game)) = self.my_game(pid, conn, id, "game_signal", seq, true) else { return };
+        if game.hidden_bots.contains(&to) {
+            // A seat the host plays has no page to signal: its inputs come through the
+            // host (the group plays over the relay).
+            return self.ack(conn, seq);
+        }
         if to == pid || !game.players.contains(&to) {
             return self.refuse_peer(pid, conn, "game_signal", "the recipient is not in your game", seq);
         }
@@ -230,6 +268,7 @@ impl State {
     /// Ends a game for everyone in it: `game_end`, then the next scene.
     pub(super) fn end_game(&mut self, scene: usize, id: GameId, reason: EndReason, now: Duration) {
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
+        self.stop_host_bots(&game);
         self.log(Event::GameEnded { game: id, reason });
         self.settle_group(game.condition, reason == EndReason::Completed);
         self.forget_players(scene, &game.players);
@@ -251,6 +290,7 @@ impl State {
             return;
         }
         let Some(game) = self.rooms.get_mut(&scene).and_then(|r| r.games.remove(&id)) else { return };
+        self.stop_host_bots(&game);
         self.log(Event::GameEnded { game: id, reason: EndReason::PartnerLeft });
         self.settle_group(game.condition, false);
         if game.started() {

@@ -16,6 +16,7 @@ mod flow;
 mod game_inputs;
 mod games;
 pub mod history;
+pub mod host_bots;
 mod known_rtts;
 mod matching;
 mod model;

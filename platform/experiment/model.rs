@@ -30,6 +30,11 @@ pub enum Input {
     Drain,
     /// An intervention by the people running the study.
     Admin(super::admin::AdminAction),
+    /// Inputs the host's copy of a game chose for a seat it plays (`host_bots`).
+    BotInputs { game: GameId, slot: usize, from: u64, inputs: Vec<serde_json::Value> },
+    /// The host's copy of a game failed (the module threw, stalled or ran out of
+    /// memory): the game ends.
+    BotsFailed { game: GameId, error: String },
 }
 
 /// Whether new participants are admitted.
@@ -58,6 +63,8 @@ pub enum Effect {
     },
     /// Append to the event log; later sends wait until it is durable.
     Log(Event),
+    /// Tell the host's copies of games that play seats themselves (`host_bots`).
+    HostBots(super::host_bots::HostBots),
 }
 
 /// Where a participant is: exactly one place at a time. (Being probed is part of

@@ -165,6 +165,8 @@ impl State {
             Input::Tick => self.on_tick(now),
             Input::Arrivals(arrivals) => self.on_arrivals(arrivals),
             Input::Admin(action) => self.on_admin(action, now),
+            Input::BotInputs { game, slot, from, inputs } => self.on_bot_inputs(game, slot, from, inputs, now),
+            Input::BotsFailed { game, error } => self.on_bots_failed(game, &error, now),
             Input::Drain => {
                 self.draining = true;
                 let message = self.experiment.text("host.pausing");
@@ -346,6 +348,11 @@ impl State {
 
     pub(super) fn log(&mut self, event: Event) {
         self.effects.push(Effect::Log(event));
+    }
+
+    /// A command for the host's copies of games (`host_bots`).
+    pub(super) fn host_bots(&mut self, command: super::host_bots::HostBots) {
+        self.effects.push(Effect::HostBots(command));
     }
 
     pub(super) fn close(&mut self, conn: ConnId) {

@@ -36,6 +36,9 @@ pub enum EndReason {
     Desync,
     /// The people running the study ended it (`/admin`).
     Ended,
+    /// The host's copy of the game, which plays seats for players not told about bots,
+    /// failed (the module threw, stalled or ran out of memory).
+    HostError,
 }
 
 impl EndReason {
@@ -46,6 +49,7 @@ impl EndReason {
             EndReason::PartnerLeft => "partner_left",
             EndReason::Desync => "desync",
             EndReason::Ended => "ended",
+            EndReason::HostError => "host_error",
         }
     }
 }
@@ -91,6 +95,13 @@ pub struct Game {
     /// The config its copies are given: the scene's, with what applies to the group's
     /// conditions over it (`config_by_condition`) and the conditions (`conditions`).
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// With bot seats the host plays (`host_bots`), the ids the pages know those seats
+    /// by, as players (slot `players.len() + i`); empty when the pages play them.
+    pub hidden_bots: Vec<ParticipantId>,
+    /// Every seat the host plays (those bot seats, and seats it took over from a player
+    /// who left while a partner was not told about bots), with the id its inputs are
+    /// logged under.
+    pub host_seats: BTreeMap<usize, ParticipantId>,
     /// When each seat's player last sent an input other than `null` (or took the
     /// seat, or the game started): how long a partner has been idle.
     pub acted_at: BTreeMap<usize, Duration>,
@@ -123,6 +134,8 @@ impl Game {
             bot_seats: 0,
             condition: None,
             config: serde_json::Map::new(),
+            hidden_bots: Vec::new(),
+            host_seats: BTreeMap::new(),
             seat_changes: Vec::new(),
             open_seats: Vec::new(),
             acted_at: BTreeMap::new(),

@@ -88,10 +88,13 @@ pub fn replay_run_with(
                 order.push(game);
                 games.entry(game).or_default().players = players;
             }
-            Event::GameStarted { game, module, seed, players, config, bot_seats, tick_rate, .. } => {
+            Event::GameStarted { game, module, seed, players, config, bot_seats, tick_rate, bots_by_host, .. } => {
                 let g = games.entry(game).or_default();
-                (g.module, g.seed, g.config, g.inputs) = (module, seed, config, vec![Vec::new(); players]);
-                (g.bot_seats, g.tick_rate) = (bot_seats as usize, tick_rate);
+                // Bot seats the host played have their inputs in the log, as a player's.
+                let (logged, computed) =
+                    if bots_by_host { (players + bot_seats as usize, 0) } else { (players, bot_seats as usize) };
+                (g.module, g.seed, g.config, g.inputs) = (module, seed, config, vec![Vec::new(); logged]);
+                (g.bot_seats, g.tick_rate) = (computed, tick_rate);
             }
             Event::GameInputs { game, slot, from, inputs, hashes, .. } => {
                 let Some(g) = games.get_mut(&game) else { continue };
@@ -104,6 +107,8 @@ pub fn replay_run_with(
                     g.hashes.entry(tick).or_default().push((slot, hash));
                 }
             }
+            // A seat the host took over goes on with its logged inputs.
+            Event::SeatChanged { by_host: true, .. } => {}
             Event::SeatChanged { game, slot, tick, to, participant, .. } => {
                 if let Some(g) = games.get_mut(&game) {
                     let player = (to == crate::game::SeatKind::Player).then_some(participant);

@@ -320,7 +320,10 @@ pub enum ServerMsg {
         tick_rate: u32,
         /// An input committed at tick t applies at tick t + `input_delay`.
         input_delay: u32,
-        /// Seats after `players`' played by the module's `bot`, computed by every copy.
+        /// Seats after `players`' played by the module's `bot`, computed by every copy
+        /// (absent when 0: none, or the host plays them for a participant not told about
+        /// bots, and lists them in `players`).
+        #[serde(default, skip_serializing_if = "is_zero")]
         bot_seats: u32,
         /// `continue` or `pause` while a player's tab is hidden.
         on_hidden: crate::config::multiplayer::OnHidden,

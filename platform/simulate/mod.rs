@@ -336,6 +336,8 @@ impl Sim<'_> {
                     }
                     self.metrics.on_event(&event, now);
                 }
+                // Simulated games are not stepped: no host copies either.
+                Effect::HostBots(_) => {}
             }
         }
     }

@@ -8,6 +8,7 @@ mod browser;
 mod disk;
 mod export;
 mod games;
+mod hidden_bots;
 mod host;
 mod ice;
 mod kitchen;

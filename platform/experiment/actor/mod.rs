@@ -133,6 +133,7 @@ pub fn start(
     tracing::info!(experiment = %id, log = %log.path().display(), restored = restored_count, "experiment ready");
     let (tx, rx) = mpsc::channel(INBOX);
     let reloader = super::reload::Reloader::new(experiment.clone(), &loaded.base_dir, tx.downgrade());
+    let host_bots = super::host_bots::Runner::new(&loaded.games, tx.downgrade());
     let log_health = Arc::new(LogHealth::default());
     let outbox = Outbox::start(log, log_health.clone());
     let health = log_health.clone();
@@ -154,7 +155,7 @@ pub fn start(
                         state,
                         rx,
                         outbox,
-                        (health, counted, observed, reloader, follower),
+                        (health, counted, observed, reloader, follower, host_bots),
                         (guard, run_dir),
                         shutdown,
                     );
@@ -200,6 +201,8 @@ struct Shell {
     reloader: super::reload::Reloader,
     /// Follows the earlier experiments' logs, for `reunion`.
     follower: Option<super::reunion::Follower>,
+    /// The host's copies of games whose bot seats it plays.
+    host_bots: super::host_bots::Runner,
 }
 
 /// How often deadlines are looked at again while the event log cannot be written.
@@ -209,12 +212,13 @@ async fn run_actor(
     state: State,
     mut rx: mpsc::Receiver<ActorMsg>,
     outbox: Outbox,
-    (health, games, stats, reloader, follower): (
+    (health, games, stats, reloader, follower, host_bots): (
         Arc<LogHealth>,
         Arc<AtomicUsize>,
         Arc<super::stats::Stats>,
         super::reload::Reloader,
         Option<super::reunion::Follower>,
+        super::host_bots::Runner,
     ),
     (guard, log_dir): (DiskGuard, std::path::PathBuf),
     shutdown: CancellationToken,
@@ -231,6 +235,7 @@ async fn run_actor(
         stats,
         reloader,
         follower,
+        host_bots,
     };
     let mut last_tick: Option<Instant> = None;
     let mut observe = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -354,6 +359,7 @@ impl Shell {
                         batch.deliveries.push(Delivery { to: out.clone(), what: Outgoing::Close });
                     }
                 }
+                Effect::HostBots(command) => self.host_bots.handle(command),
             }
         }
         // A log outage can fill the outbox's queue: then this waits, but never past a

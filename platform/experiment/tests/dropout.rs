@@ -69,7 +69,7 @@ fn with_the_default_dropout_the_game_ends_for_everyone_as_before() {
 }
 
 #[test]
-fn a_participant_waiting_long_enough_plays_with_bot_seats_and_is_told_so() {
+fn a_participant_waiting_long_enough_plays_with_bot_seats_untold_as_the_experiment_says() {
     let yaml = unprobed("").replace("group_size: 2\n", "group_size: 2\n    on_dropout: bot\n").replace(
         "waitroom: {timeout_secs: 60}",
         "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 20, tell_about_bots: false}",
@@ -82,7 +82,8 @@ fn a_participant_waiting_long_enough_plays_with_bot_seats_and_is_told_so() {
     let game = h.game_of(a).expect("a plays with a bot after 20 s");
     let found = |m: &ServerMsg| matches!(m, ServerMsg::MatchFound { seats: 2, bots: 0, .. });
     assert!(has(&h.sent(a), found), "two seats, and not told that one is a bot");
-    let started = |m: &ServerMsg| matches!(m, ServerMsg::StartGame { bot_seats: 1, .. });
+    // Not told: the page is told of two players, and the host plays the bot's seat.
+    let started = |m: &ServerMsg| matches!(m, ServerMsg::StartGame { bot_seats: 0, players, relay: true, .. } if players.len() == 2);
     assert!(has(&h.sent(a), started));
     let filled = h.log.iter().any(|(_, e)| {
         matches!(e, Event::BotsFilled { participant, game: g, waited_ms: 20_000, bot_seats: 1, told: false, .. }
