@@ -31,7 +31,9 @@
 //!        each participant's order of scenes, iterations) · answers · waitroom
 //!        matching · probing (and `relax`) · known_rtts (pairs' RTTs, across
 //!        scenes) · games ·
-//!        game_inputs (lockstep inputs, relay, hashes, visibility) · conditions
+//!        game_inputs (lockstep inputs, relay, hashes, visibility; the inputs of
+//!        seats the host plays) · host_bots (shell side: the host's own copy of a game,
+//!        a thread each, playing bot seats for players not told about bots) · conditions
 //!        (entry and group conditions, balanced by completions; groups within a
 //!        condition partition the room) · pay ({pay}, {bonus}) · screening
 //!        (browser, device, WebRTC and round-trip rules; the monitor) · ready (the

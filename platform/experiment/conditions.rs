@@ -218,6 +218,7 @@ impl State {
         scene: usize,
         group: Option<usize>,
         players: &[ParticipantId],
+        hidden_bots: usize,
     ) -> serde_json::Map<String, serde_json::Value> {
         let game = &self.multiplayer(scene).game;
         let mut config = game.config.clone();
@@ -234,7 +235,13 @@ impl State {
                 config.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
         }
-        if let Some(c) = self.game_conditions(group, players) {
+        if let Some(mut c) = self.game_conditions(group, players) {
+            // Seats the host plays for players not told about bots are players to the
+            // pages: each of the first player's entry condition, like a partner of theirs.
+            if let Some(list) = c.get_mut("players").and_then(|p| p.as_array_mut()) {
+                let like = list.first().cloned().unwrap_or(serde_json::Value::Null);
+                list.extend(std::iter::repeat_n(like, hidden_bots));
+            }
             config.insert("conditions".to_owned(), c);
         }
         config

@@ -32,7 +32,6 @@ impl State {
             }
             return None;
         };
-        let game_config = self.game_config(scene, condition, &players);
         let config = &self.multiplayer(scene).game;
         let bot_seats = config.bot_seats + filled;
         let (countdown, tick_rate) = (config.countdown_secs, config.tick_rate);
@@ -47,6 +46,7 @@ impl State {
         for slot in players.len()..players.len() + hidden_bots.len() {
             lockstep.active[slot] = false; // the host's copy reports no hashes
         }
+        let game_config = self.game_config(scene, condition, &players, hidden_bots.len());
         let room = &self.rooms[&scene];
         let seats: Vec<Seat> = players
             .iter()

@@ -27,8 +27,12 @@ async fn an_untold_participant_plays_with_a_seat_the_host_plays_and_is_told_of_a
             break msg;
         }
     };
-    let ServerMsg::StartGame { game, players, slot, bot_seats, input_delay, .. } = start else { unreachable!() };
+    let ServerMsg::StartGame { game, players, slot, bot_seats, input_delay, config, .. } = start else {
+        unreachable!()
+    };
     assert_eq!((players.len(), slot, bot_seats), (2, 0, 0), "a partner, told of as a player");
+    let conditions = config["conditions"]["players"].as_array().expect("the players' conditions");
+    assert_eq!(conditions.len(), 2, "the partner has a condition like any player: {config}");
     // The participant's own inputs (the page's first `input_delay` are empty).
     let ticks = 40u64;
     let inputs = vec![serde_json::Value::Null; (input_delay as u64 + ticks) as usize];
