@@ -77,7 +77,7 @@ impl State {
         game.acted_at.insert(slot, now);
         let l = &game.lockstep;
         let command = if fresh {
-            super::host_bots::HostBots::Start {
+            super::host_bots::HostBots::Start(super::host_bots::Copy {
                 game: id,
                 scene: experiment_scene,
                 config: serde_json::Value::Object(game.config.clone()),
@@ -87,7 +87,7 @@ impl State {
                 input_delay: l.input_delay,
                 bots: vec![slot],
                 held: l.inputs.clone(),
-            }
+            })
         } else {
             super::host_bots::HostBots::Take { game: id, slot }
         };

@@ -127,16 +127,18 @@ impl State {
             relay: l.relay,
             bots_by_host: !game.hidden_bots.is_empty(),
         };
-        let host_bots = (!game.hidden_bots.is_empty()).then(|| super::host_bots::HostBots::Start {
-            game: id,
-            scene: self.experiment.scenes[scene].id().to_string(),
-            config: serde_json::Value::Object(game.config.clone()),
-            seed: l.seed,
-            seats: l.inputs.len(),
-            tick_rate: l.tick_rate,
-            input_delay: l.input_delay,
-            bots: (players.len()..l.inputs.len()).collect(),
-            held: Vec::new(),
+        let host_bots = (!game.hidden_bots.is_empty()).then(|| {
+            super::host_bots::HostBots::Start(super::host_bots::Copy {
+                game: id,
+                scene: self.experiment.scenes[scene].id().to_string(),
+                config: serde_json::Value::Object(game.config.clone()),
+                seed: l.seed,
+                seats: l.inputs.len(),
+                tick_rate: l.tick_rate,
+                input_delay: l.input_delay,
+                bots: (players.len()..l.inputs.len()).collect(),
+                held: Vec::new(),
+            })
         });
         self.timers.schedule(ends_at, Timer::Game(scene, id));
         self.log(event);

@@ -23,24 +23,29 @@ use super::actor::ActorMsg;
 use crate::game::engine::Engine;
 use crate::protocol::GameId;
 
+/// A game the host keeps a copy of: what its copies were started with, and which
+/// seats the host plays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copy {
+    pub game: GameId,
+    /// The multiplayer scene's id (its game folder).
+    pub scene: String,
+    pub config: Value,
+    pub seed: u32,
+    pub seats: usize,
+    pub tick_rate: u32,
+    pub input_delay: u32,
+    pub bots: Vec<usize>,
+    /// Every seat's inputs so far (a game whose seat the host takes over mid-game;
+    /// empty at the start).
+    pub held: Vec<Vec<Value>>,
+}
+
 /// What the actor tells a game's host copy.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostBots {
-    /// A game starts whose seats `bots` (slots) the host plays.
-    Start {
-        game: GameId,
-        /// The multiplayer scene's id (its game folder).
-        scene: String,
-        config: Value,
-        seed: u32,
-        seats: usize,
-        tick_rate: u32,
-        input_delay: u32,
-        bots: Vec<usize>,
-        /// Every seat's inputs so far (a game whose seat the host takes over mid-game;
-        /// empty at the start).
-        held: Vec<Vec<Value>>,
-    },
+    /// A game starts (or has gone on) whose seats `bots` the host plays.
+    Start(Copy),
     /// The host plays `slot` too from now on (its player left).
     Take { game: GameId, slot: usize },
     /// A player's new inputs, from tick `from`.
@@ -81,13 +86,13 @@ impl Runner {
 
     pub fn handle(&mut self, command: HostBots) {
         match command {
-            HostBots::Start { game, scene, config, seed, seats, tick_rate, input_delay, bots, held } => {
-                let Some((sources, main)) = self.folders.get(&scene).cloned() else {
-                    return self.fail(game, format!("no game folder for scene `{scene}`"));
+            HostBots::Start(copy) => {
+                let game = copy.game;
+                let Some((sources, main)) = self.folders.get(&copy.scene).cloned() else {
+                    return self.fail(game, format!("no game folder for scene `{}`", copy.scene));
                 };
                 let (tx, rx) = mpsc::channel();
                 let inbox = self.inbox.clone();
-                let copy = Copy { game, config, seed, seats, tick_rate, input_delay, bots, history: held };
                 let spawned = std::thread::Builder::new()
                     .name(format!("cohort-bots-{}", &game.0.to_string()[..8]))
                     .spawn(move || copy.run(sources, &main, &rx, &inbox));
@@ -129,19 +134,6 @@ impl Runner {
     }
 }
 
-/// One game's host copy.
-struct Copy {
-    game: GameId,
-    config: Value,
-    seed: u32,
-    seats: usize,
-    tick_rate: u32,
-    input_delay: u32,
-    bots: Vec<usize>,
-    /// Every seat's inputs before the copy started (a takeover mid-game).
-    history: Vec<Vec<Value>>,
-}
-
 impl Copy {
     fn run(
         self,
@@ -169,7 +161,7 @@ impl Copy {
         let mut bots = self.bots.clone();
         // Every seat's inputs from tick 0.
         let mut held: Vec<Vec<Value>> = vec![Vec::new(); self.seats];
-        for (slot, inputs) in self.history.iter().enumerate().take(self.seats) {
+        for (slot, inputs) in self.held.iter().enumerate().take(self.seats) {
             held[slot].clone_from(inputs);
         }
         let mut tick: u64 = 0;
