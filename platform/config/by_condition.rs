@@ -290,6 +290,32 @@ impl super::model::Scene {
         }
     }
 
+    /// The keys of the scene's `by_condition`, each with the texts it gives (`title`,
+    /// `body`, …; `body_file` counted as `body`).
+    pub fn condition_fields(&self) -> Vec<(&str, Vec<String>)> {
+        use super::model::Scene;
+        fn fields<T: Serialize>(map: &ByCondition<T>) -> Vec<(&str, Vec<String>)> {
+            map.iter()
+                .map(|(k, t)| {
+                    let given = match serde_json::to_value(t) {
+                        Ok(serde_json::Value::Object(o)) => {
+                            o.keys().map(|f| if f == "body_file" { "body".to_owned() } else { f.clone() }).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    (k.as_str(), given)
+                })
+                .collect()
+        }
+        match self {
+            Scene::Consent(s) => fields(&s.by_condition),
+            Scene::Instructions(s) => fields(&s.by_condition),
+            Scene::Survey(s) => fields(&s.by_condition),
+            Scene::End(s) => fields(&s.by_condition),
+            Scene::Multiplayer(_) => Vec::new(),
+        }
+    }
+
     /// The keys of the scene's `by_condition`.
     pub fn condition_keys(&self) -> Vec<&str> {
         use super::model::Scene;

@@ -86,6 +86,7 @@ pub(super) fn game_row(id: &GameId, g: &GameRow, entry_conditions: String) -> Ve
         serde_json::to_string(&g.results).unwrap_or_default(),
         g.condition.clone(),
         entry_conditions,
+        g.setup.get("bots_by_host").and_then(Value::as_bool).unwrap_or(false).to_string(),
     ]
 }
 
@@ -195,6 +196,7 @@ pub(super) fn empty_tables() -> Tables {
                 "results",
                 "condition",
                 "entry_conditions",
+                "bots_by_host",
             ],
         ),
         game_inputs: Table::new("game_inputs", &["game", "participant", "slot", "tick", "input", "relayed"]),

@@ -234,10 +234,13 @@ impl Tables {
                         };
                         games.insert(*game, row);
                     }
-                    Event::GameStarted { game, .. } => {
+                    Event::GameStarted { game, relay, .. } => {
                         if let Some(g) = games.get_mut(game) {
                             g.started = Some(ts);
                             g.setup = line.clone();
+                            if *relay {
+                                g.relay_from = Some(0); // on the relay from the start
+                            }
                         }
                     }
                     Event::GameRelay { game, need, .. } => {

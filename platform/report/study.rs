@@ -252,8 +252,12 @@ fn probe_rtts(t: &Tables) -> Chart {
 /// one. One value per game when its players report the same number (a team's score is
 /// one observation, not one per player), else one per player.
 fn results(t: &Tables) -> Vec<Chart> {
-    let (results, group, entry) =
-        (column(&t.games, "results"), column(&t.games, "condition"), column(&t.games, "entry_conditions"));
+    let (results, group, entry, bots) = (
+        column(&t.games, "results"),
+        column(&t.games, "condition"),
+        column(&t.games, "entry_conditions"),
+        column(&t.games, "bot_seats"),
+    );
     let mut by_key: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
     for i in 0..results.len() {
         let Ok(Value::Object(players)) = serde_json::from_str::<Value>(results[i]) else { continue };
@@ -266,6 +270,12 @@ fn results(t: &Tables) -> Vec<Chart> {
             "all games".to_owned()
         } else {
             "mixed conditions".to_owned()
+        };
+        // Games with computer players apart from those of people only.
+        let condition = if bots.get(i).and_then(|b| b.parse::<u32>().ok()).unwrap_or(0) > 0 {
+            format!("{condition} · with bots")
+        } else {
+            condition
         };
         let mut per_key: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for result in players.values() {

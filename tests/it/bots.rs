@@ -228,12 +228,12 @@ async fn with_two_treatments_no_pair_mixes_them_whatever_bots_do() {
     // The export's games table says the same: each game's players' entry conditions.
     let out = crate::support::export_with_pilots(data.path(), "treatments").await;
     let table = std::fs::read_to_string(out.path().join("treatments/games.csv")).unwrap();
-    // The last column (earlier ones hold quoted JSON with commas).
-    assert!(table.lines().next().unwrap().ends_with(",entry_conditions"), "{table}");
+    // The last columns (earlier ones hold quoted JSON with commas).
+    assert!(table.lines().next().unwrap().ends_with(",entry_conditions,bots_by_host"), "{table}");
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(rows.len(), games);
     for row in rows {
-        let last = row.rsplit(',').next().unwrap();
+        let last = row.rsplit(',').nth(1).unwrap();
         let words: std::collections::BTreeSet<&str> = last.split(' ').collect();
         assert!(words.len() == 1 && !last.is_empty() && last.contains('_'), "one treatment per game: {row}");
     }

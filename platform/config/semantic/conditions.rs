@@ -159,6 +159,27 @@ impl Checker<'_> {
         }
     }
 
+    /// A text given both for an entry condition and for a group condition: a
+    /// participant of both reads only the group's (a debrief for an entry condition
+    /// would be lost), so it is refused.
+    fn entry_and_group_texts(&mut self, at: &KeyPath, scene: &Scene) {
+        let names = |set: &Option<ConditionSet>, key: &str| {
+            set.as_ref().is_some_and(|s| s.conditions().iter().any(|c| crate::config::by_condition::applies(key, c)))
+        };
+        let (entry, group) = (self.entry.clone(), self.group.clone());
+        let keys = scene.condition_fields();
+        for (g, g_fields) in keys.iter().filter(|(k, _)| !names(&entry, k) && names(&group, k)) {
+            for (e, e_fields) in keys.iter().filter(|(k, _)| names(&entry, k)) {
+                for field in g_fields.iter().filter(|f| e_fields.contains(f)) {
+                    self.report_key(
+                        at.key(g).key(field),
+                        format!("`{g}` (a group condition) gives `{field}`, and so does `{e}` (an entry condition): participants of both would read only `{g}`'s; give `{field}` under one kind of condition (a text everyone of `{e}` must read, such as a debrief, can be a scene of its own)"),
+                    );
+                }
+            }
+        }
+    }
+
     /// Scene texts by condition (`by_condition`): each key names a condition (see
     /// `text_key`), and what it gives is checked as the scene's own; `show_if` names
     /// entry conditions.
@@ -171,6 +192,7 @@ impl Checker<'_> {
             for key in scene.condition_keys() {
                 self.text_key(at.key(key), key, Some(i), views);
             }
+            self.entry_and_group_texts(&at, scene);
             self.condition_texts(&at, scene);
             let scene_at = KeyPath::root().key("scenes").index(i);
             let mut keys: Vec<(KeyPath, &str)> = Vec::new();
