@@ -42,22 +42,32 @@ impl State {
         }
         let deadline = now + Duration::from_secs_f64(check.timeout_secs);
         pending.ready = Some((BTreeSet::new(), deadline));
-        let members = pending.members.clone();
+        let (members, filled) = (pending.members.clone(), pending.filled);
         let scene_id = self.experiment.scenes[scene].id().to_string();
         self.log(Event::ReadyCheckStarted { check: id, scene: scene_id, members: members.clone() });
-        let players = members.len() as u32;
         for pid in &members {
+            let (ready, players) = self.ready_count(scene, *pid, 0, members.len() as u32, filled);
             let msg = ServerMsg::ReadyCheck {
                 check: id.to_string(),
                 timeout_secs: check.timeout_secs,
                 click: check.click,
-                ready: 0,
+                ready,
                 players,
             };
             self.send_to(*pid, msg);
         }
         self.timers.schedule(deadline, Timer::Ready(scene, id));
         true
+    }
+
+    /// The (ready, players) a member's page is shown: for a participant not told about
+    /// bots, the computer partners of a bot fill count as players who confirmed at once.
+    fn ready_count(&self, scene: usize, pid: ParticipantId, ready: u32, members: u32, filled: u32) -> (u32, u32) {
+        if filled > 0 && !self.told_about_bots(scene, pid) {
+            (ready + filled, members + filled)
+        } else {
+            (ready, members)
+        }
     }
 
     /// `ready` from a participant: for the check of their group, or (after missing
@@ -84,17 +94,13 @@ impl State {
             return self.ack(conn, seq); // a retry
         }
         let after_ms = now.saturating_sub(*started - Duration::from_secs_f64(timeout)).as_millis() as u64;
-        let (id, members, count) = (pending.id, pending.members.clone(), ready.len() as u32);
+        let (id, members, count, filled) = (pending.id, pending.members.clone(), ready.len() as u32, pending.filled);
         self.log(Event::ReadyConfirmed { check: id, participant: pid, after_ms });
         self.ack(conn, seq);
         for member in &members {
-            let msg = ServerMsg::ReadyCheck {
-                check: check.to_owned(),
-                timeout_secs: timeout,
-                click,
-                ready: count,
-                players: members.len() as u32,
-            };
+            let (shown, players) = self.ready_count(scene, *member, count, members.len() as u32, filled);
+            let msg =
+                ServerMsg::ReadyCheck { check: check.to_owned(), timeout_secs: timeout, click, ready: shown, players };
             self.send_to(*member, msg);
         }
         if count as usize == members.len() {

@@ -135,6 +135,20 @@ fn a_participant_about_to_play_with_bots_confirms_alone_first() {
 }
 
 #[test]
+fn a_participant_not_told_about_bots_sees_their_computer_partner_as_a_player_who_confirmed() {
+    let yaml = bot_fill("{timeout_secs: 10}")
+        .replace("fill_with_bots_after_secs: 20,", "fill_with_bots_after_secs: 20, tell_about_bots: false,");
+    let mut h = Harness::new(&yaml);
+    let a = h.arrive();
+    h.wait(secs(20));
+    let check = check_of(&h, a).expect("a ready-check before the game");
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyCheck { players: 2, ready: 1, .. })), "not 0 of 1");
+    ready(&mut h, a, &check);
+    assert!(has(&h.sent(a), |m| matches!(m, ServerMsg::ReadyCheck { players: 2, ready: 2, .. })));
+    assert!(h.game_of(a).is_some());
+}
+
+#[test]
 fn missing_the_bot_fill_check_ends_the_part_or_waits_until_the_participant_is_back() {
     let mut h = Harness::new(&bot_fill("{timeout_secs: 10}"));
     let a = h.arrive();
