@@ -407,26 +407,24 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
 
 /// `cohort reload`: `reload_policy` through the admin API of the host at `addr`.
 pub fn reload(experiments: &[String], addr: &str, token: &str) -> ExitCode {
-    use std::io::{Read, Write};
+    use cohort::client::http;
     let body = r#"{"action":"reload_policy"}"#;
     for id in experiments {
-        let request = format!(
-            "POST /admin/api/{id} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let mut reply = String::new();
-        let sent = std::net::TcpStream::connect(addr).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(10)))?;
-            s.write_all(request.as_bytes())?;
-            s.read_to_string(&mut reply)
-        });
-        if let Err(e) = sent {
-            eprintln!("error: cannot reach the host at {addr}: {e}");
-            return ExitCode::from(1);
-        }
-        let status = reply.split_whitespace().nth(1).unwrap_or("");
-        let text = reply.split("\r\n\r\n").nth(1).unwrap_or("").trim();
-        if status != "202" {
+        let sent = http::agent()
+            .post(http::url(addr, &format!("/admin/api/{id}")))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .and_then(|mut r| Ok((r.status().as_u16(), r.body_mut().read_to_string()?)));
+        let (status, text) = match sent {
+            Ok(reply) => reply,
+            Err(e) => {
+                eprintln!("error: cannot reach the host at {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let text = text.trim();
+        if status != 202 {
             eprintln!("error: {id}: the host answered {status}: {text}");
             return ExitCode::from(2);
         }

@@ -5,7 +5,6 @@
 //! `inputs`); it reports state hashes and its end like a page does.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -355,19 +354,13 @@ fn relative_imports(source: &str) -> Vec<String> {
     out
 }
 
-/// A plain HTTP/1.1 GET of `path` from the host at `addr` (loopback or the host the
-/// bots were pointed at; no TLS, like the bots' WebSockets).
+/// A GET of `path` from the host at `addr` (loopback or the host the bots were pointed
+/// at): a game file, at most 8 MiB.
 fn http_get(addr: &str, path: &str) -> Result<String, GameError> {
-    let fail = |e: std::io::Error| GameError(format!("cannot fetch {path}: {e}"));
-    let mut stream = std::net::TcpStream::connect(addr).map_err(fail)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).map_err(fail)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").map_err(fail)?;
-    let mut response = Vec::new();
-    stream.take(8 << 20).read_to_end(&mut response).map_err(fail)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| GameError(format!("{path}: no HTTP response")))?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(GameError(format!("{path}: {}", head.lines().next().unwrap_or_default())));
+    let fail = |e: ureq::Error| GameError(format!("cannot fetch {path}: {e}"));
+    let mut response = crate::client::http::agent().get(crate::client::http::url(addr, path)).call().map_err(fail)?;
+    if response.status() != 200 {
+        return Err(GameError(format!("{path}: the host answered {}", response.status())));
     }
-    Ok(body.to_owned())
+    response.body_mut().with_config().limit(8 << 20).read_to_string().map_err(fail)
 }

@@ -2,6 +2,7 @@
 //! with scripted answers, and receives whatever the host sends. Integration tests use
 //! it; later, bots and load tests.
 
+pub mod http;
 #[cfg(feature = "webrtc")]
 pub mod webrtc;
 
