@@ -146,8 +146,10 @@ impl Game {
     /// A seat other than `me`'s whose player (still in it) has been idle for `idle`:
     /// no input but `null` for that long, or (when the game pauses for hidden pages,
     /// `hidden_counts`) a page hidden that long.
+    /// Seats the host plays count as the players the pages see them as.
     pub fn idle_partner(&self, me: usize, now: Duration, idle: Duration, hidden_counts: bool) -> Option<usize> {
-        (0..self.players.len()).filter(|s| *s != me && self.lockstep.active[*s]).find(|s| {
+        let partner = |s: &usize| *s != me && (self.lockstep.active[*s] || self.host_seats.contains_key(s));
+        (0..self.lockstep.inputs.len()).filter(partner).find(|s| {
             let acted = self.acted_at.get(s).copied().or(self.started_at).unwrap_or(now);
             let hidden = self.hidden_since.get(s).filter(|_| hidden_counts);
             now.saturating_sub(acted) >= idle || hidden.is_some_and(|h| now.saturating_sub(*h) >= idle)

@@ -88,6 +88,11 @@ impl Harness {
         self.out.extend(effects);
     }
 
+    /// Any input, as the shell would give it (the host's game copies' inputs, …).
+    pub fn input(&mut self, input: Input) {
+        self.step(input);
+    }
+
     pub fn take(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.out)
     }

@@ -264,3 +264,27 @@ fn the_end_page_and_outcome_messages_show_pay_and_bonus() {
     });
     assert_eq!(told.as_deref(), Some("Paid 1.25."));
 }
+
+#[test]
+fn a_seat_the_host_plays_for_an_untold_participant_counts_as_an_idle_partner_like_a_player() {
+    let yaml = unprobed("")
+        .replace(
+            "waitroom: {timeout_secs: 60}",
+            "waitroom: {timeout_secs: 60, fill_with_bots_after_secs: 5, tell_about_bots: false}",
+        )
+        .replace(
+            "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}",
+            "game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100, partner_idle_secs: 10}",
+        );
+    let mut h = Harness::new(&yaml);
+    let a = h.arrive();
+    h.wait(secs(5));
+    let game = h.game_of(a).expect("a plays with the host's seat");
+    // The host's copy sends only empty inputs for its seat (slot 1).
+    h.input(crate::experiment::Input::BotInputs { game, slot: 1, from: 0, inputs: vec![json!(null); 20] });
+    h.wait(secs(11));
+    h.take();
+    h.send(a, ClientMsg::LeaveGame { game, seq: Some(1) });
+    assert!(!has(&h.sent(a), |m| matches!(m, ServerMsg::Error { .. })), "the page's offer to leave is honoured");
+    assert_eq!(h.place(a), Place::Over(0, OutcomeReason::LeftIdleGame));
+}
