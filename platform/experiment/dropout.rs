@@ -46,6 +46,10 @@ impl State {
         // the host plays it, and the pages go on receiving a player's inputs.
         let by_host = to == SeatKind::Bot && (!told || host_plays);
         self.log(Event::SeatChanged { game: id, slot, tick, to, participant: pid, told, by_host });
+        if to == SeatKind::Empty && host_plays {
+            // The host's copy steps the empty seat with no input, as every page does.
+            self.host_bots(super::host_bots::HostBots::Vacate { game: id, slot });
+        }
         if by_host {
             self.host_takes_seat(scene, id, slot, now);
         } else {

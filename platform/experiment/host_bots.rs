@@ -48,10 +48,25 @@ pub enum HostBots {
     Start(Copy),
     /// The host plays `slot` too from now on (its player left).
     Take { game: GameId, slot: usize },
+    /// `slot` is empty from now on (its player left, `on_dropout: continue`): no input.
+    Vacate { game: GameId, slot: usize },
     /// A player's new inputs, from tick `from`.
     Inputs { game: GameId, slot: usize, from: u64, inputs: Vec<Value> },
     /// The game ended.
     Stop { game: GameId },
+}
+
+impl HostBots {
+    /// The game the command is about.
+    pub fn game(&self) -> GameId {
+        match self {
+            HostBots::Start(copy) => copy.game,
+            HostBots::Take { game, .. }
+            | HostBots::Vacate { game, .. }
+            | HostBots::Inputs { game, .. }
+            | HostBots::Stop { game } => *game,
+        }
+    }
 }
 
 /// Most ticks a copy steps before it answers (a long catch-up is sent in parts).
@@ -60,6 +75,7 @@ const MAX_TICKS_PER_ANSWER: usize = 64;
 enum Cmd {
     Inputs { slot: usize, from: u64, inputs: Vec<Value> },
     Take { slot: usize },
+    Vacate { slot: usize },
 }
 
 /// The host copies of the games running now.
@@ -115,6 +131,11 @@ impl Runner {
                     let _ = tx.send(Cmd::Take { slot });
                 }
             }
+            HostBots::Vacate { game, slot } => {
+                if let Some(tx) = self.games.get(&game) {
+                    let _ = tx.send(Cmd::Vacate { slot });
+                }
+            }
             HostBots::Stop { game } => {
                 // Dropping the sender ends the copy's thread.
                 self.games.remove(&game);
@@ -159,6 +180,8 @@ impl Copy {
         }
         let delay = self.input_delay as u64;
         let mut bots = self.bots.clone();
+        // Seats left empty: `null` for every tick from their player's last input.
+        let mut empty: Vec<usize> = Vec::new();
         // Every seat's inputs from tick 0.
         let mut held: Vec<Vec<Value>> = vec![Vec::new(); self.seats];
         for (slot, inputs) in self.held.iter().enumerate().take(self.seats) {
@@ -192,6 +215,11 @@ impl Copy {
                             bots.push(slot);
                         }
                     }
+                    Cmd::Vacate { slot } => {
+                        if slot < self.seats && !empty.contains(&slot) {
+                            empty.push(slot);
+                        }
+                    }
                 }
             }
             let mut made: Vec<(usize, u64, Vec<Value>)> = Vec::new();
@@ -220,6 +248,11 @@ impl Copy {
             loop {
                 if let Err(e) = step(&mut held, tick, &mut made) {
                     return fail(e);
+                }
+                for slot in &empty {
+                    if held[*slot].len() as u64 <= tick {
+                        held[*slot].push(Value::Null);
+                    }
                 }
                 if !held.iter().all(|r| r.len() as u64 > tick) {
                     break;

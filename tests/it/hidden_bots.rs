@@ -164,3 +164,40 @@ async fn a_partner_who_leaves_is_replaced_by_the_host_without_telling_the_other(
     assert!(host_inputs, "the host's inputs for the seat are logged");
     assert_ne!(a_slot, b_slot);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_partner_leaves_an_empty_seat_the_hosts_seat_plays_on() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/untold-trio.yaml"], data.path(), |_| {}).await;
+    let mut a = Client::connect(&host.addr, "untold-trio", &[("PROLIFIC_PID", "a-3")], None).await.unwrap();
+    let mut b = Client::connect(&host.addr, "untold-trio", &[("PROLIFIC_PID", "b-3")], None).await.unwrap();
+    let started = |m: &ServerMsg| match m {
+        ServerMsg::StartGame { game, players, input_delay, .. } => Some((*game, players.len(), *input_delay)),
+        _ => None,
+    };
+    let (game, seats, delay) = a.wait_for("start_game", Duration::from_secs(10), |m| started(m)).await.unwrap();
+    b.wait_for("start_game", Duration::from_secs(10), |m| started(m)).await.unwrap();
+    assert_eq!(seats, 3, "two people and the host's seat, all players to the pages");
+    let ticks = |n: u64| vec![serde_json::Value::Null; n as usize];
+    let held = u64::from(delay) + 10;
+    for c in [&mut a, &mut b] {
+        c.send(ClientMsg::GameInputs { game, from: 0, inputs: ticks(held), hashes: Vec::new(), seq: None })
+            .await
+            .unwrap();
+    }
+    b.close().await;
+    // Once the partner's seat is empty, the host's copy steps it with no input: the
+    // host's seat (slot 2) goes on with the one who stayed.
+    a.wait_for("seat_change", Duration::from_secs(10), |m| matches!(m, ServerMsg::SeatChange { .. }).then_some(()))
+        .await
+        .unwrap();
+    a.send(ClientMsg::GameInputs { game, from: held, inputs: ticks(30), hashes: Vec::new(), seq: None }).await.unwrap();
+    let mut host_seat_to = 0;
+    while host_seat_to < held + 30 {
+        let msg = a.recv(Duration::from_secs(10)).await.expect("the host's seat plays on");
+        if let ServerMsg::GameInputs { slot: 2, from, inputs, .. } = msg {
+            host_seat_to = from + inputs.len() as u64;
+        }
+    }
+    host.stop().await;
+}

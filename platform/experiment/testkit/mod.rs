@@ -80,12 +80,39 @@ impl Harness {
 
     fn step(&mut self, input: Input) {
         let effects = self.state.handle(input, self.now);
+        let mut copies = Vec::new();
         for e in &effects {
-            if let Effect::Log(event) = e {
-                self.log.push((self.now, event.clone()));
+            match e {
+                Effect::Log(event) => self.log.push((self.now, event.clone())),
+                Effect::HostBots(command) => copies.push(command.game()),
+                _ => {}
             }
         }
         self.out.extend(effects);
+        copies.dedup();
+        for game in copies {
+            self.play_host_seats(game);
+        }
+    }
+
+    /// Stands in for the host's copy of `game` (`host_bots`): its seats send empty
+    /// inputs as far as the players' inputs go, `input_delay` ahead, as the copy would
+    /// (a `bot` that always answers `null`).
+    fn play_host_seats(&mut self, game: GameId) {
+        let Some(g) = self.state.rooms.values().find_map(|r| r.games.get(&game)) else { return };
+        let l = &g.lockstep;
+        let players =
+            (0..l.inputs.len()).filter(|s| !g.host_seats.contains_key(s) && l.active[*s]).map(|s| l.inputs[s].len());
+        let target = players.min().unwrap_or(0) + l.input_delay as usize;
+        let feeds: Vec<(usize, u64, usize)> = g
+            .host_seats
+            .keys()
+            .filter(|s| l.inputs[**s].len() < target)
+            .map(|s| (*s, l.inputs[*s].len() as u64, (target - l.inputs[*s].len()).min(64)))
+            .collect();
+        for (slot, from, n) in feeds {
+            self.step(Input::BotInputs { game, slot, from, inputs: vec![serde_json::Value::Null; n] });
+        }
     }
 
     /// Any input, as the shell would give it (the host's game copies' inputs, …).

@@ -77,10 +77,13 @@ pub enum Variant {
     /// Pairs of two entry conditions grouped within their condition, with backfill
     /// and bot fill.
     Conditions,
+    /// The same, one condition not told about bots: the host plays their bot seats
+    /// and takes over seats of players who leave.
+    Untold,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::Pairs,
         Variant::Trios,
         Variant::BotSeat,
@@ -90,6 +93,7 @@ impl Variant {
         Variant::FlakyPolicy,
         Variant::ReadyCheck,
         Variant::Conditions,
+        Variant::Untold,
     ];
 
     pub fn yaml(self) -> String {
@@ -114,6 +118,10 @@ impl Variant {
             Variant::Conditions => Variant::Backfill
                 .yaml()
                 .replace("scenes:", "conditions:\n  entry: {list: [told, untold]}\nscenes:"),
+            Variant::Untold => Variant::Conditions.yaml().replace(
+                "fill_with_bots_after_secs: 30}",
+                "fill_with_bots_after_secs: 30, tell_about_bots: {told: true, untold: false}}",
+            ),
             Variant::FlakyPolicy => {
                 PAIR.replace("group_size: 2", "group_size: 2\n    matchmaker: {pass_budget_ms: 1, tick_secs: 1}")
             }

@@ -74,6 +74,11 @@ proptest! {
     }
 
     #[test]
+    fn invariants_hold_when_the_host_plays_seats_for_participants_not_told(ops in proptest::collection::vec(op(), 1..60)) {
+        run(Variant::Untold, ops)?;
+    }
+
+    #[test]
     fn invariants_hold_when_the_policy_fails_and_runs_out_of_budget(ops in proptest::collection::vec(op(), 1..60)) {
         run(Variant::FlakyPolicy, ops)?;
     }
@@ -89,4 +94,34 @@ fn takeovers_in_a_row_do_not_pile_up_timers() {
     ops.extend(std::iter::repeat_n(Op::TakeOver(218), 300));
     ops.extend(std::iter::repeat_n(Op::Arrive, 6));
     sequences::run(Variant::Trios, ops).unwrap();
+}
+
+/// The untold variant does reach the host's seats: two arrivals of different
+/// conditions wait alone, both are given bots, and the untold one's game is played by
+/// the host (its inputs logged for the seat) while they send theirs.
+#[test]
+fn the_untold_variant_plays_games_whose_seats_the_host_plays() {
+    let mut h = Variant::Untold.harness();
+    let (a, b) = (h.arrive(), h.arrive());
+    h.wait(std::time::Duration::from_secs(31));
+    let host_game = h.log.iter().find_map(|(_, e)| match e {
+        crate::eventlog::Event::GameStarted { game, bots_by_host: true, .. } => Some(*game),
+        _ => None,
+    });
+    let game = host_game.expect("the untold participant's bot fill is played by the host");
+    let untold = [a, b].into_iter().find(|p| h.game_of(*p) == Some(game)).unwrap();
+    h.send(
+        untold,
+        crate::protocol::ClientMsg::GameInputs {
+            game,
+            from: 0,
+            inputs: vec![serde_json::Value::Null; 10],
+            hashes: Vec::new(),
+            seq: None,
+        },
+    );
+    let seat_inputs = h.log.iter().any(|(_, e)| {
+        matches!(e, crate::eventlog::Event::GameInputs { game: g, slot: 1, from, .. } if *g == game && *from > 0)
+    });
+    assert!(seat_inputs, "the seat's inputs follow the player's");
 }
