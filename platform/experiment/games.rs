@@ -71,7 +71,7 @@ impl State {
         let starts_at = now + Duration::from_secs_f64(countdown);
         let mut game = Game::new(id, scene, players.clone(), seats, starts_at, lockstep);
         game.bot_seats = bot_seats;
-        (game.condition, game.config, game.hidden_bots) = (condition, game_config, hidden_bots.clone());
+        (game.condition, game.config) = (condition, game_config);
         game.host_seats = hidden_bots.iter().enumerate().map(|(i, id)| (players.len() + i, *id)).collect();
         self.rooms.get_mut(&scene).expect("room exists").games.insert(id, game);
         let scene_id = self.experiment.scenes[scene].id().to_string();
@@ -125,9 +125,9 @@ impl State {
             bot_seats: game.bot_seats,
             config: serde_json::Value::Object(game.config.clone()),
             relay: l.relay,
-            bots_by_host: !game.hidden_bots.is_empty(),
+            bots_by_host: game.bots_by_host(),
         };
-        let host_bots = (!game.hidden_bots.is_empty()).then(|| {
+        let host_bots = game.bots_by_host().then(|| {
             super::host_bots::HostBots::Start(super::host_bots::Copy {
                 game: id,
                 scene: self.experiment.scenes[scene].id().to_string(),
@@ -161,7 +161,7 @@ impl State {
         let l = &game.lockstep;
         ServerMsg::StartGame {
             game: id,
-            players: [game.players.clone(), game.hidden_bots.clone()].concat(),
+            players: game.shown_players(),
             slot: game.slot(pid).unwrap_or_default(),
             ice_servers: (self.ice)(scene, pid),
             module: format!("/x/{}/game/{scene_id}/{main}", self.experiment.id),
@@ -170,7 +170,7 @@ impl State {
             tick_rate: l.tick_rate,
             input_delay: l.input_delay,
             // The untold see the host's seats as players, never as bots.
-            bot_seats: if game.hidden_bots.is_empty() { game.bot_seats } else { 0 },
+            bot_seats: if game.bots_by_host() { 0 } else { game.bot_seats },
             on_hidden: config.on_hidden,
             max_duration_secs: config.max_duration_secs,
             partner_idle_secs: config.partner_idle_secs,
@@ -224,7 +224,7 @@ impl State {
     ) {
         // From `match_found` on: a group without a probe channel opens one meanwhile.
         let Some((_, game)) = self.my_game(pid, conn, id, "game_signal", seq, true) else { return };
-        if game.hidden_bots.contains(&to) {
+        if game.host_seats.values().any(|id| *id == to) {
             // A seat the host plays has no page to signal: its inputs come through the
             // host (the group plays over the relay).
             return self.ack(conn, seq);

@@ -95,12 +95,10 @@ pub struct Game {
     /// The config its copies are given: the scene's, with what applies to the group's
     /// conditions over it (`config_by_condition`) and the conditions (`conditions`).
     pub config: serde_json::Map<String, serde_json::Value>,
-    /// With bot seats the host plays (`host_bots`), the ids the pages know those seats
-    /// by, as players (slot `players.len() + i`); empty when the pages play them.
-    pub hidden_bots: Vec<ParticipantId>,
-    /// Every seat the host plays (those bot seats, and seats it took over from a player
-    /// who left while a partner was not told about bots), with the id its inputs are
-    /// logged under.
+    /// Every seat the host plays (`host_bots`): the bot seats after the players', shown
+    /// to the pages as players, and seats it took over from a player who left while a
+    /// partner was not told about bots; each with the id its inputs are logged under
+    /// (for the bot seats, also the id the pages know them by).
     pub host_seats: BTreeMap<usize, ParticipantId>,
     /// When each seat's player last sent an input other than `null` (or took the
     /// seat, or the game started): how long a partner has been idle.
@@ -134,7 +132,6 @@ impl Game {
             bot_seats: 0,
             condition: None,
             config: serde_json::Map::new(),
-            hidden_bots: Vec::new(),
             host_seats: BTreeMap::new(),
             seat_changes: Vec::new(),
             open_seats: Vec::new(),
@@ -194,6 +191,16 @@ impl Game {
         self.completed.remove(&who);
         self.finals.remove(&who);
         Some(change)
+    }
+
+    /// Whether the host plays the bot seats (shown to the pages as players).
+    pub fn bots_by_host(&self) -> bool {
+        self.host_seats.range(self.players.len()..).next().is_some()
+    }
+
+    /// The players as the pages know them: the host's bot seats among them.
+    pub fn shown_players(&self) -> Vec<ParticipantId> {
+        self.players.iter().chain(self.host_seats.range(self.players.len()..).map(|(_, id)| id)).copied().collect()
     }
 
     /// Whether every seat still played by a player has completed.
