@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
 use super::model::{ConsentScene, EndScene, InstructionsScene, TextFormat};
+use super::show_if::ShowIf;
 use super::survey::SurveyScene;
 
 /// Overrides keyed by condition name or `factor=level`.
@@ -87,16 +88,6 @@ pub struct EndTexts {
     pub message: Option<String>,
 }
 
-/// Who is shown a scene or a question (`show_if`): participants of the entry
-/// conditions listed (by name or `factor=level`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShowIf {
-    /// Any of these conditions (a name or `factor=level`).
-    #[schemars(length(min = 1, max = 64))]
-    pub condition: Vec<String>,
-}
-
 /// Whose texts a scene is shown in: a participant's entry condition, and the condition
 /// of their last group (once a group formed).
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,18 +100,6 @@ impl<'a> Audience<'a> {
     pub fn entry(condition: &'a Condition) -> Self {
         Self { entry: Some(condition), group: None }
     }
-}
-
-impl ShowIf {
-    /// Whether a participant of `condition` (none: not assigned) is shown it.
-    pub fn shows(&self, condition: Option<&Condition>) -> bool {
-        condition.is_some_and(|c| self.condition.iter().any(|key| applies(key, c)))
-    }
-}
-
-/// Whether something with `show_if` is shown to a participant of `condition`.
-pub fn shown(show_if: &Option<ShowIf>, condition: Option<&Condition>) -> bool {
-    show_if.as_ref().is_none_or(|s| s.shows(condition))
 }
 
 /// An outcome's message for some conditions (its code is the same for everyone).
@@ -224,10 +203,10 @@ impl ForCondition for SurveyScene {
         !self.by_condition.is_empty() || self.questions.iter().any(|q| q.show_if().is_some())
     }
 
-    /// The survey's texts for `audience`, with only the questions its entry condition
-    /// is shown.
+    /// The survey's texts for `audience`, without the questions its entry condition is
+    /// never shown.
     fn for_condition(&self, audience: Audience) -> Self {
-        let questions = self.questions.iter().filter(|q| shown(q.show_if(), audience.entry)).cloned().collect();
+        let questions = self.questions.iter().filter(|q| possible(q.show_if(), audience.entry)).cloned().collect();
         let mut out = Self { by_condition: BTreeMap::new(), questions, ..self.clone() };
         for t in overrides(&self.by_condition, audience) {
             set_some(&mut out.title, &t.title);
@@ -327,4 +306,10 @@ impl super::model::Scene {
             Scene::Multiplayer(_) => Vec::new(),
         }
     }
+}
+
+/// Whether something with `show_if` may be shown to a participant of `condition`
+/// (rules over answers and results may hold).
+fn possible(show_if: &Option<ShowIf>, condition: Option<&Condition>) -> bool {
+    show_if.as_ref().is_none_or(|s| s.possible(condition))
 }

@@ -30,6 +30,7 @@ pub mod ready;
 pub mod reunion;
 pub mod schema;
 pub mod screening;
+pub mod show_if;
 pub mod survey;
 pub mod texts;
 pub mod types;

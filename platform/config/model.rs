@@ -244,7 +244,7 @@ pub struct ConsentScene {
     /// Shown only to participants of some entry conditions (`show_if: {condition:
     /// [told_ai, "framing=loss"]}`); others skip it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::by_condition::ShowIf>,
+    pub show_if: Option<crate::config::show_if::ShowIf>,
     /// Heading shown above the body.
     #[serde(default)]
     #[schemars(length(max = 200))]
@@ -291,7 +291,7 @@ pub struct InstructionsScene {
     /// Shown only to participants of some entry conditions (`show_if: {condition:
     /// [told_ai, "framing=loss"]}`); others skip it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::by_condition::ShowIf>,
+    pub show_if: Option<crate::config::show_if::ShowIf>,
     /// Heading shown above the body.
     #[serde(default)]
     #[schemars(length(max = 200))]

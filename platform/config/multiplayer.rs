@@ -18,7 +18,7 @@ pub struct MultiplayerScene {
     /// Shown only to participants of some entry conditions (`show_if: {condition:
     /// [told_ai, "framing=loss"]}`); others skip it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::by_condition::ShowIf>,
+    pub show_if: Option<crate::config::show_if::ShowIf>,
     /// Heading shown in the waitroom.
     #[serde(default)]
     #[schemars(length(max = 200))]
@@ -293,7 +293,7 @@ pub struct Waitroom {
     /// after waiting (`{condition: [told_ai]}`); the others wait for people until
     /// their timeout. Absent: everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fill_with_bots_if: Option<crate::config::by_condition::ShowIf>,
+    pub fill_with_bots_if: Option<crate::config::show_if::ShowIf>,
     /// Whether participants are told that a seat is played by a computer (bot fill,
     /// or a bot taking a partner's seat): `true` (the default) or `false` for
     /// everyone, or by entry condition (`{told_ai: true, not_told: false}`, names or

@@ -81,6 +81,10 @@ pub struct Pay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 10000))]
     pub group_condition_full: Option<f64>,
+    /// Failed a comprehension or attention check (a survey's `on_fail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10000))]
+    pub failed_check: Option<f64>,
 }
 
 impl Pay {

@@ -21,7 +21,10 @@ use serde_json::Value;
 use super::diagnostic::{KeyPath, Problem, SourceMap, did_you_mean};
 use super::model::{ConsentScene, EndScene, Experiment, InstructionsScene, Scene};
 use super::multiplayer::MultiplayerScene;
-use super::survey::{ChoiceQuestion, LikertQuestion, MultipleChoiceQuestion, Question, SurveyScene, TextQuestion};
+use super::survey::{
+    ChoiceQuestion, DropdownQuestion, LikertQuestion, MatrixQuestion, MultipleChoiceQuestion, NumberQuestion, Question,
+    RankQuestion, SliderQuestion, SurveyScene, TextQuestion,
+};
 use super::types::PATTERN_HINTS;
 
 /// The schema of an experiment file, as committed in `schemas/experiment.schema.json`.
@@ -139,6 +142,11 @@ impl JsonSchema for Question {
             variant::<ChoiceQuestion>(g, "single_choice"),
             variant::<MultipleChoiceQuestion>(g, "multiple_choice"),
             variant::<LikertQuestion>(g, "likert"),
+            variant::<NumberQuestion>(g, "number"),
+            variant::<SliderQuestion>(g, "slider"),
+            variant::<DropdownQuestion>(g, "dropdown"),
+            variant::<MatrixQuestion>(g, "matrix"),
+            variant::<RankQuestion>(g, "rank"),
         ];
         tagged_union(g, "kind", "One survey question; its keys depend on `kind`.", &variants)
     }

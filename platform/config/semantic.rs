@@ -20,6 +20,7 @@ mod policy;
 mod relax;
 mod reunion;
 mod screening;
+mod show_if;
 mod texts;
 
 /// Largest body file accepted, in bytes.
@@ -114,6 +115,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     }
     c.conditions(document, &views);
     c.blocks(document, &views);
+    c.show_ifs(document, &views);
     c.texts(document);
     c.screening(document);
     c.reachability(&views, &scenes);
@@ -228,23 +230,75 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Question::Likert(l) => {
-                    if let Some(labels) = &l.labels {
-                        if labels.len() != usize::from(l.points) {
+                    self.scale(&here, l.points, &l.labels, l.low_label.is_some() || l.high_label.is_some())
+                }
+                Question::Matrix(m) => {
+                    self.scale(&here, m.points, &m.labels, m.low_label.is_some() || m.high_label.is_some());
+                    for (k, item) in m.items.iter().enumerate() {
+                        if let Some(first) = m.items[..k].iter().position(|i| i.id == item.id) {
                             self.report(
-                                here.key("labels"),
-                                format!("has {} labels for {} points", labels.len(), l.points),
-                            );
-                        }
-                        if l.low_label.is_some() || l.high_label.is_some() {
-                            self.report(
-                                here.key("labels"),
-                                "give either `labels` or `low_label`/`high_label`, not both",
+                                here.key("items").index(k).key("id"),
+                                format!("duplicate item id `{}` (also items[{first}])", item.id),
                             );
                         }
                     }
                 }
+                Question::Dropdown(d) => self.options(&here, &d.options),
+                Question::Rank(r) => self.options(&here, &r.options),
+                Question::Number(n) => {
+                    if let (Some(lo), Some(hi)) = (n.min, n.max)
+                        && lo > hi
+                    {
+                        self.report(here.key("max"), format!("is less than `min` ({lo})"));
+                    }
+                }
+                Question::Slider(sl) => {
+                    if sl.min >= sl.max {
+                        self.report(here.key("max"), format!("must be more than `min` ({})", sl.min));
+                    } else if sl.step > sl.max - sl.min {
+                        self.report(
+                            here.key("step"),
+                            format!("is more than the slider's length ({})", sl.max - sl.min),
+                        );
+                    } else if (sl.max - sl.min) / sl.step > 10_000.0 {
+                        self.report(here.key("step"), "gives more than 10000 positions: take a larger step");
+                    } else if let Some(start) = sl.start
+                        && q.check(&crate::protocol::Answer::Decimal(start)).is_err()
+                    {
+                        self.report(
+                            here.key("start"),
+                            format!(
+                                "is not a position of the slider ({} to {} in steps of {})",
+                                sl.min, sl.max, sl.step
+                            ),
+                        );
+                    }
+                }
                 Question::Text(_) => {}
             }
+            // A matrix's `correct` may name some items only (an attention item).
+            let graded = match q {
+                Question::Matrix(m) => {
+                    Question::Matrix(crate::config::survey::MatrixQuestion { required: false, ..m.clone() })
+                }
+                other => other.clone(),
+            };
+            if let Some(correct) = q.correct()
+                && let Err(why) = graded.check(correct)
+            {
+                self.report(here.key("correct"), format!("is not a valid answer to this question: {why}"));
+            }
+        }
+    }
+
+    /// A rating scale's labels: one per point, or the two ends, not both.
+    fn scale(&mut self, at: &KeyPath, points: u8, labels: &Option<Vec<String>>, ends: bool) {
+        let Some(labels) = labels else { return };
+        if labels.len() != usize::from(points) {
+            self.report(at.key("labels"), format!("has {} labels for {} points", labels.len(), points));
+        }
+        if ends {
+            self.report(at.key("labels"), "give either `labels` or `low_label`/`high_label`, not both");
         }
     }
 

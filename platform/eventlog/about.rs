@@ -49,6 +49,8 @@ impl Event {
             | E::RouteAssigned { participant, .. }
             | E::ConsentGiven { participant, .. }
             | E::SurveyAnswered { participant, .. }
+            | E::OrderDrawn { participant, .. }
+            | E::CheckGraded { participant, .. }
             | E::WaitroomJoined { participant, .. }
             | E::WaitroomLeft { participant, .. }
             | E::ConditionAssigned { participant, .. }
@@ -192,8 +194,23 @@ pub fn one_of_each(a: ParticipantId, b: ParticipantId, rid: &str) -> Vec<Event> 
         Event::SurveyAnswered {
             participant: a,
             scene: s("q"),
-            answers: [(s("age"), Answer::Rating(3))].into(),
+            answers: [(s("age"), Answer::Integer(3))].into(),
             iteration: 1,
+            attempt: 1,
+        },
+        Event::OrderDrawn {
+            participant: a,
+            scene: s("q"),
+            iteration: 1,
+            orders: [(s("fruit"), vec![s("pear"), s("apple")])].into(),
+        },
+        Event::CheckGraded {
+            participant: a,
+            scene: s("q"),
+            iteration: 1,
+            attempt: 2,
+            passed: false,
+            wrong: vec![s("rule")],
         },
         Event::WaitroomJoined { participant: a, scene: s("play") },
         Event::WaitroomLeft { participant: a, scene: s("play"), reason: s("left") },
@@ -340,9 +357,11 @@ mod tests {
             E::GameEnded { .. } => 51,
             E::Refused { .. } => 52,
             E::Finished { .. } => 53,
+            E::OrderDrawn { .. } => 54,
+            E::CheckGraded { .. } => 55,
         }
     }
-    const KINDS: usize = 54;
+    const KINDS: usize = 56;
 
     fn pid(n: u128) -> ParticipantId {
         ParticipantId(uuid::Uuid::from_u128(n))

@@ -135,6 +135,29 @@ pub enum Event {
         answers: BTreeMap<String, Answer>,
         #[serde(default = "first", skip_serializing_if = "is_first")]
         iteration: u32,
+        /// The attempt at a comprehension check, from 1 (every attempt is logged).
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        attempt: u32,
+    },
+    /// The order a participant sees a survey's randomized options and items in:
+    /// question id → options (or matrix item ids) in the order shown.
+    OrderDrawn {
+        participant: ParticipantId,
+        scene: String,
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        iteration: u32,
+        orders: BTreeMap<String, Vec<String>>,
+    },
+    /// A comprehension check's attempt was graded: `wrong` lists the questions
+    /// answered wrongly (empty when passed).
+    CheckGraded {
+        participant: ParticipantId,
+        scene: String,
+        #[serde(default = "first", skip_serializing_if = "is_first")]
+        iteration: u32,
+        attempt: u32,
+        passed: bool,
+        wrong: Vec<String>,
     },
     /// Entered the waitroom of a multiplayer scene.
     WaitroomJoined {

@@ -208,7 +208,7 @@ impl State {
     /// Schedules the bot fill of a participant who just entered the waitroom.
     pub(super) fn schedule_bot_fill(&mut self, scene: usize, pid: ParticipantId, joined_at: Duration) {
         let waitroom = &self.multiplayer(scene).waitroom;
-        if !crate::config::by_condition::shown(&waitroom.fill_with_bots_if, self.condition_of(pid)) {
+        if !crate::config::show_if::shown(&waitroom.fill_with_bots_if, self.condition_of(pid)) {
             return; // their condition waits for people only
         }
         if let Some(after) = waitroom.fill_with_bots_after_secs {

@@ -1,22 +1,20 @@
-//! Scene flow: entering scenes, leaving consent/instructions, submitting surveys,
-//! finishing at an `end` scene.
+//! Scene flow: entering scenes, leaving consent/instructions, finishing at an `end`
+//! scene (surveys are submitted in `survey`).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::answers;
 use super::state::{ConnId, Place, State};
 use crate::config::Scene;
 use crate::eventlog::Event;
-use crate::protocol::{Answer, ErrorCode, ParticipantId, ServerMsg};
+use crate::protocol::{ErrorCode, ParticipantId, ServerMsg};
 
 impl State {
     /// Moves `pid` into the scene at `index` and shows it.
     pub(super) fn enter_scene(&mut self, pid: ParticipantId, index: usize, now: Duration) {
-        // A scene shown only to other conditions (`show_if`) is skipped, as if left at
-        // once (end scenes are shown to everyone: the walk always ends).
+        // A scene whose `show_if` does not hold for the participant is skipped, as if
+        // left at once (end scenes are shown to everyone: the walk always ends).
         let mut index = index;
-        while !crate::config::by_condition::shown(self.experiment.scenes[index].show_if(), self.condition_of(pid)) {
+        while !self.scene_shown(pid, index) {
             self.step_to(pid, index);
             index = self.next_scene(pid, index);
         }
@@ -24,6 +22,7 @@ impl State {
         self.step_to(pid, index);
         let iteration = self.iteration(pid);
         self.log(Event::SceneEntered { participant: pid, scene: scene_id.clone(), index, iteration });
+        self.on_scene_entered(pid, index);
         let place = match &self.experiment.scenes[index] {
             Scene::End(end) => {
                 let p = &self.participants[&pid];
@@ -57,6 +56,7 @@ impl State {
         let group = self.group_condition_of(pid);
         let view = self.views.scene(index, &self.experiment, &self.participants[&pid], group);
         let view = if self.views.personal(index) { self.personalize(pid, view) } else { view };
+        let view = self.survey_view(pid, index, view);
         let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
         self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });
     }
@@ -72,7 +72,7 @@ impl State {
 
     /// The participant's current scene, if they are in `scene_id`; otherwise an error
     /// naming where they are.
-    fn current_scene(
+    pub(super) fn current_scene(
         &mut self,
         pid: ParticipantId,
         conn: ConnId,
@@ -132,43 +132,6 @@ impl State {
                 );
             }
         }
-        self.ack(conn, seq);
-        self.leave_scene(pid, index, now);
-    }
-
-    pub(super) fn on_submit(
-        &mut self,
-        pid: ParticipantId,
-        conn: ConnId,
-        (scene_id, iteration): (&str, Option<u32>),
-        given: BTreeMap<String, Answer>,
-        seq: Option<u64>,
-        now: Duration,
-    ) {
-        let Some(index) = self.current_scene(pid, conn, (scene_id, iteration), seq) else {
-            return;
-        };
-        let Scene::Survey(survey) = &self.experiment.scenes[index] else {
-            let kind = self.experiment.scenes[index].kind();
-            return self.refuse(conn, ErrorCode::InvalidState, format!("a `{kind}` scene takes no answers"), seq);
-        };
-        // The questions this participant was shown: a hidden one takes no answer, and a
-        // required one they were not shown is not required.
-        let shown: Vec<crate::config::survey::Question> = survey
-            .questions
-            .iter()
-            .filter(|q| crate::config::by_condition::shown(q.show_if(), self.condition_of(pid)))
-            .cloned()
-            .collect();
-        if let Err(fields) = answers::validate(&shown, &given) {
-            let message = format!("{} answer(s) need attention", fields.len());
-            return self.send(conn, ServerMsg::Error { code: ErrorCode::InvalidAnswers, message, seq, fields });
-        }
-        let iteration = self.iteration(pid);
-        let answers = given.clone();
-        self.log(Event::SurveyAnswered { participant: pid, scene: scene_id.to_owned(), answers, iteration });
-        let p = self.participants.get_mut(&pid).expect("participant exists");
-        p.answers.insert(scene_id.to_owned(), given);
         self.ack(conn, seq);
         self.leave_scene(pid, index, now);
     }

@@ -257,6 +257,7 @@ impl State {
         let finals: Vec<Option<String>> =
             game.players.iter().map(|p| game.finals.get(p).and_then(|(_, h)| h.clone())).collect();
         self.count_bonus(pid, scene, result.as_ref());
+        self.remember_result(pid, scene, result.as_ref());
         self.log(Event::GameCompleted { game: id, participant: pid, result, tick, hash });
         self.ack(conn, seq);
         if disagree {

@@ -33,6 +33,7 @@ mod screening;
 mod sessions;
 mod state;
 pub mod stats;
+mod survey;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;

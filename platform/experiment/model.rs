@@ -145,6 +145,26 @@ pub struct Participant {
     pub step: Option<usize>,
     /// Where `screening` of their round trip stands.
     pub screened: super::screening::RttWatch,
+    /// Their last game's result in each multiplayer scene (scene id → the module's
+    /// result), for `show_if` and texts that name `result:<scene>.<key>`.
+    pub results: BTreeMap<String, serde_json::Value>,
+    /// Where they stand in surveys: orders drawn, attempts at checks.
+    pub survey: SurveyProgress,
+}
+
+/// A participant's orders of randomized options and their attempts at checks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SurveyProgress {
+    /// The current survey's orders: (scene index, iteration, question id → options or
+    /// item ids in the order shown).
+    pub orders: Option<(usize, u32, BTreeMap<String, Vec<String>>)>,
+    /// Attempts at each check so far, by (scene id, iteration): the next one's number
+    /// follows (a check taken again after `on_fail: goto` counts on).
+    pub attempts: BTreeMap<(String, u32), u32>,
+    /// Wrong attempts since the participant entered the current scene.
+    pub tries_here: u32,
+    /// The questions answered wrongly at the last attempt (shown with feedback).
+    pub wrong: Vec<String>,
 }
 
 impl Participant {
@@ -176,6 +196,8 @@ impl Participant {
             route: Vec::new(),
             step: None,
             screened: Default::default(),
+            results: BTreeMap::new(),
+            survey: SurveyProgress::default(),
         }
     }
 }

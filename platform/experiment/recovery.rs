@@ -53,6 +53,10 @@ pub struct Restored {
     pub bonus_points: f64,
     /// The last game they were in (`{group_code}`).
     pub last_game: Option<GameId>,
+    /// Their last game result per multiplayer scene (`result:` in `show_if`).
+    pub results: BTreeMap<String, serde_json::Value>,
+    /// Orders drawn for their current survey and their attempts at checks.
+    pub survey: super::model::SurveyProgress,
 }
 
 /// Everything earlier runs leave to this one: their participants, and the groups that
@@ -141,6 +145,8 @@ impl Fold<'_> {
                     iteration: 1,
                     bonus_points: 0.0,
                     last_game: None,
+                    results: BTreeMap::new(),
+                    survey: Default::default(),
                 };
                 self.people.insert(participant, restored);
             }
@@ -151,6 +157,11 @@ impl Fold<'_> {
                     && !matches!(p.reached, Reached::Finished(_) | Reached::Over(..))
                 {
                     p.iteration = iteration;
+                    (p.survey.tries_here, p.survey.orders) = (0, None);
+                    p.survey.wrong.clear();
+                    if matches!(self.experiment.scenes[i], Scene::Multiplayer(_)) {
+                        p.results.remove(&scene);
+                    }
                 }
                 let reached = match &self.experiment.scenes[i] {
                     Scene::Multiplayer(_) => Reached::Multiplayer(i),
@@ -170,9 +181,27 @@ impl Fold<'_> {
                     p.route = route; // a route naming a scene since removed is dropped
                 }
             }
-            Event::SurveyAnswered { participant, scene, answers, .. } => {
+            Event::SurveyAnswered { participant, scene, answers, iteration, attempt } => {
                 if let Some(p) = self.people.get_mut(&participant) {
+                    let n = p.survey.attempts.entry((scene.clone(), iteration)).or_insert(0);
+                    *n = (*n).max(attempt);
                     p.answers.insert(scene, answers);
+                }
+            }
+            Event::OrderDrawn { participant, scene, iteration, orders } => {
+                let i = self.scene(&scene, None);
+                if let (Some(p), Some(i)) = (self.people.get_mut(&participant), i) {
+                    p.survey.orders = Some((i, iteration, orders));
+                }
+            }
+            Event::CheckGraded { participant, passed, wrong, .. } => {
+                if let Some(p) = self.people.get_mut(&participant) {
+                    if passed {
+                        p.survey.tries_here = 0;
+                    } else {
+                        p.survey.tries_here += 1;
+                    }
+                    p.survey.wrong = wrong;
                 }
             }
             // What has ended stays ended, even if its scene was renamed since: an end
@@ -192,12 +221,18 @@ impl Fold<'_> {
                     None => self.set(participant, Reached::Over(0, OutcomeReason::Expired)),
                 }
             }
-            Event::GameCompleted { game, participant, result: Some(result), .. } => {
+            Event::GameCompleted { game, participant, result, .. } => {
+                let (Some(scene), Some(p)) = (self.game_scenes.get(&game), self.people.get_mut(&participant)) else {
+                    return;
+                };
                 let bonus = self.experiment.recruitment.bonus.as_ref();
-                let points = bonus.zip(self.game_scenes.get(&game)).and_then(|(b, scene)| b.points_in(scene, &result));
-                if let (Some(points), Some(p)) = (points, self.people.get_mut(&participant)) {
+                if let Some(points) = bonus.zip(result.as_ref()).and_then(|(b, r)| b.points_in(scene, r)) {
                     p.bonus_points += points;
                 }
+                match result {
+                    Some(r) => p.results.insert(scene.clone(), r),
+                    None => p.results.remove(scene),
+                };
             }
             Event::GameCreated { game, players, scene } => {
                 self.game_scenes.insert(game, scene);
@@ -309,6 +344,8 @@ impl State {
                 route: s.route,
                 bonus_points: s.bonus_points,
                 last_game: s.last_game,
+                results: s.results,
+                survey: s.survey,
                 ..Participant::new(pid, s.recruitment_id, token, place, lasts_until)
             };
             self.participants.insert(pid, participant);

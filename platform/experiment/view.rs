@@ -9,7 +9,7 @@ use crate::config::by_condition::{Audience, applies};
 use crate::config::model::TextFormat;
 use crate::config::survey::Question;
 use crate::config::{Experiment, Scene};
-use crate::protocol::{QuestionView, SceneView};
+use crate::protocol::{MatrixItemView, QuestionKind, QuestionView, SceneView};
 
 use super::state::Participant;
 
@@ -123,6 +123,7 @@ fn render_scene(experiment: &Experiment, base_dir: &Path, scene: &Scene) -> Resu
             title: s.title.clone(),
             questions: s.questions.iter().map(question_view).collect(),
             button: s.button.clone(),
+            try_again: None,
         },
         Scene::Multiplayer(m) => SceneView::Multiplayer {
             id: m.id.to_string(),
@@ -209,37 +210,48 @@ fn markdown(text: &str) -> String {
 }
 
 fn question_view(q: &Question) -> QuestionView {
-    match q {
-        Question::Text(q) => QuestionView::Text {
-            id: q.id.to_string(),
-            prompt: q.prompt.clone(),
-            required: q.required,
-            multiline: q.multiline,
-            max_length: q.max_length,
-        },
-        Question::SingleChoice(q) => QuestionView::SingleChoice {
-            id: q.id.to_string(),
-            prompt: q.prompt.clone(),
-            required: q.required,
-            options: q.options.clone(),
-        },
-        Question::MultipleChoice(q) => QuestionView::MultipleChoice {
-            id: q.id.to_string(),
-            prompt: q.prompt.clone(),
-            required: q.required,
+    let kind = match q {
+        Question::Text(q) => QuestionKind::Text { multiline: q.multiline, max_length: q.max_length },
+        Question::SingleChoice(q) => QuestionKind::SingleChoice { options: q.options.clone() },
+        Question::MultipleChoice(q) => QuestionKind::MultipleChoice {
             options: q.options.clone(),
             min_selected: q.min_selected,
             max_selected: q.max_selected,
         },
-        Question::Likert(q) => QuestionView::Likert {
-            id: q.id.to_string(),
-            prompt: q.prompt.clone(),
-            required: q.required,
+        Question::Likert(q) => QuestionKind::Likert {
             points: q.points,
             low_label: q.low_label.clone(),
             high_label: q.high_label.clone(),
             labels: q.labels.clone(),
         },
+        Question::Number(q) => {
+            QuestionKind::Number { min: q.min, max: q.max, decimals: q.decimals, unit: q.unit.clone() }
+        }
+        Question::Slider(q) => QuestionKind::Slider {
+            min: q.min,
+            max: q.max,
+            step: q.step,
+            start: q.start,
+            low_label: q.low_label.clone(),
+            high_label: q.high_label.clone(),
+        },
+        Question::Dropdown(q) => QuestionKind::Dropdown { options: q.options.clone() },
+        Question::Matrix(q) => QuestionKind::Matrix {
+            items: q.items.iter().map(|i| MatrixItemView { id: i.id.to_string(), text: i.text.clone() }).collect(),
+            points: q.points,
+            labels: q.labels.clone(),
+            low_label: q.low_label.clone(),
+            high_label: q.high_label.clone(),
+        },
+        Question::Rank(q) => QuestionKind::Rank { options: q.options.clone() },
+    };
+    QuestionView {
+        id: q.id().to_string(),
+        prompt: q.prompt().to_owned(),
+        required: q.required(),
+        show_if: None,
+        wrong: None,
+        kind,
     }
 }
 

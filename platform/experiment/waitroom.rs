@@ -107,7 +107,7 @@ impl State {
                 let value = match a.source() {
                     AttributeSource::Param(name) => p.params.get(name).cloned(),
                     AttributeSource::Answer { scene, question } => {
-                        p.answers.get(scene).and_then(|answers| answers.get(question)).map(answer_text)
+                        p.answers.get(scene).and_then(|answers| answers.get(question)).map(Answer::attribute)
                     }
                 };
                 value.map(|v| (a.name().to_owned(), v))
@@ -304,6 +304,10 @@ impl State {
         match reason {
             OutcomeReason::ConditionFull => conditions.entry.as_ref().map(|c| &c.on_full),
             OutcomeReason::GroupConditionFull => conditions.group.as_ref().map(|c| &c.on_full),
+            OutcomeReason::FailedCheck => match &self.experiment.scenes[scene] {
+                crate::config::Scene::Survey(s) => s.on_fail.as_ref(),
+                _ => None,
+            },
             OutcomeReason::ReadyMissed => multiplayer?.waitroom.ready_check.as_ref().map(|c| &c.on_missed),
             OutcomeReason::DeviceExcluded
             | OutcomeReason::WebrtcUnavailable
@@ -337,7 +341,8 @@ impl State {
             | OutcomeReason::DeviceExcluded
             | OutcomeReason::WebrtcUnavailable
             | OutcomeReason::ConnectionTooSlow
-            | OutcomeReason::ConnectionDegraded => None,
+            | OutcomeReason::ConnectionDegraded
+            | OutcomeReason::FailedCheck => None,
         }
     }
 
@@ -381,14 +386,5 @@ impl State {
         let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let message = message.map(|m| self.fill_pay(&m, pid, &name));
         ServerMsg::Outcome { reason, message, completion_code: code, redirect_url: redirect }
-    }
-}
-
-/// An answer as a policy attribute.
-pub(crate) fn answer_text(answer: &Answer) -> String {
-    match answer {
-        Answer::Rating(r) => r.to_string(),
-        Answer::Text(t) => t.clone(),
-        Answer::Choices(c) => c.join(","),
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::csv::Table;
 use super::tables::{GameRow, Person, Tables};
-use crate::protocol::{Answer, GameId, ParticipantId};
+use crate::protocol::{GameId, ParticipantId};
 
 pub(super) fn iso(ms: u64) -> String {
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
@@ -15,14 +15,6 @@ pub(super) fn iso(ms: u64) -> String {
 
 pub(super) fn ids(list: &[ParticipantId]) -> String {
     list.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
-}
-
-pub(super) fn answer_text(a: &Answer) -> String {
-    match a {
-        Answer::Rating(n) => n.to_string(),
-        Answer::Text(t) => t.clone(),
-        Answer::Choices(c) => serde_json::to_string(c).unwrap_or_default(),
-    }
 }
 
 pub(super) fn probe_row(run: &str, e: &Value, ts: u64) -> Vec<String> {
@@ -139,7 +131,22 @@ pub(super) fn empty_tables() -> Tables {
         ),
         answers: Table::new(
             "answers",
-            &["participant", "recruitment_id", "run", "scene", "question", "answer", "answered_at", "iteration"],
+            &[
+                "participant",
+                "recruitment_id",
+                "run",
+                "scene",
+                "question",
+                "item",
+                "answer",
+                "answered_at",
+                "iteration",
+                "attempt",
+            ],
+        ),
+        checks: Table::new(
+            "checks",
+            &["participant", "recruitment_id", "run", "scene", "iteration", "attempt", "passed", "wrong", "graded_at"],
         ),
         matches: Table::new(
             "matches",

@@ -8,15 +8,17 @@ use serde_json::Value;
 
 use super::Options;
 use super::csv::Table;
-use super::rows::{answer_text, cached_probe_row, game_row, ids, iso, probe_row, redact};
+use super::rows::{cached_probe_row, game_row, ids, iso, probe_row, redact};
 use crate::config::model::Recruitment;
 use crate::eventlog::{Event, Members, Record};
-use crate::protocol::{GameId, ParticipantId};
+use crate::protocol::{Answer, GameId, ParticipantId};
 
 /// Every exported table of one experiment.
 pub struct Tables {
     pub participants: Table,
     pub answers: Table,
+    /// One row per attempt at a comprehension or attention check.
+    pub checks: Table,
     pub matches: Table,
     pub probes: Table,
     pub games: Table,
@@ -70,10 +72,11 @@ pub(super) struct GameRow {
 }
 
 impl Tables {
-    pub fn all(&self) -> [&Table; 8] {
+    pub fn all(&self) -> [&Table; 9] {
         [
             &self.participants,
             &self.answers,
+            &self.checks,
             &self.matches,
             &self.probes,
             &self.games,
@@ -151,7 +154,7 @@ impl Tables {
                             p.completion_code = completion_code.clone().unwrap_or_default();
                         }
                     }
-                    Event::SurveyAnswered { participant, scene, answers, iteration } => {
+                    Event::SurveyAnswered { participant, scene, answers, iteration, attempt } => {
                         let rid = people.get(participant).map(|p| p.recruitment_id.clone()).unwrap_or_default();
                         if let Some(p) = people.get_mut(participant) {
                             p.answers += answers.len() as u32;
@@ -159,18 +162,42 @@ impl Tables {
                         for (question, answer) in answers {
                             let number = answer.number();
                             answered.push((*participant, scene.clone(), question.clone(), number));
-                            let row = vec![
-                                participant.to_string(),
-                                rid.clone(),
-                                run.clone(),
-                                scene.clone(),
-                                question.clone(),
-                                answer_text(answer),
-                                iso(ts),
-                                iteration.to_string(),
-                            ];
-                            t.answers.row(row);
+                            // A matrix: one row per item, its point the answer.
+                            let cells: Vec<(String, String)> = match answer {
+                                Answer::Ratings(points) => {
+                                    points.iter().map(|(item, p)| (item.clone(), p.to_string())).collect()
+                                }
+                                other => vec![(String::new(), other.cell())],
+                            };
+                            for (item, cell) in cells {
+                                t.answers.row(vec![
+                                    participant.to_string(),
+                                    rid.clone(),
+                                    run.clone(),
+                                    scene.clone(),
+                                    question.clone(),
+                                    item,
+                                    cell,
+                                    iso(ts),
+                                    iteration.to_string(),
+                                    attempt.to_string(),
+                                ]);
+                            }
                         }
+                    }
+                    Event::CheckGraded { participant, scene, iteration, attempt, passed, wrong } => {
+                        let rid = people.get(participant).map(|p| p.recruitment_id.clone()).unwrap_or_default();
+                        t.checks.row(vec![
+                            participant.to_string(),
+                            rid,
+                            run.clone(),
+                            scene.clone(),
+                            iteration.to_string(),
+                            attempt.to_string(),
+                            passed.to_string(),
+                            wrong.join(" "),
+                            iso(ts),
+                        ]);
                     }
                     Event::MatchDecided { scene, policy, arriving, members, fallback } => {
                         let row = vec![

@@ -100,6 +100,11 @@ impl Setup {
                 Some(crate::config::survey::Question::SingleChoice(q)) => q.options.clone(),
                 Some(crate::config::survey::Question::MultipleChoice(q)) => q.options.clone(),
                 Some(crate::config::survey::Question::Likert(q)) => (1..=q.points).map(|p| p.to_string()).collect(),
+                Some(crate::config::survey::Question::Dropdown(q)) => q.options.clone(),
+                Some(crate::config::survey::Question::Rank(q)) => vec![q.options.join(",")],
+                Some(crate::config::survey::Question::Slider(q)) => {
+                    [q.min, (q.min + q.max) / 2.0, q.max].iter().map(|x| x.to_string()).collect()
+                }
                 _ => ["a", "b", "c"].map(str::to_owned).to_vec(),
             }
         };

@@ -21,7 +21,7 @@ mod views;
 
 pub use schema::{Protocol, protocol_schema};
 pub use types::{Answer, Environment, ErrorCode, GameId, ParticipantId, ProbeId, Signal};
-pub use views::{IceServerView, OutcomeReason, ProbeRole, QuestionView, SceneView};
+pub use views::{IceServerView, MatrixItemView, OutcomeReason, ProbeRole, QuestionKind, QuestionView, SceneView};
 
 /// Version of this protocol; a client speaking another one is refused.
 pub const PROTOCOL_VERSION: u32 = 2;

@@ -24,24 +24,74 @@ pub struct ProbeId(pub String);
 #[serde(transparent)]
 pub struct GameId(pub uuid::Uuid);
 
-/// One survey answer: text or a single choice (string), several choices (list), or a
-/// Likert rating (1..=points).
+/// One survey answer: a whole number (likert, number, slider), a decimal (number,
+/// slider), text or a single choice (string), several choices or an order of options
+/// (list), or a matrix's points by item (object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Answer {
-    Rating(i64),
+    Integer(i64),
+    Decimal(f64),
     Text(String),
     Choices(Vec<String>),
+    Ratings(std::collections::BTreeMap<String, i64>),
 }
 
 impl Answer {
-    /// The answer as a number, when it is one: a rating, or text holding a number (what
-    /// a bonus computed from a survey answer counts).
+    /// The answer as a number, when it is one: a whole number or a decimal, or text
+    /// holding a number (what a bonus or a comparison counts).
     pub fn number(&self) -> Option<f64> {
         match self {
-            Answer::Rating(n) => Some(*n as f64),
+            Answer::Integer(n) => Some(*n as f64),
+            Answer::Decimal(x) => Some(*x),
             Answer::Text(t) => t.trim().parse().ok(),
-            Answer::Choices(_) => None,
+            Answer::Choices(_) | Answer::Ratings(_) => None,
+        }
+    }
+
+    /// An empty text, selection or matrix counts as no answer.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Answer::Text(t) => t.trim().is_empty(),
+            Answer::Choices(c) => c.is_empty(),
+            Answer::Ratings(r) => r.is_empty(),
+            Answer::Integer(_) | Answer::Decimal(_) => false,
+        }
+    }
+
+    /// The answer in one cell of a table: a number or text as it is, a list or a
+    /// matrix as JSON.
+    pub fn cell(&self) -> String {
+        match self {
+            Answer::Integer(n) => n.to_string(),
+            Answer::Decimal(x) => x.to_string(),
+            Answer::Text(t) => t.clone(),
+            Answer::Choices(c) => serde_json::to_string(c).unwrap_or_default(),
+            Answer::Ratings(r) => serde_json::to_string(r).unwrap_or_default(),
+        }
+    }
+
+    /// The answer as a policy's attribute value: a list's choices joined by commas, a
+    /// matrix as JSON, anything else as in [`Answer::cell`].
+    pub fn attribute(&self) -> String {
+        match self {
+            Answer::Choices(c) => c.join(","),
+            other => other.cell(),
+        }
+    }
+
+    /// Whether `self` is the same answer as `expected`: numbers by value (3 = 3.0),
+    /// text without surrounding spaces and case, lists in order; a matrix when every
+    /// item `expected` names has its point.
+    pub fn matches(&self, expected: &Answer) -> bool {
+        match (self, expected) {
+            (Answer::Text(a), Answer::Text(b)) => a.trim().to_lowercase() == b.trim().to_lowercase(),
+            (Answer::Choices(a), Answer::Choices(b)) => a == b,
+            (Answer::Ratings(a), Answer::Ratings(b)) => b.iter().all(|(item, point)| a.get(item) == Some(point)),
+            (a, b) => match (a.number(), b.number()) {
+                (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                _ => false,
+            },
         }
     }
 }

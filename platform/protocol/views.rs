@@ -30,6 +30,9 @@ pub enum SceneView {
         title: Option<String>,
         questions: Vec<QuestionView>,
         button: String,
+        /// A check shown again after a wrong attempt: what to read above the questions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        try_again: Option<String>,
     },
     /// The waiting room of a multiplayer scene; `waiting_room` updates follow.
     Multiplayer {
@@ -54,36 +57,43 @@ pub enum SceneView {
     },
 }
 
-/// One survey question as shown.
+/// One survey question as shown: what every kind has, and its kind's own keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QuestionView {
+    pub id: String,
+    pub prompt: String,
+    /// Whether it must be answered (when shown).
+    pub required: bool,
+    /// Shown only while this rule holds over the answers given on this page (the host
+    /// decided every other part of the question's `show_if`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<crate::config::show_if::ShowIf>,
+    /// After a wrong attempt at a check: this question was answered wrongly, and what
+    /// to read under it (`feedback`, or the page's own words when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong: Option<String>,
+    #[serde(flatten)]
+    pub kind: QuestionKind,
+}
+
+/// A question's kind and the keys that go with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum QuestionView {
+pub enum QuestionKind {
     Text {
-        id: String,
-        prompt: String,
-        required: bool,
         multiline: bool,
         max_length: u32,
     },
     SingleChoice {
-        id: String,
-        prompt: String,
-        required: bool,
         options: Vec<String>,
     },
     MultipleChoice {
-        id: String,
-        prompt: String,
-        required: bool,
         options: Vec<String>,
         min_selected: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_selected: Option<u32>,
     },
     Likert {
-        id: String,
-        prompt: String,
-        required: bool,
         points: u8,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         low_label: Option<String>,
@@ -92,6 +102,56 @@ pub enum QuestionView {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         labels: Option<Vec<String>>,
     },
+    Number {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+        /// Most digits after the decimal point (0: whole numbers).
+        decimals: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+    },
+    /// No handle is shown until the participant moves it, unless `start` is given.
+    Slider {
+        min: f64,
+        max: f64,
+        step: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        high_label: Option<String>,
+    },
+    Dropdown {
+        /// In this participant's order.
+        options: Vec<String>,
+    },
+    /// Items rated on one scale: the answer is an object, item id → point.
+    Matrix {
+        /// In this participant's order.
+        items: Vec<MatrixItemView>,
+        points: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        labels: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        high_label: Option<String>,
+    },
+    /// Every option put in order: the answer is the list, most preferred first.
+    Rank {
+        /// The order the participant starts from.
+        options: Vec<String>,
+    },
+}
+
+/// One item of a matrix question as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MatrixItemView {
+    pub id: String,
+    pub text: String,
 }
 
 /// Which side of a probe makes the WebRTC offer.
@@ -153,4 +213,7 @@ pub enum OutcomeReason {
     ConditionFull,
     /// Every group condition had reached its quota when the participant's group formed.
     GroupConditionFull,
+    /// Answered a comprehension or attention check wrongly on every attempt
+    /// (the survey's `on_fail`).
+    FailedCheck,
 }

@@ -12,6 +12,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("hash.js", "text/javascript; charset=utf-8", include_str!("../web/hash.js")),
     ("lockstep.js", "text/javascript; charset=utf-8", include_str!("../web/lockstep.js")),
     ("ready.js", "text/javascript; charset=utf-8", include_str!("../web/ready.js")),
+    ("rules.js", "text/javascript; charset=utf-8", include_str!("../web/rules.js")),
     ("scenes.js", "text/javascript; charset=utf-8", include_str!("../web/scenes.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
     // The admin page's chart library (web/vendor/README.md).

@@ -32,7 +32,7 @@ pub fn people(dir: &Path, m: &MultiplayerScene) -> Result<Vec<Person>, String> {
             Event::SurveyAnswered { participant, scene, answers: a, .. } => {
                 let mine = answers.entry(participant).or_default();
                 for (question, answer) in a {
-                    mine.insert(format!("{scene}.{question}"), crate::experiment::waitroom::answer_text(&answer));
+                    mine.insert(format!("{scene}.{question}"), answer.attribute());
                 }
             }
             Event::WaitroomJoined { participant, scene }

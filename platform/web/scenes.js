@@ -3,6 +3,7 @@
 // else is inserted as text, in the experiment's words (i18n.js).
 
 import { t } from "./i18n.js";
+import { holds } from "./rules.js";
 
 /** Builds an element: h("p", {class: "x"}, "text", child). */
 function h(tag, attrs = {}, ...children) {
@@ -94,14 +95,16 @@ function instructions(app, scene, connection) {
 
 function questionField(q) {
   const name = `q-${q.id}`;
-  const legend = h("legend", { class: q.required ? "required" : "" }, q.prompt);
+  const legendId = `${name}-legend`;
+  const legend = h("legend", { id: legendId, class: q.required ? "required" : "" }, q.prompt);
   const error = errorLine(`${name}-error`);
+  const described = { "aria-describedby": error.id };
   let input;
   let read;
   if (q.kind === "text") {
     input = q.multiline
-      ? h("textarea", { name, maxlength: q.max_length, "aria-describedby": error.id })
-      : h("input", { type: "text", name, maxlength: q.max_length, "aria-describedby": error.id });
+      ? h("textarea", { name, id: name, maxlength: q.max_length, "aria-labelledby": legendId, ...described })
+      : h("input", { type: "text", name, id: name, maxlength: q.max_length, "aria-labelledby": legendId, ...described });
     read = () => input.value;
   } else if (q.kind === "single_choice" || q.kind === "multiple_choice") {
     const type = q.kind === "single_choice" ? "radio" : "checkbox";
@@ -112,26 +115,120 @@ function questionField(q) {
   } else if (q.kind === "likert") {
     const labels = q.labels || [];
     input = h("div", {},
-      h("div", { class: "likert", role: "radiogroup" }, Array.from({ length: q.points }, (_, i) =>
+      h("div", { class: "likert", role: "radiogroup", "aria-labelledby": legendId }, Array.from({ length: q.points }, (_, i) =>
         h("label", {}, h("input", { type: "radio", name, value: String(i + 1) }), labels[i] || String(i + 1)))),
       labels.length ? null : h("div", { class: "likert-ends" }, h("span", {}, q.low_label || ""), h("span", {}, q.high_label || "")));
     read = () => {
       const checked = input.querySelector("input:checked");
       return checked ? Number(checked.value) : "";
     };
+  } else if (q.kind === "number") {
+    const step = q.decimals > 0 ? String(10 ** -q.decimals) : "1";
+    const field = h("input", {
+      type: "number", name, id: name, step, min: q.min, max: q.max, class: "number",
+      inputmode: q.decimals > 0 ? "decimal" : "numeric", "aria-labelledby": legendId, ...described,
+    });
+    input = h("div", { class: "number-row" }, field, q.unit ? h("span", { class: "unit" }, q.unit) : null);
+    read = () => (field.value.trim() === "" ? (field.validity.badInput ? NaN : "") : Number(field.value));
+  } else if (q.kind === "slider") {
+    // No handle until moved (unless `start`): the first position must not anchor the answer.
+    const moved = q.start !== undefined && q.start !== null;
+    const range = h("input", {
+      type: "range", name, id: name, min: q.min, max: q.max, step: q.step,
+      class: moved ? "slider" : "slider unmoved", "aria-labelledby": legendId, ...described,
+    });
+    range.value = String(moved ? q.start : q.min);
+    const shown = h("output", { for: name, class: "slider-value", "aria-live": "polite" }, "");
+    const touch = () => {
+      range.classList.remove("unmoved");
+      shown.textContent = t("survey.slider_value", { value: range.value });
+    };
+    if (moved) touch();
+    range.addEventListener("input", touch);
+    range.addEventListener("pointerdown", () => { range.classList.remove("unmoved"); });
+    input = h("div", { class: "slider-box" }, range,
+      h("div", { class: "likert-ends" }, h("span", {}, q.low_label || String(q.min)), h("span", {}, q.high_label || String(q.max))),
+      shown);
+    read = () => (range.classList.contains("unmoved") ? "" : Number(range.value));
+  } else if (q.kind === "dropdown") {
+    input = h("select", { name, id: name, "aria-labelledby": legendId, ...described },
+      h("option", { value: "" }, t("survey.choose")),
+      q.options.map((option) => h("option", { value: option }, option)));
+    read = () => input.value;
+  } else if (q.kind === "matrix") {
+    const labels = q.labels || Array.from({ length: q.points }, (_, i) => String(i + 1));
+    const head = h("tr", {}, h("td", {}), labels.map((label) => h("th", { scope: "col" }, label)));
+    const rows = q.items.map((item) => h("tr", { role: "radiogroup", "aria-label": item.text },
+      h("th", { scope: "row", class: "item" }, item.text),
+      labels.map((label, i) => h("td", {}, h("input", {
+        type: "radio", name: `${name}-${item.id}`, value: String(i + 1), "data-item": item.id,
+        "aria-label": `${item.text}: ${label}`,
+      })))));
+    const ends = q.labels ? null
+      : h("div", { class: "likert-ends" }, h("span", {}, q.low_label || ""), h("span", {}, q.high_label || ""));
+    input = h("div", { class: "matrix-box" }, h("table", { class: "matrix" }, h("thead", {}, head), h("tbody", {}, rows)), ends);
+    read = () => {
+      const out = {};
+      for (const el of input.querySelectorAll("input:checked")) out[el.dataset.item] = Number(el.value);
+      return out;
+    };
+  } else if (q.kind === "rank") {
+    const list = h("ol", { class: "rank" });
+    const move = (li, by) => {
+      const items = [...list.children];
+      const at = items.indexOf(li);
+      const to = at + by;
+      if (to < 0 || to >= items.length) return;
+      if (by < 0) list.insertBefore(li, items[to]); else list.insertBefore(li, items[to].nextSibling);
+      li.querySelector(by < 0 ? ".up" : ".down")?.focus();
+    };
+    for (const option of q.options) {
+      const li = h("li", { "data-option": option }, h("span", { class: "rank-option" }, option));
+      li.append(
+        h("button", { type: "button", class: "secondary up", "aria-label": `${t("survey.move_up")}: ${option}`, onclick: () => move(li, -1) }, "↑"),
+        h("button", { type: "button", class: "secondary down", "aria-label": `${t("survey.move_down")}: ${option}`, onclick: () => move(li, 1) }, "↓"));
+      list.append(li);
+    }
+    input = list;
+    read = () => [...list.children].map((li) => li.dataset.option);
   }
-  return { q, error, read, element: h("fieldset", {}, legend, input, error) };
+  const parts = [legend, input, error];
+  if (q.wrong !== undefined && q.wrong !== null) {
+    parts.splice(1, 0, h("p", { class: "wrong", id: `${name}-wrong` }, q.wrong || t("survey.wrong")));
+  }
+  const element = h("fieldset", { "data-question": q.id, class: q.wrong !== undefined ? "was-wrong" : "" }, ...parts);
+  return { q, error, read, element };
+}
+
+function isEmpty(value) {
+  return value === "" || (Array.isArray(value) && value.length === 0) || (typeof value === "string" && value.trim() === "")
+    || (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0);
+}
+
+function decimalsOf(x) {
+  const text = String(x);
+  return text.includes(".") ? text.split(".")[1].length : 0;
 }
 
 /** Client-side check mirroring the host's (the host's is the one that counts). */
 function check(q, value) {
-  const empty = value === "" || (Array.isArray(value) && value.length === 0) || (typeof value === "string" && value.trim() === "");
-  if (empty) return q.required ? t("survey.required") : null;
+  if (typeof value === "number" && Number.isNaN(value)) return t("survey.number");
+  if (isEmpty(value)) {
+    if (!q.required) return null;
+    return q.kind === "slider" ? t("survey.slider_unmoved") : t("survey.required");
+  }
   if (q.kind === "text" && value.length > q.max_length) return t("survey.max_length", { n: q.max_length });
   if (q.kind === "multiple_choice") {
     if (value.length < q.min_selected) return t("survey.min_selected", { n: q.min_selected });
     if (q.max_selected && value.length > q.max_selected) return t("survey.max_selected", { n: q.max_selected });
   }
+  if (q.kind === "number") {
+    if (q.decimals === 0 && !Number.isInteger(value)) return t("survey.whole_number");
+    if (decimalsOf(value) > q.decimals) return t("survey.decimals", { n: q.decimals });
+    if (q.min !== undefined && value < q.min) return t("survey.at_least", { n: q.min });
+    if (q.max !== undefined && value > q.max) return t("survey.at_most", { n: q.max });
+  }
+  if (q.kind === "matrix" && q.required && Object.keys(value).length < q.items.length) return t("survey.rate_every_item");
   return null;
 }
 
@@ -139,23 +236,49 @@ function survey(app, scene, connection) {
   const fields = scene.questions.map(questionField);
   const error = errorLine("survey-error");
   const button = h("button", { type: "submit" }, scene.button);
+  // Display logic within the page: a question's rule over the answers above it; a
+  // hidden question's answer counts as missing and is not sent.
+  const shown = new Set();
+  const valueOf = (ref) => {
+    const [kind, rest] = ref.split(":");
+    const [sceneId, question] = rest.split(".");
+    if (kind !== "answer" || sceneId !== scene.id || !shown.has(question)) return undefined;
+    const field = fields.find((f) => f.q.id === question);
+    const value = field ? field.read() : undefined;
+    return isEmpty(value) ? undefined : value;
+  };
+  const update = () => {
+    shown.clear();
+    for (const f of fields) {
+      const visible = !f.q.show_if || holds(f.q.show_if, valueOf);
+      f.element.hidden = !visible;
+      if (visible) shown.add(f.q.id);
+    }
+  };
   const form = h("form", {
     novalidate: true,
+    oninput: update,
+    onchange: update,
+    onclick: update,
     onsubmit: (e) => {
       e.preventDefault();
+      update();
       const answers = {};
       let firstBad = null;
       for (const f of fields) {
+        if (!shown.has(f.q.id)) {
+          setError(f.error, null);
+          continue;
+        }
         const value = f.read();
         const problem = check(f.q, value);
         setError(f.error, problem);
         if (problem && !firstBad) firstBad = f;
-        const empty = value === "" || (Array.isArray(value) && value.length === 0);
-        if (!empty) answers[f.q.id] = value;
+        if (!isEmpty(value) && !(typeof value === "number" && Number.isNaN(value))) answers[f.q.id] = value;
       }
       if (firstBad) {
         setError(error, t("survey.attention"));
-        firstBad.element.querySelector("input, textarea")?.focus();
+        firstBad.element.querySelector("input, textarea, select, button")?.focus();
         return;
       }
       send(connection, { type: "submit", scene: scene.id, answers, iteration: scene.iteration }, button, error).catch((err) => {
@@ -165,7 +288,9 @@ function survey(app, scene, connection) {
       });
     },
   }, fields.map((f) => f.element), button, error);
-  show(app, h("h1", {}, scene.title || t("survey.heading")), form);
+  update();
+  const top = scene.try_again ? h("p", { class: "try-again", role: "alert", id: "try-again" }, scene.try_again) : null;
+  show(app, h("h1", {}, scene.title || t("survey.heading")), top, form);
 }
 
 let countdown = null;

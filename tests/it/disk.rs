@@ -89,7 +89,7 @@ fn answers() -> std::collections::BTreeMap<String, Answer> {
         ("name".to_owned(), Answer::Text("Ada".to_owned())),
         ("colour".to_owned(), Answer::Text("blue".to_owned())),
         ("tools".to_owned(), Answer::Choices(vec!["pen".to_owned()])),
-        ("mood".to_owned(), Answer::Rating(4)),
+        ("mood".to_owned(), Answer::Integer(4)),
     ]
     .into()
 }

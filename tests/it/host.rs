@@ -20,7 +20,7 @@ fn good_answers() -> BTreeMap<String, Answer> {
         ("name", Answer::Text("Ada".into())),
         ("colour", Answer::Text("blue".into())),
         ("tools", Answer::Choices(vec!["pen".into(), "ink".into()])),
-        ("mood", Answer::Rating(6)),
+        ("mood", Answer::Integer(6)),
     ])
 }
 
@@ -62,7 +62,7 @@ async fn a_participant_walks_every_solo_scene_kind() {
         ("name", Answer::Text("far too long a name".into())),
         ("colour", Answer::Text("green".into())),
         ("tools", Answer::Choices(vec!["pen".into(), "ink".into(), "paper".into()])),
-        ("mood", Answer::Rating(8)),
+        ("mood", Answer::Integer(8)),
         ("bogus", Answer::Text("x".into())),
     ]);
     let (code, fields) = refused(c.submit("questions", bad).await).await;
@@ -87,7 +87,8 @@ async fn a_participant_walks_every_solo_scene_kind() {
         participant: pid,
         scene: "questions".into(),
         answers: good_answers(),
-        iteration: 1
+        iteration: 1,
+        attempt: 1
     }));
     assert!(
         events.iter().any(|e| matches!(e, Event::SessionStarted { recruitment_id: Some(r), .. } if r == "pid-walker"))
@@ -592,9 +593,9 @@ async fn each_condition_reads_its_own_texts_and_nothing_of_the_other() {
                 SceneView::Survey { id, questions, .. } => {
                     let answers = questions
                         .iter()
-                        .map(|q| match q {
-                            cohort::protocol::QuestionView::Text { id, .. } => (id.clone(), Answer::Text("41".into())),
-                            other => panic!("{other:?}"),
+                        .map(|q| match q.kind {
+                            cohort::protocol::QuestionKind::Text { .. } => (q.id.clone(), Answer::Text("41".into())),
+                            _ => panic!("{q:?}"),
                         })
                         .collect();
                     c.submit(&id, answers).await.unwrap();

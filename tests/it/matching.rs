@@ -112,7 +112,7 @@ async fn two_players_are_matched_first_come_first_served_and_play() {
         assert!(end.is_ok(), "{end:?}");
         let (_, scene) = c.next_scene().await.unwrap();
         assert!(matches!(scene, SceneView::Survey { .. }), "each player continues with the next scene");
-        let answers: BTreeMap<String, Answer> = [("fun".to_owned(), Answer::Rating(4))].into();
+        let answers: BTreeMap<String, Answer> = [("fun".to_owned(), Answer::Integer(4))].into();
         c.submit("after", answers).await.unwrap();
         assert!(matches!(c.next_scene().await.unwrap().1, SceneView::End { .. }));
     }

@@ -53,7 +53,7 @@ async fn after_a_kill_the_restarted_host_continues_everyone_where_they_were() {
         ("name".to_owned(), Answer::Text("Ada".into())),
         ("colour".to_owned(), Answer::Text("blue".into())),
         ("tools".to_owned(), Answer::Choices(vec!["pen".into()])),
-        ("mood".to_owned(), Answer::Rating(3)),
+        ("mood".to_owned(), Answer::Integer(3)),
     ]
     .into();
     done.submit("questions", answers.clone()).await.unwrap();

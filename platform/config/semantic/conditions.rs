@@ -197,25 +197,21 @@ impl Checker<'_> {
             let scene_at = KeyPath::root().key("scenes").index(i);
             let mut keys: Vec<(KeyPath, &str)> = Vec::new();
             if let Some(show) = scene.show_if() {
-                keys.extend(
-                    show.condition
-                        .iter()
-                        .enumerate()
-                        .map(|(j, k)| (scene_at.key("show_if").key("condition").index(j), k.as_str())),
-                );
+                keys.extend(condition_keys(show, &scene_at.key("show_if")));
             }
             if let Scene::Survey(survey) = scene {
                 for (q, question) in survey.questions.iter().enumerate() {
                     if let Some(show) = question.show_if() {
-                        let at = scene_at.key("questions").index(q).key("show_if").key("condition");
-                        keys.extend(show.condition.iter().enumerate().map(|(j, k)| (at.index(j), k.as_str())));
+                        keys.extend(condition_keys(show, &scene_at.key("questions").index(q).key("show_if")));
                     }
                 }
                 if let Some(set) = conditions {
                     for c in set.conditions() {
-                        let shown =
-                            survey.questions.iter().any(|q| crate::config::by_condition::shown(q.show_if(), Some(&c)));
-                        if !shown && crate::config::by_condition::shown(scene.show_if(), Some(&c)) {
+                        let possible = |s: &Option<crate::config::show_if::ShowIf>| {
+                            s.as_ref().is_none_or(|s| s.possible(Some(&c)))
+                        };
+                        let shown = survey.questions.iter().any(|q| possible(q.show_if()));
+                        if !shown && possible(scene.show_if()) {
                             self.report(scene_at.key("questions"), format!("participants of `{}` are shown no question of this survey: hide the survey from them (`show_if` on the scene) or show them a question", c.id));
                         }
                     }
@@ -326,14 +322,11 @@ impl Checker<'_> {
                 if m.waitroom.fill_with_bots_after_secs.is_none() {
                     self.report_key(at.clone(), "`fill_with_bots_if` says who is given bots after `fill_with_bots_after_secs`, which is not set");
                 }
-                for (j, key) in fill_if.condition.iter().enumerate() {
+                for (at, key) in condition_keys(fill_if, &at) {
                     match entry {
-                        None => self.report(
-                            at.key("condition").index(j),
-                            "bot fill by condition needs entry conditions (`conditions.entry`)",
-                        ),
+                        None => self.report(at, "bot fill by condition needs entry conditions (`conditions.entry`)"),
                         Some(set) => {
-                            self.condition_key(at.key("condition").index(j), key, set, false);
+                            self.condition_key(at, key, set, false);
                         }
                     }
                 }
@@ -430,4 +423,14 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Every condition key a rule names, with where it is.
+fn condition_keys<'a>(rule: &'a crate::config::show_if::ShowIf, at: &KeyPath) -> Vec<(KeyPath, &'a str)> {
+    rule.located(at)
+        .into_iter()
+        .flat_map(|(at, r)| {
+            r.condition.iter().flatten().enumerate().map(move |(j, k)| (at.key("condition").index(j), k.as_str()))
+        })
+        .collect()
 }

@@ -108,11 +108,14 @@ fn not_a_number(q: &crate::config::survey::Question) -> Option<String> {
     use crate::config::survey::Question;
     match q {
         Question::MultipleChoice(_) => Some("allows several choices".to_owned()),
-        Question::SingleChoice(c) => {
+        Question::Rank(_) => Some("gives an order of options".to_owned()),
+        Question::Matrix(_) => Some("gives a rating per item".to_owned()),
+        Question::SingleChoice(crate::config::survey::ChoiceQuestion { options, .. })
+        | Question::Dropdown(crate::config::survey::DropdownQuestion { options, .. }) => {
             let words: Vec<&str> =
-                c.options.iter().map(String::as_str).filter(|o| o.trim().parse::<f64>().is_err()).collect();
+                options.iter().map(String::as_str).filter(|o| o.trim().parse::<f64>().is_err()).collect();
             (!words.is_empty()).then(|| format!("has options that are not numbers (`{}`)", words.join("`, `")))
         }
-        Question::Text(_) | Question::Likert(_) => None,
+        Question::Text(_) | Question::Likert(_) | Question::Number(_) | Question::Slider(_) => None,
     }
 }

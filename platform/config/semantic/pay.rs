@@ -61,6 +61,7 @@ impl Checker<'_> {
                     "ready_missed" => "no waitroom has a `ready_check`",
                     "condition_full" => "there are no entry conditions",
                     "group_condition_full" => "there are no group conditions",
+                    "failed_check" => "no survey has an `on_fail`",
                     _ => "nothing in the experiment leads to it",
                 };
                 self.report(here, format!("`{outcome}` cannot happen here ({why}): this pay never applies"));
@@ -153,6 +154,10 @@ fn claims(outcome: &str, setting: &PaySetting, views: &[SceneView]) -> Option<Ve
         "ready_missed" => out.extend(multiplayer.iter().filter_map(|(at, m)| {
             let check = m.waitroom.ready_check.as_ref()?;
             Some(Claim::of(at.key("waitroom").key("ready_check").key("on_missed"), &check.on_missed))
+        })),
+        "failed_check" => out.extend(scenes.filter_map(|(at, s)| match s {
+            Scene::Survey(survey) => Some(Claim::of(at.key("on_fail"), survey.on_fail.as_ref()?)),
+            _ => None,
         })),
         "condition_full" | "group_condition_full" => {
             let (name, set) = match outcome {

@@ -11,6 +11,7 @@ mod ready;
 mod rtt;
 mod scale;
 mod screening;
+mod surveys;
 mod why;
 
 pub use super::testkit::*;

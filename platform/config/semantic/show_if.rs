@@ -1,0 +1,241 @@
+//! Semantic check of display logic and comprehension checks: every `show_if` names
+//! values that exist and can have been given before the rule is decided, each value
+//! with a comparison and each comparison with its value; options compared with are
+//! options of the question; a check's `attempts` and `on_fail` belong to a survey with
+//! `correct` answers.
+//!
+//! "Before" is the order of `scenes`: a rule may name answers of surveys and results of
+//! multiplayer scenes earlier in the list, and on a question, the questions above it in
+//! its own survey. A scene in the same randomized block may come after it, so it cannot
+//! be named. In a repeated block, the latest round's answer counts.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Checker, SceneView};
+use crate::config::KeyPath;
+use crate::config::blocks::Block;
+use crate::config::model::Scene;
+use crate::config::show_if::{ShowIf, Source};
+use crate::config::survey::Question;
+
+/// Where a rule is decided: before the scene at `index`, and on a question, after the
+/// questions above it (`above`) of that survey.
+struct Place<'a> {
+    index: usize,
+    above: Option<&'a [Question]>,
+}
+
+impl Checker<'_> {
+    pub(super) fn show_ifs(&mut self, document: &Value, views: &[SceneView]) {
+        let blocks: Vec<Block> =
+            document.get("blocks").and_then(|b| serde_json::from_value(b.clone()).ok()).unwrap_or_default();
+        // The randomized block of each scene in one.
+        let position = |id: &str| views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == id));
+        let mut shuffled: HashMap<usize, &str> = HashMap::new();
+        for b in blocks.iter().filter(|b| b.randomize) {
+            for s in &b.scenes {
+                if let Some(i) = position(s.as_str()) {
+                    shuffled.insert(i, b.id.as_str());
+                }
+            }
+        }
+        for (i, view) in views.iter().enumerate() {
+            let Some(scene) = &view.typed else { continue };
+            let at = KeyPath::root().key("scenes").index(i);
+            if let Some(rule) = scene.show_if() {
+                self.rule(&at.key("show_if"), rule, &Place { index: i, above: None }, views, &shuffled);
+            }
+            match scene {
+                Scene::Survey(survey) => {
+                    for (q, question) in survey.questions.iter().enumerate() {
+                        if let Some(rule) = question.show_if() {
+                            let place = Place { index: i, above: Some(&survey.questions[..q]) };
+                            self.rule(&at.key("questions").index(q).key("show_if"), rule, &place, views, &shuffled);
+                        }
+                    }
+                    if !survey.is_check() {
+                        for key in ["attempts", "on_fail"] {
+                            let given = match key {
+                                "attempts" => survey.attempts.is_some(),
+                                _ => survey.on_fail.is_some(),
+                            };
+                            if given {
+                                self.report_key(
+                                    at.key(key),
+                                    format!("`{key}` belongs to a check: give a question its `correct` answer"),
+                                );
+                            }
+                        }
+                    }
+                    if let Some(on_fail) = &survey.on_fail {
+                        self.outcome(&at.key("on_fail"), on_fail, &survey.id);
+                    }
+                }
+                Scene::Multiplayer(m) => {
+                    if let Some(rule) = &m.waitroom.fill_with_bots_if {
+                        let at = at.key("waitroom").key("fill_with_bots_if");
+                        self.rule(&at, rule, &Place { index: i, above: None }, views, &shuffled);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn rule(
+        &mut self,
+        at: &KeyPath,
+        rule: &ShowIf,
+        place: &Place,
+        views: &[SceneView],
+        shuffled: &HashMap<usize, &str>,
+    ) {
+        for (at, r) in rule.located(at) {
+            let empty =
+                r.condition.is_none() && r.value.is_none() && r.all.is_none() && r.any.is_none() && r.not.is_none();
+            if empty {
+                self.report(
+                    at.clone(),
+                    "an empty rule: give `condition`, `value` with a comparison, `all`, `any` or `not`",
+                );
+            }
+            match &r.value {
+                None if r.has_comparison() || r.answered.is_some() => {
+                    self.report(at.clone(), "a comparison needs the `value` it compares (`answer:<scene>.<question>` or `result:<scene>.<key>`)");
+                }
+                Some(_) if !r.has_comparison() && r.answered.is_none() => {
+                    self.report(
+                        at.key("value"),
+                        "compare it with something: `equals`, `in`, `at_least`, `includes`, `answered`, …",
+                    );
+                }
+                Some(value) => {
+                    if let Some(question) = self.value(&at.key("value"), value, place, views, shuffled) {
+                        self.compared_options(&at, r, question);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Checks that `value` names something given before `place`; the question it names,
+    /// if it is an answer.
+    fn value<'v>(
+        &mut self,
+        at: &KeyPath,
+        value: &crate::config::show_if::ValueRef,
+        place: &Place<'v>,
+        views: &'v [SceneView],
+        shuffled: &HashMap<usize, &str>,
+    ) -> Option<&'v Question> {
+        let scene_id = value.scene();
+        let Some(j) = views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == scene_id)) else {
+            self.report(at.clone(), format!("no scene has the id `{scene_id}`"));
+            return None;
+        };
+        let typed = views[j].typed.as_ref()?;
+        let here = views[place.index].id.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        match (value.source(), typed) {
+            (Source::Answer { question, .. }, Scene::Survey(s)) => {
+                let Some(q) = s.questions.iter().find(|q| q.id().as_str() == question) else {
+                    self.report(at.clone(), format!("survey `{scene_id}` has no question `{question}`"));
+                    return None;
+                };
+                if j == place.index {
+                    match place.above {
+                        Some(above) if above.iter().any(|a| a.id() == q.id()) => return Some(q),
+                        Some(_) => self.report(
+                            at.clone(),
+                            format!("`{question}` is not above this question in the survey: a rule names answers given before it"),
+                        ),
+                        None => self.report(
+                            at.clone(),
+                            format!("the survey `{scene_id}` is answered after its own `show_if` is decided"),
+                        ),
+                    }
+                    return None;
+                }
+                self.before(at, j, place.index, &here, scene_id, shuffled).then_some(q)
+            }
+            (Source::Result { .. }, Scene::Multiplayer(_)) => {
+                self.before(at, j, place.index, &here, scene_id, shuffled);
+                None
+            }
+            (Source::Answer { .. }, _) => {
+                self.report(at.clone(), format!("`{scene_id}` is not a survey: `answer:` names a survey's question"));
+                None
+            }
+            (Source::Result { .. }, _) => {
+                self.report(
+                    at.clone(),
+                    format!("`{scene_id}` is not a multiplayer scene: `result:` names a key of a game's result"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether the scene at `j` always comes before the one at `here` (reported if not).
+    fn before(
+        &mut self,
+        at: &KeyPath,
+        j: usize,
+        index: usize,
+        here: &str,
+        scene_id: &str,
+        shuffled: &HashMap<usize, &str>,
+    ) -> bool {
+        if j > index {
+            self.report(
+                at.clone(),
+                format!("`{scene_id}` comes after `{here}`: a rule names what was given before it"),
+            );
+            return false;
+        }
+        if let (Some(a), Some(b)) = (shuffled.get(&j), shuffled.get(&index))
+            && a == b
+        {
+            self.report(
+                at.clone(),
+                format!("`{scene_id}` and `{here}` are in the randomized block `{a}`: `{scene_id}` may come after it"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Options compared with (`equals`, `in`, `includes`) are options of the question.
+    fn compared_options(&mut self, at: &KeyPath, rule: &ShowIf, question: &Question) {
+        let options = match question {
+            Question::SingleChoice(q) => &q.options,
+            Question::MultipleChoice(q) => &q.options,
+            Question::Dropdown(q) => &q.options,
+            _ => return,
+        };
+        let mut compared: Vec<(KeyPath, &str)> = Vec::new();
+        for (key, value) in [("equals", &rule.equals), ("not_equals", &rule.not_equals)] {
+            if let Some(Value::String(s)) = value {
+                compared.push((at.key(key), s));
+            }
+        }
+        for (k, v) in rule.one_of.iter().flatten().enumerate() {
+            if let Value::String(s) = v {
+                compared.push((at.key("in").index(k), s));
+            }
+        }
+        if let Some(o) = &rule.includes {
+            compared.push((at.key("includes"), o));
+        }
+        for (at, option) in compared {
+            if !options.iter().any(|o| o == option) {
+                let near = super::super::diagnostic::did_you_mean(option, options.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                self.report(at, format!("`{option}` is not an option of `{}`{near}", question.id()));
+            }
+        }
+    }
+}
