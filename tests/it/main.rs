@@ -28,6 +28,7 @@ mod schemas;
 mod simulate;
 mod soak;
 mod support;
+mod surveys;
 mod validate;
 #[cfg(feature = "webrtc")]
 mod webrtc;

@@ -105,18 +105,18 @@ impl Checker<'_> {
                 None if r.has_comparison() || r.answered.is_some() => {
                     self.report(at.clone(), "a comparison needs the `value` it compares (`answer:<scene>.<question>` or `result:<scene>.<key>`)");
                 }
-                Some(_) if !r.has_comparison() && r.answered.is_none() => {
-                    self.report(
-                        at.key("value"),
-                        "compare it with something: `equals`, `in`, `at_least`, `includes`, `answered`, …",
-                    );
-                }
+                None => {}
                 Some(value) => {
+                    if !r.has_comparison() && r.answered.is_none() {
+                        self.report(
+                            at.key("value"),
+                            "compare it with something: `equals`, `in`, `at_least`, `includes`, `answered`, …",
+                        );
+                    }
                     if let Some(question) = self.value(&at.key("value"), value, place, views, shuffled) {
                         self.compared_options(&at, r, question);
                     }
                 }
-                None => {}
             }
         }
     }
