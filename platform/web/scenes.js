@@ -20,7 +20,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(app, ...nodes) {
-  app.replaceChildren(...nodes);
+  app.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
   const heading = app.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");

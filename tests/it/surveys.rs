@@ -176,3 +176,42 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_answers_every_kind_passes_the_check_and_sees_a_follow_up_appear() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/instruments.yaml"], data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = crate::browser::run_script("surveys.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    let rank: Vec<String> = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RANK "))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .expect("the page printed its rank");
+    let events = host.events("instruments");
+    let about = events
+        .iter()
+        .find_map(|e| match e {
+            Event::SurveyAnswered { scene, answers, .. } if scene == "about" => Some(answers.clone()),
+            _ => None,
+        })
+        .expect("`about` answered");
+    assert_eq!(about["age"], Answer::Integer(45));
+    assert_eq!(about["per_day"], Answer::Integer(4));
+    assert_eq!(about["country"], s("Chile"));
+    assert_eq!(about["prefer"], Answer::Choices(rank), "the order the participant left is the answer");
+    let Answer::Ratings(tipi) = &about["tipi"] else { panic!("{:?}", about["tipi"]) };
+    assert_eq!(tipi.values().collect::<Vec<_>>(), [&5, &5, &5]);
+    assert!(matches!(about["trust"], Answer::Integer(t) if t % 5 == 0), "the slider's answer: {:?}", about["trust"]);
+    assert!(!about.contains_key("height"), "the optional question left empty is not answered");
+    let graded: Vec<bool> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckGraded { passed, .. } => Some(*passed),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(graded, [false, false, true]);
+    host.stop().await;
+}
