@@ -116,6 +116,7 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
     c.conditions(document, &views);
     c.blocks(document, &views);
     c.show_ifs(document, &views);
+    c.piped(document, &views);
     c.texts(document);
     c.screening(document);
     c.reachability(&views, &scenes);

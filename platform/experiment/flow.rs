@@ -55,7 +55,7 @@ impl State {
     pub(super) fn show_scene(&mut self, pid: ParticipantId, index: usize) {
         let group = self.group_condition_of(pid);
         let view = self.views.scene(index, &self.experiment, &self.participants[&pid], group);
-        let view = if self.views.personal(index) { self.personalize(pid, view) } else { view };
+        let view = if self.views.personal(index) { self.pipe_view(pid, self.personalize(pid, view)) } else { view };
         let view = self.survey_view(pid, index, view);
         let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
         self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });

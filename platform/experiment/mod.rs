@@ -22,6 +22,7 @@ mod matching;
 mod model;
 pub mod outbox;
 mod pay;
+mod piped;
 mod probing;
 mod ready;
 pub mod recovery;

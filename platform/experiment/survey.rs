@@ -53,6 +53,11 @@ impl Facts for Known<'_> {
 }
 
 impl State {
+    /// What rules and piped values about `pid` are decided over.
+    pub(super) fn facts_of(&self, pid: ParticipantId) -> impl Facts + '_ {
+        self.facts(pid, None)
+    }
+
     fn facts<'a>(&'a self, pid: ParticipantId, page: Option<(&'a str, &'a BTreeMap<String, Answer>)>) -> Known<'a> {
         Known { state: self, pid, page }
     }

@@ -25,7 +25,8 @@ pub struct Views {
     /// conditions. A participant gets only their own conditions'.
     by_condition: Vec<HashMap<Conditions, SceneView>>,
     /// Per scene, whether its texts hold a participant's placeholders (`{condition…}`,
-    /// `{group_code}`): only those are rewritten for each participant.
+    /// `{group_code}`, `{pay}`, `{bonus}`, piped values): only those are rewritten for
+    /// each participant.
     personal: Vec<bool>,
 }
 
@@ -78,7 +79,9 @@ impl Views {
             .map(|(view, variants)| {
                 std::iter::once(view).chain(variants.values()).any(|v| {
                     let text = serde_json::to_string(v).unwrap_or_default();
-                    ["{condition", "{group_code}", "{pay}", "{bonus}"].iter().any(|p| text.contains(p))
+                    ["{condition", "{group_code}", "{pay}", "{bonus}", "{answer:", "{result:"]
+                        .iter()
+                        .any(|p| text.contains(p))
                 })
             })
             .collect();

@@ -384,7 +384,7 @@ impl State {
             (reason == OutcomeReason::HostRestarted).then(|| self.experiment.text("outcome.host_restarted"))
         });
         let name = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let message = message.map(|m| self.fill_pay(&m, pid, &name));
+        let message = message.map(|m| self.pipe_text(pid, &self.fill_pay(&m, pid, &name), false));
         ServerMsg::Outcome { reason, message, completion_code: code, redirect_url: redirect }
     }
 }

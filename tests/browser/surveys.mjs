@@ -74,10 +74,18 @@ run("every question kind, a check and display logic", async () => {
   await page.getByRole("button", { name: "Submit" }).click();
   await page.getByText("Please enter a whole number.").waitFor();
   await page.locator("#q-per_day").fill("4");
+  await page.locator("#q-nickname").fill('<img src=x id=injected onerror="window.pwned=1">Bo');
   await page.getByRole("button", { name: "Submit" }).click();
 
+  // Piped values: the nickname is shown as the text it is, never as markup.
+  await page.getByRole("heading", { name: 'Hello, <img src=x id=injected onerror="window.pwned=1">Bo' }).waitFor();
+  await page.getByText('in that order, <img src=x id=injected onerror="window.pwned=1">Bo.').waitFor();
+  check(await page.locator("#injected").count() === 0, "no element was injected");
+  check(!(await page.evaluate(() => window.pwned)), "no script ran");
+  await page.getByRole("button", { name: "Continue" }).click();
+
   // 45 ≥ 40: the follow-up scene.
-  await page.getByText("Are you retired?").waitFor();
+  await page.getByText("At 45, are you retired?").waitFor();
   await page.getByLabel("no", { exact: true }).check();
   await page.getByRole("button", { name: "Submit" }).click();
   await page.getByText("Thanks!").waitFor();

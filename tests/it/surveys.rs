@@ -109,11 +109,23 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
         ("prefer", Answer::Choices(vec!["water".into(), "tea".into(), "juice".into(), "coffee".into()])),
         ("smoke", s("yes")),
         ("per_day", Answer::Integer(4)),
+        ("nickname", s(r#"<img src=x onerror=alert(1)> & "Bo""#)),
     ]);
     c.submit("about", good).await.unwrap();
+    // Piped values: the participant's words as text, escaped in the HTML body.
+    let (_, scene) = c.next_scene().await.unwrap();
+    let SceneView::Instructions { title, html, .. } = &scene else { panic!("{scene:?}") };
+    assert_eq!(title.as_deref(), Some(r#"Hello, <img src=x onerror=alert(1)> & "Bo""#), "a title is text to the page");
+    assert_eq!(
+        html,
+        "<p>You put <strong>water, tea, juice, coffee</strong> in that order, &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Bo&quot;.</p>\n"
+    );
+    c.advance("hello").await.unwrap();
     // 45 ≥ 40: the follow-up scene is shown.
     let (_, scene) = c.next_scene().await.unwrap();
-    assert!(matches!(&scene, SceneView::Survey { id, .. } if id == "older"), "{scene:?}");
+    let SceneView::Survey { id, questions, .. } = &scene else { panic!("{scene:?}") };
+    assert_eq!(id, "older");
+    assert_eq!(questions[0].prompt, "At 45, are you retired?");
     c.submit("older", answers(&[("retired", s("no"))])).await.unwrap();
     let (_, scene) = c.next_scene().await.unwrap();
     assert!(matches!(scene, SceneView::End { .. }));
@@ -135,6 +147,12 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
         ("smoke", s("no")),
     ]);
     d.submit("about", young).await.unwrap();
+    let (_, scene) = d.next_scene().await.unwrap();
+    assert!(
+        matches!(&scene, SceneView::Instructions { title: Some(t), .. } if t == "Hello, "),
+        "no nickname: {scene:?}"
+    );
+    d.advance("hello").await.unwrap();
     let (_, scene) = d.next_scene().await.unwrap();
     assert!(matches!(scene, SceneView::End { .. }), "25 < 40: no follow-up");
     host.stop().await;

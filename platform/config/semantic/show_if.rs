@@ -84,6 +84,45 @@ impl Checker<'_> {
         }
     }
 
+    /// Piped values (`{answer:…}`, `{result:…}`) in a scene's texts and body file name
+    /// what was given before the scene.
+    pub(super) fn piped(&mut self, document: &Value, views: &[SceneView]) {
+        let blocks: Vec<Block> =
+            document.get("blocks").and_then(|b| serde_json::from_value(b.clone()).ok()).unwrap_or_default();
+        let position = |id: &str| views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == id));
+        let mut shuffled: HashMap<usize, &str> = HashMap::new();
+        for b in blocks.iter().filter(|b| b.randomize) {
+            for s in &b.scenes {
+                if let Some(i) = position(s.as_str()) {
+                    shuffled.insert(i, b.id.as_str());
+                }
+            }
+        }
+        let Some(scenes) = document.get("scenes").and_then(Value::as_array) else { return };
+        for (i, raw) in scenes.iter().enumerate() {
+            let at = KeyPath::root().key("scenes").index(i);
+            let mut texts: Vec<(KeyPath, String)> = Vec::new();
+            strings(raw, &at, &mut texts);
+            if let Some(file) = raw.get("body_file").and_then(Value::as_str) {
+                let text = std::fs::read_to_string(self.base.join(file)).unwrap_or_default();
+                texts.push((at.key("body_file"), text));
+            }
+            for (at, text) in texts {
+                for name in crate::config::texts::placeholders(&text) {
+                    if !(name.starts_with("answer:") || name.starts_with("result:")) {
+                        continue;
+                    }
+                    match crate::config::show_if::ValueRef::try_from(name.to_owned()) {
+                        Err(why) => self.report(at.clone(), why),
+                        Ok(value) => {
+                            self.value(&at, &value, &Place { index: i, above: None }, views, &shuffled);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn rule(
         &mut self,
         at: &KeyPath,
@@ -153,7 +192,7 @@ impl Checker<'_> {
                         ),
                         None => self.report(
                             at.clone(),
-                            format!("the survey `{scene_id}` is answered after its own `show_if` is decided"),
+                            format!("`{scene_id}` is this scene: a rule or a text names what was given before it"),
                         ),
                     }
                     return None;
@@ -188,11 +227,9 @@ impl Checker<'_> {
         scene_id: &str,
         shuffled: &HashMap<usize, &str>,
     ) -> bool {
-        if j > index {
-            self.report(
-                at.clone(),
-                format!("`{scene_id}` comes after `{here}`: a rule names what was given before it"),
-            );
+        if j >= index {
+            let why = if j == index { "is this scene".to_owned() } else { format!("comes after `{here}`") };
+            self.report(at.clone(), format!("`{scene_id}` {why}: a rule or a text names what was given before it"));
             return false;
         }
         if let (Some(a), Some(b)) = (shuffled.get(&j), shuffled.get(&index))
@@ -237,5 +274,21 @@ impl Checker<'_> {
                 self.report(at, format!("`{option}` is not an option of `{}`{near}", question.id()));
             }
         }
+    }
+}
+
+/// Every string under `value` with where it is, rules (`show_if`) left out.
+fn strings(value: &Value, at: &KeyPath, out: &mut Vec<(KeyPath, String)>) {
+    match value {
+        Value::String(s) if s.contains('{') => out.push((at.clone(), s.clone())),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| strings(v, &at.index(i), out)),
+        Value::Object(map) => {
+            // Rules are checked as rules; a game's and a policy's settings are not texts.
+            let texts = |k: &str| !matches!(k, "show_if" | "fill_with_bots_if" | "game" | "matchmaker" | "probe");
+            for (k, v) in map.iter().filter(|(k, _)| texts(k)) {
+                strings(v, &at.key(k), out);
+            }
+        }
+        _ => {}
     }
 }
