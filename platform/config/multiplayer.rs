@@ -70,6 +70,10 @@ pub struct MultiplayerScene {
     /// dropped out (`on_dropout`).
     #[serde(default = "default_partner_idle")]
     pub on_partner_idle: Outcome,
+    /// A chat among the members of each group (never anyone else), through the host:
+    /// during the countdown, beside the game, and on scenes after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<Chat>,
     /// What a started game does when a player leaves for good (away past the grace
     /// period, or sent input the game refuses): `end` it for everyone (they get
     /// `on_partner_leave`), `continue` with the seat empty, or let the module's `bot`
@@ -495,4 +499,37 @@ pub struct IceServer {
     /// TURN shared secret read from this file instead (relative to this YAML file).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+}
+
+/// Where a group may chat, and how much each member may write.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chat {
+    /// `countdown` (the seconds before the game), `game` (beside it), and the ids of
+    /// scenes after this one (the group's members on that scene chat with each other).
+    #[schemars(length(min = 1, max = 20), inner(length(min = 1, max = 64)))]
+    pub during: Vec<String>,
+    /// Longest message, in characters.
+    #[serde(default = "default_chat_chars")]
+    #[schemars(range(min = 1, max = 2000))]
+    pub max_chars: u32,
+    /// Most messages a participant may send per minute (more are refused).
+    #[serde(default = "default_chat_rate")]
+    #[schemars(range(min = 1, max = 120))]
+    pub per_minute: u32,
+}
+
+fn default_chat_chars() -> u32 {
+    300
+}
+
+fn default_chat_rate() -> u32 {
+    10
+}
+
+impl Chat {
+    /// Whether the group chats at `place`: `countdown`, `game` or a scene's id.
+    pub fn during(&self, place: &str) -> bool {
+        self.during.iter().any(|d| d == place)
+    }
 }

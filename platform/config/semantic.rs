@@ -100,6 +100,9 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
                 let own = document.get("id").and_then(Value::as_str);
                 c.reunion(&scenes.index(i), m, own);
                 c.attributes(&scenes.index(i).key("matchmaker").key("attributes"), m, &views[..i], id_param.as_deref());
+                if let Some(chat) = &m.chat {
+                    c.chat(&scenes.index(i).key("chat").key("during"), chat, i, &views);
+                }
             }
         }
     }
@@ -370,6 +373,27 @@ impl<'a> Checker<'a> {
 
     /// Attributes must name an answer of an earlier survey (or a URL parameter other
     /// than the recruitment id), each name once.
+    /// A chat's places: `countdown`, `game`, or solo scenes after its multiplayer scene.
+    fn chat(&mut self, at: &KeyPath, chat: &crate::config::multiplayer::Chat, index: usize, views: &[SceneView]) {
+        for (k, place) in chat.during.iter().enumerate() {
+            if place == "countdown" || place == "game" {
+                continue;
+            }
+            let found = views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == place));
+            let problem = match found.map(|j| (j, views[j].kind.as_deref())) {
+                None => format!("`{place}` is neither `countdown`, `game` nor a scene's id"),
+                Some((j, _)) if j <= index => format!("`{place}` does not come after this scene"),
+                Some((_, Some("multiplayer" | "end"))) => {
+                    format!(
+                        "`{place}` is a multiplayer or end scene: a group chats on consent, instructions and survey scenes"
+                    )
+                }
+                Some(_) => continue,
+            };
+            self.report(at.index(k), problem);
+        }
+    }
+
     fn attributes(&mut self, at: &KeyPath, m: &MultiplayerScene, earlier: &[SceneView], id_param: Option<&str>) {
         let mut names: HashMap<&str, usize> = HashMap::new();
         for (i, attribute) in m.matchmaker.attributes.iter().enumerate() {

@@ -79,6 +79,11 @@ pub const TEXTS: &[Text] = &[
     t("survey.move_up", "Move up", "Nach oben"),
     t("survey.move_down", "Move down", "Nach unten"),
     t("survey.wrong", "This answer is not right yet.", "Diese Antwort ist noch nicht richtig."),
+    t("chat.heading", "Chat with your group", "Chat mit Ihrer Gruppe"),
+    t("chat.label", "Your message", "Ihre Nachricht"),
+    t("chat.send", "Send", "Senden"),
+    t("chat.you", "You", "Sie"),
+    t("chat.player", "Player {n}", "Spieler {n}"),
     t("waitroom.heading", "Waiting for other participants", "Warten auf andere Teilnehmende"),
     t("waitroom.looking", "Looking for other participants…", "Suche nach anderen Teilnehmenden…"),
     t("waitroom.count", "{waiting} of {needed} participants here.", "{waiting} von {needed} Teilnehmenden sind da."),
@@ -330,6 +335,7 @@ mod tests {
             include_str!("../web/app.js"),
             include_str!("../web/scenes.js"),
             include_str!("../web/ready.js"),
+            include_str!("../web/chat.js"),
             include_str!("../web/lockstep.js"),
         ];
         let mut used = 0;

@@ -51,6 +51,7 @@ impl Event {
             | E::SurveyAnswered { participant, .. }
             | E::OrderDrawn { participant, .. }
             | E::CheckGraded { participant, .. }
+            | E::ChatSent { participant, .. }
             | E::WaitroomJoined { participant, .. }
             | E::WaitroomLeft { participant, .. }
             | E::ConditionAssigned { participant, .. }
@@ -204,6 +205,7 @@ pub fn one_of_each(a: ParticipantId, b: ParticipantId, rid: &str) -> Vec<Event> 
             iteration: 1,
             orders: [(s("fruit"), vec![s("pear"), s("apple")])].into(),
         },
+        Event::ChatSent { game, participant: b, slot: 1, scene: s("play"), text: s("hi") },
         Event::CheckGraded {
             participant: a,
             scene: s("q"),
@@ -359,9 +361,10 @@ mod tests {
             E::Finished { .. } => 53,
             E::OrderDrawn { .. } => 54,
             E::CheckGraded { .. } => 55,
+            E::ChatSent { .. } => 56,
         }
     }
-    const KINDS: usize = 56;
+    const KINDS: usize = 57;
 
     fn pid(n: u128) -> ParticipantId {
         ParticipantId(uuid::Uuid::from_u128(n))

@@ -148,6 +148,14 @@ pub enum Event {
         iteration: u32,
         orders: BTreeMap<String, Vec<String>>,
     },
+    /// A member of a group's chat said `text` (delivered to the group after this line).
+    ChatSent {
+        game: GameId,
+        participant: ParticipantId,
+        slot: usize,
+        scene: String,
+        text: String,
+    },
     /// A comprehension check's attempt was graded: `wrong` lists the questions
     /// answered wrongly (empty when passed).
     CheckGraded {

@@ -175,6 +175,11 @@ impl State {
         self.send_to(newcomer, found);
         let start = self.start_msg(scene, id, newcomer);
         self.send_to(newcomer, start);
+        // The newcomer takes the leaver's place in the group's chat too.
+        if let Some(member) = self.chats.get_mut(&id).and_then(|c| c.members.get_mut(slot)) {
+            *member = newcomer;
+        }
+        self.open_chat(newcomer);
     }
 
     /// `leave_game`: a player leaves a started game whose partner has been away or

@@ -59,6 +59,9 @@ impl State {
         let view = self.survey_view(pid, index, view);
         let ((at, total), iteration) = (self.progress(pid, index), self.iteration(pid));
         self.send_to(pid, ServerMsg::Scene { index: at, total, scene: view, iteration });
+        if matches!(self.participants[&pid].place, Place::Scene(_)) {
+            self.open_chat(pid);
+        }
     }
 
     /// Leaves the current scene for the next one.

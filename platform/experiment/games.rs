@@ -86,6 +86,10 @@ impl State {
             let msg = ServerMsg::MatchFound { game: id, players: shown, countdown_secs: countdown, seats, bots };
             self.send_to(*pid, msg);
         }
+        self.create_chat(scene, id, &players);
+        for pid in &players {
+            self.open_chat(*pid);
+        }
         if countdown <= 0.0 {
             self.start_game(scene, id, now);
         } else {
@@ -148,6 +152,7 @@ impl State {
         for pid in &players {
             let msg = self.start_msg(scene, id, *pid);
             self.send_to(*pid, msg);
+            self.open_chat(*pid);
         }
     }
 

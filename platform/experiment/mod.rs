@@ -9,6 +9,7 @@ pub mod actor;
 pub mod admin;
 mod answers;
 mod budget;
+mod chat;
 mod conditions;
 mod disk;
 mod dropout;

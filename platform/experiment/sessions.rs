@@ -212,6 +212,7 @@ impl State {
                     ServerMsg::MatchFound { game, players: g.players.clone(), countdown_secs, seats, bots }
                 };
                 self.send_to(pid, msg);
+                self.open_chat(pid);
             }
             Place::Over(index, reason) => {
                 let msg = self.outcome_msg(pid, index, reason);

@@ -64,6 +64,8 @@ pub struct State {
     pub(super) draining: bool,
     /// What each participant and policy may still log this minute.
     pub(super) budgets: super::budget::Budgets,
+    /// The chats of groups that may still use them, by game.
+    pub(super) chats: HashMap<crate::protocol::GameId, super::chat::Chat>,
     /// The time of the input being handled.
     pub(super) now: Duration,
     /// Participants whose place or connection changed in this input: sessions that
@@ -150,6 +152,7 @@ impl State {
             budgets: Default::default(),
             now: Duration::ZERO,
             touched: Vec::new(),
+            chats: HashMap::new(),
             effects: Vec::new(),
         }
     }
@@ -179,6 +182,8 @@ impl State {
     /// After an input: coalesced statuses, ended sessions evicted, the effects.
     pub(super) fn finish(&mut self, now: Duration) -> Vec<Effect> {
         self.schedule_status(now);
+        let moved = self.touched.clone();
+        self.close_chats(&moved);
         self.evict_ended();
         self.compact_timers();
         std::mem::take(&mut self.effects)
@@ -328,6 +333,7 @@ impl State {
             }
             ClientMsg::GameRelay { game, need, .. } => self.on_game_relay(pid, conn, game, need, seq),
             ClientMsg::Visibility { hidden, .. } => self.on_visibility(pid, conn, hidden, seq),
+            ClientMsg::Chat { text, .. } => self.on_chat(pid, conn, text, seq),
             ClientMsg::GameSignal { game, to, signal, .. } => self.on_game_signal(pid, conn, game, to, signal, seq),
             ClientMsg::GameComplete { game, result, tick, hash, .. } => {
                 self.on_game_complete(pid, conn, game, result, tick, hash, seq, now)

@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub probes: BTreeMap<String, u64>,
     /// Per-minute counts of the last hours (the admin page's charts over time).
     pub history: super::history::History,
+    /// The latest lines of the groups' chats (at most [`CHAT_KEPT`]), newest last.
+    pub chat: std::collections::VecDeque<ChatSeen>,
     /// Policy (plugin) call latency, all scenes together.
     #[serde(skip)]
     pub policy_calls: crate::matchmaking::CallTimes,
@@ -97,6 +99,19 @@ pub struct Histogram {
 }
 
 /// Shared between the actor (writes) and the server (reads).
+/// Chat lines the researcher's page shows.
+pub const CHAT_KEPT: usize = 100;
+
+/// A chat line as the researcher sees it live: when, which group, who (by seat), what.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChatSeen {
+    pub at_ms: u64,
+    pub game: String,
+    pub scene: String,
+    pub slot: usize,
+    pub text: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Stats {
     snapshot: Mutex<Snapshot>,
@@ -149,6 +164,13 @@ impl Stats {
             }
             Event::WaitroomJoined { participant, .. } => {
                 s.joined.insert(*participant, ts_ms);
+            }
+            Event::ChatSent { game, slot, scene, text, .. } => {
+                if s.chat.len() >= CHAT_KEPT {
+                    s.chat.pop_front();
+                }
+                let (game, scene, text) = (game.0.to_string(), scene.clone(), text.clone());
+                s.chat.push_back(ChatSeen { at_ms: ts_ms, game, scene, slot: *slot, text });
             }
             Event::WaitroomLeft { participant, .. } => {
                 if let Some(joined) = s.joined.remove(participant) {

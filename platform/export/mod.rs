@@ -184,7 +184,7 @@ mod tests {
         assert!(tables.events.len() >= 8, "events about nobody in particular stay: {}", tables.events.len());
         let all =
             super::read(&data.path().join("x"), &super::Options { include_pilot: true, ..Default::default() }).unwrap();
-        assert_eq!(all.events.len(), 57, "asked for, every event is there: {}", all.events.len());
+        assert_eq!(all.events.len(), 58, "asked for, every event is there: {}", all.events.len());
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub(super) fn empty_tables() -> Tables {
                 "attempt",
             ],
         ),
+        chat: Table::new("chat", &["game", "run", "scene", "participant", "slot", "sent_at", "text"]),
         checks: Table::new(
             "checks",
             &["participant", "recruitment_id", "run", "scene", "iteration", "attempt", "passed", "wrong", "graded_at"],

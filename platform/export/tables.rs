@@ -19,6 +19,8 @@ pub struct Tables {
     pub answers: Table,
     /// One row per attempt at a comprehension or attention check.
     pub checks: Table,
+    /// One row per line of a group's chat.
+    pub chat: Table,
     pub matches: Table,
     pub probes: Table,
     pub games: Table,
@@ -72,11 +74,12 @@ pub(super) struct GameRow {
 }
 
 impl Tables {
-    pub fn all(&self) -> [&Table; 9] {
+    pub fn all(&self) -> [&Table; 10] {
         [
             &self.participants,
             &self.answers,
             &self.checks,
+            &self.chat,
             &self.matches,
             &self.probes,
             &self.games,
@@ -184,6 +187,17 @@ impl Tables {
                                 ]);
                             }
                         }
+                    }
+                    Event::ChatSent { game, participant, slot, scene, text } => {
+                        t.chat.row(vec![
+                            game.0.to_string(),
+                            run.clone(),
+                            scene.clone(),
+                            participant.to_string(),
+                            slot.to_string(),
+                            iso(ts),
+                            text.clone(),
+                        ]);
                     }
                     Event::CheckGraded { participant, scene, iteration, attempt, passed, wrong } => {
                         let rid = people.get(participant).map(|p| p.recruitment_id.clone()).unwrap_or_default();

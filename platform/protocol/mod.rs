@@ -21,7 +21,9 @@ mod views;
 
 pub use schema::{Protocol, protocol_schema};
 pub use types::{Answer, Environment, ErrorCode, GameId, ParticipantId, ProbeId, Signal};
-pub use views::{IceServerView, MatrixItemView, OutcomeReason, ProbeRole, QuestionKind, QuestionView, SceneView};
+pub use views::{
+    ChatLine, IceServerView, MatrixItemView, OutcomeReason, ProbeRole, QuestionKind, QuestionView, SceneView,
+};
 
 /// Version of this protocol; a client speaking another one is refused.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -157,6 +159,12 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    /// A chat message to the participant's group (where the scene's `chat` allows it).
+    Chat {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
     /// This player's copy of the game is over (the module's `done` gave `result`) after
     /// tick `tick`, with the state's `hash` then.
     GameComplete {
@@ -188,6 +196,7 @@ impl ClientMsg {
             | ClientMsg::GameInputs { seq, .. }
             | ClientMsg::GameRelay { seq, .. }
             | ClientMsg::Visibility { seq, .. }
+            | ClientMsg::Chat { seq, .. }
             | ClientMsg::GameSignal { seq, .. }
             | ClientMsg::GameComplete { seq, .. } => *seq,
         }
@@ -208,6 +217,7 @@ impl ClientMsg {
             ClientMsg::GameInputs { .. } => "game_inputs",
             ClientMsg::GameRelay { .. } => "game_relay",
             ClientMsg::Visibility { .. } => "visibility",
+            ClientMsg::Chat { .. } => "chat",
             ClientMsg::GameSignal { .. } => "game_signal",
             ClientMsg::GameComplete { .. } => "game_complete",
         }
@@ -382,6 +392,11 @@ pub enum ServerMsg {
     ProbeAbort { probe: ProbeId, reason: String },
     /// A message from the people running the study (e.g. to everyone waiting).
     Notice { message: String },
+    /// The participant may chat with their group here: show the chat with its latest
+    /// `lines` (sent on entering each place where the group chats, and on a reconnect).
+    ChatOpen { game: GameId, max_chars: u32, lines: Vec<ChatLine> },
+    /// A new line of the group's chat (the participant's own included).
+    Chat { game: GameId, line: ChatLine },
     /// The host is shutting down; reconnect later with the resume token.
     Shutdown { message: String },
 }

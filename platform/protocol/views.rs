@@ -217,3 +217,13 @@ pub enum OutcomeReason {
     /// (the survey's `on_fail`).
     FailedCheck,
 }
+
+/// One line of a group's chat, as a member's page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatLine {
+    /// The sender's seat in the group's game (0-based), for "Player 2".
+    pub slot: usize,
+    /// Whether the participant receiving it sent it.
+    pub mine: bool,
+    pub text: String,
+}

@@ -5,6 +5,7 @@
 const FILES: &[(&str, &str, &str)] = &[
     ("admin.js", "text/javascript; charset=utf-8", include_str!("../web/admin.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
+    ("chat.js", "text/javascript; charset=utf-8", include_str!("../web/chat.js")),
     ("connection.js", "text/javascript; charset=utf-8", include_str!("../web/connection.js")),
     ("probe.js", "text/javascript; charset=utf-8", include_str!("../web/probe.js")),
     ("environment.js", "text/javascript; charset=utf-8", include_str!("../web/environment.js")),

@@ -172,6 +172,11 @@ function render(status) {
       e.probes_now.length
         ? table(e.probes_now.map(([age, [a, b]]) => [`${age.toFixed(1)} s`, a === null ? "…" : `${a.toFixed(1)} ms`, b === null ? "…" : `${b.toFixed(1)} ms`]), ["running for", "offerer's RTT", "answerer's RTT"])
         : el("p", { class: "muted" }, "None."),
+      el("h3", {}, `Chat (latest ${(e.chat || []).length})`),
+      (e.chat || []).length
+        ? table(e.chat.slice().reverse().map((c) => [new Date(c.at_ms).toLocaleTimeString(), c.game.slice(0, 8), c.scene, `player ${c.slot + 1}`, c.text]),
+          ["at", "group", "scene", "from", "text"])
+        : el("p", { class: "muted" }, "No chat yet."),
       el("h3", {}, "Early outcomes"),
       outcomes.length ? table(outcomes, ["reason", "count"]) : el("p", { class: "muted" }, "None yet."),
       charts(e));

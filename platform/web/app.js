@@ -7,6 +7,7 @@ import { GameRunner } from "./lockstep.js";
 import { ReadyCheck } from "./ready.js";
 import { addTexts, loadTexts, pageChecks, t } from "./i18n.js";
 import { environment } from "./environment.js";
+import { Chat } from "./chat.js";
 
 const parts = location.pathname.split("/").filter(Boolean); // ["x", "<experiment>"]
 const experiment = decodeURIComponent(parts[1] || "");
@@ -28,6 +29,7 @@ const connection = new Connection(experiment, params, onMessage, (state) => {
 });
 
 let currentScene = null;
+const chat = new Chat(document.getElementById("chat"), connection);
 let game = null;
 const prober = new Prober(connection, () => setStatus(""));
 // Acknowledged (and sent again while the host cannot save); a refusal (the check is
@@ -84,6 +86,7 @@ function onMessage(msg) {
       // Sent again on a reconnect: a game in progress stays on screen.
       if (game && msg.scene.kind === "multiplayer") break;
       currentScene = msg.scene;
+      chat.close(); // opened again (`chat_open`) where the group chats
       progress.textContent = t("progress", { n: msg.index + 1, total: msg.total });
       // A repeated scene is told apart by its iteration, echoed in advance / submit.
       renderScene(app, { ...msg.scene, iteration: msg.iteration }, connection);
@@ -117,14 +120,22 @@ function onMessage(msg) {
       window.cohortGameEnd = { reason: msg.reason, ...(game ? game.inspect() : {}) };
       if (game) game.stop();
       game = null;
+      chat.close();
       setStatus("");
       renderNotice(app, t("game.over"), msg.reason === "desync" ? t("game.desync") : t("game.thanks"));
       break;
     case "notice":
       setStatus(msg.message);
       break;
+    case "chat_open":
+      chat.open(msg);
+      break;
+    case "chat":
+      chat.add(msg);
+      break;
     case "outcome":
       if (game) { game.stop(); game = null; }
+      chat.close();
       progress.textContent = "";
       renderOutcome(app, msg);
       break;

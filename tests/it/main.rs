@@ -5,6 +5,7 @@
 mod admin;
 mod bots;
 mod browser;
+mod chat;
 mod disk;
 mod export;
 mod games;
