@@ -3,18 +3,19 @@
 //!
 //! ```text
 //!  experiments/*.yaml ─► config (yaml → schema → model → semantic checks) ─► Experiment
+//!                         (show_if: display logic, decided by the host and the page)
 //!                         schemas: JSON Schemas for editors, generated from the model
 //!
-//!  browser (web/: app, scenes, probe, lockstep.js; admin.js + vendor/uPlot)
+//!  browser (web/: app, scenes, rules, chat, probe, lockstep.js; admin.js + uPlot)
 //!      │ WebSocket, JSON (protocol)
 //!  server: accept (hyper) · routes (warp: pages, files, /healthz, /admin, /metrics)
 //!          · upgrade (admission) · socket (one task per socket; frames: limits)
 //!      │ (ConnId, Input), bounded channel
 //!  experiment::actor — a thread per experiment, owning the pure
 //!      State::handle(input, now) -> effects    (experiment::state and its parts:
-//!        sessions, flow, route, answers, waitroom, matching, probing, known_rtts,
-//!        games, game_inputs, conditions, pay, screening, ready, reunion, timers,
-//!        rooms, budget, recovery, why, admin, view)
+//!        sessions, flow, route, survey, answers, piped, waitroom, matching,
+//!        probing, known_rtts, games, game_inputs, chat, conditions, pay, screening,
+//!        ready, reunion, timers, rooms, budget, recovery, why, admin, view)
 //!        ├─ matchmaking (Matchmaker, FIFO) ─ plugin (wasmtime sandbox, a thread each)
 //!        ├─ probe (probe machine, ICE/TURN)      └─ game (record, lockstep, engine)
 //!      shell: outbox (log, fsync, then deliver) · stats + history (/admin, /metrics)
