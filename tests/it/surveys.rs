@@ -233,3 +233,15 @@ async fn a_browser_answers_every_kind_passes_the_check_and_sees_a_follow_up_appe
     assert_eq!(graded, [false, false, true]);
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_participant_page_passes_axe_core_and_works_by_keyboard() {
+    let data = tempfile::tempdir().unwrap();
+    let files = ["tests/fixtures/host/a11y.yaml", "tests/fixtures/host/a11y-wait.yaml"];
+    let host = TestHost::start(&files, data.path(), |_| {}).await;
+    let base = format!("http://{}", host.addr);
+    let Some(out) = crate::browser::run_script("a11y.mjs", &[&base]).await else { return };
+    assert!(out.contains("PASS"), "{out}");
+    assert!(out.contains("CHECKED 11:"), "every page was audited: {out}");
+    host.stop().await;
+}
