@@ -15,8 +15,10 @@ use super::types::{AttributeRef, ENV_PATTERN, Slug};
 pub struct MultiplayerScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
+    /// Shown only when this rule holds for the participant: their entry condition
+    /// (`{condition: [told_ai]}`), an earlier answer or game result (`{value:
+    /// "answer:pre.age", at_least: 18}`), combined with `all` / `any` / `not`; others
+    /// skip it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<crate::config::show_if::ShowIf>,
     /// Heading shown in the waitroom.

@@ -15,8 +15,10 @@ use crate::protocol::Answer;
 pub struct SurveyScene {
     /// Identifies the scene in the data and in `goto`.
     pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
+    /// Shown only when this rule holds for the participant: their entry condition
+    /// (`{condition: [told_ai]}`), an earlier answer or game result (`{value:
+    /// "answer:pre.age", at_least: 18}`), combined with `all` / `any` / `not`; others
+    /// skip it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<crate::config::show_if::ShowIf>,
     /// Heading shown above the questions.
@@ -168,332 +170,212 @@ impl Question {
     }
 }
 
-/// A free-text answer.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TextQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// A multi-line text area instead of a one-line field.
-    #[serde(default)]
-    pub multiline: bool,
-    /// Longest answer accepted, in characters.
-    #[serde(default = "default_max_length")]
-    #[schemars(range(min = 1, max = 10000))]
-    pub max_length: u32,
+/// Defines a question kind: the keys every kind has (`id`, `show_if`, `prompt`,
+/// `required`, `correct`, `feedback`), then its own. Each kind is a struct of its own
+/// with `deny_unknown_fields` (a flattened common struct would turn that off).
+macro_rules! question {
+    ($(#[$doc:meta])* $name:ident { $($(#[$meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Identifies the answer in the data.
+            pub id: Slug,
+            /// Shown only when this rule holds (`show_if` of a scene); a rule may name
+            /// the questions above it in the same survey.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub show_if: Option<crate::config::show_if::ShowIf>,
+            /// The question as participants read it.
+            #[schemars(length(min = 1, max = 2000))]
+            pub prompt: String,
+            /// Whether the survey can be submitted without an answer (a matrix: without
+            /// a point for every item).
+            #[serde(default = "yes")]
+            pub required: bool,
+            /// The answer a comprehension or attention check expects (see the scene's
+            /// `attempts` and `on_fail`); a question without it is not graded. A matrix's
+            /// may name some items only (`{attention: 2}`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub correct: Option<Answer>,
+            /// Shown under the question after a wrong answer to it (a check).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(length(min = 1, max = 2000))]
+            pub feedback: Option<String>,
+            $($(#[$meta])* pub $field: $ty,)*
+        }
+    };
+}
+
+question! {
+    /// A free-text answer.
+    TextQuestion {
+        /// A multi-line text area instead of a one-line field.
+        #[serde(default)]
+        pub multiline: bool,
+        /// Longest answer accepted, in characters.
+        #[serde(default = "default_max_length")]
+        #[schemars(range(min = 1, max = 10000))]
+        pub max_length: u32,
+    }
 }
 
 fn default_max_length() -> u32 {
     1000
 }
 
-/// Pick exactly one of the options.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChoiceQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The options, as shown and as recorded. Unique.
-    #[schemars(length(min = 2, max = 50), inner(length(min = 1, max = 500)))]
-    pub options: Vec<String>,
-    /// Each participant sees the options in an order of their own (drawn when they
-    /// enter the scene, logged as `order_drawn`).
-    #[serde(default)]
-    pub randomize: bool,
+question! {
+    /// Pick exactly one of the options.
+    ChoiceQuestion {
+        /// The options, as shown and as recorded. Unique.
+        #[schemars(length(min = 2, max = 50), inner(length(min = 1, max = 500)))]
+        pub options: Vec<String>,
+        /// Each participant sees the options in an order of their own (drawn when they
+        /// enter the scene, logged as `order_drawn`).
+        #[serde(default)]
+        pub randomize: bool,
+    }
 }
 
-/// Pick any number of the options, within bounds.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MultipleChoiceQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The options, as shown and as recorded. Unique.
-    #[schemars(length(min = 2, max = 50), inner(length(min = 1, max = 500)))]
-    pub options: Vec<String>,
-    /// Each participant sees the options in an order of their own (drawn when they
-    /// enter the scene, logged as `order_drawn`).
-    #[serde(default)]
-    pub randomize: bool,
-    /// Fewest options a participant must pick (when answering).
-    #[serde(default)]
-    #[schemars(range(max = 50))]
-    pub min_selected: u32,
-    /// Most options a participant may pick; no limit when absent.
-    #[serde(default)]
-    #[schemars(range(min = 1, max = 50))]
-    pub max_selected: Option<u32>,
+question! {
+    /// Pick any number of the options, within bounds.
+    MultipleChoiceQuestion {
+        /// The options, as shown and as recorded. Unique.
+        #[schemars(length(min = 2, max = 50), inner(length(min = 1, max = 500)))]
+        pub options: Vec<String>,
+        /// Each participant sees the options in an order of their own (drawn when they
+        /// enter the scene, logged as `order_drawn`).
+        #[serde(default)]
+        pub randomize: bool,
+        /// Fewest options a participant must pick (when answering).
+        #[serde(default)]
+        #[schemars(range(max = 50))]
+        pub min_selected: u32,
+        /// Most options a participant may pick; no limit when absent.
+        #[serde(default)]
+        #[schemars(range(min = 1, max = 50))]
+        pub max_selected: Option<u32>,
+    }
 }
 
-/// A rating on a scale of `points` (e.g. 1-7).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LikertQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to participants of some entry conditions (`show_if: {condition:
-    /// [told_ai, "framing=loss"]}`); others skip it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// Number of points on the scale; answers are recorded as 1..=points.
-    #[serde(default = "default_points")]
-    #[schemars(range(min = 2, max = 11))]
-    pub points: u8,
-    /// Label under the first point (e.g. "Strongly disagree").
-    #[serde(default)]
-    #[schemars(length(max = 200))]
-    pub low_label: Option<String>,
-    /// Label under the last point (e.g. "Strongly agree").
-    #[serde(default)]
-    #[schemars(length(max = 200))]
-    pub high_label: Option<String>,
-    /// A label for every point instead; exactly `points` of them.
-    #[serde(default)]
-    #[schemars(length(max = 11), inner(length(min = 1, max = 200)))]
-    pub labels: Option<Vec<String>>,
+question! {
+    /// A rating on a scale of `points` (e.g. 1-7).
+    LikertQuestion {
+        /// Number of points on the scale; answers are recorded as 1..=points.
+        #[serde(default = "default_points")]
+        #[schemars(range(min = 2, max = 11))]
+        pub points: u8,
+        /// Label under the first point (e.g. "Strongly disagree").
+        #[serde(default)]
+        #[schemars(length(max = 200))]
+        pub low_label: Option<String>,
+        /// Label under the last point (e.g. "Strongly agree").
+        #[serde(default)]
+        #[schemars(length(max = 200))]
+        pub high_label: Option<String>,
+        /// A label for every point instead; exactly `points` of them.
+        #[serde(default)]
+        #[schemars(length(max = 11), inner(length(min = 1, max = 200)))]
+        pub labels: Option<Vec<String>>,
+    }
 }
 
 fn default_points() -> u8 {
     5
 }
 
-/// A number typed in: whole numbers, or decimals with `decimals` digits at most.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NumberQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to some participants (see `show_if` of a scene).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// Smallest answer accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<f64>,
-    /// Largest answer accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<f64>,
-    /// Most digits after the decimal point; 0 (the default): whole numbers only.
-    #[serde(default)]
-    #[schemars(range(max = 6))]
-    pub decimals: u8,
-    /// Shown after the field (e.g. "years", "£"); not part of the answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 40))]
-    pub unit: Option<String>,
+question! {
+    /// A number typed in: whole numbers, or decimals with `decimals` digits at most.
+    NumberQuestion {
+        /// Smallest answer accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub min: Option<f64>,
+        /// Largest answer accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max: Option<f64>,
+        /// Most digits after the decimal point; 0 (the default): whole numbers only.
+        #[serde(default)]
+        #[schemars(range(max = 6))]
+        pub decimals: u8,
+        /// Shown after the field (e.g. "years", "£"); not part of the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(min = 1, max = 40))]
+        pub unit: Option<String>,
+    }
 }
 
-/// A position on a line from `min` to `max` in steps of `step`. There is no handle
-/// until the participant moves it (unless `start` is given), so the first position
-/// does not anchor the answer, and a slider never moved is not answered.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SliderQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to some participants (see `show_if` of a scene).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The left end's value.
-    pub min: f64,
-    /// The right end's value.
-    pub max: f64,
-    /// The distance between two positions; answers are `min + k × step`.
-    #[serde(default = "one_step")]
-    #[schemars(range(min = 0.000001))]
-    pub step: f64,
-    /// Where the handle starts; absent (the default): no handle until moved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<f64>,
-    /// Label under the left end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
-    pub low_label: Option<String>,
-    /// Label under the right end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
-    pub high_label: Option<String>,
+question! {
+    /// A position on a line from `min` to `max` in steps of `step`. There is no handle
+    /// until the participant moves it (unless `start` is given), so the first position
+    /// does not anchor the answer, and a slider never moved is not answered.
+    SliderQuestion {
+        /// The left end's value.
+        pub min: f64,
+        /// The right end's value.
+        pub max: f64,
+        /// The distance between two positions; answers are `min + k × step`.
+        #[serde(default = "one_step")]
+        #[schemars(range(min = 0.000001))]
+        pub step: f64,
+        /// Where the handle starts; absent (the default): no handle until moved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub start: Option<f64>,
+        /// Label under the left end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 200))]
+        pub low_label: Option<String>,
+        /// Label under the right end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 200))]
+        pub high_label: Option<String>,
+    }
 }
 
 fn one_step() -> f64 {
     1.0
 }
 
-/// Pick one option from a drop-down list (for long lists: countries, years).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DropdownQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to some participants (see `show_if` of a scene).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects (see the scene's
-    /// `attempts` and `on_fail`); a question without it is not graded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The options, as shown and as recorded. Unique.
-    #[schemars(length(min = 2, max = 500), inner(length(min = 1, max = 200)))]
-    pub options: Vec<String>,
-    /// Each participant sees the options in an order of their own (drawn when they
-    /// enter the scene, logged as `order_drawn`).
-    #[serde(default)]
-    pub randomize: bool,
+question! {
+    /// Pick one option from a drop-down list (for long lists: countries, years).
+    DropdownQuestion {
+        /// The options, as shown and as recorded. Unique.
+        #[schemars(length(min = 2, max = 500), inner(length(min = 1, max = 200)))]
+        pub options: Vec<String>,
+        /// Each participant sees the options in an order of their own (drawn when they
+        /// enter the scene, logged as `order_drawn`).
+        #[serde(default)]
+        pub randomize: bool,
+    }
 }
 
-/// Several items rated on one shared scale (a questionnaire's usual form); the answer
-/// is each item's point, and the export has one row per item.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MatrixQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to some participants (see `show_if` of a scene).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The instruction above the items (e.g. "How much do you agree?").
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Every item must be rated; when false, any item may be left out.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects: item id → point
-    /// (an attention item: `{attention: 2}` checks that item only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The items, each rated on the scale.
-    #[schemars(length(min = 1, max = 100))]
-    pub items: Vec<MatrixItem>,
-    /// Number of points on the scale; answers are recorded as 1..=points.
-    #[serde(default = "default_points")]
-    #[schemars(range(min = 2, max = 11))]
-    pub points: u8,
-    /// A label for every point (the column headings); exactly `points` of them.
-    /// Without them, the points are numbered and `low_label`/`high_label` name the ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 11), inner(length(min = 1, max = 200)))]
-    pub labels: Option<Vec<String>>,
-    /// Label of the first point (e.g. "Strongly disagree").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
-    pub low_label: Option<String>,
-    /// Label of the last point (e.g. "Strongly agree").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
-    pub high_label: Option<String>,
-    /// Each participant sees the items in an order of their own (drawn when they
-    /// enter the scene, logged as `order_drawn`).
-    #[serde(default)]
-    pub randomize: bool,
+question! {
+    /// Several items rated on one shared scale (a questionnaire's usual form); the answer
+    /// is each item's point, and the export has one row per item.
+    MatrixQuestion {
+        /// The items, each rated on the scale.
+        #[schemars(length(min = 1, max = 100))]
+        pub items: Vec<MatrixItem>,
+        /// Number of points on the scale; answers are recorded as 1..=points.
+        #[serde(default = "default_points")]
+        #[schemars(range(min = 2, max = 11))]
+        pub points: u8,
+        /// A label for every point (the column headings); exactly `points` of them.
+        /// Without them, the points are numbered and `low_label`/`high_label` name the ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 11), inner(length(min = 1, max = 200)))]
+        pub labels: Option<Vec<String>>,
+        /// Label of the first point (e.g. "Strongly disagree").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 200))]
+        pub low_label: Option<String>,
+        /// Label of the last point (e.g. "Strongly agree").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 200))]
+        pub high_label: Option<String>,
+        /// Each participant sees the items in an order of their own (drawn when they
+        /// enter the scene, logged as `order_drawn`).
+        #[serde(default)]
+        pub randomize: bool,
+    }
 }
 
 /// One item of a matrix.
@@ -507,35 +389,17 @@ pub struct MatrixItem {
     pub text: String,
 }
 
-/// Put every option in order, most preferred first.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RankQuestion {
-    /// Identifies the answer in the data.
-    pub id: Slug,
-    /// Shown only to some participants (see `show_if` of a scene).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub show_if: Option<crate::config::show_if::ShowIf>,
-    /// The question as participants read it.
-    #[schemars(length(min = 1, max = 2000))]
-    pub prompt: String,
-    /// Whether the survey can be submitted without an answer.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// The answer a comprehension or attention check expects: the options in order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<Answer>,
-    /// Shown under the question after a wrong answer to it (a check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2000))]
-    pub feedback: Option<String>,
-    /// The options to order. Unique.
-    #[schemars(length(min = 2, max = 20), inner(length(min = 1, max = 500)))]
-    pub options: Vec<String>,
-    /// Each participant starts from an order of their own (drawn when they enter the
-    /// scene, logged as `order_drawn`); otherwise from the order given.
-    #[serde(default)]
-    pub randomize: bool,
+question! {
+    /// Put every option in order, most preferred first.
+    RankQuestion {
+        /// The options to order. Unique.
+        #[schemars(length(min = 2, max = 20), inner(length(min = 1, max = 500)))]
+        pub options: Vec<String>,
+        /// Each participant starts from an order of their own (drawn when they enter the
+        /// scene, logged as `order_drawn`); otherwise from the order given.
+        #[serde(default)]
+        pub randomize: bool,
+    }
 }
 
 impl Question {

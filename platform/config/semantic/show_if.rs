@@ -29,18 +29,8 @@ struct Place<'a> {
 
 impl Checker<'_> {
     pub(super) fn show_ifs(&mut self, document: &Value, views: &[SceneView]) {
-        let blocks: Vec<Block> =
-            document.get("blocks").and_then(|b| serde_json::from_value(b.clone()).ok()).unwrap_or_default();
-        // The randomized block of each scene in one.
-        let position = |id: &str| views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == id));
-        let mut shuffled: HashMap<usize, &str> = HashMap::new();
-        for b in blocks.iter().filter(|b| b.randomize) {
-            for s in &b.scenes {
-                if let Some(i) = position(s.as_str()) {
-                    shuffled.insert(i, b.id.as_str());
-                }
-            }
-        }
+        let blocks = shuffled_blocks(document, views);
+        let shuffled: HashMap<usize, &str> = blocks.iter().map(|(i, b)| (*i, b.as_str())).collect();
         for (i, view) in views.iter().enumerate() {
             let Some(scene) = &view.typed else { continue };
             let at = KeyPath::root().key("scenes").index(i);
@@ -87,17 +77,8 @@ impl Checker<'_> {
     /// Piped values (`{answer:…}`, `{result:…}`) in a scene's texts and body file name
     /// what was given before the scene.
     pub(super) fn piped(&mut self, document: &Value, views: &[SceneView]) {
-        let blocks: Vec<Block> =
-            document.get("blocks").and_then(|b| serde_json::from_value(b.clone()).ok()).unwrap_or_default();
-        let position = |id: &str| views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == id));
-        let mut shuffled: HashMap<usize, &str> = HashMap::new();
-        for b in blocks.iter().filter(|b| b.randomize) {
-            for s in &b.scenes {
-                if let Some(i) = position(s.as_str()) {
-                    shuffled.insert(i, b.id.as_str());
-                }
-            }
-        }
+        let blocks = shuffled_blocks(document, views);
+        let shuffled: HashMap<usize, &str> = blocks.iter().map(|(i, b)| (*i, b.as_str())).collect();
         let Some(scenes) = document.get("scenes").and_then(Value::as_array) else { return };
         for (i, raw) in scenes.iter().enumerate() {
             let at = KeyPath::root().key("scenes").index(i);
@@ -291,4 +272,16 @@ fn strings(value: &Value, at: &KeyPath, out: &mut Vec<(KeyPath, String)>) {
         }
         _ => {}
     }
+}
+
+/// The randomized block of each scene in one (by scene index).
+fn shuffled_blocks(document: &Value, views: &[SceneView]) -> HashMap<usize, String> {
+    let blocks: Vec<Block> =
+        document.get("blocks").and_then(|b| serde_json::from_value(b.clone()).ok()).unwrap_or_default();
+    let position = |id: &str| views.iter().position(|v| v.id.as_ref().is_some_and(|s| s.as_str() == id));
+    blocks
+        .iter()
+        .filter(|b| b.randomize)
+        .flat_map(|b| b.scenes.iter().filter_map(move |s| Some((position(s.as_str())?, b.id.to_string()))))
+        .collect()
 }
