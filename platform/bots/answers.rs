@@ -12,7 +12,15 @@ use crate::protocol::{Answer, ClientMsg, QuestionKind, QuestionView, SceneView};
 pub fn reply(rng: &mut StdRng, scene: SceneView, iteration: Option<u32>) -> ClientMsg {
     match scene {
         SceneView::Survey { id, questions, .. } => {
-            let answers = questions.iter().filter_map(|q| random(rng, q)).collect();
+            // As a page does: a question whose rule does not hold over the answers
+            // given above it is hidden, and not answered.
+            let mut answers = std::collections::BTreeMap::new();
+            for q in &questions {
+                let shown = q.show_if.as_ref().is_none_or(|rule| rule.holds(&Page { scene: &id, answers: &answers }));
+                if let Some((question, answer)) = shown.then(|| random(rng, q)).flatten() {
+                    answers.insert(question, answer);
+                }
+            }
             ClientMsg::Submit { scene: id, answers, iteration, seq: None }
         }
         SceneView::Consent { id, .. } | SceneView::Instructions { id, .. } => {
@@ -71,4 +79,25 @@ pub fn random(rng: &mut StdRng, q: &QuestionView) -> Option<(String, Answer)> {
 /// `x` as an answer: whole when it has no decimals to give.
 fn number(x: f64, decimals: u8) -> Answer {
     if decimals == 0 || x.fract() == 0.0 { Answer::Integer(x.round() as i64) } else { Answer::Decimal(x) }
+}
+
+/// The answers given on a survey page so far, as its questions' rules see them.
+struct Page<'a> {
+    scene: &'a str,
+    answers: &'a std::collections::BTreeMap<String, Answer>,
+}
+
+impl crate::config::show_if::Facts for Page<'_> {
+    fn in_condition(&self, _: &str) -> bool {
+        false // decided by the host, never sent to pages
+    }
+
+    fn value(&self, of: &crate::config::show_if::ValueRef) -> Option<serde_json::Value> {
+        match of.source() {
+            crate::config::show_if::Source::Answer { scene, question } if scene == self.scene => {
+                self.answers.get(question).filter(|a| !a.is_blank()).and_then(|a| serde_json::to_value(a).ok())
+            }
+            _ => None,
+        }
+    }
 }

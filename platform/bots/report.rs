@@ -241,7 +241,12 @@ pub fn error_kind(e: &ClientError) -> String {
         }
         ClientError::Closed => "closed by the host".to_owned(),
         ClientError::Timeout(..) => "no message in time".to_owned(),
-        ClientError::Refused { code, .. } => format!("refused: {code:?}"),
+        // Which answer and why (the first): the experiment's question ids keep the
+        // kinds of errors few.
+        ClientError::Refused { code, fields, .. } => match fields.iter().next() {
+            Some((question, why)) => format!("refused: {code:?} (`{question}`: {why})"),
+            None => format!("refused: {code:?}"),
+        },
         ClientError::Duplicate(_) => "duplicate session".to_owned(),
         ClientError::Unexpected(_) => "unexpected message".to_owned(),
         ClientError::Socket(_) => "socket error".to_owned(),

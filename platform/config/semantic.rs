@@ -41,10 +41,11 @@ struct Checker<'a> {
     base: &'a Path,
     scene_ids: HashMap<Slug, usize>,
     problems: Vec<Problem>,
-    /// The multiplayer scene `recruitment.bonus.from` names: its game is played to its
-    /// end when checked, and what `done` returned is kept here.
-    bonus_scene: Option<String>,
-    bonus_result: Option<Value>,
+    /// The multiplayer scenes whose game result something names (`recruitment.bonus.from`,
+    /// `result:` in rules and texts): their games are played to their end when checked,
+    /// and what `done` returned is kept (by scene id).
+    results_wanted: std::collections::HashSet<String>,
+    results: HashMap<String, Value>,
     /// The entry and group conditions, for keys that name them (`by_condition`).
     entry: Option<crate::config::conditions::ConditionSet>,
     group: Option<crate::config::conditions::ConditionSet>,
@@ -72,10 +73,13 @@ pub fn check(document: &Value, source: &SourceMap, base: &Path) -> Vec<Problem> 
         .and_then(Value::as_str)
         .and_then(|from| from.split_once('.'))
         .map(|(scene, _)| scene.to_owned());
+    let mut results_wanted = show_if::result_scenes(document);
+    results_wanted.extend(bonus_scene);
     let entry = document.pointer("/conditions/entry").and_then(|e| serde_json::from_value(e.clone()).ok());
     let group = document.pointer("/conditions/group").and_then(|e| serde_json::from_value(e.clone()).ok());
     let (scene_ids, problems) = (HashMap::new(), Vec::new());
-    let mut c = Checker { source, base, scene_ids, problems, bonus_scene, bonus_result: None, entry, group };
+    let results = HashMap::new();
+    let mut c = Checker { source, base, scene_ids, problems, results_wanted, results, entry, group };
     let scenes = KeyPath::root().key("scenes");
     for (i, view) in views.iter().enumerate() {
         let Some(id) = &view.id else { continue };

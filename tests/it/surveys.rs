@@ -245,3 +245,30 @@ async fn every_participant_page_passes_axe_core_and_works_by_keyboard() {
     assert!(out.contains("CHECKED 11:"), "every page was audited: {out}");
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_answer_every_kind_validly_and_skip_the_questions_their_answers_hide() {
+    use cohort::bots::{self, Live, Plan, RunOptions};
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start(&["tests/fixtures/host/bots-surveys.yaml"], data.path(), |_| {}).await;
+    let plan = Plan { seed: 11, ..crate::support::bot_plan(&host, "bots-surveys") };
+    let opts = RunOptions { count: 12, rate: None, spread: false, first_address: 0 };
+    let summary = bots::run(plan, opts, std::sync::Arc::new(Live::default())).await;
+    assert_eq!(summary.completed, 12, "{}", summary.text());
+    assert!(!summary.text().contains("invalid_answers"), "{}", summary.text());
+    let answered: Vec<BTreeMap<String, Answer>> = host
+        .events("bots-surveys")
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::SurveyAnswered { scene, answers, .. } if scene == "about" => Some(answers),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered.len(), 12);
+    let smokers = answered.iter().filter(|a| a["smoke"] == s("yes")).count();
+    assert!(smokers > 0 && smokers < 12, "both answers drawn: {smokers} of 12");
+    for a in &answered {
+        assert_eq!(a.contains_key("per_day"), a["smoke"] == s("yes"), "{a:?}");
+    }
+    host.stop().await;
+}

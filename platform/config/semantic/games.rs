@@ -22,12 +22,12 @@ impl Checker<'_> {
         if seats > 16 {
             return self.report(at.clone(), format!("{seats} seats (group_size + bot_seats): at most 16"));
         }
-        let to_end = self.bonus_scene.as_deref() == Some(m.id.as_str());
+        let to_end = self.results_wanted.contains(m.id.as_str());
         let checked = crate::game::check::check(&folder, &config, seats, m.game.tick_rate, to_end);
-        if let Ok(exports) = &checked
+        if let Ok(crate::game::engine::Exports { result: Some(result), .. }) = &checked
             && to_end
         {
-            self.bonus_result.clone_from(&exports.result);
+            self.results.insert(m.id.to_string(), result.clone());
         }
         match checked {
             Err(e) => self.report(at.clone(), format!("`{}`: {e}", m.game.module.display())),
@@ -68,7 +68,7 @@ impl Checker<'_> {
             Some(Scene::Multiplayer(m)) => {
                 // A game that did not end in the validation run (or failed its check,
                 // reported at its module) says nothing about its result.
-                let Some(result) = self.bonus_result.clone() else { return };
+                let Some(result) = self.results.get(m.id.as_str()).cloned() else { return };
                 let module = m.game.module.display();
                 match result.get(key) {
                     Some(v) if v.is_number() => {}
@@ -104,7 +104,7 @@ impl Checker<'_> {
 
 /// Why answers to `q` are not numbers, if they are not: a choice among several, or a
 /// single choice whose options are not all numbers.
-fn not_a_number(q: &crate::config::survey::Question) -> Option<String> {
+pub(super) fn not_a_number(q: &crate::config::survey::Question) -> Option<String> {
     use crate::config::survey::Question;
     match q {
         Question::MultipleChoice(_) => Some("allows several choices".to_owned()),

@@ -180,8 +180,22 @@ impl Checker<'_> {
                 }
                 self.before(at, j, place.index, &here, scene_id, shuffled).then_some(q)
             }
-            (Source::Result { .. }, Scene::Multiplayer(_)) => {
-                self.before(at, j, place.index, &here, scene_id, shuffled);
+            (Source::Result { key, .. }, Scene::Multiplayer(m)) => {
+                if self.before(at, j, place.index, &here, scene_id, shuffled)
+                    && let Some(result) = self.results.get(scene_id)
+                    && result.get(key).is_none()
+                {
+                    let keys: Vec<String> =
+                        result.as_object().map(|o| o.keys().map(|k| format!("`{k}`")).collect()).unwrap_or_default();
+                    let module = m.game.module.display();
+                    self.report(
+                        at.clone(),
+                        format!(
+                            "the result of `{module}` (its validation run, played to its end) has no `{key}`; it has {}",
+                            if keys.is_empty() { "no keys".to_owned() } else { keys.join(", ") }
+                        ),
+                    );
+                }
                 None
             }
             (Source::Answer { .. }, _) => {
@@ -225,12 +239,38 @@ impl Checker<'_> {
         true
     }
 
-    /// Options compared with (`equals`, `in`, `includes`) are options of the question.
+    /// The comparisons fit the question's answers (numbers compared as numbers, lists
+    /// by what they include, a matrix only by `answered`), and the options compared
+    /// with (`equals`, `in`, `includes`) are options of the question.
     fn compared_options(&mut self, at: &KeyPath, rule: &ShowIf, question: &Question) {
+        let id = question.id();
+        let numeric = rule.at_least.is_some() || rule.at_most.is_some() || rule.above.is_some() || rule.below.is_some();
+        if matches!(question, Question::Matrix(_)) && rule.has_comparison() {
+            return self.report(
+                at.clone(),
+                format!("`{id}` is a matrix: its answer is a point per item, so compare it only with `answered`"),
+            );
+        }
+        if numeric && let Some(why) = super::games::not_a_number(question) {
+            self.report(
+                at.clone(),
+                format!("`{id}` {why}: `at_least`, `at_most`, `above` and `below` compare numbers"),
+            );
+        }
+        let list = matches!(question, Question::MultipleChoice(_) | Question::Rank(_));
+        if rule.includes.is_some() && !list {
+            self.report(at.key("includes"), format!("`{id}` is answered with one value: `includes` tests a list (multiple choice, rank); use `equals` or `in`"));
+        }
+        let one_string = [&rule.equals, &rule.not_equals].into_iter().flatten().any(Value::is_string)
+            || rule.one_of.iter().flatten().any(Value::is_string);
+        if list && one_string {
+            self.report(at.clone(), format!("`{id}` is answered with a list: test one option with `includes`"));
+        }
         let options = match question {
             Question::SingleChoice(q) => &q.options,
             Question::MultipleChoice(q) => &q.options,
             Question::Dropdown(q) => &q.options,
+            Question::Rank(q) => &q.options,
             _ => return,
         };
         let mut compared: Vec<(KeyPath, &str)> = Vec::new();
@@ -284,4 +324,25 @@ fn shuffled_blocks(document: &Value, views: &[SceneView]) -> HashMap<usize, Stri
         .filter(|b| b.randomize)
         .flat_map(|b| b.scenes.iter().filter_map(move |s| Some((position(s.as_str())?, b.id.to_string()))))
         .collect()
+}
+
+/// The scenes whose game results a rule or a text names (`result:<scene>.<key>`).
+pub(super) fn result_scenes(document: &Value) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    let mut stack = vec![document];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                for part in s.split("result:").skip(1) {
+                    if let Some((scene, _)) = part.split_once('.') {
+                        out.insert(scene.to_owned());
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    out
 }
