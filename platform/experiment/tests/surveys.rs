@@ -32,7 +32,7 @@ scenes:
     game: {module: experiments/games/demo.js, countdown_secs: 0, max_duration_secs: 100}
   - id: after
     kind: survey
-    show_if: {value: "result:play.score", at_least: 5}
+    show_if: {value: "result:play.ticks", at_least: 5}
     questions:
       - {id: smoke, kind: single_choice, prompt: Smoke?, options: ["yes", "no"]}
       - {id: many, kind: number, prompt: How many?, show_if: {value: "answer:after.smoke", equals: "yes"}}
@@ -168,11 +168,11 @@ fn an_attention_check_failed_ends_with_its_paid_outcome() {
     assert!(matches!(h.place(b), Place::Finished(_)), "the attention item right: on");
 }
 
-/// Plays the game of `a` and `b` to its end, each reporting its own score.
+/// Plays the game of `a` and `b` to its end, each reporting its own result (`ticks`).
 fn play(h: &mut Harness, a: ParticipantId, b: ParticipantId, scores: [i64; 2]) {
     let game = h.game_of(a).expect("a game");
     for (pid, score) in [(a, scores[0]), (b, scores[1])] {
-        let result = Some(json!({"score": score}));
+        let result = Some(json!({"ticks": score}));
         h.send(pid, ClientMsg::GameComplete { game, result, tick: Some(3), hash: Some("h".into()), seq: None });
     }
 }
@@ -191,8 +191,8 @@ fn show_if_over_a_game_result_and_over_an_answer_on_the_same_page() {
     pass_check(&mut h, b);
     h.take();
     play(&mut h, a, b, [9, 3]);
-    assert!(matches!(h.place(b), Place::Finished(_)), "a score below 5 skips the follow-up survey");
-    assert_eq!(h.place(a), Place::Scene(3), "a score of 9 is shown it");
+    assert!(matches!(h.place(b), Place::Finished(_)), "a result below 5 skips the follow-up survey");
+    assert_eq!(h.place(a), Place::Scene(3), "a result of 9 is shown it");
 
     let SceneView::Survey { questions, .. } = scene(&h, a) else { panic!() };
     assert_eq!(questions[0].show_if, None);
@@ -219,8 +219,8 @@ fn a_game_ended_with_an_error_has_no_result_to_show_by() {
     pass_check(&mut h, b);
     let game = h.game_of(a).expect("a game");
     for pid in [a, b] {
-        let result = Some(json!({"error": "the module threw", "score": 9}));
+        let result = Some(json!({"error": "the module threw", "ticks": 9}));
         h.send(pid, ClientMsg::GameComplete { game, result, tick: Some(3), hash: Some("h".into()), seq: None });
     }
-    assert!(matches!(h.place(a), Place::Finished(_)), "`{{error}}` is a missing result, not a score of 9");
+    assert!(matches!(h.place(a), Place::Finished(_)), "`{{error}}` is a missing result, not 9 ticks");
 }
