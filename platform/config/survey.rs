@@ -45,6 +45,15 @@ pub struct SurveyScene {
     /// failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_fail: Option<super::model::Outcome>,
+    /// With `on_fail: {goto: …}`: how many times a participant is sent back (absent: as
+    /// often as they fail). Failing after the last time ends their part with
+    /// `on_give_up` (the outcome `failed_check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
+    pub rounds: Option<u32>,
+    /// The message and completion code for those who failed every round (`rounds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_give_up: Option<super::model::Outcome>,
     /// Shown above the questions after a wrong attempt that leaves tries.
     #[serde(default = "default_try_again")]
     #[schemars(length(min = 1, max = 2000))]
@@ -73,6 +82,15 @@ impl SurveyScene {
     /// Tries a participant has per visit (1 unless set).
     pub fn tries(&self) -> u32 {
         self.attempts.unwrap_or(1)
+    }
+
+    /// The outcome of failing the check for good: `on_give_up` when `on_fail` sends
+    /// back, else `on_fail`.
+    pub fn failed_outcome(&self) -> Option<&super::model::Outcome> {
+        match &self.on_fail {
+            Some(o) if o.goto.is_some() => self.on_give_up.as_ref(),
+            other => other.as_ref(),
+        }
     }
 }
 

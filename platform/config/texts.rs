@@ -193,6 +193,11 @@ pub const TEXTS: &[Text] = &[
         "Ihre Sitzung wurde beendet, weil Sie zu lange abwesend waren.",
     ),
     t(
+        "outcome.failed_check",
+        "Thank you. Your part of the study ends here, as the questions about the rules were not answered correctly.",
+        "Vielen Dank. Ihr Teil der Studie endet hier, da die Fragen zu den Regeln nicht richtig beantwortet wurden.",
+    ),
+    t(
         "outcome.input_limit",
         "Your game ended because your browser sent more game input than this study allows.",
         "Ihr Spiel wurde beendet, weil Ihr Browser mehr Spieleingaben gesendet hat, als diese Studie erlaubt.",

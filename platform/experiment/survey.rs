@@ -208,10 +208,21 @@ impl State {
             self.touched.push(pid);
             return self.show_scene(pid, index);
         }
-        match &survey.on_fail {
-            Some(_) => self.end_early(pid, index, OutcomeReason::FailedCheck, now),
+        let back = survey.on_fail.as_ref().and_then(|o| o.goto.as_ref());
+        let target = back.and_then(|g| self.experiment.scenes.iter().position(|s| s.id() == g));
+        // Every round but a passed one uses all its tries: the rounds failed so far.
+        let rounds_failed = attempt / survey.tries();
+        match (target, survey.rounds) {
+            (Some(_), Some(rounds)) if rounds_failed > rounds => {
+                self.end_early(pid, index, OutcomeReason::FailedCheck, now)
+            }
+            (Some(target), _) => {
+                self.log(Event::SceneLeft { participant: pid, scene: scene_id.to_owned(), index, iteration });
+                self.enter_scene(pid, target, now);
+            }
+            (None, _) if survey.on_fail.is_some() => self.end_early(pid, index, OutcomeReason::FailedCheck, now),
             // No `on_fail`: they go on, and the data says they failed.
-            None => self.leave_scene(pid, index, now),
+            (None, _) => self.leave_scene(pid, index, now),
         }
     }
 

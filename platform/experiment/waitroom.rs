@@ -305,7 +305,7 @@ impl State {
             OutcomeReason::ConditionFull => conditions.entry.as_ref().map(|c| &c.on_full),
             OutcomeReason::GroupConditionFull => conditions.group.as_ref().map(|c| &c.on_full),
             OutcomeReason::FailedCheck => match &self.experiment.scenes[scene] {
-                crate::config::Scene::Survey(s) => s.on_fail.as_ref(),
+                crate::config::Scene::Survey(s) => s.failed_outcome(),
                 _ => None,
             },
             OutcomeReason::ReadyMissed => multiplayer?.waitroom.ready_check.as_ref().map(|c| &c.on_missed),
@@ -357,6 +357,7 @@ impl State {
                 OutcomeReason::WebrtcUnavailable => "outcome.webrtc_unavailable",
                 OutcomeReason::ConnectionTooSlow => "outcome.connection_too_slow",
                 OutcomeReason::ConnectionDegraded => "outcome.connection_degraded",
+                OutcomeReason::FailedCheck => "outcome.failed_check",
                 _ => "outcome.expired",
             });
             return ServerMsg::Outcome {

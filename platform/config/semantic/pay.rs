@@ -61,7 +61,9 @@ impl Checker<'_> {
                     "ready_missed" => "no waitroom has a `ready_check`",
                     "condition_full" => "there are no entry conditions",
                     "group_condition_full" => "there are no group conditions",
-                    "failed_check" => "no survey has an `on_fail`",
+                    "failed_check" => {
+                        "no check ends a participant's part: `on_fail` with a message, or `rounds` with `on_give_up`"
+                    }
                     _ => "nothing in the experiment leads to it",
                 };
                 self.report(here, format!("`{outcome}` cannot happen here ({why}): this pay never applies"));
@@ -156,7 +158,10 @@ fn claims(outcome: &str, setting: &PaySetting, views: &[SceneView]) -> Option<Ve
             Some(Claim::of(at.key("waitroom").key("ready_check").key("on_missed"), &check.on_missed))
         })),
         "failed_check" => out.extend(scenes.filter_map(|(at, s)| match s {
-            Scene::Survey(survey) => Some(Claim::of(at.key("on_fail"), survey.on_fail.as_ref()?)),
+            Scene::Survey(survey) => {
+                let key = if survey.on_give_up.is_some() { "on_give_up" } else { "on_fail" };
+                Some(Claim::of(at.key(key), survey.failed_outcome()?))
+            }
             _ => None,
         })),
         "condition_full" | "group_condition_full" => {

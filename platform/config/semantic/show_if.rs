@@ -62,6 +62,23 @@ impl Checker<'_> {
                     if let Some(on_fail) = &survey.on_fail {
                         self.outcome(&at.key("on_fail"), on_fail, &survey.id);
                     }
+                    let sends_back = survey.on_fail.as_ref().is_some_and(|o| o.goto.is_some());
+                    for (key, given) in
+                        [("rounds", survey.rounds.is_some()), ("on_give_up", survey.on_give_up.is_some())]
+                    {
+                        if given && !sends_back {
+                            self.report_key(
+                                at.key(key),
+                                format!("`{key}` belongs to `on_fail: {{goto: …}}`, which sends participants back"),
+                            );
+                        }
+                    }
+                    if let Some(give_up) = &survey.on_give_up {
+                        if give_up.goto.is_some() {
+                            self.report(at.key("on_give_up").key("goto"), "giving up ends the participant's part: give a `message` and `completion_code`, not `goto`");
+                        }
+                        self.outcome(&at.key("on_give_up"), give_up, &survey.id);
+                    }
                 }
                 Scene::Multiplayer(m) => {
                     if let Some(rule) = &m.waitroom.fill_with_bots_if {

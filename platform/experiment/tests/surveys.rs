@@ -13,7 +13,7 @@ use serde_json::json;
 const STUDY: &str = r#"
 id: t
 title: T
-recruitment: {completion_code: DONE-1, pay: {finished: 2.0, failed_check: 0.5}}
+recruitment: {completion_code: DONE-1, pay: {finished: 2.0}}
 scenes:
   - id: rules
     kind: instructions
@@ -223,4 +223,46 @@ fn a_game_ended_with_an_error_has_no_result_to_show_by() {
         h.send(pid, ClientMsg::GameComplete { game, result, tick: Some(3), hash: Some("h".into()), seq: None });
     }
     assert!(matches!(h.place(a), Place::Finished(_)), "`{{error}}` is a missing result, not 9 ticks");
+}
+
+#[test]
+fn sent_back_as_many_rounds_as_allowed_then_the_give_up_outcome() {
+    let study = r#"
+id: r
+title: R
+scenes:
+  - {id: rules, kind: instructions, body: Red means stop.}
+  - id: check
+    kind: survey
+    rounds: 1
+    on_fail: {goto: rules}
+    on_give_up: {message: "Thanks; that is all.", completion_code: GAVEUP-1}
+    questions:
+      - {id: red, kind: single_choice, prompt: Red?, options: [go, stop], correct: stop}
+  - {id: end, kind: end}
+"#;
+    let mut h = Harness::new(study);
+    let a = h.arrive();
+    for round in 0..2 {
+        h.send(a, ClientMsg::Advance { scene: "rules".into(), agreed: false, iteration: None, seq: None });
+        submit(&mut h, a, "check", &[("red", Answer::Text("go".into()))]);
+        if round == 0 {
+            assert!(matches!(scene(&h, a), SceneView::Instructions { .. }), "sent back once");
+        }
+    }
+    assert_eq!(h.place(a), Place::Over(1, OutcomeReason::FailedCheck), "the second round failed: given up");
+    let code = h.sent(a).into_iter().find_map(|m| match m {
+        ServerMsg::Outcome { completion_code, .. } => completion_code,
+        _ => None,
+    });
+    assert_eq!(code.as_deref(), Some("GAVEUP-1"));
+    // A restart and a return show the same end.
+    h.restart();
+    h.take();
+    h.reconnect(a);
+    let again = h.sent(a).into_iter().find_map(|m| match m {
+        ServerMsg::Outcome { completion_code, .. } => completion_code,
+        _ => None,
+    });
+    assert_eq!(again.as_deref(), Some("GAVEUP-1"));
 }
