@@ -44,7 +44,7 @@ pub struct SurveyScene {
     /// `recruitment.pay.failed_check`). Absent: they continue, and the data says they
     /// failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_fail: Option<super::model::Outcome>,
+    pub on_fail: Option<Box<super::model::Outcome>>,
     /// With `on_fail: {goto: …}`: how many times a participant is sent back (absent: as
     /// often as they fail). Failing after the last time ends their part with
     /// `on_give_up` (the outcome `failed_check`).
@@ -53,7 +53,7 @@ pub struct SurveyScene {
     pub rounds: Option<u32>,
     /// The message and completion code for those who failed every round (`rounds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_give_up: Option<super::model::Outcome>,
+    pub on_give_up: Option<Box<super::model::Outcome>>,
     /// Shown above the questions after a wrong attempt that leaves tries.
     #[serde(default = "default_try_again")]
     #[schemars(length(min = 1, max = 2000))]
@@ -87,9 +87,9 @@ impl SurveyScene {
     /// The outcome of failing the check for good: `on_give_up` when `on_fail` sends
     /// back, else `on_fail`.
     pub fn failed_outcome(&self) -> Option<&super::model::Outcome> {
-        match &self.on_fail {
-            Some(o) if o.goto.is_some() => self.on_give_up.as_ref(),
-            other => other.as_ref(),
+        match self.on_fail.as_deref() {
+            Some(o) if o.goto.is_some() => self.on_give_up.as_deref(),
+            other => other,
         }
     }
 }
