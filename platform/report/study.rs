@@ -108,6 +108,7 @@ pub(super) fn report(experiment: &str, t: &Tables) -> Report {
         charts.push(probe_rtts(t));
     }
     charts.extend(results(t));
+    charts.extend(checks(t));
     if !t.payments.is_empty() {
         charts.push(pay(t));
     }
@@ -204,6 +205,37 @@ fn outcomes(t: &Tables) -> Chart {
             series: vec![BarSeries { name: "participants".into(), values: by.values().copied().collect() }],
         },
     }
+}
+
+/// Per comprehension or attention check: how many attempts passed and failed at each
+/// attempt number (`checks.csv`), so "passed at the first attempt" reads off a bar.
+fn checks(t: &Tables) -> Vec<Chart> {
+    let (scenes, attempts, passed) =
+        (column(&t.checks, "scene"), column(&t.checks, "attempt"), column(&t.checks, "passed"));
+    let mut by: BTreeMap<&str, BTreeMap<u32, (f64, f64)>> = BTreeMap::new();
+    for ((scene, attempt), passed) in scenes.iter().zip(&attempts).zip(&passed) {
+        let counts = by.entry(scene).or_default().entry(attempt.parse().unwrap_or(0)).or_default();
+        if *passed == "true" {
+            counts.0 += 1.0;
+        } else {
+            counts.1 += 1.0;
+        }
+    }
+    by.into_iter()
+        .map(|(scene, at)| Chart {
+            id: format!("check_{scene}"),
+            title: format!("Check `{scene}`: attempts passed and failed"),
+            x_title: "attempts".into(),
+            y_title: "attempt number".into(),
+            plot: Plot::Bars {
+                categories: at.keys().map(|n| format!("attempt {n}")).collect(),
+                series: vec![
+                    BarSeries { name: "passed".into(), values: at.values().map(|c| c.0).collect() },
+                    BarSeries { name: "failed".into(), values: at.values().map(|c| c.1).collect() },
+                ],
+            },
+        })
+        .collect()
 }
 
 /// Participants assigned to each entry condition, as a running count.

@@ -181,6 +181,20 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
     let prefer = mine.iter().find(|r| &r[question_] == "prefer").map(|r| r[answer].to_owned());
     assert_eq!(prefer.as_deref(), Some(r#"["water","tea","juice","coffee"]"#));
 
+    // The report draws the check: two failed attempts and two passed at attempt 1 and 3.
+    let svg = tempfile::tempdir().unwrap();
+    let report = crate::support::cohort_async([
+        "report".as_ref(),
+        data.path().join("instruments").as_os_str(),
+        "--include-pilot".as_ref(),
+        "--svg".as_ref(),
+        svg.path().as_os_str(),
+    ])
+    .await;
+    assert!(report.status.success(), "{}", crate::support::text(&report.stderr));
+    let chart = std::fs::read_to_string(svg.path().join("instruments/check_quiz.svg")).expect("the check's chart");
+    assert!(chart.contains("attempt 3") && chart.contains("passed"), "{chart}");
+
     let mut rdr = csv::Reader::from_path(dir.join("checks.csv")).unwrap();
     let checks: Vec<(String, String, String)> =
         rdr.records().map(Result::unwrap).map(|r| (r[1].to_owned(), r[5].to_owned(), r[6].to_owned())).collect();
