@@ -204,8 +204,21 @@ async fn probe_results_at_the_threshold_boundary() {
         }
         let outcome = probe_outcome(&host, &probe).expect("the probe is recorded");
         assert_eq!(outcome, (expected_rtt, if accepted { "accepted" } else { "rejected" }.to_owned()), "case {n}");
+        let ids = [a.welcome.participant, b.welcome.participant];
         for c in [a, b] {
             c.close().await;
+        }
+        // A rejected pair waits on through its grace period: the next pair must not be
+        // offered to them, so wait until they are gone from the waitroom.
+        if !accepted {
+            for id in ids {
+                host.wait_for_event(
+                    "probed",
+                    "waitroom_left",
+                    |e| matches!(e, Event::WaitroomLeft { participant, .. } if *participant == id),
+                )
+                .await;
+            }
         }
     }
     host.stop().await;
