@@ -237,4 +237,29 @@ mod tests {
         assert_eq!(Waitroom::default().timeout_secs, 300.0);
         assert_eq!(super::model::Recruitment::default().id_param, "PROLIFIC_PID");
     }
+
+    #[test]
+    fn scenes_after_the_end_reached_by_a_checks_or_a_ready_checks_goto_are_reachable() {
+        let yaml = r#"
+id: reach
+title: Reach
+scenes:
+  - id: quiz
+    kind: survey
+    on_fail: {goto: remedial}
+    questions:
+      - {id: red, kind: single_choice, prompt: Red?, options: [go, stop], correct: stop}
+  - id: play
+    kind: multiplayer
+    group_size: 2
+    waitroom: {ready_check: {timeout_secs: 10, on_missed: {goto: missed}}}
+    game: {module: experiments/games/demo.js}
+  - {id: end, kind: end}
+  - {id: remedial, kind: end, message: Thanks.}
+  - {id: missed, kind: end, message: You missed it.}
+"#;
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let parsed = super::parse(yaml.as_bytes(), base);
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
 }

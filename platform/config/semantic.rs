@@ -533,12 +533,14 @@ impl<'a> Checker<'a> {
         let targets: Vec<&Slug> = views
             .iter()
             .filter_map(|v| match &v.typed {
-                Some(Scene::Multiplayer(m)) => Some([
+                Some(Scene::Multiplayer(m)) => Some(vec![
                     m.waitroom.on_timeout.goto.as_ref(),
                     m.waitroom.on_leave.goto.as_ref(),
                     m.on_partner_leave.goto.as_ref(),
                     m.on_partner_idle.goto.as_ref(),
+                    m.waitroom.ready_check.as_ref().and_then(|r| r.on_missed.goto.as_ref()),
                 ]),
+                Some(Scene::Survey(s)) => Some(vec![s.on_fail.as_ref().and_then(|o| o.goto.as_ref())]),
                 _ => None,
             })
             .flatten()
