@@ -14,9 +14,6 @@ use serde_json::Value;
 use crate::game::engine::{Engine, GameError};
 use crate::protocol::{ClientMsg, GameId, ServerMsg};
 
-/// A hash is reported every this many ticks (and at the end).
-pub const HASH_EVERY: u64 = 20;
-
 /// One game as a bot plays it.
 pub struct Player {
     pub game: GameId,
@@ -261,7 +258,7 @@ impl Player {
             let error = e.0.chars().take(200).collect::<String>();
             return Ok(Some(Some(serde_json::json!({ "error": error }))));
         }
-        if tick % HASH_EVERY == HASH_EVERY - 1 {
+        if tick % crate::game::lockstep::HASH_EVERY == crate::game::lockstep::HASH_EVERY - 1 {
             self.hashes.push((tick, self.engine.hash()?));
         }
         match self.engine.done()? {

@@ -7,10 +7,19 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+// The rules every copy of a game keeps, the page's (`web/lockstep.js`, which reads them
+// from the host's `/static/constants.js`, made from these) and the bots' alike.
+
 /// Largest input, in bytes of JSON.
 pub const MAX_INPUT_BYTES: usize = 256;
-/// Most inputs in one `game_inputs`.
+/// Most inputs in one `game_inputs` or channel message.
 pub const MAX_BATCH: usize = 64;
+/// A copy reports its state hash after every tick t with t % HASH_EVERY == HASH_EVERY - 1.
+pub const HASH_EVERY: u64 = 20;
+/// A game channel that closed mid-game is opened again after this long, doubling.
+pub const REOPEN_MS: u64 = 1000;
+/// At most this many new channels per partner and game.
+pub const REOPEN_TRIES: u32 = 5;
 /// Hashes reported for ticks not yet compared (older ones are dropped).
 const MAX_PENDING_HASHES: usize = 64;
 /// Longest hash string.

@@ -5,7 +5,7 @@
 // the same session, reconnects with backoff, and matches `ack`/`error` replies to
 // requests by `seq`. It stops reconnecting once the host says the session is over.
 
-const PROTOCOL = 2;
+import { PROTOCOL } from "./constants.js";
 
 export class Connection {
   /** @param {string} experiment @param {Record<string,string>} params @param {(msg:object)=>void} onMessage @param {(state:string)=>void} onState */

@@ -11,21 +11,15 @@
 import { hashState } from "./hash.js";
 import { Link } from "./probe.js";
 import { t } from "./i18n.js";
+// The rules every copy keeps (a state hash after every tick t with t % HASH_EVERY ===
+// HASH_EVERY - 1, the largest input, inputs per message, channel reopening), as the
+// host defines them for itself and its bots.
+import { HASH_EVERY, MAX_BATCH, MAX_INPUT_BYTES, REOPEN_MS, REOPEN_TRIES } from "./constants.js";
 
-/** A state hash is reported after every tick t with t % HASH_EVERY === HASH_EVERY - 1. */
-export const HASH_EVERY = 20;
-/** Largest input, in bytes of JSON (the host refuses larger ones). */
-const MAX_INPUT_BYTES = 256;
-/** Most inputs per message. */
-const MAX_BATCH = 64;
 /** Waiting this long for a partner's input switches the group to the relay. */
 const STALL_MS = 1000;
 /** Inputs from key presses waiting for their tick. */
 const MAX_QUEUED = 4;
-/** A game channel that closed mid-game is opened again after this long, doubling. */
-const REOPEN_MS = 1000;
-/** At most this many new channels per partner and game. */
-const REOPEN_TRIES = 5;
 
 export class GameRunner {
   /** @param {object} msg the `start_game` message */

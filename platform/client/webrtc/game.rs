@@ -17,12 +17,10 @@ use serde_json::Value;
 use super::conn::Conn;
 use crate::protocol::{ClientMsg, GameId, ParticipantId};
 
+use crate::game::lockstep::{MAX_BATCH, REOPEN_TRIES};
+
 /// A closed channel is opened again after this long, doubling.
-const REOPEN: Duration = Duration::from_secs(1);
-/// At most this many new channels per partner and game.
-const REOPEN_TRIES: u32 = 5;
-/// Most inputs per channel message.
-const MAX_BATCH: usize = 64;
+const REOPEN: Duration = Duration::from_millis(crate::game::lockstep::REOPEN_MS);
 /// Most messages per channel in one send (a new channel catches up from tick 0).
 const MAX_MESSAGES: usize = 16;
 /// Largest channel message read, in bytes.
