@@ -6,21 +6,15 @@ use std::time::Duration;
 
 use cohort::client::Client;
 use cohort::protocol::ServerMsg;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::support::{TestHost, root, text};
 
 pub(crate) async fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    let reply = crate::support::http(addr, "GET", path, &headers, "").await;
+    (reply.status, reply.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,18 +118,12 @@ async fn status_and_metrics_show_the_study_and_need_the_token() {
     host.stop().await;
 }
 
+/// A form posted from `origin`: the status, and the `set-cookie` header if any.
 async fn post(addr: &str, path: &str, body: &str, origin: Option<&str>) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let out = String::from_utf8_lossy(&out).into_owned();
-    (out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), out)
+    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+    headers.extend(origin.map(|o| ("origin", o)));
+    let reply = crate::support::http(addr, "POST", path, &headers, body).await;
+    (reply.status, reply.header("set-cookie").unwrap_or_default().to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,8 +145,8 @@ async fn the_admin_page_takes_the_token_once_refuses_cross_site_logins_and_shows
     );
     let (code, answer) = post(&host.addr, "/admin/login", "token=open-sesame", Some(&here)).await;
     assert_eq!(code, 303);
-    let cookie =
-        answer.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie").to_owned();
+    let cookie = answer;
+    assert!(!cookie.is_empty(), "a cookie");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/admin"),
         "{cookie}"
@@ -188,16 +176,10 @@ async fn the_admin_page_takes_the_token_once_refuses_cross_site_logins_and_shows
 }
 
 async fn act(addr: &str, experiment: &str, body: &str, token: Option<&str>) -> u16 {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!(
-        "POST /admin/api/{experiment} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend(auth.iter().map(|a| ("authorization", a.as_str())));
+    crate::support::http(addr, "POST", &format!("/admin/api/{experiment}"), &headers, body).await.status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,20 +212,11 @@ async fn interventions_reach_participants_and_the_log() {
 
     assert_eq!(act(&host.addr, "pair", r#"{"action":"broadcast","message":"Hello"}"#, None).await, 401);
     // With the page's cookie but from another site: refused before anything else.
-    let mut s = tokio::net::TcpStream::connect(&host.addr).await.unwrap();
     let body = r#"{"action":"broadcast","message":"Hello"}"#;
-    let req = format!(
-        "POST /admin/api/pair HTTP/1.1\r\nHost: {}\r\nOrigin: http://evil.example\r\nCookie: cohort_admin=t0k\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        host.addr,
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 403"),
-        "a cross-site request with the cookie is refused"
-    );
+    let headers =
+        [("origin", "http://evil.example"), ("cookie", "cohort_admin=t0k"), ("content-type", "application/json")];
+    let answer = crate::support::http(&host.addr, "POST", "/admin/api/pair", &headers, body).await;
+    assert_eq!(answer.status, 403, "a cross-site request with the cookie is refused");
     assert_eq!(act(&host.addr, "pair", r#"{"action":"nonsense"}"#, Some("t0k")).await, 400);
     assert_eq!(act(&host.addr, "nope", r#"{"action":"broadcast","message":"Hello"}"#, Some("t0k")).await, 404);
     // A message to everyone waiting.

@@ -12,7 +12,6 @@ use std::time::Duration;
 use cohort::client::{Client, ClientError};
 use cohort::eventlog::Event;
 use cohort::protocol::{Answer, ClientMsg, ErrorCode, SceneView, ServerMsg};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::TestHost;
 
@@ -63,13 +62,8 @@ impl Drop for Tmpfs {
 
 /// `GET /healthz`: status code and body.
 async fn health(addr: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (code, body)
+    let reply = crate::support::http(addr, "GET", "/healthz", &[], "").await;
+    (reply.status, reply.body)
 }
 
 async fn wait_health(addr: &str, want: u16) -> String {

@@ -15,6 +15,8 @@ fn plan(host: &TestHost, experiment: &str) -> Plan {
     Plan { seed: 3, ..crate::support::bot_plan(host, experiment) }
 }
 
+/// A GET sent byte for byte as written: the paths a hostile client tries (`..`,
+/// `%2e%2e`) must reach the host unchanged, which a client library need not promise.
 pub(crate) async fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -67,13 +67,8 @@ async fn the_c_policy_pairs_two_bots() {
 }
 
 async fn metrics_text(addr: &str, token: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
+    let auth = format!("Bearer {token}");
+    crate::support::http(addr, "GET", "/metrics", &[("authorization", &auth)], "").await.body
 }
 
 async fn answering(host: &TestHost, side: &str) -> Client {

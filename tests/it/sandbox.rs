@@ -225,10 +225,12 @@ async fn an_experiment_whose_policy_cannot_start_is_unavailable_and_the_others_r
     let task = tokio::spawn(cohort::server::run(listener, loaded, opts, shutdown.clone()));
     let mut c = Client::connect(&addr, "fine", &[], None).await.expect("the other experiment serves");
     assert!(matches!(c.next_scene().await.unwrap().1, SceneView::Multiplayer { .. }));
-    let (status, body) = crate::games::get(&addr, "/x/broken").await;
+    let reply = crate::support::http(&addr, "GET", "/x/broken", &[], "").await;
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(status, 503);
     assert!(body.contains("not available") && !body.contains("refused"), "no cause shown to participants: {body}");
-    let (status, body) = crate::games::get(&addr, "/healthz").await;
+    let reply = crate::support::http(&addr, "GET", "/healthz", &[], "").await;
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(status, 503);
     assert!(body.contains("broken: unavailable") && body.contains("not-a-participant"), "{body}");
     assert!(!data.path().join("broken").exists(), "no run directory for an experiment that did not start");

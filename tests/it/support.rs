@@ -204,3 +204,52 @@ where
     let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect("serving line").to_owned();
     (child, addr)
 }
+
+/// An HTTP response as a test reads it.
+pub struct Reply {
+    pub status: u16,
+    /// Header names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP request to the host at `addr`, with ureq as `cohort` itself sends them (no
+/// proxy, no TLS, statuses as they are), redirects not followed.
+pub async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let url = cohort::client::http::url(addr, path);
+    let (method, headers, body) = (
+        method.to_owned(),
+        headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>(),
+        body.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .build()
+            .into();
+        let mut request = ureq::http::Request::builder().method(method.as_str()).uri(&url);
+        for (k, v) in &headers {
+            request = request.header(k, v);
+        }
+        let mut response = agent.run(request.body(body).expect("a valid request")).expect("the host answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply { status, headers, body }
+    })
+    .await
+    .expect("the request ran")
+}
