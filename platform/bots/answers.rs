@@ -94,8 +94,9 @@ impl crate::config::show_if::Facts for Page<'_> {
 
     fn value(&self, of: &crate::config::show_if::ValueRef) -> Option<serde_json::Value> {
         match of.source() {
-            crate::config::show_if::Source::Answer { scene, question } if scene == self.scene => {
-                self.answers.get(question).filter(|a| !a.is_blank()).and_then(|a| serde_json::to_value(a).ok())
+            source @ crate::config::show_if::Source::Answer { scene, question, .. } if scene == self.scene => {
+                let answer = self.answers.get(question).filter(|a| !a.is_blank())?;
+                source.pick(serde_json::to_value(answer).ok()?)
             }
             _ => None,
         }

@@ -80,11 +80,29 @@ pub struct ValueRef(String);
 /// What a [`ValueRef`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source<'a> {
-    Answer { scene: &'a str, question: &'a str },
-    Result { scene: &'a str, key: &'a str },
+    /// An answer, or with `item` one item's point of a matrix answer.
+    Answer {
+        scene: &'a str,
+        question: &'a str,
+        item: Option<&'a str>,
+    },
+    Result {
+        scene: &'a str,
+        key: &'a str,
+    },
 }
 
-const VALUE_PATTERN: &str = "^(answer|result):[a-z0-9][a-z0-9_-]{0,63}\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$";
+impl Source<'_> {
+    /// The value it names within `answer` (the whole answer, or a matrix item's point).
+    pub fn pick(&self, answer: Value) -> Option<Value> {
+        match self {
+            Source::Answer { item: Some(item), .. } => answer.get(item).cloned(),
+            _ => Some(answer),
+        }
+    }
+}
+
+const VALUE_PATTERN: &str = "^(answer:[a-z0-9][a-z0-9_-]{0,63}\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63}(\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63})?|result:[a-z0-9][a-z0-9_-]{0,63}\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63})$";
 
 impl TryFrom<String> for ValueRef {
     type Error = String;
@@ -95,15 +113,23 @@ impl TryFrom<String> for ValueRef {
                 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         };
         let ok = match s.split_once(':') {
-            Some(("answer" | "result", rest)) => rest
-                .split_once('.')
-                .is_some_and(|(scene, k)| super::types::Slug::try_from(scene.to_owned()).is_ok() && key(k)),
+            Some((kind @ ("answer" | "result"), rest)) => rest.split_once('.').is_some_and(|(scene, k)| {
+                // `answer:<scene>.<matrix>.<item>` names one item of a matrix.
+                let parts: Vec<&str> = k.split('.').collect();
+                let fits = match (kind, parts.len()) {
+                    ("answer", 1 | 2) | ("result", 1) => parts.iter().all(|p| key(p)),
+                    _ => false,
+                };
+                super::types::Slug::try_from(scene.to_owned()).is_ok() && fits
+            }),
             _ => false,
         };
         if ok {
             Ok(Self(s))
         } else {
-            Err(format!("`{s}` is not `answer:<scene>.<question>` or `result:<scene>.<key>`"))
+            Err(format!(
+                "`{s}` is not `answer:<scene>.<question>` (`.<item>` for a matrix item) or `result:<scene>.<key>`"
+            ))
         }
     }
 }
@@ -122,7 +148,7 @@ impl JsonSchema for ValueRef {
         schemars::json_schema!({
             "type": "string",
             "pattern": VALUE_PATTERN,
-            "description": "`answer:<scene>.<question>`: an earlier answer; `result:<scene>.<key>`: a key of the participant's last game result in an earlier multiplayer scene."
+            "description": "`answer:<scene>.<question>`: an earlier answer (`answer:<scene>.<matrix>.<item>`: one item's point); `result:<scene>.<key>`: a key of the participant's last game result in an earlier multiplayer scene."
         })
     }
 }
@@ -133,7 +159,10 @@ impl ValueRef {
         let (scene, key) = rest.split_once('.').unwrap_or((rest, ""));
         match kind {
             "result" => Source::Result { scene, key },
-            _ => Source::Answer { scene, question: key },
+            _ => {
+                let (question, item) = key.split_once('.').map_or((key, None), |(q, i)| (q, Some(i)));
+                Source::Answer { scene, question, item }
+            }
         }
     }
 
@@ -403,6 +432,7 @@ mod tests {
                 ("answer:pre.name", json!("  ")),
                 ("result:play.score", json!(12.5)),
                 ("answer:pre.code", json!("7")),
+                ("answer:pre.tipi.calm", json!(5)),
             ]
             .into(),
             Some(Condition { id: "told_ai".into(), levels: vec![("told".into(), "ai".into())] }),
@@ -413,6 +443,7 @@ mod tests {
         assert!(holds("{value: 'answer:pre.age', equals: 34.0}"));
         assert!(holds("{value: 'answer:pre.code', equals: 7}"), "text holding a number compares as one");
         assert!(holds("{value: 'answer:pre.tools', includes: car}"));
+        assert!(holds("{value: 'answer:pre.tipi.calm', at_least: 4}"), "a matrix item's point");
         assert!(!holds("{value: 'answer:pre.tools', includes: boat}"));
         assert!(holds("{value: 'result:play.score', in: [12.5, 20]}"));
         // Missing values (not given, blank text): only `answered: false` holds.
@@ -451,6 +482,11 @@ mod tests {
         assert!(serde_yaml::from_str::<ShowIf>("{value: 'answer:pre'}").is_err());
         assert!(serde_yaml::from_str::<ShowIf>("{value: 'param:x.y'}").is_err());
         assert!(serde_yaml::from_str::<ShowIf>("{value: 'result:play.score', at_least: 1}").is_ok());
+        assert!(serde_yaml::from_str::<ShowIf>("{value: 'answer:pre.tipi.calm', at_least: 1}").is_ok());
+        assert!(serde_yaml::from_str::<ShowIf>("{value: 'result:play.a.b', at_least: 1}").is_err());
+        let item = ValueRef::try_from("answer:pre.tipi.calm".to_owned()).unwrap();
+        assert_eq!(item.source(), Source::Answer { scene: "pre", question: "tipi", item: Some("calm") });
+        assert_eq!(item.source().pick(json!({"calm": 5, "fun": 2})), Some(json!(5)));
         assert!(serde_yaml::from_str::<ShowIf>("{valeu: 'result:play.score'}").is_err());
     }
 }

@@ -33,12 +33,13 @@ impl Facts for Known<'_> {
     fn value(&self, of: &ValueRef) -> Option<Value> {
         let p = self.state.participants.get(&self.pid)?;
         match of.source() {
-            Source::Answer { scene, question } => {
+            source @ Source::Answer { scene, question, .. } => {
                 let answers = match self.page {
                     Some((page, given)) if page == scene => given,
                     _ => p.answers.get(scene)?,
                 };
-                answers.get(question).filter(|a| !a.is_blank()).and_then(|a| serde_json::to_value(a).ok())
+                let answer = answers.get(question).filter(|a| !a.is_blank())?;
+                source.pick(serde_json::to_value(answer).ok()?)
             }
             Source::Result { scene, key } => {
                 let result = p.results.get(scene)?;

@@ -241,11 +241,12 @@ function survey(app, scene, connection) {
   const shown = new Set();
   const valueOf = (ref) => {
     const [kind, rest] = ref.split(":");
-    const [sceneId, question] = rest.split(".");
+    const [sceneId, question, item] = rest.split(".");
     if (kind !== "answer" || sceneId !== scene.id || !shown.has(question)) return undefined;
     const field = fields.find((f) => f.q.id === question);
     const value = field ? field.read() : undefined;
-    return isEmpty(value) ? undefined : value;
+    if (isEmpty(value)) return undefined;
+    return item === undefined ? value : value[item]; // a matrix item's point
   };
   const update = () => {
     shown.clear();

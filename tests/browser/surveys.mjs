@@ -79,7 +79,7 @@ run("every question kind, a check and display logic", async () => {
 
   // Piped values: the nickname is shown as the text it is, never as markup.
   await page.getByRole("heading", { name: 'Hello, <img src=x id=injected onerror="window.pwned=1">Bo' }).waitFor();
-  await page.getByText('in that order, <img src=x id=injected onerror="window.pwned=1">Bo.').waitFor();
+  await page.getByText('in that order, <img src=x id=injected onerror="window.pwned=1">Bo. Calm: 5.').waitFor();
   check(await page.locator("#injected").count() === 0, "no element was injected");
   check(!(await page.evaluate(() => window.pwned)), "no script ran");
   await page.getByRole("button", { name: "Continue" }).click();

@@ -118,7 +118,7 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
     assert_eq!(title.as_deref(), Some(r#"Hello, <img src=x onerror=alert(1)> & "Bo""#), "a title is text to the page");
     assert_eq!(
         html,
-        "<p>You put <strong>water, tea, juice, coffee</strong> in that order, &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Bo&quot;.</p>\n"
+        "<p>You put <strong>water, tea, juice, coffee</strong> in that order, &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Bo&quot;. Calm: 5.</p>\n"
     );
     c.advance("hello").await.unwrap();
     // 45 ≥ 40: the follow-up scene is shown.

@@ -176,14 +176,30 @@ impl Checker<'_> {
         let typed = views[j].typed.as_ref()?;
         let here = views[place.index].id.as_ref().map(|s| s.to_string()).unwrap_or_default();
         match (value.source(), typed) {
-            (Source::Answer { question, .. }, Scene::Survey(s)) => {
+            (Source::Answer { question, item, .. }, Scene::Survey(s)) => {
                 let Some(q) = s.questions.iter().find(|q| q.id().as_str() == question) else {
                     self.report(at.clone(), format!("survey `{scene_id}` has no question `{question}`"));
                     return None;
                 };
+                // One item of a matrix: a point, compared as a number.
+                let compared = match (item, q) {
+                    (None, _) => Some(q),
+                    (Some(item), Question::Matrix(m)) if m.items.iter().any(|i| i.id.as_str() == item) => None,
+                    (Some(item), Question::Matrix(_)) => {
+                        self.report(at.clone(), format!("the matrix `{question}` has no item `{item}`"));
+                        return None;
+                    }
+                    (Some(_), _) => {
+                        self.report(
+                            at.clone(),
+                            format!("`{question}` is not a matrix: only a matrix's answer has items"),
+                        );
+                        return None;
+                    }
+                };
                 if j == place.index {
                     match place.above {
-                        Some(above) if above.iter().any(|a| a.id() == q.id()) => return Some(q),
+                        Some(above) if above.iter().any(|a| a.id() == q.id()) => return compared,
                         Some(_) => self.report(
                             at.clone(),
                             format!("`{question}` is not above this question in the survey: a rule names answers given before it"),
@@ -195,7 +211,7 @@ impl Checker<'_> {
                     }
                     return None;
                 }
-                self.before(at, j, place.index, &here, scene_id, shuffled).then_some(q)
+                if self.before(at, j, place.index, &here, scene_id, shuffled) { compared } else { None }
             }
             (Source::Result { key, .. }, Scene::Multiplayer(m)) => {
                 if self.before(at, j, place.index, &here, scene_id, shuffled)
