@@ -187,6 +187,8 @@ async fn every_question_kind_a_check_and_display_logic_through_the_host_and_the_
         "report".as_ref(),
         data.path().join("instruments").as_os_str(),
         "--include-pilot".as_ref(),
+        "--html".as_ref(),
+        svg.path().join("report.html").as_os_str(),
         "--svg".as_ref(),
         svg.path().as_os_str(),
     ])
