@@ -182,8 +182,10 @@ impl State {
     /// After an input: coalesced statuses, ended sessions evicted, the effects.
     pub(super) fn finish(&mut self, now: Duration) -> Vec<Effect> {
         self.schedule_status(now);
-        let moved = self.touched.clone();
-        self.close_chats(&moved);
+        if !self.chats.is_empty() {
+            let moved = self.touched.clone();
+            self.close_chats(&moved);
+        }
         self.evict_ended();
         self.compact_timers();
         std::mem::take(&mut self.effects)

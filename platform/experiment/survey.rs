@@ -114,11 +114,8 @@ impl State {
     /// (the part of a rule about this page's answers is left for the page), options and
     /// items in their drawn order, and after a wrong attempt at a check, what was wrong.
     pub(super) fn survey_view(&self, pid: ParticipantId, index: usize, view: SceneView) -> SceneView {
-        let (Scene::Survey(survey), SceneView::Survey { id, title, questions, button, .. }) =
-            (&self.experiment.scenes[index], view.clone())
-        else {
-            return view;
-        };
+        let Scene::Survey(survey) = &self.experiment.scenes[index] else { return view };
+        let SceneView::Survey { id, title, questions, button, .. } = view else { return view };
         let p = &self.participants[&pid];
         let facts = self.facts(pid, None);
         let here = survey.id.as_str();
