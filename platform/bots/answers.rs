@@ -94,9 +94,8 @@ impl crate::config::show_if::Facts for Page<'_> {
 
     fn value(&self, of: &crate::config::show_if::ValueRef) -> Option<serde_json::Value> {
         match of.source() {
-            source @ crate::config::show_if::Source::Answer { scene, question, .. } if scene == self.scene => {
-                let answer = self.answers.get(question).filter(|a| !a.is_blank())?;
-                source.pick(serde_json::to_value(answer).ok()?)
+            source @ crate::config::show_if::Source::Answer { scene, .. } if scene == self.scene => {
+                source.in_answers(self.answers)
             }
             _ => None,
         }

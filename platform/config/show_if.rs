@@ -100,6 +100,14 @@ impl Source<'_> {
             _ => Some(answer),
         }
     }
+
+    /// The value an `answer:` source names among one survey's `answers` (none when the
+    /// question is unanswered or blank, or the source is a result).
+    pub fn in_answers(&self, answers: &std::collections::BTreeMap<String, crate::protocol::Answer>) -> Option<Value> {
+        let Source::Answer { question, .. } = self else { return None };
+        let answer = answers.get(*question).filter(|a| !a.is_blank())?;
+        self.pick(serde_json::to_value(answer).ok()?)
+    }
 }
 
 const VALUE_PATTERN: &str = "^(answer:[a-z0-9][a-z0-9_-]{0,63}\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63}(\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63})?|result:[a-z0-9][a-z0-9_-]{0,63}\\.[A-Za-z0-9_][A-Za-z0-9_-]{0,63})$";

@@ -33,14 +33,10 @@ impl Facts for Known<'_> {
     fn value(&self, of: &ValueRef) -> Option<Value> {
         let p = self.state.participants.get(&self.pid)?;
         match of.source() {
-            source @ Source::Answer { scene, question, .. } => {
-                let answers = match self.page {
-                    Some((page, given)) if page == scene => given,
-                    _ => p.answers.get(scene)?,
-                };
-                let answer = answers.get(question).filter(|a| !a.is_blank())?;
-                source.pick(serde_json::to_value(answer).ok()?)
-            }
+            source @ Source::Answer { scene, .. } => match self.page {
+                Some((page, given)) if page == scene => source.in_answers(given),
+                _ => source.in_answers(p.answers.get(scene)?),
+            },
             Source::Result { scene, key } => {
                 let result = p.results.get(scene)?;
                 // A game that failed (`{error}`) has no result to compare.
